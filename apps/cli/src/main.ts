@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { registerPrivacyCommands } from './privacy.command';
+
+/**
+ * `synthgate`: the command line for operators and data owners. Each command group lives in its
+ * own file and registers itself here.
+ */
+export function buildProgram(): Command {
+  const program = new Command('synthgate')
+    .description('Synthgate: differentially private synthetic releases of sensitive text datasets')
+    .showHelpAfterError()
+    .exitOverride();
+  registerPrivacyCommands(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`synthgate: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('synthgate.js')) {
+  void main(process.argv);
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1');
+
+const port = z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(65535, 'must be at most 65535');
+const positiveInt = z.coerce.number().int('must be an integer').positive('must be positive');
+
+/**
+ * Every environment variable Synthgate reads, with its default. `.env.example` documents each key
+ * and the README's configuration reference lists them; a spec checks the three agree.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  SYNTHGATE_DATA_DIR: z.string().min(1).default('.synthgate'),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: booleanString.default('false'),
+  GRAPHQL_INTROSPECTION: booleanString.optional(),
+  GRAPHQL_MAX_DEPTH: positiveInt.default(12),
+  GRAPHQL_MAX_COMPLEXITY: positiveInt.default(2000),
+  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb').default('1mb'),
+  RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
+  IMPORT_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  IMPORT_MAX_RECORD_CHARS: positiveInt.default(20_000),
+  API_TOKEN_DEFAULT_TTL_DAYS: positiveInt.max(3650, 'must be at most 3650').default(90),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  MODELS_DIR: z.string().min(1).default('models'),
+  DEFAULT_MODEL: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'must be a model folder name').default('default'),
+  GENERATION_THREADS: positiveInt.max(256).default(2),
+  GENERATION_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  KV_CACHE_LIMIT_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
+  WORKER_CONCURRENCY: positiveInt.max(64).default(1),
+  WORKER_BATCHES_PER_JOB: positiveInt.default(1),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+/** Typed, validated configuration of one Synthgate process. */
+export interface SynthgateConfig {
+  readonly nodeEnv: Parsed['NODE_ENV'];
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly dataDir: string;
+  readonly embeddedPostgresPort: number;
+  readonly logLevel: Parsed['LOG_LEVEL'];
+  readonly logPretty: boolean;
+  readonly graphql: {
+    readonly introspection: boolean;
+    readonly maxDepth: number;
+    readonly maxComplexity: number;
+  };
+  readonly httpBodyLimit: string;
+  readonly rateLimitPerMinute: number;
+  readonly importLimits: { readonly maxBytes: number; readonly maxRecordChars: number };
+  readonly apiTokenDefaultTtlDays: number;
+  readonly metricsToken: string | undefined;
+  readonly models: { readonly dir: string; readonly defaultModel: string };
+  readonly generation: {
+    readonly threads: number;
+    readonly executionProvider: Parsed['GENERATION_EXECUTION_PROVIDER'];
+    readonly kvCacheLimitBytes: number;
+  };
+  readonly worker: { readonly concurrency: number; readonly batchesPerJob: number };
+}
+
+export function toConfig(parsed: Parsed): SynthgateConfig {
+  return {
+    nodeEnv: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT,
+    databaseUrl: parsed.DATABASE_URL,
+    databasePoolSize: parsed.DATABASE_POOL_SIZE,
+    dataDir: parsed.SYNTHGATE_DATA_DIR,
+    embeddedPostgresPort: parsed.EMBEDDED_POSTGRES_PORT,
+    logLevel: parsed.LOG_LEVEL,
+    logPretty: parsed.LOG_PRETTY,
+    graphql: {
+      introspection: parsed.GRAPHQL_INTROSPECTION ?? parsed.NODE_ENV !== 'production',
+      maxDepth: parsed.GRAPHQL_MAX_DEPTH,
+      maxComplexity: parsed.GRAPHQL_MAX_COMPLEXITY,
+    },
+    httpBodyLimit: parsed.HTTP_BODY_LIMIT,
+    rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    importLimits: { maxBytes: parsed.IMPORT_MAX_BYTES, maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS },
+    apiTokenDefaultTtlDays: parsed.API_TOKEN_DEFAULT_TTL_DAYS,
+    metricsToken: parsed.METRICS_TOKEN,
+    models: { dir: parsed.MODELS_DIR, defaultModel: parsed.DEFAULT_MODEL },
+    generation: {
+      threads: parsed.GENERATION_THREADS,
+      executionProvider: parsed.GENERATION_EXECUTION_PROVIDER,
+      kvCacheLimitBytes: parsed.KV_CACHE_LIMIT_BYTES,
+    },
+    worker: { concurrency: parsed.WORKER_CONCURRENCY, batchesPerJob: parsed.WORKER_BATCHES_PER_JOB },
+  };
+}

