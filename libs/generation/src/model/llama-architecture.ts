@@ -1,0 +1,140 @@
+import { GenerationError } from '../generation.errors';
+
+/** Where rotary embeddings pair up the dimensions of a head. */
+export type RopeLayout =
+  /** Meta / llama2.c / GGUF `llama`: dimensions (2i, 2i+1) rotate together. */
+  | 'interleaved'
+  /** Hugging Face transformers: dimensions (i, i + rotaryDim/2) rotate together. */
+  | 'rotate-half';
+
+/** Frequency scaling of rotary embeddings, as in Hugging Face `rope_scaling`. */
+export type RopeScaling =
+  | { readonly type: 'linear'; readonly factor: number }
+  | {
+      readonly type: 'llama3';
+      readonly factor: number;
+      readonly lowFreqFactor: number;
+      readonly highFreqFactor: number;
+      readonly originalMaxPositions: number;
+    };
+
+/**
+ * The hyper-parameters of a Llama-family decoder (Llama, TinyLlama, SmolLM, Qwen2 with its q/k/v
+ * biases). Everything the graph builder and the reference forward pass need; nothing else.
+ */
+export interface LlamaArchitecture {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  /** Key/value heads; `numHeads` must be a multiple (grouped-query attention). */
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly rmsNormEps: number;
+  readonly ropeTheta: number;
+  readonly ropeLayout: RopeLayout;
+  /** Dimensions of each head that rotate (partial rotary); defaults to `headDim`. */
+  readonly rotaryDim?: number;
+  readonly ropeScaling?: RopeScaling | null;
+  /** Size of the rotary table: positions at or past it are refused by the engine. */
+  readonly maxPositions: number;
+  /** The output head is the token embedding (no separate `lm_head`). */
+  readonly tiedEmbeddings: boolean;
+  /** q, k and v projections carry biases (Qwen2). */
+  readonly attentionBias: boolean;
+  readonly bosTokenId: number | null;
+  readonly eosTokenIds: readonly number[];
+  readonly padTokenId: number | null;
+}
+
+/** One decoder block's weights. Matrices are row-major `(out, in)`, as in PyTorch and GGUF. */
+export interface LlamaLayerWeights {
+  readonly attentionNorm: Float32Array;
+  readonly query: Float32Array;
+  readonly key: Float32Array;
+  readonly value: Float32Array;
+  readonly output: Float32Array;
+  readonly queryBias?: Float32Array | null;
+  readonly keyBias?: Float32Array | null;
+  readonly valueBias?: Float32Array | null;
+  readonly mlpNorm: Float32Array;
+  readonly gate: Float32Array;
+  readonly up: Float32Array;
+  readonly down: Float32Array;
+}
+
+/** All weights of a Llama-family decoder, float32. */
+export interface LlamaWeights {
+  /** `(vocabSize, hiddenSize)`. */
+  readonly tokenEmbedding: Float32Array;
+  readonly layers: readonly LlamaLayerWeights[];
+  readonly finalNorm: Float32Array;
+  /** `(vocabSize, hiddenSize)`, or null when the head is tied to the embedding. */
+  readonly outputHead: Float32Array | null;
+}
+
+function fail(message: string): never {
+  throw new GenerationError('MODEL_CONTRACT_VIOLATION', message);
+}
+
+/** Checks the architecture's internal consistency; throws naming the first broken rule. */
+export function validateArchitecture(arch: LlamaArchitecture): void {
+  const positive: (keyof LlamaArchitecture)[] = [
+    'vocabSize',
+    'hiddenSize',
+    'intermediateSize',
+    'numLayers',
+    'numHeads',
+    'numKvHeads',
+    'headDim',
+    'maxPositions',
+  ];
+  for (const key of positive) {
+    const value = arch[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(`${key} must be a positive integer, got ${String(value)}`);
+  }
+  if (arch.numHeads % arch.numKvHeads !== 0) fail(`numHeads (${arch.numHeads}) must be a multiple of numKvHeads (${arch.numKvHeads})`);
+  const rotaryDim = arch.rotaryDim ?? arch.headDim;
+  if (rotaryDim % 2 !== 0 || rotaryDim > arch.headDim || rotaryDim <= 0) fail(`rotaryDim must be even and within headDim, got ${rotaryDim}`);
+  if (!(arch.rmsNormEps > 0)) fail(`rmsNormEps must be positive, got ${arch.rmsNormEps}`);
+  if (!(arch.ropeTheta > 0)) fail(`ropeTheta must be positive, got ${arch.ropeTheta}`);
+  for (const id of [...arch.eosTokenIds, arch.bosTokenId, arch.padTokenId]) {
+    if (id !== null && (!Number.isInteger(id) || id < 0 || id >= arch.vocabSize)) fail(`special token id ${id} is outside the vocabulary of ${arch.vocabSize}`);
+  }
+}
+
+/** Checks every weight has the size the architecture implies; throws naming the tensor. */
+export function validateWeights(arch: LlamaArchitecture, weights: LlamaWeights): void {
+  const d = arch.hiddenSize;
+  const qDim = arch.numHeads * arch.headDim;
+  const kvDim = arch.numKvHeads * arch.headDim;
+  const expect = (name: string, tensor: Float32Array | null | undefined, size: number): void => {
+    if (!tensor) fail(`weight ${name} is missing`);
+    if (tensor.length !== size) fail(`weight ${name} has ${tensor.length} values, expected ${size}`);
+  };
+  expect('tokenEmbedding', weights.tokenEmbedding, arch.vocabSize * d);
+  expect('finalNorm', weights.finalNorm, d);
+  if (arch.tiedEmbeddings) {
+    if (weights.outputHead) fail('outputHead must be null when the embeddings are tied');
+  } else {
+    expect('outputHead', weights.outputHead, arch.vocabSize * d);
+  }
+  if (weights.layers.length !== arch.numLayers) fail(`expected ${arch.numLayers} layers, got ${weights.layers.length}`);
+  weights.layers.forEach((layer, i) => {
+    expect(`layers.${i}.attentionNorm`, layer.attentionNorm, d);
+    expect(`layers.${i}.query`, layer.query, qDim * d);
+    expect(`layers.${i}.key`, layer.key, kvDim * d);
+    expect(`layers.${i}.value`, layer.value, kvDim * d);
+    expect(`layers.${i}.output`, layer.output, d * qDim);
+    expect(`layers.${i}.mlpNorm`, layer.mlpNorm, d);
+    expect(`layers.${i}.gate`, layer.gate, arch.intermediateSize * d);
+    expect(`layers.${i}.up`, layer.up, arch.intermediateSize * d);
+    expect(`layers.${i}.down`, layer.down, d * arch.intermediateSize);
+    if (arch.attentionBias) {
+      expect(`layers.${i}.queryBias`, layer.queryBias, qDim);
+      expect(`layers.${i}.keyBias`, layer.keyBias, kvDim);
+      expect(`layers.${i}.valueBias`, layer.valueBias, kvDim);
+    }
+  });
+}

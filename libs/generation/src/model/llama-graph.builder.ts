@@ -1,0 +1,268 @@
+import { type LlamaArchitecture, type LlamaWeights, validateArchitecture, validateWeights } from './llama-architecture';
+import { type ExternalDataSink, OnnxGraphWriter } from './onnx-graph.writer';
+import { inverseFrequencies, ropePairs } from './rope';
+
+/** Names of the graph's inputs and outputs: the Optimum / transformers.js decoder layout. */
+export const DECODER_IO = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  /** Optional extension (as in transformers): how many trailing positions get logits. */
+  numLogitsToKeep: 'num_logits_to_keep',
+  logits: 'logits',
+  pastKey: (layer: number): string => `past_key_values.${layer}.key`,
+  pastValue: (layer: number): string => `past_key_values.${layer}.value`,
+  presentKey: (layer: number): string => `present.${layer}.key`,
+  presentValue: (layer: number): string => `present.${layer}.value`,
+} as const;
+
+/** Options of {@link buildLlamaOnnx}. */
+export interface LlamaGraphOptions {
+  /**
+   * Write float initializers to this sink (ONNX external data) instead of inside the protobuf;
+   * required for models over protobuf's 2 GiB limit.
+   */
+  readonly externalData?: ExternalDataSink | null;
+  /** Stored in the model's metadata_props (e.g. the source the weights came from). */
+  readonly metadata?: Record<string, string>;
+}
+
+const INT64_MAX = Number.MAX_SAFE_INTEGER;
+/**
+ * Additive attention bias of a masked key. Finite on purpose: a padded query row masks every key,
+ * and softmax over all -Infinity would be NaN, which would then reach real rows as 0 * NaN through
+ * the padded slots' values. With -1e9 those rows stay finite and real rows give them weight 0.
+ */
+const MASKED = -1e9;
+
+/**
+ * Builds a Llama-family decoder as ONNX bytes with dynamic batch and sequence axes.
+ *
+ * Inputs: `input_ids [batch, seq]`, `attention_mask [batch, past + seq]`, `position_ids [batch,
+ * seq]`, `past_key_values.{i}.key|value [batch, kvHeads, past, headDim]` (zero-length `past` on
+ * the first call) and `num_logits_to_keep` (int64 scalar). Outputs: `logits [batch, keep, vocab]`
+ * for the last `keep` positions, `present.{i}.key|value [batch, kvHeads, past + seq, headDim]`.
+ *
+ * Choices that keep the op count per step low (small models are bound by per-op overhead):
+ * - q, k, v and the rotated copies `q R`, `k R` come out of one MatMul: RoPE is
+ *   `x cos + (x R) sin` for a fixed signed permutation `R`, so `R` is folded into extra weight
+ *   columns. The same folding handles both pair layouts and partial rotary dimensions, and the
+ *   attention scale `1/sqrt(headDim)` is folded into the query weights.
+ * - Grouped-query attention without repeating keys: queries are reshaped to
+ *   `[batch, kvHeads, group, seq, headDim]` and MatMul broadcasts keys over the group axis.
+ * - gate and up projections share one MatMul.
+ * - The causal and padding mask is one additive bias built once per call from `attention_mask`;
+ *   slots are causal by cache index, positions come from `position_ids`, so left padding is exact.
+ */
+export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, options: LlamaGraphOptions = {}): Uint8Array {
+  validateArchitecture(arch);
+  validateWeights(arch, weights);
+  const g = new OnnxGraphWriter(options.externalData ?? null);
+  const d = arch.hiddenSize;
+  const hd = arch.headDim;
+  const nH = arch.numHeads;
+  const nKv = arch.numKvHeads;
+  const group = nH / nKv;
+  const inter = arch.intermediateSize;
+
+  const inputIds = g.input(DECODER_IO.inputIds, 'int64', ['batch_size', 'sequence_length']);
+  const attentionMask = g.input(DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']);
+  for (let i = 0; i < arch.numLayers; i += 1) {
+    g.input(DECODER_IO.pastKey(i), 'float32', ['batch_size', nKv, 'past_sequence_length', hd]);
+    g.input(DECODER_IO.pastValue(i), 'float32', ['batch_size', nKv, 'past_sequence_length', hd]);
+  }
+  const keep = g.input(DECODER_IO.numLogitsToKeep, 'int64', []);
+
+  // Embedding and rotary tables.
+  g.floatTensor('model.embed_tokens.weight', [arch.vocabSize, d], weights.tokenEmbedding);
+  let hidden = g.op1('Gather', ['model.embed_tokens.weight', inputIds], { axis: { int: 0 } });
+  const { cos, sin } = rotaryTables(arch);
+  g.floatTensor('rotary.cos', [arch.maxPositions, hd], cos);
+  g.floatTensor('rotary.sin', [arch.maxPositions, hd], sin);
+  const axis2 = g.int64Tensor([1], [2]);
+  const cosAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.cos', positionIds], { axis: { int: 0 } }), axis2]);
+  const sinAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.sin', positionIds], { axis: { int: 0 } }), axis2]);
+
+  // Attention bias [batch, 1, 1, seq, total]: key slot t is visible to query slot p + s iff
+  // t <= p + s (causal by slot) and attention_mask[b, t] = 1.
+  const total = g.op1('Shape', [attentionMask], { start: { int: 1 } });
+  const seq = g.op1('Shape', [inputIds], { start: { int: 1 } });
+  const past = g.op1('Sub', [total, seq]);
+  const axis0 = g.int64Tensor([1], [0]);
+  const totalScalar = g.op1('Squeeze', [total, axis0]);
+  const pastScalar = g.op1('Squeeze', [past, axis0]);
+  const zero = g.int64Tensor([], [0]);
+  const one = g.int64Tensor([], [1]);
+  const keySlots = g.op1('Range', [zero, totalScalar, one]);
+  const querySlots = g.op1('Unsqueeze', [g.op1('Range', [pastScalar, totalScalar, one]), g.int64Tensor([1], [1])]);
+  const causal = g.op1('LessOrEqual', [keySlots, querySlots]);
+  const keyVisible = g.op1('Unsqueeze', [g.op1('Cast', [attentionMask], { to: { int: 9 } }), g.int64Tensor([3], [1, 2, 3])]);
+  const visible = g.op1('And', [keyVisible, causal]);
+  const bias = g.op1('Where', [visible, g.floatConstant([0]), g.floatConstant([MASKED])]);
+
+  const qkWidth = (nH + nKv) * hd;
+  const splitQkv = g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
+  const splitHeads = g.int64Tensor([2], [nH, nKv]);
+  const splitMlp = g.int64Tensor([2], [inter, inter]);
+  const headsShape = g.int64Tensor([4], [0, 0, -1, hd]);
+  const groupedShape = g.int64Tensor([5], [0, 0, nKv, group, hd]);
+  const mergeShape = g.int64Tensor([3], [0, 0, -1]);
+  const kvShape = g.int64Tensor([4], [0, 0, nKv, hd]);
+
+  for (let i = 0; i < arch.numLayers; i += 1) {
+    const layer = weights.layers[i]!;
+    const prefix = `model.layers.${i}`;
+    const x = rmsNorm(g, hidden, g.floatTensor(`${prefix}.input_layernorm.weight`, [d], layer.attentionNorm), arch.rmsNormEps);
+    const fused = fusedAttentionProjection(arch, layer);
+    const qkvWidth = 2 * qkWidth + nKv * hd;
+    let qkv = g.op1('MatMul', [x, g.floatTensor(`${prefix}.self_attn.qkv_rotary.weight`, [d, qkvWidth], fused.weight)]);
+    if (fused.bias) qkv = g.op1('Add', [qkv, g.floatTensor(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], fused.bias)]);
+    const [qk, qkRotated, value] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: 3 }) as [string, string, string];
+    const rotated = g.op1('Add', [
+      g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), cosAt]),
+      g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), sinAt]),
+    ]);
+    const [query, key] = g.op('Split', [rotated, splitHeads], { axis: { int: 2 } }, { outputs: 2 }) as [string, string];
+    const query5 = g.op1('Transpose', [g.op1('Reshape', [query, groupedShape])], { perm: { ints: [0, 2, 3, 1, 4] } });
+    const presentKey = g.op1(
+      'Concat',
+      [DECODER_IO.pastKey(i), g.op1('Transpose', [key], { perm: { ints: [0, 2, 1, 3] } })],
+      { axis: { int: 2 } },
+      { name: DECODER_IO.presentKey(i) },
+    );
+    const presentValue = g.op1(
+      'Concat',
+      [DECODER_IO.pastValue(i), g.op1('Transpose', [g.op1('Reshape', [value, kvShape])], { perm: { ints: [0, 2, 1, 3] } })],
+      { axis: { int: 2 } },
+      { name: DECODER_IO.presentValue(i) },
+    );
+    const keyT5 = g.op1('Unsqueeze', [g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } }), axis2]);
+    const scores = g.op1('Add', [g.op1('MatMul', [query5, keyT5]), bias]);
+    const probs = g.op1('Softmax', [scores], { axis: { int: -1 } });
+    const context = g.op1('MatMul', [probs, g.op1('Unsqueeze', [presentValue, axis2])]);
+    const merged = g.op1('Reshape', [g.op1('Transpose', [context], { perm: { ints: [0, 3, 1, 2, 4] } }), mergeShape]);
+    const attnOut = g.op1('MatMul', [merged, g.floatTensor(`${prefix}.self_attn.o_proj.weight_t`, [nH * hd, d], transpose(layer.output, d, nH * hd))]);
+    hidden = g.op1('Add', [hidden, attnOut]);
+
+    const y = rmsNorm(g, hidden, g.floatTensor(`${prefix}.post_attention_layernorm.weight`, [d], layer.mlpNorm), arch.rmsNormEps);
+    const gateUp = g.op1('MatMul', [y, g.floatTensor(`${prefix}.mlp.gate_up.weight_t`, [d, 2 * inter], concatTransposed([layer.gate, layer.up], inter, d))]);
+    const [gate, up] = g.op('Split', [gateUp, splitMlp], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
+    const activated = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
+    const down = g.op1('MatMul', [activated, g.floatTensor(`${prefix}.mlp.down_proj.weight_t`, [inter, d], transpose(layer.down, d, inter))]);
+    hidden = g.op1('Add', [hidden, down]);
+  }
+
+  // Only the last `num_logits_to_keep` positions reach the head: prefill of a long prompt needs
+  // one row of logits, not seq x vocab of them.
+  const start = g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]);
+  const tail = g.op1('Slice', [hidden, start, g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]);
+  const normed = rmsNorm(g, tail, g.floatTensor('model.norm.weight', [d], weights.finalNorm), arch.rmsNormEps);
+  const head = transpose(weights.outputHead ?? weights.tokenEmbedding, arch.vocabSize, d);
+  g.op1('MatMul', [normed, g.floatTensor('lm_head.weight_t', [d, arch.vocabSize], head)], {}, { name: DECODER_IO.logits });
+
+  g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
+  for (let i = 0; i < arch.numLayers; i += 1) {
+    g.output(DECODER_IO.presentKey(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
+    g.output(DECODER_IO.presentValue(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
+  }
+  return g.encode({ graphName: 'llama_decoder', opsetImports: { '': 17 }, metadata: options.metadata ?? {} });
+}
+
+/** RMSNorm in basic ops; ORT's optimizer fuses the pattern into SimplifiedLayerNormalization. */
+function rmsNorm(g: OnnxGraphWriter, x: string, weight: string, eps: number): string {
+  const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [x, x])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
+  const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, g.floatConstant([eps])])]);
+  return g.op1('Mul', [g.op1('Div', [x, rms]), weight]);
+}
+
+/**
+ * cos/sin tables `[maxPositions, headDim]`: both members of a rotating pair share the pair's
+ * angle; dimensions outside the rotary part get cos 1, sin 0 (they pass through unchanged).
+ */
+export function rotaryTables(arch: LlamaArchitecture): { cos: Float32Array; sin: Float32Array } {
+  const hd = arch.headDim;
+  const inv = inverseFrequencies(arch);
+  const pairs = ropePairs(arch);
+  const cos = new Float32Array(arch.maxPositions * hd).fill(1);
+  const sin = new Float32Array(arch.maxPositions * hd);
+  for (let p = 0; p < arch.maxPositions; p += 1) {
+    for (const pair of pairs) {
+      const angle = p * inv[pair.frequency]!;
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[p * hd + pair.first] = c;
+      cos[p * hd + pair.second] = c;
+      sin[p * hd + pair.first] = s;
+      sin[p * hd + pair.second] = s;
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * The fused `[hidden, 2 (nH + nKv) hd + nKv hd]` projection `[q | k | qR | kR | v]` (input-major,
+ * ready for MatMul) and its bias. `(xR)_first = -x_second`, `(xR)_second = x_first` per pair.
+ */
+function fusedAttentionProjection(
+  arch: LlamaArchitecture,
+  layer: LlamaWeights['layers'][number],
+): { weight: Float32Array; bias: Float32Array | null } {
+  const d = arch.hiddenSize;
+  const hd = arch.headDim;
+  const scale = 1 / Math.sqrt(hd);
+  const qRows = arch.numHeads * hd;
+  const kvRows = arch.numKvHeads * hd;
+  const width = 2 * (qRows + kvRows) + kvRows;
+  const weight = new Float32Array(d * width);
+  const bias = arch.attentionBias ? new Float32Array(width) : null;
+  // rotatedSource[j] = (source row, sign) feeding rotated dimension j of a head; sign 0 = none.
+  const rotatedSource: { row: number; sign: number }[] = Array.from({ length: hd }, () => ({ row: 0, sign: 0 }));
+  for (const pair of ropePairs(arch)) {
+    rotatedSource[pair.first] = { row: pair.second, sign: -1 };
+    rotatedSource[pair.second] = { row: pair.first, sign: 1 };
+  }
+  const place = (source: Float32Array, sourceBias: Float32Array | null | undefined, rows: number, column: number, factor: number, rotate: boolean): void => {
+    for (let o = 0; o < rows; o += 1) {
+      let row = o;
+      let sign = 1;
+      if (rotate) {
+        const head = Math.floor(o / hd);
+        const src = rotatedSource[o % hd]!;
+        row = head * hd + src.row;
+        sign = src.sign;
+      }
+      const f = sign * factor;
+      const col = column + o;
+      for (let j = 0; j < d; j += 1) weight[j * width + col] = f === 0 ? 0 : source[row * d + j]! * f;
+      if (bias && sourceBias) bias[col] = f === 0 ? 0 : sourceBias[row]! * f;
+    }
+  };
+  place(layer.query, layer.queryBias, qRows, 0, scale, false);
+  place(layer.key, layer.keyBias, kvRows, qRows, 1, false);
+  place(layer.query, layer.queryBias, qRows, qRows + kvRows, scale, true);
+  place(layer.key, layer.keyBias, kvRows, 2 * qRows + kvRows, 1, true);
+  place(layer.value, layer.valueBias, kvRows, 2 * (qRows + kvRows), 1, false);
+  return { weight, bias };
+}
+
+/** `(rows, cols)` row-major to `(cols, rows)` row-major. */
+function transpose(source: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r += 1) {
+    for (let c = 0; c < cols; c += 1) out[c * rows + r] = source[r * cols + c]!;
+  }
+  return out;
+}
+
+/** Several `(rows, cols)` matrices stacked by rows, then transposed: `[cols, k * rows]`. */
+function concatTransposed(sources: readonly Float32Array[], rows: number, cols: number): Float32Array {
+  const width = rows * sources.length;
+  const out = new Float32Array(cols * width);
+  sources.forEach((source, k) => {
+    for (let r = 0; r < rows; r += 1) {
+      for (let c = 0; c < cols; c += 1) out[c * width + k * rows + r] = source[r * cols + c]!;
+    }
+  });
+  return out;
+}
