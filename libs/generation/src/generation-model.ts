@@ -1,0 +1,391 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
+import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
+import { type DecodingOutcome, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
+import { GenerationError } from './generation.errors';
+import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
+import { prefillChunkRows } from './runtime/batch-prefill';
+import { kvCacheBytes } from './runtime/kv-cache-batch';
+import { type ExecutionProvider, OnnxDecoder } from './runtime/onnx-decoder';
+import { TextTokenizer } from './tokenizer/text-tokenizer';
+
+/** Options of {@link loadModel}; the worker fills them from `@synthgate/config`. */
+export interface LoadModelOptions {
+  /** ONNX Runtime intra-op threads (default 2). */
+  readonly threads?: number;
+  /** Default `cpu`. */
+  readonly executionProvider?: ExecutionProvider;
+  /** Check every file against the manifest's sha256 (default true). */
+  readonly verifyHashes?: boolean;
+  /** Largest KV cache a batch may allocate (default 4 GiB); larger requests are refused up front. */
+  readonly kvCacheLimitBytes?: number;
+  /** Tokens per prefill call (rows x padded width), bounding prefill memory (default 4096). */
+  readonly prefillChunkTokens?: number;
+}
+
+/** Shape and special tokens of a loaded model. */
+export interface ModelInfo {
+  readonly vocabSize: number;
+  readonly numLayers: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  /** Longest sequence (prompt plus generated) a row may hold; Infinity when the model declares none. */
+  readonly maxPositions: number;
+  readonly bosTokenId: number | null;
+  /** Generation stops when one of these is sampled; empty when the model declares none. */
+  readonly eosTokenIds: readonly number[];
+  readonly padTokenId: number;
+}
+
+/** Parameters of one synthetic example: the token mechanism's plus the two stopping caps. */
+export type ExampleParams = TokenMechanismParams & {
+  /** `r`: stop after this many private tokens (each costs rho; DESIGN.md section 5.7). */
+  readonly privateTokenCap: number;
+  /** `T`: stop after this many generated tokens. */
+  readonly maxNewTokens: number;
+};
+
+/** One synthetic example to generate from one batch of sensitive prompts. */
+export interface GenerateExampleRequest {
+  /** The batch's private prompts (one per sensitive record); may be empty. */
+  readonly privatePrompts: readonly string[];
+  /** The template with no record; its row is the public drafter's and the decoding context. */
+  readonly publicPrompt: string;
+  readonly params: ExampleParams;
+  /** CryptoRng in production, SeededRng in tests. */
+  readonly rng: Rng;
+  /** Default `kv-cache` (the only production mode). */
+  readonly mode?: DecodingMode;
+  /** `resample-per-token` only: the prompts to draw each step's sample from. */
+  readonly resamplePool?: readonly string[];
+  /** Test and diagnostics hook, called after each step's decision. */
+  readonly onStep?: (trace: StepTrace) => void;
+}
+
+/**
+ * A generated example. `text` and `tokenIds` are the release's content; `privateSteps`,
+ * `publicSteps`, `stopReason` and `stepTimings` are computed from sensitive data and are for
+ * benchmarks and internal metrics only: never store them with a release or show them to consumers
+ * (DESIGN.md section 4).
+ */
+export interface GeneratedExample {
+  /** The continuation after the public prompt, decoded with the prompt as context (may start with a space). */
+  readonly text: string;
+  /** Generated ids, end-of-sequence excluded. */
+  readonly tokenIds: readonly number[];
+  readonly privateSteps: number;
+  readonly publicSteps: number;
+  readonly stopReason: StopReason;
+  readonly stepTimings: StepTimings;
+}
+
+/** Non-private generation from one prompt (CLI checks, smoke tests). */
+export interface GenerateTextRequest {
+  readonly prompt: string;
+  readonly maxNewTokens: number;
+  /** Argmax at every step. Otherwise samples at `temperature` with `rng`. */
+  readonly greedy?: boolean;
+  readonly temperature?: number;
+  readonly rng?: Rng;
+}
+
+/** Result of {@link GenerationModel.generateText}. */
+export interface GeneratedText {
+  /** Prompt and continuation, decoded together. */
+  readonly text: string;
+  readonly continuation: string;
+  readonly tokenIds: readonly number[];
+  readonly stopReason: 'eos' | 'max-new-tokens';
+}
+
+/** Memory a batch will need, computed before anything is allocated. */
+export interface MemoryPlan {
+  /** The batch's KV cache at full length: `2 * layers * rows * kvHeads * maxSequence * headDim * 4`. */
+  readonly kvCacheBytes: number;
+  /**
+   * Rough peak during a decoding step: the past and the present cache coexist while ONNX Runtime
+   * concatenates, plus one prefill chunk's activations.
+   */
+  readonly peakBytesEstimate: number;
+  readonly limitBytes: number;
+  readonly fits: boolean;
+}
+
+interface ConfigJson {
+  readonly vocab_size?: number;
+  readonly max_position_embeddings?: number;
+  readonly n_positions?: number;
+  readonly bos_token_id?: number | null;
+  readonly eos_token_id?: number | number[] | null;
+  readonly pad_token_id?: number | null;
+  readonly hidden_size?: number;
+  readonly intermediate_size?: number;
+  readonly num_attention_heads?: number;
+}
+
+function readJson<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (error) {
+    throw new GenerationError('MODEL_FORMAT_INVALID', `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function ids(value: number | number[] | null | undefined): number[] {
+  if (value === null || value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).filter((v) => Number.isInteger(v) && v >= 0);
+}
+
+function requirePositiveInteger(field: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) throw new GenerationError('INVALID_GENERATION_INPUT', `${field} must be a positive integer, got ${value}`);
+}
+
+/**
+ * A model folder loaded once per process: its ONNX session, tokenizer, configuration and file
+ * hashes. Create with {@link loadModel}. Generation calls may not overlap on one instance (ONNX
+ * Runtime sessions run one call at a time here); run several processes for parallelism.
+ */
+export class GenerationModel {
+  /** sha256 over the manifest's file hashes: the model identity a release records. */
+  readonly fingerprint: string;
+
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly files: readonly ModelFileEntry[],
+    readonly tokenizer: TextTokenizer,
+    readonly info: ModelInfo,
+    private readonly decoder: OnnxDecoder,
+    private readonly options: Required<Pick<LoadModelOptions, 'kvCacheLimitBytes' | 'prefillChunkTokens'>>,
+    private readonly config: ConfigJson,
+  ) {
+    this.fingerprint = modelFingerprint({ format: 'synthgate-model/1', name, source: { kind: 'onnx', file: '', sha256: null }, files });
+  }
+
+  /** @internal Use {@link loadModel}. */
+  static async open(dir: string, options: LoadModelOptions = {}): Promise<GenerationModel> {
+    const folder = resolve(dir);
+    if (!existsSync(folder)) throw new GenerationError('MODEL_FILE_MISSING', `model folder ${dir} does not exist`);
+    const manifest = readManifest(folder, { verify: options.verifyHashes ?? true });
+    for (const required of [MODEL_FILES.onnx, MODEL_FILES.tokenizer, MODEL_FILES.config]) {
+      if (!existsSync(join(folder, required))) throw new GenerationError('MODEL_FILE_MISSING', `${join(dir, required)} is missing`);
+    }
+    const config = readJson<ConfigJson>(join(folder, MODEL_FILES.config));
+    const generationConfigPath = join(folder, MODEL_FILES.generationConfig);
+    const generationConfig = existsSync(generationConfigPath) ? readJson<ConfigJson>(generationConfigPath) : {};
+    const tokenizerConfigPath = join(folder, MODEL_FILES.tokenizerConfig);
+    const tokenizer = TextTokenizer.fromFiles(join(folder, MODEL_FILES.tokenizer), existsSync(tokenizerConfigPath) ? tokenizerConfigPath : null);
+    const decoder = await OnnxDecoder.load(join(folder, MODEL_FILES.onnx), {
+      threads: options.threads ?? 2,
+      executionProvider: options.executionProvider ?? 'cpu',
+    });
+    const vocabSize = decoder.signature.vocabSize ?? config.vocab_size;
+    if (!vocabSize) {
+      await decoder.release();
+      throw new GenerationError('MODEL_CONTRACT_VIOLATION', `${dir}: the vocabulary size is neither fixed in the logits output nor given as vocab_size in config.json`);
+    }
+    const eos = [...new Set([...ids(config.eos_token_id), ...ids(generationConfig.eos_token_id)])].filter((id) => id < vocabSize);
+    const info: ModelInfo = {
+      vocabSize,
+      numLayers: decoder.signature.numLayers,
+      numKvHeads: decoder.signature.numKvHeads,
+      headDim: decoder.signature.headDim,
+      maxPositions: config.max_position_embeddings ?? config.n_positions ?? Number.POSITIVE_INFINITY,
+      bosTokenId: ids(config.bos_token_id)[0] ?? null,
+      eosTokenIds: eos,
+      padTokenId: ids(config.pad_token_id)[0] ?? eos[0] ?? 0,
+    };
+    return new GenerationModel(
+      manifest.name || basename(folder),
+      folder,
+      manifest.files,
+      tokenizer,
+      info,
+      decoder,
+      { kvCacheLimitBytes: options.kvCacheLimitBytes ?? 4 * 1024 ** 3, prefillChunkTokens: options.prefillChunkTokens ?? 4096 },
+      config,
+    );
+  }
+
+  /** Bytes of a KV cache of `rows` rows holding `maxSequence` positions each. */
+  kvCacheBytes(rows: number, maxSequence: number): number {
+    return kvCacheBytes(this.info, rows, maxSequence);
+  }
+
+  /**
+   * The memory a batch of `rows` rows (private prompts plus the public one) will need for prompts
+   * of up to `promptTokens` tokens and `maxNewTokens` generated ones; `fits` is false past the
+   * configured KV-cache limit, which {@link generateExample} refuses.
+   */
+  planMemory(rows: number, promptTokens: number, maxNewTokens: number): MemoryPlan {
+    const sequence = Math.min(promptTokens + maxNewTokens, this.info.maxPositions);
+    const kv = this.kvCacheBytes(rows, sequence);
+    const chunkRows = Math.min(rows, prefillChunkRows({ ...this.decoderSignature() }, promptTokens, this.info.vocabSize, this.options.prefillChunkTokens));
+    const hidden = this.config.hidden_size ?? this.info.numKvHeads * this.info.headDim;
+    const heads = this.config.num_attention_heads ?? this.info.numKvHeads;
+    const intermediate = this.config.intermediate_size ?? 4 * hidden;
+    // Per prefill row: ~8 hidden-sized and 2 intermediate-sized activations per position, the
+    // attention scores, and the last position's logits.
+    const activations = chunkRows * 4 * (promptTokens * (8 * hidden + 2 * intermediate + heads * promptTokens) + this.info.vocabSize);
+    return {
+      kvCacheBytes: kv,
+      peakBytesEstimate: 2 * kv + activations,
+      limitBytes: this.options.kvCacheLimitBytes,
+      fits: kv <= this.options.kvCacheLimitBytes,
+    };
+  }
+
+  /**
+   * Token ids of a prompt as the engine feeds it: the tokenizer's special tokens added, and, when
+   * longer than the context leaves room for, cut to its last tokens (keeping a leading BOS). The
+   * cut depends on the prompt alone.
+   */
+  encodePrompt(text: string, maxNewTokens: number): number[] {
+    let tokens = this.tokenizer.encode(text);
+    if (tokens.length === 0) {
+      if (this.info.bosTokenId === null) throw new GenerationError('INVALID_GENERATION_INPUT', 'a prompt encodes to no tokens and the model has no BOS token to start from');
+      tokens = [this.info.bosTokenId];
+    }
+    const room = this.info.maxPositions - maxNewTokens;
+    if (room < 1) {
+      throw new GenerationError('CONTEXT_LENGTH_EXCEEDED', `maxNewTokens (${maxNewTokens}) leaves no room for a prompt in the model's ${this.info.maxPositions} positions`);
+    }
+    if (tokens.length > room) {
+      const keepBos = this.info.bosTokenId !== null && tokens[0] === this.info.bosTokenId;
+      tokens = keepBos ? [tokens[0]!, ...tokens.slice(tokens.length - room + 1)] : tokens.slice(tokens.length - room);
+    }
+    return tokens;
+  }
+
+  /**
+   * Generates one synthetic example from one batch (DESIGN.md section 5): the private prompts and
+   * the public prompt are prefilled once (left-padded) and decoded together; at each step the
+   * libs/privacy {@link PrivateTokenSampler} makes every privacy decision. Reproducible with a
+   * seeded `rng`. Throws `KV_CACHE_LIMIT_EXCEEDED` before allocating anything when the batch's
+   * cache would exceed the limit.
+   */
+  async generateExample(request: GenerateExampleRequest): Promise<GeneratedExample> {
+    const { params } = request;
+    const mode = request.mode ?? 'kv-cache';
+    if (!DECODING_MODES.includes(mode)) throw new GenerationError('INVALID_GENERATION_INPUT', `mode must be one of ${DECODING_MODES.join(', ')}, got ${String(mode)}`);
+    requirePositiveInteger('params.maxNewTokens', params.maxNewTokens);
+    requirePositiveInteger('params.privateTokenCap', params.privateTokenCap);
+    const privateRows = request.privatePrompts.map((prompt) => this.encodePrompt(prompt, params.maxNewTokens));
+    const publicRow = this.encodePrompt(request.publicPrompt, params.maxNewTokens);
+    const width = Math.max(publicRow.length, ...privateRows.map((r) => r.length));
+    if (mode === 'kv-cache') {
+      const plan = this.planMemory(privateRows.length + 1, width, params.maxNewTokens);
+      if (!plan.fits) {
+        throw new GenerationError(
+          'KV_CACHE_LIMIT_EXCEEDED',
+          `the KV cache of ${privateRows.length + 1} rows x ${width + params.maxNewTokens} positions needs ${plan.kvCacheBytes} bytes, over the limit of ${plan.limitBytes} (KV_CACHE_LIMIT_BYTES); use smaller batches or fewer tokens`,
+        );
+      }
+    }
+    // The sampler validates the mechanism parameters before any prompt is run.
+    const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
+    const source = createLogitsSource(mode, {
+      decoder: this.decoder,
+      privateRows,
+      publicRow,
+      resamplePool: request.resamplePool?.map((prompt) => this.encodePrompt(prompt, params.maxNewTokens)),
+      rng: request.rng,
+      chunkTokens: this.options.prefillChunkTokens,
+      padTokenId: this.info.padTokenId,
+      vocabSize: this.info.vocabSize,
+      maxNewTokens: params.maxNewTokens,
+    });
+    let outcome: DecodingOutcome;
+    try {
+      outcome = await runPrivateDecoding({
+        source,
+        sampler,
+        vocabSize: this.info.vocabSize,
+        privateRows: privateRows.length,
+        eosTokenIds: new Set(this.info.eosTokenIds),
+        privateTokenCap: params.privateTokenCap,
+        maxNewTokens: params.maxNewTokens,
+        ...(request.onStep ? { onStep: request.onStep } : {}),
+      });
+    } finally {
+      source.dispose();
+    }
+    return { ...outcome, text: this.tokenizer.decodeContinuation(publicRow, outcome.tokenIds) };
+  }
+
+  /**
+   * Plain (non-private) generation from one prompt with the KV cache: greedy, or sampled at
+   * `temperature` through libs/privacy's sampler in its non-private setting.
+   */
+  async generateText(request: GenerateTextRequest): Promise<GeneratedText> {
+    requirePositiveInteger('maxNewTokens', request.maxNewTokens);
+    const prompt = this.encodePrompt(request.prompt, request.maxNewTokens);
+    const vocab = this.info.vocabSize;
+    const temperature = request.temperature ?? 1;
+    let sampler: PrivateTokenSampler | null = null;
+    if (!request.greedy) {
+      if (!request.rng) throw new GenerationError('INVALID_GENERATION_INPUT', 'sampling needs an rng (or greedy: true)');
+      sampler = new PrivateTokenSampler(vocab, { clip: 1, expectedBatchSize: 1, temperature, publicTemperature: temperature, nonPrivate: true }, request.rng);
+    }
+    const source = createLogitsSource('kv-cache', {
+      decoder: this.decoder,
+      privateRows: [],
+      publicRow: prompt,
+      chunkTokens: this.options.prefillChunkTokens,
+      padTokenId: this.info.padTokenId,
+      vocabSize: vocab,
+      maxNewTokens: request.maxNewTokens,
+    });
+    const eos = new Set(this.info.eosTokenIds);
+    const generated: number[] = [];
+    let stopReason: GeneratedText['stopReason'] = 'max-new-tokens';
+    try {
+      let logits = await source.start();
+      for (;;) {
+        const row = logits.subarray(0, vocab);
+        const token = sampler ? sampler.next(row, 1, row).token : argmax(row);
+        if (eos.has(token)) {
+          stopReason = 'eos';
+          break;
+        }
+        generated.push(token);
+        if (generated.length >= request.maxNewTokens) break;
+        logits = await source.next(token);
+      }
+    } finally {
+      source.dispose();
+    }
+    return {
+      text: this.tokenizer.decode([...prompt, ...generated]),
+      continuation: this.tokenizer.decodeContinuation(prompt, generated),
+      tokenIds: generated,
+      stopReason,
+    };
+  }
+
+  /** Releases the ONNX Runtime session. */
+  async release(): Promise<void> {
+    await this.decoder.release();
+  }
+
+  private decoderSignature(): OnnxDecoder['signature'] {
+    return this.decoder.signature;
+  }
+}
+
+/** Index of the largest value; ties go to the smaller index. */
+function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i += 1) if (values[i]! > values[best]!) best = i;
+  return best;
+}
+
+/**
+ * Loads a model folder (DESIGN.md section 6) once per process: verifies the manifest's hashes,
+ * opens the ONNX session with the configured threads and execution provider, and reads the
+ * tokenizer and special tokens.
+ */
+export function loadModel(dir: string, options: LoadModelOptions = {}): Promise<GenerationModel> {
+  return GenerationModel.open(dir, options);
+}

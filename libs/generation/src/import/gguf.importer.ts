@@ -1,0 +1,159 @@
+import { GenerationError } from '../generation.errors';
+import { type LlamaArchitecture, type LlamaLayerWeights, type LlamaWeights, type RopeLayout } from '../model/llama-architecture';
+import { buildTokenizerJson, type GgufVocabulary } from './gguf-tokenizer';
+import { GgufFile, type GgufValue } from './gguf.reader';
+import { type LlamaModelParts } from './llama-model.writer';
+
+/** GGUF architectures the importer turns into graphs, with their rotary layout and biases. */
+const ARCHITECTURES: Record<string, { ropeLayout: RopeLayout; attentionBias: boolean; name: string; modelType: string } | undefined> = {
+  // llama.cpp's converter permutes Llama q/k rows so the interleaved ("normal") rope applies.
+  llama: { ropeLayout: 'interleaved', attentionBias: false, name: 'LlamaForCausalLM', modelType: 'llama' },
+  // Qwen2 keeps Hugging Face's layout (llama.cpp's NEOX rope) and has q/k/v biases.
+  qwen2: { ropeLayout: 'rotate-half', attentionBias: true, name: 'Qwen2ForCausalLM', modelType: 'qwen2' },
+};
+
+function requireNumber(file: GgufFile, key: string): number {
+  const value = file.get(key);
+  if (typeof value !== 'number') throw new GenerationError('MODEL_FILE_MISSING', `${file.path}: metadata ${key} is missing or not a number`);
+  return value;
+}
+
+function optionalNumber(file: GgufFile, key: string): number | null {
+  const value = file.get(key);
+  return typeof value === 'number' ? value : null;
+}
+
+function stringArray(value: GgufValue | undefined): string[] | null {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : null;
+}
+
+function numberArray(value: GgufValue | undefined): number[] | null {
+  return Array.isArray(value) && value.every((v) => typeof v === 'number') ? (value as number[]) : null;
+}
+
+/**
+ * Reads a GGUF v2/v3 file of a Llama-architecture model (`general.architecture` `llama` or
+ * `qwen2`) into an architecture, float32 weights (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q4_K and Q6_K dequantised) and a rebuilt `tokenizer.json`. Anything else is refused with a
+ * message naming what is unsupported or missing.
+ */
+export function readGgufModel(path: string): LlamaModelParts {
+  const file = GgufFile.open(path);
+  try {
+    const archName = file.get('general.architecture');
+    const known = typeof archName === 'string' ? ARCHITECTURES[archName] : undefined;
+    if (!known) {
+      throw new GenerationError(
+        'UNSUPPORTED_MODEL',
+        `${path}: general.architecture "${String(archName)}" is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`,
+      );
+    }
+    const p = `${String(archName)}.`;
+    const hiddenSize = requireNumber(file, `${p}embedding_length`);
+    const numHeads = requireNumber(file, `${p}attention.head_count`);
+    const headDim = optionalNumber(file, `${p}attention.key_length`) ?? hiddenSize / numHeads;
+    const numLayers = requireNumber(file, `${p}block_count`);
+    const embedding = file.tensors.get('token_embd.weight');
+    if (!embedding) throw new GenerationError('MODEL_FILE_MISSING', `${path}: tensor token_embd.weight is missing`);
+    const vocabSize = embedding.dims[1]!;
+    const tokens = stringArray(file.get('tokenizer.ggml.tokens'));
+    if (!tokens) throw new GenerationError('MODEL_FILE_MISSING', `${path}: metadata tokenizer.ggml.tokens is missing (the tokenizer cannot be rebuilt)`);
+    if (tokens.length !== vocabSize) {
+      throw new GenerationError('MODEL_FORMAT_INVALID', `${path}: ${tokens.length} tokens in the metadata but an embedding of ${vocabSize} rows`);
+    }
+    const scalingType = file.get(`${p}rope.scaling.type`);
+    let ropeScaling: LlamaArchitecture['ropeScaling'] = null;
+    if (scalingType === 'linear') ropeScaling = { type: 'linear', factor: requireNumber(file, `${p}rope.scaling.factor`) };
+    else if (scalingType !== undefined && scalingType !== 'none') {
+      throw new GenerationError('UNSUPPORTED_MODEL', `${path}: rope scaling "${String(scalingType)}" is not supported (none and linear are)`);
+    }
+    if (file.tensors.has('rope_freqs.weight')) {
+      throw new GenerationError('UNSUPPORTED_MODEL', `${path}: per-frequency rope factors (rope_freqs.weight, Llama 3.1 scaling) are not supported; import the Hugging Face folder instead`);
+    }
+    const bos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.bos_token_id'), tokens.length);
+    const eos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eos_token_id'), tokens.length);
+    const numKvHeads = optionalNumber(file, `${p}attention.head_count_kv`) ?? numHeads;
+    const tied = !file.tensors.has('output.weight');
+    const arch: LlamaArchitecture = {
+      vocabSize,
+      hiddenSize,
+      intermediateSize: requireNumber(file, `${p}feed_forward_length`),
+      numLayers,
+      numHeads,
+      numKvHeads,
+      headDim,
+      rmsNormEps: requireNumber(file, `${p}attention.layer_norm_rms_epsilon`),
+      ropeTheta: optionalNumber(file, `${p}rope.freq_base`) ?? 10000,
+      ropeLayout: known.ropeLayout,
+      rotaryDim: optionalNumber(file, `${p}rope.dimension_count`) ?? headDim,
+      ropeScaling,
+      maxPositions: requireNumber(file, `${p}context_length`),
+      tiedEmbeddings: tied,
+      attentionBias: known.attentionBias && file.tensors.has('blk.0.attn_q.bias'),
+      bosTokenId: bos,
+      eosTokenIds: eos === null ? [] : [eos],
+      padTokenId: tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.padding_token_id'), vocabSize),
+    };
+    const layers: LlamaLayerWeights[] = [];
+    for (let i = 0; i < numLayers; i += 1) {
+      const t = (suffix: string): Float32Array => file.readTensor(`blk.${i}.${suffix}`);
+      const maybe = (suffix: string): Float32Array | null => (file.tensors.has(`blk.${i}.${suffix}`) ? t(suffix) : null);
+      layers.push({
+        attentionNorm: t('attn_norm.weight'),
+        query: t('attn_q.weight'),
+        key: t('attn_k.weight'),
+        value: t('attn_v.weight'),
+        output: t('attn_output.weight'),
+        queryBias: arch.attentionBias ? maybe('attn_q.bias') : null,
+        keyBias: arch.attentionBias ? maybe('attn_k.bias') : null,
+        valueBias: arch.attentionBias ? maybe('attn_v.bias') : null,
+        mlpNorm: t('ffn_norm.weight'),
+        gate: t('ffn_gate.weight'),
+        up: t('ffn_up.weight'),
+        down: t('ffn_down.weight'),
+      });
+    }
+    const weights: LlamaWeights = {
+      tokenEmbedding: file.readTensor('token_embd.weight'),
+      layers,
+      finalNorm: file.readTensor('output_norm.weight'),
+      outputHead: tied ? null : file.readTensor('output.weight'),
+    };
+    const addBos = file.get('tokenizer.ggml.add_bos_token');
+    const addEos = file.get('tokenizer.ggml.add_eos_token');
+    const model = file.get('tokenizer.ggml.model');
+    const vocabulary: GgufVocabulary = {
+      model: typeof model === 'string' ? model : 'llama',
+      tokens,
+      scores: numberArray(file.get('tokenizer.ggml.scores')),
+      tokenTypes: numberArray(file.get('tokenizer.ggml.token_type')),
+      merges: stringArray(file.get('tokenizer.ggml.merges')),
+      bosTokenId: bos,
+      eosTokenId: eos,
+      unknownTokenId: tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.unknown_token_id'), tokens.length),
+      // SentencePiece Llama tokenizers add BOS unless the file says otherwise.
+      addBos: typeof addBos === 'boolean' ? addBos : vocabularyDefaultsToBos(model),
+      addEos: addEos === true,
+    };
+    return {
+      arch,
+      weights,
+      tokenizerJson: buildTokenizerJson(vocabulary),
+      tokenizerConfig: null,
+      architectureName: known.name,
+      modelType: known.modelType,
+    };
+  } finally {
+    file.close();
+  }
+}
+
+function vocabularyDefaultsToBos(model: GgufValue | undefined): boolean {
+  return model === undefined || model === 'llama';
+}
+
+
+/** GGUF writes "no such token" as -1 in an unsigned field (4294967295): any id outside the vocabulary. */
+function tokenIdOrNull(id: number | null, vocabSize: number): number | null {
+  return id !== null && id >= 0 && id < vocabSize ? id : null;
+}

@@ -1,0 +1,128 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { type LlamaArchitecture, type LlamaWeights } from '../model/llama-architecture';
+import { buildLlamaOnnx } from '../model/llama-graph.builder';
+import { type ExternalDataSink } from '../model/onnx-graph.writer';
+import { MODEL_FILES, type ModelFileContent, ModelFolderWriter, type ModelManifest, type ModelSource } from './model-folder';
+
+/** Name of the ONNX external-data file written beside `model.onnx` for large models. */
+export const EXTERNAL_DATA_FILE = 'model.onnx_data';
+/** Past this many weight bytes the weights go to external data (protobuf stops at 2 GiB). */
+const EXTERNAL_DATA_THRESHOLD_BYTES = 1.5 * 1024 * 1024 * 1024;
+
+/** Identifies graphs written by {@link buildLlamaOnnx}; recorded in config.json. */
+export const SYNTHGATE_GRAPH = 'synthgate-llama/1';
+
+/** Everything an importer hands over to become a model folder. */
+export interface LlamaModelParts {
+  readonly arch: LlamaArchitecture;
+  readonly weights: LlamaWeights;
+  readonly tokenizerJson: object;
+  readonly tokenizerConfig: object | null;
+  /** The architecture name recorded in config.json (`LlamaForCausalLM`, `Qwen2ForCausalLM`). */
+  readonly architectureName: string;
+  readonly modelType: string;
+}
+
+function weightBytes(weights: LlamaWeights): number {
+  let floats = weights.tokenEmbedding.length * 2 + weights.finalNorm.length + (weights.outputHead?.length ?? 0);
+  for (const layer of weights.layers) {
+    floats += layer.query.length * 2 + layer.key.length * 2 + layer.value.length + layer.output.length;
+    floats += layer.gate.length + layer.up.length + layer.down.length;
+  }
+  return floats * 4;
+}
+
+/**
+ * A Hugging Face style `config.json` describing the graph. The runtime reads special token ids and
+ * the context length from it; `synthgate` records what transformers would not know (the rotary
+ * layout baked into the graph).
+ */
+export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architectureName' | 'modelType'>): object {
+  const { arch } = parts;
+  const scaling = arch.ropeScaling;
+  return {
+    architectures: [parts.architectureName],
+    model_type: parts.modelType,
+    vocab_size: arch.vocabSize,
+    hidden_size: arch.hiddenSize,
+    intermediate_size: arch.intermediateSize,
+    num_hidden_layers: arch.numLayers,
+    num_attention_heads: arch.numHeads,
+    num_key_value_heads: arch.numKvHeads,
+    head_dim: arch.headDim,
+    rms_norm_eps: arch.rmsNormEps,
+    rope_theta: arch.ropeTheta,
+    rope_scaling: !scaling
+      ? null
+      : scaling.type === 'linear'
+        ? { rope_type: 'linear', factor: scaling.factor }
+        : {
+            rope_type: 'llama3',
+            factor: scaling.factor,
+            low_freq_factor: scaling.lowFreqFactor,
+            high_freq_factor: scaling.highFreqFactor,
+            original_max_position_embeddings: scaling.originalMaxPositions,
+          },
+    partial_rotary_factor: (arch.rotaryDim ?? arch.headDim) / arch.headDim,
+    max_position_embeddings: arch.maxPositions,
+    tie_word_embeddings: arch.tiedEmbeddings,
+    attention_bias: arch.attentionBias,
+    bos_token_id: arch.bosTokenId,
+    eos_token_id: arch.eosTokenIds.length === 1 ? arch.eosTokenIds[0] : [...arch.eosTokenIds],
+    pad_token_id: arch.padTokenId,
+    torch_dtype: 'float32',
+    synthgate: { graph: SYNTHGATE_GRAPH, rope_layout: arch.ropeLayout },
+  };
+}
+
+/**
+ * Builds the ONNX graph of `parts` and writes a complete model folder (graph, tokenizer, config,
+ * manifest) at `destination`, atomically.
+ */
+export function writeLlamaModelFolder(
+  destination: string,
+  name: string,
+  source: ModelSource,
+  parts: LlamaModelParts,
+  options: { overwrite?: boolean } = {},
+): ModelManifest {
+  const writer = new ModelFolderWriter(destination, options);
+  try {
+    const files: ModelFileContent[] = [];
+    let sink: (ExternalDataSink & { close(): void }) | null = null;
+    if (weightBytes(parts.weights) > EXTERNAL_DATA_THRESHOLD_BYTES) {
+      const fd = openSync(writer.stagedPath(EXTERNAL_DATA_FILE), 'w');
+      let offset = 0;
+      sink = {
+        location: EXTERNAL_DATA_FILE,
+        append(bytes: Uint8Array): number {
+          // Keep each tensor 64-byte aligned, as ONNX external data writers do.
+          const padding = (64 - (offset % 64)) % 64;
+          if (padding) writeSync(fd, new Uint8Array(padding));
+          offset += padding;
+          const at = offset;
+          writeSync(fd, bytes);
+          offset += bytes.byteLength;
+          return at;
+        },
+        close: () => closeSync(fd),
+      };
+    }
+    const onnxBytes = buildLlamaOnnx(parts.arch, parts.weights, {
+      externalData: sink,
+      metadata: { 'synthgate.source': `${source.kind}:${source.file}` },
+    });
+    if (sink) {
+      sink.close();
+      files.push({ path: EXTERNAL_DATA_FILE, written: true });
+    }
+    files.push({ path: MODEL_FILES.onnx, data: onnxBytes });
+    files.push({ path: MODEL_FILES.tokenizer, data: `${JSON.stringify(parts.tokenizerJson)}\n` });
+    if (parts.tokenizerConfig) files.push({ path: MODEL_FILES.tokenizerConfig, data: `${JSON.stringify(parts.tokenizerConfig, null, 2)}\n` });
+    files.push({ path: MODEL_FILES.config, data: `${JSON.stringify(llamaConfigJson(parts), null, 2)}\n` });
+    return writer.commit(name, source, files);
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
