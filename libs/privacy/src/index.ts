@@ -1,1 +1,62 @@
-export {};
+/**
+ * @synthgate/privacy: the privacy core of Synthgate, pure TypeScript (no Nest, database or ONNX).
+ * DESIGN.md sections 4 and 5. Everything a release's guarantee rests on lives here:
+ *
+ * - randomness: {@link Rng}, {@link CryptoRng} (production), {@link SeededRng} (tests);
+ * - noise: continuous Laplace / Gaussian with unbounded tails, exact discrete Laplace / Gaussian;
+ * - the token mechanism: {@link PrivateTokenSampler} and its building blocks (clip and recentre,
+ *   private aggregate with the fixed divisor s, exponential mechanism in log space, sparse-vector
+ *   drafter, public sampling, public top-k);
+ * - accounting in rho-zCDP: per-token rho, composition, rho <-> (epsilon, delta) both ways with the
+ *   tight Canonne-Kamath-Steinke conversion or the closed form, the Gaussian count mechanism;
+ * - planning: the largest private-token cap for a budget, the cost of a cap as a
+ *   {@link ReleaseCost} value for the ledger, and the admission rule.
+ *
+ * How the gateway is expected to use the accounting (so that planner and admission agree to the
+ * last bit): `spentRho = composeRho(ledger rhos)`; plan with `planRelease(params, budget, { spentRho })`;
+ * admit with `admitRelease(budget, spentRho, cost.rho)`; show spent epsilon as
+ * `epsilonFromRho(spentRho, budget.delta)` (tight). Store the `ReleaseCost` as JSON and read it back
+ * with `releaseCostFromJson`, which re-derives it from its parameters.
+ */
+export { type Rng, CryptoRng, SeededRng, nextUint53 } from './rng';
+export { sampleGaussian, sampleLaplace, sampleStandardExponential } from './noise';
+export { sampleDiscreteGaussian, sampleDiscreteLaplace } from './discrete-noise';
+export {
+  type LogitBuffer,
+  accumulateClippedRows,
+  accumulateSoftmaxRow,
+  clipAndRecentre,
+  rowMaximum,
+  sampleFromWeights,
+  selectTopK,
+  softmaxWeights,
+  sparseVectorStatistic,
+} from './token-mechanism';
+export { type TokenDecision, type TokenMechanismParams, PrivateTokenSampler } from './private-token-sampler';
+export {
+  type Conversion,
+  type TokenCostParameters,
+  composeRho,
+  deltaFromRho,
+  epsilonFromRho,
+  exponentialMechanismRho,
+  gaussianMechanismRho,
+  gaussianSigmaForRho,
+  rhoForEpsilon,
+  rhoPerPrivateToken,
+  sparseVectorRho,
+} from './accountant';
+export { type NoisyCounts, clampCounts, gaussianCountRho, noisyCounts } from './count-mechanism';
+export {
+  type AdmissionDecision,
+  type PlanOptions,
+  type PrivacyBudget,
+  type ReleaseCost,
+  type ReleaseMechanismParameters,
+  admitRelease,
+  maxPrivateTokens,
+  planRelease,
+  releaseCost,
+  releaseCostFromJson,
+} from './release-planner';
+export { type PrivacyErrorCode, PrivacyError } from './privacy.errors';

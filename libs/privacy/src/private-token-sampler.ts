@@ -1,0 +1,303 @@
+import { sampleLaplace } from './noise';
+import { PrivacyError, requireFinite, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
+import { type Rng } from './rng';
+import {
+  type LogitBuffer,
+  accumulateClippedRows,
+  argmaxIndex,
+  sampleFromWeights,
+  selectTopK,
+  softmaxWeights,
+  sparseVectorStatistic,
+} from './token-mechanism';
+
+/** Parameters of one release's token mechanism (DESIGN.md section 5). */
+export interface TokenMechanismParams {
+  /** Logit clip bound `c` > 0. */
+  readonly clip: number;
+  /** `s` > 0: the fixed divisor of the aggregate, the expected batch size, never the actual row count. */
+  readonly expectedBatchSize: number;
+  /** Private temperature `tau` > 0. */
+  readonly temperature: number;
+  /** Public temperature `tau_pub` >= 0; 0 means greedy (argmax, ties to the smaller id). */
+  readonly publicTemperature: number;
+  /** Restrict sampling to the public row's top-k tokens; 0 or undefined: off; k >= vocabulary: off. */
+  readonly topK?: number;
+  /** Sparse-vector drafter (threshold `theta`, noise scale `sigma` > 0); null: every step private. */
+  readonly drafter?: { readonly threshold: number; readonly sigma: number } | null;
+  /**
+   * Non-private reference (epsilon = infinity): plain mean of raw logits over the actual rows, no
+   * clipping, no noise, no drafter. Only for benchmarks' "inf" setting; never charged.
+   */
+  readonly nonPrivate?: boolean;
+}
+
+/** The outcome of one decoding step. */
+export interface TokenDecision {
+  /** The chosen token id. */
+  readonly token: number;
+  /** Whether the step read the private rows (and counts against the private-token cap `r`). */
+  readonly private: boolean;
+}
+
+/**
+ * One synthetic example's token mechanism. Stateful (holds the sparse-vector noisy threshold,
+ * redrawn after each private step) and allocation-free after construction: every buffer is sized
+ * from the vocabulary once, and a step allocates only its two-field {@link TokenDecision}.
+ *
+ * `logits` holds `privateRows * vocabSize` floats, row-major, one row per private prompt (a longer
+ * buffer is fine: only the first `privateRows` rows are read); `publicLogits` holds `vocabSize`
+ * floats (may be a subarray of the same buffer).
+ *
+ * Privacy invariants kept here (each with a test in private-token-sampler.spec.ts and
+ * token-mechanism.spec.ts):
+ * - the aggregate is divided by `expectedBatchSize`, never by `privateRows`;
+ * - each row contributes a vector in [-c, c]^V whatever its values (NaN, +-Infinity included), so
+ *   one step is `2c / (s tau)`-bounded-range;
+ * - the drafter's statistic has sensitivity `1/s`; its threshold noise `Lap(sigma)` is drawn at
+ *   construction and after every private step, its query noise `Lap(2 sigma)` at every step;
+ * - the top-k set comes from the public row only; all randomness comes from the injected `Rng`.
+ */
+export class PrivateTokenSampler {
+  /** The validated parameters (a frozen copy). */
+  readonly params: Readonly<TokenMechanismParams>;
+  private readonly topK: number;
+  private readonly aggregate: Float64Array;
+  private readonly weights: Float64Array;
+  private readonly meanSoftmax: Float64Array | null;
+  private readonly softmaxScratch: Float64Array | null;
+  private readonly candidates: Int32Array | null;
+  private candidateCount: number;
+  private rowMaxima: Float64Array;
+  private noisyThreshold = Number.NaN;
+  private privateStepCount = 0;
+
+  constructor(
+    readonly vocabSize: number,
+    params: TokenMechanismParams,
+    private readonly rng: Rng,
+  ) {
+    requireInteger('vocabSize', vocabSize, 1);
+    this.params = Object.freeze(validateParams(params));
+    const k = params.topK ?? 0;
+    this.topK = k > 0 && k < vocabSize ? k : 0;
+    this.aggregate = new Float64Array(vocabSize);
+    this.weights = new Float64Array(vocabSize);
+    const drafter = this.params.drafter ?? null;
+    this.meanSoftmax = drafter === null ? null : new Float64Array(vocabSize);
+    this.softmaxScratch = drafter === null ? null : new Float64Array(vocabSize);
+    this.candidates = this.topK > 0 ? new Int32Array(this.topK) : null;
+    this.candidateCount = vocabSize;
+    this.rowMaxima = new Float64Array(Math.ceil(2 * Math.min(this.params.expectedBatchSize, 1 << 16)) + 16);
+    if (drafter !== null) this.noisyThreshold = drafter.threshold + sampleLaplace(rng, drafter.sigma);
+  }
+
+  /**
+   * How many private steps this sampler has taken. Data-dependent: for the engine's cap `r` only,
+   * never to be released (DESIGN.md section 4, "What is released").
+   */
+  get privateSteps(): number {
+    return this.privateStepCount;
+  }
+
+  /**
+   * One decoding step: with the drafter, the sparse-vector test decides between a private step
+   * (exponential mechanism on the clipped aggregate) and a free public step; without it every
+   * step is private. In the non-private reference mode the raw mean is sampled instead.
+   */
+  next(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): TokenDecision {
+    this.checkStepInputs(logits, privateRows, publicLogits);
+    this.prepareCandidates(publicLogits);
+    if (this.params.nonPrivate === true) {
+      if (privateRows === 0) return { token: this.drawPublic(publicLogits), private: false };
+      this.privateStepCount += 1;
+      return { token: this.drawNonPrivate(logits, privateRows), private: true };
+    }
+    if (this.params.drafter != null) {
+      if (!this.sparseVectorTest(logits, privateRows, publicLogits, true)) {
+        return { token: this.drawPublic(publicLogits), private: false };
+      }
+      return { token: this.drawPrivate(logits, privateRows, true), private: true };
+    }
+    this.privateStepCount += 1;
+    return { token: this.drawPrivate(logits, privateRows, false), private: true };
+  }
+
+  /**
+   * The sparse-vector test alone, for engines that verify drafted tokens position by position:
+   * true means the step must be private (the noisy threshold has then already been redrawn, and
+   * the caller must follow with {@link samplePrivate}); false means a public token is free.
+   * Without a drafter every step is private.
+   */
+  isPrivateStep(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): boolean {
+    this.checkStepInputs(logits, privateRows, publicLogits);
+    if (this.params.drafter == null) {
+      this.privateStepCount += 1;
+      return true;
+    }
+    return this.sparseVectorTest(logits, privateRows, publicLogits, false);
+  }
+
+  /** Draws a private token (the exponential mechanism), restricted to the public top-k when set. */
+  samplePrivate(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): number {
+    this.checkStepInputs(logits, privateRows, publicLogits);
+    this.prepareCandidates(publicLogits);
+    return this.drawPrivate(logits, privateRows, false);
+  }
+
+  /** Draws a public token from `softmax(z_pub / tau_pub)`, restricted to the public top-k when set. */
+  samplePublic(publicLogits: LogitBuffer): number {
+    this.checkPublicInput(publicLogits);
+    this.prepareCandidates(publicLogits);
+    return this.drawPublic(publicLogits);
+  }
+
+  /**
+   * The exact log-probabilities of the private step's token distribution, `log softmax(zbar / tau)`
+   * over the public top-k (-Infinity outside it), written to `out[0 .. vocabSize)`. The sampler draws
+   * from exactly these weights; audits and the privacy-loss tests read them. Uses no randomness.
+   */
+  privateLogProbabilities(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer, out: Float64Array): void {
+    this.checkStepInputs(logits, privateRows, publicLogits);
+    this.prepareCandidates(publicLogits);
+    const n = this.candidateCount;
+    const total = this.privateWeights(logits, privateRows, false);
+    this.writeLogProbabilities(n, total, out);
+  }
+
+  /** Like {@link privateLogProbabilities} for the public step (temperature `tau_pub` > 0 only). */
+  publicLogProbabilities(publicLogits: LogitBuffer, out: Float64Array): void {
+    this.checkPublicInput(publicLogits);
+    if (this.params.publicTemperature === 0) {
+      throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'publicTemperature', 'must be > 0 for a probability distribution');
+    }
+    this.prepareCandidates(publicLogits);
+    const total = softmaxWeights(this.weights, publicLogits, 0, this.vocabSize, 1 / this.params.publicTemperature, this.candidates, this.candidateCount);
+    this.writeLogProbabilities(this.candidateCount, total, out);
+  }
+
+  private writeLogProbabilities(n: number, total: number, out: Float64Array): void {
+    const logTotal = Math.log(total);
+    if (this.candidates === null) {
+      for (let j = 0; j < n; j++) out[j] = Math.log(this.weights[j]!) - logTotal;
+      return;
+    }
+    out.fill(-Infinity, 0, this.vocabSize);
+    for (let j = 0; j < n; j++) out[this.candidates[j]!] = Math.log(this.weights[j]!) - logTotal;
+  }
+
+  /** AboveThreshold step: `d + Lap(2 sigma) >= theta_hat` means private; then `theta_hat` is redrawn. */
+  private sparseVectorTest(logits: LogitBuffer, rows: number, publicLogits: LogitBuffer, keepMaxima: boolean): boolean {
+    const drafter = this.params.drafter!;
+    this.ensureRowCapacity(rows);
+    const statistic = sparseVectorStatistic(
+      logits,
+      rows,
+      this.vocabSize,
+      publicLogits,
+      this.params.expectedBatchSize,
+      this.meanSoftmax!,
+      this.softmaxScratch!,
+      keepMaxima ? this.rowMaxima : null,
+    );
+    if (statistic + sampleLaplace(this.rng, 2 * drafter.sigma) < this.noisyThreshold) return false;
+    this.noisyThreshold = drafter.threshold + sampleLaplace(this.rng, drafter.sigma);
+    this.privateStepCount += 1;
+    return true;
+  }
+
+  /** Fills `weights` with the exponential mechanism's weights; returns their sum. */
+  private privateWeights(logits: LogitBuffer, rows: number, maximaKnown: boolean): number {
+    const { clip, expectedBatchSize, temperature } = this.params;
+    const n = this.candidateCount;
+    accumulateClippedRows(this.aggregate, logits, rows, this.vocabSize, clip, this.candidates, n, maximaKnown ? this.rowMaxima : null);
+    // zbar / tau = sum / (s tau): the divisor is the declared s, never `rows`.
+    return softmaxWeights(this.weights, this.aggregate, 0, n, 1 / (expectedBatchSize * temperature), null, n);
+  }
+
+  private drawPrivate(logits: LogitBuffer, rows: number, maximaKnown: boolean): number {
+    const n = this.candidateCount;
+    const total = this.privateWeights(logits, rows, maximaKnown);
+    return this.tokenAt(sampleFromWeights(this.weights, n, total, this.rng));
+  }
+
+  private drawNonPrivate(logits: LogitBuffer, rows: number): number {
+    const n = this.candidateCount;
+    const mean = this.aggregate;
+    mean.fill(0, 0, n);
+    for (let i = 0; i < rows; i++) {
+      const offset = i * this.vocabSize;
+      for (let j = 0; j < n; j++) {
+        const x = logits[offset + (this.candidates === null ? j : this.candidates[j]!)]!;
+        mean[j] += x === x ? x : -Infinity;
+      }
+    }
+    const total = softmaxWeights(this.weights, mean, 0, n, 1 / (rows * this.params.temperature), null, n);
+    return this.tokenAt(sampleFromWeights(this.weights, n, total, this.rng));
+  }
+
+  private drawPublic(publicLogits: LogitBuffer): number {
+    const n = this.candidateCount;
+    if (this.params.publicTemperature === 0) return this.tokenAt(argmaxIndex(publicLogits, 0, this.candidates, n));
+    const total = softmaxWeights(this.weights, publicLogits, 0, this.vocabSize, 1 / this.params.publicTemperature, this.candidates, n);
+    return this.tokenAt(sampleFromWeights(this.weights, n, total, this.rng));
+  }
+
+  private tokenAt(position: number): number {
+    return this.candidates === null ? position : this.candidates[position]!;
+  }
+
+  private prepareCandidates(publicLogits: LogitBuffer): void {
+    if (this.candidates !== null) this.candidateCount = selectTopK(publicLogits, this.vocabSize, this.topK, this.candidates);
+  }
+
+  /** Grows the per-row maxima buffer when a batch is larger than any before (rare; amortised). */
+  private ensureRowCapacity(rows: number): void {
+    if (rows > this.rowMaxima.length) this.rowMaxima = new Float64Array(Math.max(rows, 2 * this.rowMaxima.length));
+  }
+
+  private checkStepInputs(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): void {
+    if (!Number.isSafeInteger(privateRows) || privateRows < 0) {
+      throw new PrivacyError('INVALID_LOGITS', 'privateRows', `must be an integer >= 0, got ${privateRows}`);
+    }
+    if (logits.length < privateRows * this.vocabSize) {
+      throw new PrivacyError(
+        'INVALID_LOGITS',
+        'logits',
+        `must hold privateRows * vocabSize = ${privateRows * this.vocabSize} values, got ${logits.length}`,
+      );
+    }
+    this.checkPublicInput(publicLogits);
+  }
+
+  private checkPublicInput(publicLogits: LogitBuffer): void {
+    if (publicLogits.length < this.vocabSize) {
+      throw new PrivacyError('INVALID_LOGITS', 'publicLogits', `must hold vocabSize = ${this.vocabSize} values, got ${publicLogits.length}`);
+    }
+  }
+}
+
+function validateParams(params: TokenMechanismParams): TokenMechanismParams {
+  requirePositive('clip', params.clip);
+  requirePositive('expectedBatchSize', params.expectedBatchSize);
+  requirePositive('temperature', params.temperature);
+  requireNonNegative('publicTemperature', params.publicTemperature);
+  if (params.topK !== undefined) requireInteger('topK', params.topK, 0);
+  const drafter = params.drafter ?? null;
+  if (drafter !== null) {
+    requireFinite('drafter.threshold', drafter.threshold);
+    requirePositive('drafter.sigma', drafter.sigma);
+  }
+  if (params.nonPrivate === true && drafter !== null) {
+    throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'drafter', 'must be null in the non-private reference mode');
+  }
+  return {
+    clip: params.clip,
+    expectedBatchSize: params.expectedBatchSize,
+    temperature: params.temperature,
+    publicTemperature: params.publicTemperature,
+    topK: params.topK ?? 0,
+    drafter: drafter === null ? null : Object.freeze({ threshold: drafter.threshold, sigma: drafter.sigma }),
+    nonPrivate: params.nonPrivate === true,
+  };
+}

@@ -1,0 +1,303 @@
+import { type Rng } from './rng';
+
+/*
+ * The per-token building blocks of private prediction (DESIGN.md section 5, steps 4, 5 and 8), as
+ * allocation-free functions over caller-owned typed arrays. `PrivateTokenSampler` composes them;
+ * they are exported so each invariant can be tested on its own.
+ *
+ * Conventions shared by every function here:
+ * - a row of logits is `values[offset .. offset + length)`; rows are row-major, `vocabSize` wide;
+ * - NaN is treated as -Infinity (a token the model rules out), so no input can poison a sum;
+ * - "candidates" is an optional list of token ids (the public top-k); when given, only those
+ *   entries are aggregated and sampled, and outputs are indexed by candidate position.
+ */
+
+/** A row-major buffer of logits. Float32 is what the model produces; Float64 is accepted too. */
+export type LogitBuffer = Float32Array | Float64Array;
+
+/** The largest entry of a row, ignoring NaN; -Infinity when the row has no non-NaN entry. */
+export function rowMaximum(values: LogitBuffer, offset: number, length: number): number {
+  let max = -Infinity;
+  const end = offset + length;
+  for (let j = offset; j < end; j++) {
+    const x = values[j]!;
+    if (x > max) max = x;
+  }
+  return max;
+}
+
+/**
+ * One clipped-and-recentred entry `max(-c, z - rowMax + c)`. Always in [-c, c] whatever the input:
+ * for finite `rowMax`, `z - rowMax <= 0` (rounding is monotone) and NaN / -Infinity fall to -c; when
+ * `rowMax` is infinite (a +Infinity entry, or an all -Infinity row) the limit is taken: entries equal
+ * to the maximum get c, the rest -c.
+ */
+function clipEntry(z: number, rowMax: number, clip: number): number {
+  if (rowMax === Infinity || rowMax === -Infinity) return z === rowMax ? clip : -clip;
+  const shifted = z - rowMax + clip;
+  return shifted > -clip ? shifted : -clip;
+}
+
+/**
+ * `clip_c(z)_j = max(-c, z_j - max(z) + c)` (DESIGN.md section 5.4): the row's maximum is moved to
+ * `c` and everything is clipped to [-c, c]. This is what bounds one record's influence on the
+ * aggregate to `c / s` per entry. Writes into `out` (allocated when absent) and returns it.
+ */
+export function clipAndRecentre(logits: ArrayLike<number>, clip: number, out?: Float64Array): Float64Array {
+  const length = logits.length;
+  const result = out ?? new Float64Array(length);
+  let max = -Infinity;
+  for (let j = 0; j < length; j++) {
+    const x = logits[j]!;
+    if (x > max) max = x;
+  }
+  for (let j = 0; j < length; j++) result[j] = clipEntry(logits[j]!, max, clip);
+  return result;
+}
+
+/**
+ * The private aggregate `sum_i clip_c(z_i)` over `rows` rows, **not yet divided** by s (the caller
+ * folds `1 / (s tau)` into one scale). Writes `acc[0 .. n)` with n = vocabSize, or n = candidate
+ * count when `candidates` is given. `rowMaxima`, when given, must hold each row's
+ * {@link rowMaximum} (the sparse-vector pass computes them already); otherwise they are computed.
+ * Invariant: every row adds a vector in [-c, c]^n, whatever its values.
+ */
+export function accumulateClippedRows(
+  acc: Float64Array,
+  logits: LogitBuffer,
+  rows: number,
+  vocabSize: number,
+  clip: number,
+  candidates: Int32Array | null,
+  candidateCount: number,
+  rowMaxima: Float64Array | null,
+): void {
+  const n = candidates === null ? vocabSize : candidateCount;
+  acc.fill(0, 0, n);
+  const negativeClip = -clip;
+  for (let i = 0; i < rows; i++) {
+    const offset = i * vocabSize;
+    const max = rowMaxima === null ? rowMaximum(logits, offset, vocabSize) : rowMaxima[i]!;
+    if (max === Infinity || max === -Infinity) {
+      for (let j = 0; j < n; j++) acc[j] += clipEntry(logits[offset + (candidates === null ? j : candidates[j]!)]!, max, clip);
+      continue;
+    }
+    // Hot loop: `(z - max) + c`, floored at -c (NaN and -Infinity compare false and floor too).
+    // The subtraction comes first: `z - max <= 0` exactly in sign, so the sum never exceeds c,
+    // which `z + (c - max)` would not guarantee after rounding.
+    if (candidates === null) {
+      for (let j = 0; j < n; j++) {
+        const v = logits[offset + j]! - max + clip;
+        acc[j] += v > negativeClip ? v : negativeClip;
+      }
+    } else {
+      for (let j = 0; j < n; j++) {
+        const v = logits[offset + candidates[j]!]! - max + clip;
+        acc[j] += v > negativeClip ? v : negativeClip;
+      }
+    }
+  }
+}
+
+/**
+ * Adds `weight * softmax(row)` into `acc[0 .. vocabSize)`, using `scratch` for the row's
+ * exponentials. Robust to any input: NaN and -Infinity get probability 0; a row with +Infinity
+ * entries puts its mass uniformly on them, an all -Infinity row uniformly on all of them, and a row
+ * with no usable entry uniformly on the vocabulary. So the added vector always has non-negative
+ * entries summing to `weight` (up to rounding), the fact behind the `1/s` sensitivity of the
+ * sparse-vector statistic. Returns the row's {@link rowMaximum} for reuse by the clipping pass.
+ */
+export function accumulateSoftmaxRow(
+  acc: Float64Array,
+  values: LogitBuffer,
+  offset: number,
+  vocabSize: number,
+  weight: number,
+  scratch: Float64Array,
+): number {
+  const max = rowMaximum(values, offset, vocabSize);
+  let total = 0;
+  if (max === Infinity || max === -Infinity) {
+    for (let j = 0; j < vocabSize; j++) {
+      const e = values[offset + j] === max ? 1 : 0;
+      scratch[j] = e;
+      total += e;
+    }
+    if (total === 0) {
+      scratch.fill(1, 0, vocabSize);
+      total = vocabSize;
+    }
+  } else {
+    for (let j = 0; j < vocabSize; j++) {
+      const x = values[offset + j]!;
+      const e = x > -Infinity ? Math.exp(x - max) : 0; // NaN compares false: probability 0
+      scratch[j] = e;
+      total += e;
+    }
+  }
+  const factor = weight / total; // total >= 1 in the finite case: the maximum contributes exp(0)
+  for (let j = 0; j < vocabSize; j++) acc[j] += scratch[j]! * factor;
+  return max;
+}
+
+/**
+ * The sparse-vector statistic `d = || sum_i softmax(z_i) / s - softmax(z_pub) ||_1`
+ * (DESIGN.md section 5.5), at temperature 1 on the full vocabulary. Adding or removing one row
+ * changes the first term by one probability vector divided by s, so `d` has sensitivity `1/s` by the
+ * triangle inequality; `0 <= d <= 1 + rows/s`. Buffers: `meanBuffer` and `scratch` hold at least
+ * `vocabSize` entries; `rowMaxima` (optional) receives each private row's maximum.
+ */
+export function sparseVectorStatistic(
+  logits: LogitBuffer,
+  rows: number,
+  vocabSize: number,
+  publicLogits: LogitBuffer,
+  expectedBatchSize: number,
+  meanBuffer: Float64Array,
+  scratch: Float64Array,
+  rowMaxima: Float64Array | null,
+): number {
+  meanBuffer.fill(0, 0, vocabSize);
+  const weight = 1 / expectedBatchSize;
+  for (let i = 0; i < rows; i++) {
+    const max = accumulateSoftmaxRow(meanBuffer, logits, i * vocabSize, vocabSize, weight, scratch);
+    if (rowMaxima !== null) rowMaxima[i] = max;
+  }
+  // Subtract the public distribution: accumulate it with weight -1 into the same buffer.
+  accumulateSoftmaxRow(meanBuffer, publicLogits, 0, vocabSize, -1, scratch);
+  let distance = 0;
+  for (let j = 0; j < vocabSize; j++) distance += Math.abs(meanBuffer[j]!);
+  return distance;
+}
+
+/**
+ * Fills `weights[0 .. n)` with unnormalised probabilities of `softmax(scale * values)` over the
+ * whole row (n = vocabSize) or over `candidates` (n = candidate count), in log space: each weight
+ * is `exp(scale * (x - max))`, so the largest is exactly 1 and nothing overflows. Returns their sum.
+ * Same robustness as {@link accumulateSoftmaxRow} (NaN is -Infinity; infinite maxima take limits;
+ * a row with no usable entry is uniform). `scale` is `1 / temperature`, or `1 / (s tau)` for the
+ * private aggregate.
+ */
+export function softmaxWeights(
+  weights: Float64Array,
+  values: LogitBuffer,
+  offset: number,
+  vocabSize: number,
+  scale: number,
+  candidates: Int32Array | null,
+  candidateCount: number,
+): number {
+  const n = candidates === null ? vocabSize : candidateCount;
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const x = values[offset + (candidates === null ? j : candidates[j]!)]!;
+    if (x > max) max = x;
+  }
+  let total = 0;
+  if (max === Infinity || max === -Infinity) {
+    for (let j = 0; j < n; j++) {
+      const e = values[offset + (candidates === null ? j : candidates[j]!)] === max ? 1 : 0;
+      weights[j] = e;
+      total += e;
+    }
+    if (total === 0) {
+      weights.fill(1, 0, n);
+      total = n;
+    }
+    return total;
+  }
+  for (let j = 0; j < n; j++) {
+    const x = values[offset + (candidates === null ? j : candidates[j]!)]!;
+    const e = x > -Infinity ? Math.exp((x - max) * scale) : 0;
+    weights[j] = e;
+    total += e;
+  }
+  return total;
+}
+
+/**
+ * Draws an index in [0, n) with probability `weights[j] / total` by inversion: one 53-bit uniform,
+ * scaled by `total` (the sum of the same weights in the same order), against running sums. The
+ * realised probabilities differ from the exact ones by at most 2^-53 absolute; the rare draw that
+ * rounds past the last sum goes to the last positive weight.
+ */
+export function sampleFromWeights(weights: Float64Array, n: number, total: number, rng: Rng): number {
+  const target = rng.nextDouble() * total;
+  let cumulative = 0;
+  let lastPositive = -1;
+  for (let j = 0; j < n; j++) {
+    const w = weights[j]!;
+    if (w > 0) {
+      cumulative += w;
+      if (target < cumulative) return j;
+      lastPositive = j;
+    }
+  }
+  return lastPositive;
+}
+
+/** The index of the largest weight-bearing value (ties: the earliest), for temperature 0. */
+export function argmaxIndex(values: LogitBuffer, offset: number, candidates: Int32Array | null, n: number): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  let bestToken = Infinity;
+  for (let j = 0; j < n; j++) {
+    const token = candidates === null ? j : candidates[j]!;
+    const x = values[offset + token]!;
+    const value = x === x ? x : -Infinity; // NaN is -Infinity
+    if (value > bestValue || (value === bestValue && token < bestToken)) {
+      best = j;
+      bestValue = value;
+      bestToken = token;
+    }
+  }
+  return best;
+}
+
+/** Rank key of a public logit: NaN counts as -Infinity. */
+function rankKey(values: LogitBuffer, token: number): number {
+  const x = values[token]!;
+  return x === x ? x : -Infinity;
+}
+
+/** Whether token `a` ranks below token `b`: smaller logit, or equal logit and larger id. */
+function ranksBelow(values: LogitBuffer, a: number, b: number): boolean {
+  const ka = rankKey(values, a);
+  const kb = rankKey(values, b);
+  return ka < kb || (ka === kb && a > b);
+}
+
+function siftDown(values: LogitBuffer, heap: Int32Array, size: number, start: number): void {
+  let i = start;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= size) return;
+    const right = left + 1;
+    const child = right < size && ranksBelow(values, heap[right]!, heap[left]!) ? right : left;
+    if (!ranksBelow(values, heap[child]!, heap[i]!)) return;
+    const tmp = heap[i]!;
+    heap[i] = heap[child]!;
+    heap[child] = tmp;
+    i = child;
+  }
+}
+
+/**
+ * Selects the public top-k: the `k` token ids with the largest public logits, ties broken by the
+ * smaller id, NaN counted as -Infinity. Writes them (in heap order, not sorted) into `out` and
+ * returns how many were written, `min(k, vocabSize)`. A bounded min-heap with the lowest-ranked
+ * selected token at the root: O(vocabSize log k) worst case, deterministic, allocation-free.
+ * Restricting both samplers to this set is post-processing of public data (DESIGN.md section 5.8).
+ */
+export function selectTopK(values: LogitBuffer, vocabSize: number, k: number, out: Int32Array): number {
+  const size = Math.min(k, vocabSize);
+  for (let token = 0; token < size; token++) out[token] = token;
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(values, out, size, i);
+  for (let token = size; token < vocabSize; token++) {
+    if (ranksBelow(values, out[0]!, token)) {
+      out[0] = token;
+      siftDown(values, out, size, 0);
+    }
+  }
+  return size;
+}
