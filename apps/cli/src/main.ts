@@ -28,6 +28,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('synthgate.js')) {
+// Run when executed directly or through bin/synthgate.js, including npx's `.bin/synthgate` symlink.
+if (require.main === module || /synthgate(\.js)?$/.test(process.argv[1] ?? '')) {
   void main(process.argv);
 }
