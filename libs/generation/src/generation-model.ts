@@ -143,8 +143,8 @@ function requirePositiveInteger(field: string, value: number): void {
 
 /**
  * A model folder loaded once per process: its ONNX session, tokenizer, configuration and file
- * hashes. Create with {@link loadModel}. Generation calls may not overlap on one instance (ONNX
- * Runtime sessions run one call at a time here); run several processes for parallelism.
+ * hashes. Create with {@link loadModel}. Calls may overlap but gain nothing: onnxruntime-node runs
+ * each call on the event-loop thread. Run several worker processes for parallelism.
  */
 export class GenerationModel {
   /** sha256 over the manifest's file hashes: the model identity a release records. */
@@ -160,7 +160,7 @@ export class GenerationModel {
     private readonly options: Required<Pick<LoadModelOptions, 'kvCacheLimitBytes' | 'prefillChunkTokens'>>,
     private readonly config: ConfigJson,
   ) {
-    this.fingerprint = modelFingerprint({ format: 'synthgate-model/1', name, source: { kind: 'onnx', file: '', sha256: null }, files });
+    this.fingerprint = modelFingerprint(files);
   }
 
   /** @internal Use {@link loadModel}. */

@@ -1,1 +1,68 @@
-export {};
+/**
+ * @synthgate/generation: the decoding engine (DESIGN.md sections 5 and 6). No ONNX Runtime type
+ * leaves this library; callers see typed arrays, plain objects and these names.
+ *
+ * Loading and generating (the worker, issue 5):
+ * ```ts
+ * const model = await loadModel('models/default', { threads, executionProvider, kvCacheLimitBytes });
+ * model.fingerprint / model.files            // identity to record with a release
+ * model.info                                 // vocabSize, eosTokenIds, maxPositions, layers, kv heads
+ * model.planMemory(rows, promptTokens, maxNewTokens)   // KV-cache bytes before starting; fits?
+ * const example = await model.generateExample({
+ *   privatePrompts, publicPrompt,
+ *   params: { clip, expectedBatchSize, temperature, publicTemperature, topK, drafter, privateTokenCap, maxNewTokens },
+ *   rng: new CryptoRng(),                    // SeededRng in tests
+ *   mode: 'kv-cache',                        // default; 'recompute' and 'resample-per-token' for benchmarks
+ * });
+ * example.text                               // releasable
+ * example.privateSteps, publicSteps, stopReason, stepTimings   // NOT releasable (DESIGN.md section 4)
+ * await model.release();
+ * ```
+ * Every privacy decision (clip, aggregate, sample, sparse vector) is made by libs/privacy's
+ * `PrivateTokenSampler`; this library only computes logits and moves tokens.
+ *
+ * Importing (the CLI's `synthgate model import`): {@link importModel} turns a GGUF file, a Hugging
+ * Face folder or an exported ONNX folder into `models/<name>/` (model.onnx in the Optimum layout,
+ * tokenizer.json, config.json, manifest.json with every file's sha256).
+ *
+ * Building graphs: {@link buildLlamaOnnx} writes a Llama-family decoder as ONNX from float32
+ * weights; {@link referenceForward} is the plain TypeScript forward pass tests hold it to.
+ */
+export { GenerationError, type GenerationErrorCode } from './generation.errors';
+export {
+  type ExampleParams,
+  type GeneratedExample,
+  type GeneratedText,
+  type GenerateExampleRequest,
+  type GenerateTextRequest,
+  GenerationModel,
+  type LoadModelOptions,
+  loadModel,
+  type MemoryPlan,
+  type ModelInfo,
+} from './generation-model';
+export { DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
+export { type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
+export { type ExecutionProvider } from './runtime/onnx-decoder';
+export { kvCacheBytes } from './runtime/kv-cache-batch';
+export { TextTokenizer } from './tokenizer/text-tokenizer';
+export { importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
+export {
+  MANIFEST_FORMAT,
+  MODEL_FILES,
+  type ModelFileEntry,
+  type ModelManifest,
+  type ModelSource,
+  modelFingerprint,
+  readManifest,
+  sha256File,
+} from './import/model-folder';
+export {
+  type LlamaArchitecture,
+  type LlamaLayerWeights,
+  type LlamaWeights,
+  type RopeLayout,
+  type RopeScaling,
+} from './model/llama-architecture';
+export { buildLlamaOnnx, DECODER_IO, type LlamaGraphOptions } from './model/llama-graph.builder';
+export { referenceForward } from './model/llama-reference';

@@ -1,7 +1,7 @@
 import { GenerationError } from '../generation.errors';
 import { type LlamaArchitecture, type LlamaLayerWeights, type LlamaWeights, type RopeLayout } from '../model/llama-architecture';
 import { buildTokenizerJson, type GgufVocabulary } from './gguf-tokenizer';
-import { GgufFile, type GgufValue } from './gguf.reader';
+import { GgufFile, type GgufValue, SUPPORTED_GGML_TYPES } from './gguf.reader';
 import { type LlamaModelParts } from './llama-model.writer';
 
 /** GGUF architectures the importer turns into graphs, with their rotary layout and biases. */
@@ -47,6 +47,12 @@ export function readGgufModel(path: string): LlamaModelParts {
         'UNSUPPORTED_MODEL',
         `${path}: general.architecture "${String(archName)}" is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`,
       );
+    }
+    // Refuse unsupported tensor types before dequantising anything.
+    for (const tensor of file.tensors.values()) {
+      if (!SUPPORTED_GGML_TYPES.includes(tensor.typeName)) {
+        throw new GenerationError('UNSUPPORTED_MODEL', `${path}: tensor ${tensor.name} has type ${tensor.typeName}; supported types are ${SUPPORTED_GGML_TYPES.join(', ')}`);
+      }
     }
     const p = `${String(archName)}.`;
     const hiddenSize = requireNumber(file, `${p}embedding_length`);

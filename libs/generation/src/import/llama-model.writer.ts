@@ -18,6 +18,8 @@ export interface LlamaModelParts {
   readonly weights: LlamaWeights;
   readonly tokenizerJson: object;
   readonly tokenizerConfig: object | null;
+  /** Hugging Face generation_config.json, copied when the source has one. */
+  readonly generationConfig?: object | null;
   /** The architecture name recorded in config.json (`LlamaForCausalLM`, `Qwen2ForCausalLM`). */
   readonly architectureName: string;
   readonly modelType: string;
@@ -119,6 +121,7 @@ export function writeLlamaModelFolder(
     files.push({ path: MODEL_FILES.onnx, data: onnxBytes });
     files.push({ path: MODEL_FILES.tokenizer, data: `${JSON.stringify(parts.tokenizerJson)}\n` });
     if (parts.tokenizerConfig) files.push({ path: MODEL_FILES.tokenizerConfig, data: `${JSON.stringify(parts.tokenizerConfig, null, 2)}\n` });
+    if (parts.generationConfig) files.push({ path: MODEL_FILES.generationConfig, data: `${JSON.stringify(parts.generationConfig, null, 2)}\n` });
     files.push({ path: MODEL_FILES.config, data: `${JSON.stringify(llamaConfigJson(parts), null, 2)}\n` });
     return writer.commit(name, source, files);
   } catch (error) {

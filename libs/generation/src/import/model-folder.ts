@@ -146,7 +146,7 @@ export function readManifest(dir: string, options: { verify?: boolean } = {}): M
 }
 
 /** sha256 over the manifest's sorted `path:sha256` lines: one identifier for the whole folder. */
-export function modelFingerprint(manifest: ModelManifest): string {
-  const lines = [...manifest.files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => `${f.path}:${f.sha256}`);
+export function modelFingerprint(files: readonly ModelFileEntry[]): string {
+  const lines = [...files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => `${f.path}:${f.sha256}`);
   return createHash('sha256').update(lines.join('\n')).digest('hex');
 }

@@ -1,0 +1,215 @@
+/**
+ * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SeededRng } from '@synthgate/privacy';
+import { type DecodingMode } from './decoding/decoding-modes';
+import { type StepTrace } from './decoding/private-decoding';
+import { type ExampleParams, type GenerateExampleRequest, type GenerationModel, loadModel } from './generation-model';
+import { referenceForward } from './model/llama-reference';
+import { TINY_VOCAB_SIZE, writeTinyModelFolder } from './testing/model-files';
+import { tinyArchitecture, tinyWeights } from './testing/tiny-llama';
+
+const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, maxPositions: 64 });
+const weights = tinyWeights(arch, 5);
+const PRIVATE = ['the day', 'he played on the day.', 'a', 'she went on one day and played'];
+const PUBLIC = 'one day';
+const PARAMS: ExampleParams = {
+  clip: 10,
+  expectedBatchSize: 4,
+  temperature: 1,
+  publicTemperature: 1,
+  drafter: { threshold: 0.3, sigma: 0.1 },
+  privateTokenCap: 50,
+  maxNewTokens: 10,
+};
+
+let root: string;
+let model: GenerationModel;
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'generation-'));
+  writeTinyModelFolder(join(root, 'tiny'), arch, weights);
+  model = await loadModel(join(root, 'tiny'), { threads: 1 });
+});
+afterAll(async () => {
+  await model.release();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function traced(m: GenerationModel, request: Omit<GenerateExampleRequest, 'onStep'>): Promise<{ steps: StepTrace[]; result: Awaited<ReturnType<GenerationModel['generateExample']>> }> {
+  const steps: StepTrace[] = [];
+  const result = await m.generateExample({ ...request, onStep: (t) => steps.push({ ...t, logits: Float32Array.from(t.logits) }) });
+  return { steps, result };
+}
+
+function maxDifference(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i += 1) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+describe('GenerationModel.generateExample', () => {
+  it('gives the same logits (1e-4) and tokens with the KV cache as recomputing every prefix', async () => {
+    const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS };
+    const cached = await traced(model, { ...request, rng: new SeededRng('modes'), mode: 'kv-cache' });
+    const recomputed = await traced(model, { ...request, rng: new SeededRng('modes'), mode: 'recompute' });
+    expect(cached.steps.length).toBeGreaterThan(3);
+    expect(recomputed.steps.map((s) => s.token)).toEqual(cached.steps.map((s) => s.token));
+    cached.steps.forEach((step, i) => {
+      expect(step.logits.length).toBe((PRIVATE.length + 1) * TINY_VOCAB_SIZE);
+      expect(maxDifference(step.logits, recomputed.steps[i]!.logits)).toBeLessThan(1e-4);
+    });
+    expect(recomputed.result.text).toBe(cached.result.text);
+  });
+
+  it('feeds every row its own prompt plus the shared suffix (logits equal the reference pass)', async () => {
+    const { steps, result } = await traced(model, { privatePrompts: PRIVATE.slice(0, 2), publicPrompt: PUBLIC, params: { ...PARAMS, maxNewTokens: 4 }, rng: new SeededRng(3) });
+    const prompts = [...PRIVATE.slice(0, 2), PUBLIC].map((p) => model.tokenizer.encode(p));
+    steps.forEach((step, t) => {
+      prompts.forEach((prompt, row) => {
+        const sequence = [...prompt, ...result.tokenIds.slice(0, t)];
+        const expected = referenceForward(arch, weights, [sequence], [sequence.map(() => 1)])[0]![sequence.length - 1]!;
+        const actual = step.logits.subarray(row * TINY_VOCAB_SIZE, (row + 1) * TINY_VOCAB_SIZE);
+        expect(maxDifference(actual, Float32Array.from(expected))).toBeLessThan(1e-4);
+      });
+    });
+  });
+
+  it('is reproducible with a seeded generator', async () => {
+    const run = (seed: string): ReturnType<GenerationModel['generateExample']> =>
+      model.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS, rng: new SeededRng(seed) });
+    const a = await run('x');
+    const b = await run('x');
+    const c = await run('y');
+    expect(b.tokenIds).toEqual(a.tokenIds);
+    expect(b.text).toBe(a.text);
+    expect(c.tokenIds).not.toEqual(a.tokenIds);
+  });
+
+  it('decodes the text with the public prompt as context', async () => {
+    const result = await model.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS, rng: new SeededRng(9) });
+    expect(result.text).toBe(model.tokenizer.decodeContinuation(model.tokenizer.encode(PUBLIC), result.tokenIds));
+  });
+
+  it('stops after r private tokens when every step is private', async () => {
+    const result = await model.generateExample({
+      privatePrompts: PRIVATE,
+      publicPrompt: PUBLIC,
+      params: { ...PARAMS, drafter: null, privateTokenCap: 3 },
+      rng: new SeededRng(1),
+    });
+    expect(result).toMatchObject({ privateSteps: 3, publicSteps: 0, stopReason: 'private-token-cap' });
+    expect(result.tokenIds).toHaveLength(3);
+  });
+
+  it('stops after T tokens, counting private and public steps', async () => {
+    const result = await model.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: { ...PARAMS, maxNewTokens: 5 }, rng: new SeededRng(2) });
+    expect(result.stopReason).toBe('max-new-tokens');
+    expect(result.tokenIds).toHaveLength(5);
+    expect(result.privateSteps + result.publicSteps).toBe(5);
+    expect(result.stepTimings.steps).toBe(5);
+    expect(result.stepTimings.ortMs).toBeGreaterThan(0);
+    expect(result.stepTimings.totalMs).toBeGreaterThanOrEqual(result.stepTimings.ortMs);
+    expect(result.stepTimings.outsideOrtMs).toBeCloseTo(result.stepTimings.totalMs - result.stepTimings.ortMs, 6);
+  });
+
+  it('stops at end-of-sequence and leaves it out of the text', async () => {
+    const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS };
+    const first = await model.generateExample({ ...request, rng: new SeededRng('eos') });
+    // A model whose end-of-sequence token is the one this seed draws first.
+    const eosArch = { ...arch, eosTokenIds: [first.tokenIds[0]!] };
+    writeTinyModelFolder(join(root, 'eos'), eosArch, weights);
+    const eosModel = await loadModel(join(root, 'eos'), { threads: 1 });
+    try {
+      const stopped = await eosModel.generateExample({ ...request, rng: new SeededRng('eos') });
+      expect(stopped).toMatchObject({ stopReason: 'eos', tokenIds: [], text: '' });
+      expect(stopped.privateSteps + stopped.publicSteps).toBe(1);
+    } finally {
+      await eosModel.release();
+    }
+  });
+
+  it('runs with no private rows (the public row alone)', async () => {
+    const result = await model.generateExample({ privatePrompts: [], publicPrompt: PUBLIC, params: { ...PARAMS, maxNewTokens: 3 }, rng: new SeededRng(4) });
+    expect(result.tokenIds.length).toBeGreaterThan(0);
+  });
+
+  it('prefills in row chunks to the same logits as one call', async () => {
+    const chunked = await loadModel(join(root, 'tiny'), { threads: 1, prefillChunkTokens: 9 });
+    try {
+      const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: { ...PARAMS, maxNewTokens: 3 } };
+      const a = await traced(model, { ...request, rng: new SeededRng(5) });
+      const b = await traced(chunked, { ...request, rng: new SeededRng(5) });
+      a.steps.forEach((step, i) => expect(maxDifference(step.logits, b.steps[i]!.logits)).toBeLessThan(1e-5));
+      expect(b.result.tokenIds).toEqual(a.result.tokenIds);
+    } finally {
+      await chunked.release();
+    }
+  });
+
+  it('resample-per-token draws a fresh sample of prompts from the pool at every step', async () => {
+    const pool = [...PRIVATE, 'he went', 'the one', 'she played and played'];
+    const request = { privatePrompts: PRIVATE.slice(0, 2), publicPrompt: PUBLIC, params: { ...PARAMS, maxNewTokens: 6 }, resamplePool: pool, mode: 'resample-per-token' as DecodingMode };
+    const a = await traced(model, { ...request, rng: new SeededRng(6) });
+    const b = await traced(model, { ...request, rng: new SeededRng(6) });
+    expect(b.result.tokenIds).toEqual(a.result.tokenIds);
+    expect(a.steps.every((s) => s.logits.length === 3 * TINY_VOCAB_SIZE)).toBe(true);
+    // The public row is the same whichever prompts were drawn.
+    const rowsOf = (s: StepTrace, row: number): Float32Array => s.logits.subarray(row * TINY_VOCAB_SIZE, (row + 1) * TINY_VOCAB_SIZE);
+    const kv = await traced(model, { ...request, mode: 'kv-cache', rng: new SeededRng(6) });
+    expect(maxDifference(rowsOf(a.steps[0]!, 2), rowsOf(kv.steps[0]!, 2))).toBeLessThan(1e-4);
+  });
+
+  it('refuses a batch whose KV cache exceeds the limit before running it', async () => {
+    const small = await loadModel(join(root, 'tiny'), { threads: 1, kvCacheLimitBytes: 10_000 });
+    try {
+      const plan = small.planMemory(5, 8, 10);
+      expect(plan.kvCacheBytes).toBe(2 * 2 * 5 * 2 * 18 * 8 * 4);
+      expect(plan.fits).toBe(false);
+      await expect(small.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS, rng: new SeededRng(1) })).rejects.toMatchObject({
+        code: 'KV_CACHE_LIMIT_EXCEEDED',
+        message: expect.stringContaining('KV_CACHE_LIMIT_BYTES'),
+      });
+    } finally {
+      await small.release();
+    }
+  });
+
+  it('refuses invalid requests with the field named', async () => {
+    const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, rng: new SeededRng(1) };
+    await expect(model.generateExample({ ...request, params: { ...PARAMS, maxNewTokens: 0 } })).rejects.toMatchObject({ code: 'INVALID_GENERATION_INPUT', message: expect.stringContaining('maxNewTokens') });
+    await expect(model.generateExample({ ...request, params: { ...PARAMS, privateTokenCap: 1.5 } })).rejects.toMatchObject({ message: expect.stringContaining('privateTokenCap') });
+    await expect(model.generateExample({ ...request, params: PARAMS, mode: 'bogus' as DecodingMode })).rejects.toMatchObject({ message: expect.stringContaining('mode') });
+    await expect(model.generateExample({ ...request, params: { ...PARAMS, clip: -1 } })).rejects.toThrow(/clip/);
+  });
+
+  it('cuts prompts longer than the context to their last tokens, keeping BOS', () => {
+    const long = Array.from({ length: 40 }, () => 'the day').join(' ');
+    const ids = model.encodePrompt(long, 30);
+    expect(ids).toHaveLength(64 - 30);
+    expect(ids[0]).toBe(1);
+    expect(ids.slice(1)).toEqual(model.tokenizer.encode(long).slice(-33));
+    expect(() => model.encodePrompt('a', 64)).toThrow(expect.objectContaining({ code: 'CONTEXT_LENGTH_EXCEEDED' }));
+  });
+});
+
+describe('GenerationModel.generateText', () => {
+  it('greedy decoding is deterministic and matches the reference argmax', async () => {
+    const out = await model.generateText({ prompt: PUBLIC, maxNewTokens: 4, greedy: true });
+    const sequence = model.tokenizer.encode(PUBLIC);
+    for (const token of out.tokenIds) {
+      const logits = referenceForward(arch, weights, [sequence], [sequence.map(() => 1)])[0]![sequence.length - 1]!;
+      expect(token).toBe(logits.indexOf(Math.max(...logits)));
+      sequence.push(token);
+    }
+    expect(out.text).toBe(model.tokenizer.decode(sequence));
+  });
+
+  it('samples reproducibly with a seeded generator', async () => {
+    const a = await model.generateText({ prompt: PUBLIC, maxNewTokens: 6, temperature: 1, rng: new SeededRng(7) });
+    const b = await model.generateText({ prompt: PUBLIC, maxNewTokens: 6, temperature: 1, rng: new SeededRng(7) });
+    expect(b.tokenIds).toEqual(a.tokenIds);
+  });
+});

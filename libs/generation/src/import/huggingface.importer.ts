@@ -1,0 +1,209 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GenerationError } from '../generation.errors';
+import { type LlamaArchitecture, type LlamaLayerWeights, type LlamaWeights, type RopeScaling } from '../model/llama-architecture';
+import { type LlamaModelParts } from './llama-model.writer';
+import { SafetensorsFile } from './safetensors.reader';
+
+/** Hugging Face architectures the importer accepts, with their q/k/v biases. */
+const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean } | undefined> = {
+  LlamaForCausalLM: { modelType: 'llama', attentionBias: false },
+  MistralForCausalLM: { modelType: 'mistral', attentionBias: false },
+  Qwen2ForCausalLM: { modelType: 'qwen2', attentionBias: true },
+};
+
+/**
+ * Rotary tables grow with the context; past this many positions the graph's table is capped (and
+ * config.json says so, so the engine refuses longer sequences). Synthetic examples are far shorter.
+ */
+export const MAX_IMPORTED_POSITIONS = 8192;
+
+/** The standard keys of a Hugging Face Llama / Mistral / Qwen2 `config.json`. */
+interface HfConfig {
+  architectures?: string[];
+  vocab_size?: number;
+  hidden_size?: number;
+  intermediate_size?: number;
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  rms_norm_eps?: number;
+  rope_theta?: number;
+  rope_scaling?: { rope_type?: string; type?: string; factor?: number; low_freq_factor?: number; high_freq_factor?: number; original_max_position_embeddings?: number } | null;
+  partial_rotary_factor?: number;
+  max_position_embeddings?: number;
+  sliding_window?: number | null;
+  use_sliding_window?: boolean;
+  tie_word_embeddings?: boolean;
+  attention_bias?: boolean;
+  mlp_bias?: boolean;
+  hidden_act?: string;
+  bos_token_id?: number | null;
+  eos_token_id?: number | number[] | null;
+  pad_token_id?: number | null;
+}
+
+function readJsonFile<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (error) {
+    throw new GenerationError('MODEL_FORMAT_INVALID', `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function need(config: HfConfig, key: keyof HfConfig, dir: string): number {
+  const value = config[key];
+  if (typeof value !== 'number' || !(value > 0)) throw new GenerationError('MODEL_FILE_MISSING', `${dir}/config.json: ${key} is missing or not a positive number`);
+  return value;
+}
+
+function tokenIds(value: number | number[] | null | undefined): number[] {
+  if (value === null || value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function ropeScaling(config: HfConfig, dir: string): RopeScaling | null {
+  const scaling = config.rope_scaling;
+  if (!scaling) return null;
+  const type = scaling.rope_type ?? scaling.type;
+  if (type === 'default' || type === undefined) return null;
+  if (type === 'linear' && scaling.factor) return { type: 'linear', factor: scaling.factor };
+  if (type === 'llama3' && scaling.factor && scaling.low_freq_factor && scaling.high_freq_factor && scaling.original_max_position_embeddings) {
+    return {
+      type: 'llama3',
+      factor: scaling.factor,
+      lowFreqFactor: scaling.low_freq_factor,
+      highFreqFactor: scaling.high_freq_factor,
+      originalMaxPositions: scaling.original_max_position_embeddings,
+    };
+  }
+  throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: rope_scaling type "${String(type)}" is not supported (default, linear and llama3 are)`);
+}
+
+/** The safetensors files of a folder: the index's shards, `model.safetensors`, or every `*.safetensors`. */
+function weightFiles(dir: string): string[] {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const map = readJsonFile<{ weight_map?: Record<string, string> }>(index).weight_map ?? {};
+    return [...new Set(Object.values(map))].map((file) => join(dir, file));
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+  if (files.length === 0) {
+    const hasBin = readdirSync(dir).some((f) => f.endsWith('.bin') || f.endsWith('.pt'));
+    throw new GenerationError(
+      'MODEL_FILE_MISSING',
+      `${dir}: no *.safetensors weights${hasBin ? ' (PyTorch .bin/.pt checkpoints are not read; save with safe_serialization=True)' : ''}`,
+    );
+  }
+  return files.map((file) => join(dir, file));
+}
+
+/**
+ * Reads a Hugging Face model folder (`config.json`, `*.safetensors` in F32/F16/BF16,
+ * `tokenizer.json`) of a Llama-family architecture (LlamaForCausalLM, MistralForCausalLM,
+ * Qwen2ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
+ * (or `tie_word_embeddings: true`) means the head is the embedding.
+ */
+export function readHuggingFaceModel(dir: string): LlamaModelParts {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new GenerationError('MODEL_FILE_MISSING', `${dir}: config.json is missing`);
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  if (!existsSync(tokenizerPath)) {
+    throw new GenerationError('MODEL_FILE_MISSING', `${dir}: tokenizer.json is missing (a SentencePiece tokenizer.model alone is not enough; save the fast tokenizer)`);
+  }
+  const config = readJsonFile<HfConfig>(configPath);
+  const archName = config.architectures?.[0];
+  const known = archName ? ARCHITECTURES[archName] : undefined;
+  if (!archName || !known) {
+    throw new GenerationError(
+      'UNSUPPORTED_MODEL',
+      `${dir}/config.json: architecture ${archName ?? '(none)'} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`,
+    );
+  }
+  if (config.hidden_act && config.hidden_act !== 'silu') {
+    throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: hidden_act ${config.hidden_act} is not supported (silu is)`);
+  }
+  if (config.mlp_bias) throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: mlp_bias is not supported`);
+  if (config.attention_bias && !known.attentionBias) {
+    throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: attention_bias (biases on every attention projection) is not supported for ${archName}`);
+  }
+  const files = weightFiles(dir).map((path) => SafetensorsFile.open(path));
+  try {
+    const locate = (name: string): SafetensorsFile | null => files.find((f) => f.tensors.has(name)) ?? null;
+    // Checkpoints of the bare model omit the `model.` prefix.
+    const prefix = locate('model.embed_tokens.weight') ? 'model.' : '';
+    const read = (name: string): Float32Array => {
+      const file = locate(name);
+      if (!file) throw new GenerationError('MODEL_FILE_MISSING', `${dir}: tensor ${name} is missing from the safetensors files`);
+      return file.readTensor(name);
+    };
+    const maybe = (name: string): Float32Array | null => (locate(name) ? read(name) : null);
+    const hiddenSize = need(config, 'hidden_size', dir);
+    const numHeads = need(config, 'num_attention_heads', dir);
+    const headDim = config.head_dim ?? hiddenSize / numHeads;
+    const numLayers = need(config, 'num_hidden_layers', dir);
+    const embedding = read(`${prefix}embed_tokens.weight`);
+    const vocabSize = config.vocab_size ?? embedding.length / hiddenSize;
+    const head = config.tie_word_embeddings === true ? null : maybe('lm_head.weight');
+    const generationConfigPath = join(dir, 'generation_config.json');
+    const generationConfig = existsSync(generationConfigPath) ? readJsonFile<{ eos_token_id?: number | number[] | null }>(generationConfigPath) : null;
+    const eos = [...new Set([...tokenIds(config.eos_token_id), ...tokenIds(generationConfig?.eos_token_id)])].filter((id) => id >= 0 && id < vocabSize);
+    const slidingWindow = config.sliding_window && config.use_sliding_window !== false ? config.sliding_window : null;
+    let maxPositions = Math.min(config.max_position_embeddings ?? 2048, MAX_IMPORTED_POSITIONS);
+    // Beyond the sliding window a full-attention graph would differ from the model: stop there.
+    if (slidingWindow) maxPositions = Math.min(maxPositions, slidingWindow);
+    const validId = (id: number | null | undefined): number | null => (typeof id === 'number' && id >= 0 && id < vocabSize ? id : null);
+    const arch: LlamaArchitecture = {
+      vocabSize,
+      hiddenSize,
+      intermediateSize: need(config, 'intermediate_size', dir),
+      numLayers,
+      numHeads,
+      numKvHeads: config.num_key_value_heads ?? numHeads,
+      headDim,
+      rmsNormEps: config.rms_norm_eps ?? 1e-6,
+      ropeTheta: config.rope_theta ?? 10000,
+      ropeLayout: 'rotate-half',
+      rotaryDim: Math.round(headDim * (config.partial_rotary_factor ?? 1)),
+      ropeScaling: ropeScaling(config, dir),
+      maxPositions,
+      tiedEmbeddings: head === null,
+      attentionBias: known.attentionBias,
+      bosTokenId: validId(config.bos_token_id),
+      eosTokenIds: eos,
+      padTokenId: validId(config.pad_token_id),
+    };
+    const layers: LlamaLayerWeights[] = [];
+    for (let i = 0; i < numLayers; i += 1) {
+      const p = `${prefix}layers.${i}.`;
+      layers.push({
+        attentionNorm: read(`${p}input_layernorm.weight`),
+        query: read(`${p}self_attn.q_proj.weight`),
+        key: read(`${p}self_attn.k_proj.weight`),
+        value: read(`${p}self_attn.v_proj.weight`),
+        output: read(`${p}self_attn.o_proj.weight`),
+        queryBias: known.attentionBias ? read(`${p}self_attn.q_proj.bias`) : null,
+        keyBias: known.attentionBias ? read(`${p}self_attn.k_proj.bias`) : null,
+        valueBias: known.attentionBias ? read(`${p}self_attn.v_proj.bias`) : null,
+        mlpNorm: read(`${p}post_attention_layernorm.weight`),
+        gate: read(`${p}mlp.gate_proj.weight`),
+        up: read(`${p}mlp.up_proj.weight`),
+        down: read(`${p}mlp.down_proj.weight`),
+      });
+    }
+    const weights: LlamaWeights = { tokenEmbedding: embedding, layers, finalNorm: read(`${prefix}norm.weight`), outputHead: head };
+    const tokenizerConfigPath = join(dir, 'tokenizer_config.json');
+    return {
+      arch,
+      weights,
+      tokenizerJson: readJsonFile<object>(tokenizerPath),
+      tokenizerConfig: existsSync(tokenizerConfigPath) ? readJsonFile<object>(tokenizerConfigPath) : null,
+      architectureName: archName,
+      modelType: known.modelType,
+      generationConfig,
+    };
+  } finally {
+    for (const file of files) file.close();
+  }
+}
