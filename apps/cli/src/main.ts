@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerModelCommands } from './model.command';
 import { registerPrivacyCommands } from './privacy.command';
 
 /**
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerPrivacyCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

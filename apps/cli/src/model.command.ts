@@ -1,0 +1,112 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { importModel, loadModel, readManifest } from '@synthgate/generation';
+import { CryptoRng, SeededRng } from '@synthgate/privacy';
+import { type Command, InvalidArgumentError } from 'commander';
+
+/** Where the model commands write their results (stdout by default; tests capture it). */
+export interface ModelCommandOutput {
+  writeOut(text: string): void;
+}
+
+const stdout: ModelCommandOutput = { writeOut: (text) => void process.stdout.write(text) };
+
+function wholeNumber(min: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`must be a whole number >= ${min}, got ${text}.`);
+    return value;
+  };
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || !(value > 0)) throw new InvalidArgumentError(`must be a number > 0, got ${text}.`);
+  return value;
+}
+
+/** A model given by name (a folder under --models-dir) or by path. */
+function modelFolder(model: string, modelsDir: string): string {
+  const named = resolve(modelsDir, model);
+  if (existsSync(named)) return named;
+  if (existsSync(resolve(model))) return resolve(model);
+  throw new Error(`model ${model} not found in ${modelsDir}/ (import it with \`synthgate model import <source> --name ${model}\`)`);
+}
+
+/**
+ * `synthgate model import|generate|list`: model folders (DESIGN.md section 6) on the command line.
+ * `import` turns a GGUF file, a Hugging Face folder or an exported ONNX folder into
+ * `<models-dir>/<name>/`; `generate` decodes one prompt with the KV-cached engine (non-private: a
+ * smoke test of a model, never run on sensitive data) and prints the text alone.
+ */
+export function registerModelCommands(program: Command, output: ModelCommandOutput = stdout): void {
+  const model = program.command('model').description('import, inspect and try language models');
+
+  model
+    .command('import')
+    .description('import a GGUF file (llama), a Hugging Face folder (config.json, *.safetensors, tokenizer.json) or an ONNX folder into models/<name>/')
+    .argument('<source>', 'GGUF file or model folder')
+    .requiredOption('--name <name>', 'folder name under the models directory (letters, digits, . _ -)')
+    .option('--models-dir <dir>', 'models directory', 'models')
+    .option('--force', 'replace an existing model of that name')
+    .option('--json', 'print one JSON object')
+    .action(async (source: string, flags: { name: string; modelsDir: string; force?: boolean; json?: boolean }) => {
+      const result = await importModel(source, { name: flags.name, modelsDir: flags.modelsDir, overwrite: flags.force ?? false });
+      const folder = relative(process.cwd(), result.dir) || '.';
+      if (flags.json) {
+        output.writeOut(`${JSON.stringify({ name: flags.name, kind: result.kind, dir: folder, source: result.manifest.source, files: result.manifest.files })}\n`);
+        return;
+      }
+      output.writeOut(
+        [
+          `imported ${result.kind} ${result.manifest.source.file} as ${flags.name} in ${folder}/`,
+          ...result.manifest.files.map((f) => `  ${f.path.padEnd(24)} ${String(f.bytes).padStart(12)} bytes  sha256 ${f.sha256}`),
+        ].join('\n') + '\n',
+      );
+    });
+
+  model
+    .command('generate')
+    .description('decode one prompt (non-private; for checking a model) and print the text')
+    .requiredOption('--model <name>', 'model name under the models directory, or a model folder')
+    .requiredOption('--prompt <text>', 'prompt text')
+    .option('--max-tokens <n>', 'tokens to generate, >= 1', wholeNumber(1), 64)
+    .option('--greedy', 'take the most likely token at every step')
+    .option('--temperature <t>', 'sampling temperature, > 0 (without --greedy)', positiveNumber, 1)
+    .option('--seed <seed>', 'seed a reproducible sample (default: cryptographic randomness)')
+    .option('--threads <n>', 'ONNX Runtime threads', wholeNumber(1), 2)
+    .option('--models-dir <dir>', 'models directory', 'models')
+    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; modelsDir: string }) => {
+      const loaded = await loadModel(modelFolder(flags.model, flags.modelsDir), { threads: flags.threads });
+      try {
+        const result = await loaded.generateText({
+          prompt: flags.prompt,
+          maxNewTokens: flags.maxTokens,
+          greedy: flags.greedy ?? false,
+          temperature: flags.temperature,
+          rng: flags.seed === undefined ? new CryptoRng() : new SeededRng(flags.seed),
+        });
+        output.writeOut(`${result.text}\n`);
+      } finally {
+        await loaded.release();
+      }
+    });
+
+  model
+    .command('list')
+    .description('list the model folders and their sources')
+    .option('--models-dir <dir>', 'models directory', 'models')
+    .option('--json', 'print one JSON array')
+    .action((flags: { modelsDir: string; json?: boolean }) => {
+      const dir = resolve(flags.modelsDir);
+      const rows = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
+        .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && existsSync(join(dir, entry.name, 'manifest.json')))
+        .map((entry) => {
+          const manifest = readManifest(join(dir, entry.name), { verify: false });
+          return { name: entry.name, source: manifest.source, bytes: manifest.files.reduce((sum, f) => sum + f.bytes, 0) };
+        });
+      if (flags.json) output.writeOut(`${JSON.stringify(rows)}\n`);
+      else if (rows.length === 0) output.writeOut(`no models in ${flags.modelsDir}/\n`);
+      else output.writeOut(rows.map((r) => `${r.name.padEnd(24)} ${r.source.kind.padEnd(12)} ${r.source.file}  (${r.bytes} bytes)`).join('\n') + '\n');
+    });
+}
