@@ -1,0 +1,86 @@
+/**
+ * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel } from '@synthgate/generation';
+import { Command, CommanderError } from 'commander';
+import { TINY_VOCAB_SIZE, writeTinyLlamaGguf } from '../../../libs/generation/src/testing/model-files';
+import { tinyArchitecture, tinyWeights } from '../../../libs/generation/src/testing/tiny-llama';
+import { registerModelCommands } from './model.command';
+
+/** Runs `synthgate <args>` in process; returns stdout, stderr, the exit code and any thrown error. */
+async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number; error?: Error }> {
+  let out = '';
+  let err = '';
+  const program = new Command('synthgate')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => void (out += text), writeErr: (text) => void (err += text) });
+  registerModelCommands(program, { writeOut: (text) => void (out += text) });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return { out, err, exitCode: 0 };
+  } catch (error) {
+    if (error instanceof CommanderError) return { out, err, exitCode: error.exitCode };
+    return { out, err, exitCode: 1, error: error as Error };
+  }
+}
+
+let root: string;
+let models: string;
+let gguf: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'model-cli-'));
+  models = join(root, 'models');
+  gguf = join(root, 'tiny.gguf');
+  const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved' });
+  writeTinyLlamaGguf(gguf, arch, tinyWeights(arch, 2));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('synthgate model import', () => {
+  it('writes models/<name>/ and lists its files with their hashes', async () => {
+    const { out, exitCode } = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models]);
+    expect(exitCode).toBe(0);
+    expect(out).toMatch(/^imported gguf tiny\.gguf as tiny in .*models\/tiny\/$/m);
+    expect(out).toMatch(/^ {2}model\.onnx\s+\d+ bytes {2}sha256 [0-9a-f]{64}$/m);
+    const again = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models, '--force', '--json']);
+    expect(JSON.parse(again.out)).toMatchObject({ name: 'tiny', kind: 'gguf', source: { file: 'tiny.gguf' } });
+  });
+
+  it('names what is wrong', async () => {
+    expect((await run(['model', 'import', gguf, '--models-dir', models])).err).toMatch(/--name <name>/);
+    const missing = await run(['model', 'import', join(root, 'nope.gguf'), '--name', 'x', '--models-dir', models]);
+    expect(missing.error?.message).toMatch(/nope\.gguf does not exist/);
+    const exists = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models]);
+    expect(exists.error).toMatchObject({ code: 'MODEL_EXISTS' });
+  });
+});
+
+describe('synthgate model generate', () => {
+  it('prints the greedy text alone, as the engine decodes it', async () => {
+    const { out, exitCode } = await run(['model', 'generate', '--model', 'tiny', '--prompt', 'the day', '--max-tokens', '5', '--greedy', '--models-dir', models, '--threads', '1']);
+    expect(exitCode).toBe(0);
+    const model = await loadModel(join(models, 'tiny'), { threads: 1 });
+    const expected = await model.generateText({ prompt: 'the day', maxNewTokens: 5, greedy: true });
+    await model.release();
+    expect(out).toBe(`${expected.text}\n`);
+    expect(out.startsWith('the day')).toBe(true);
+  });
+
+  it('samples reproducibly with --seed and refuses unknown models and bad flags', async () => {
+    const args = ['model', 'generate', '--model', 'tiny', '--prompt', 'one', '--max-tokens', '6', '--seed', 's', '--models-dir', models];
+    expect((await run(args)).out).toBe((await run(args)).out);
+    const unknown = await run(['model', 'generate', '--model', 'ghost', '--prompt', 'x', '--models-dir', models]);
+    expect(unknown.error?.message).toMatch(/model ghost not found.*synthgate model import/);
+    expect((await run(['model', 'generate', '--model', 'tiny', '--prompt', 'x', '--max-tokens', '0', '--models-dir', models])).err).toMatch(/--max-tokens.*whole number >= 1/);
+  });
+});
+
+describe('synthgate model list', () => {
+  it('lists imported models', async () => {
+    const { out } = await run(['model', 'list', '--models-dir', models, '--json']);
+    expect(JSON.parse(out)).toEqual([expect.objectContaining({ name: 'tiny', source: expect.objectContaining({ kind: 'gguf' }) })]);
+  });
+});
