@@ -26,6 +26,7 @@ export {
   accumulateClippedRows,
   accumulateSoftmaxRow,
   clipAndRecentre,
+  privateAggregate,
   rowMaximum,
   sampleFromWeights,
   selectTopK,

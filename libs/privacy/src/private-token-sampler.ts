@@ -288,6 +288,14 @@ function validateParams(params: TokenMechanismParams): TokenMechanismParams {
     requireFinite('drafter.threshold', drafter.threshold);
     requirePositive('drafter.sigma', drafter.sigma);
   }
+  // The scales 1/(s tau) and 1/tau_pub multiply logit differences; an infinite scale would turn the
+  // maximum's 0 difference into NaN.
+  if (!Number.isFinite(1 / (params.expectedBatchSize * params.temperature))) {
+    throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'temperature', 'is too small: 1 / (expectedBatchSize * temperature) overflows');
+  }
+  if (params.publicTemperature > 0 && !Number.isFinite(1 / params.publicTemperature)) {
+    throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'publicTemperature', 'is too small: 1 / publicTemperature overflows');
+  }
   if (params.nonPrivate === true && drafter !== null) {
     throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'drafter', 'must be null in the non-private reference mode');
   }

@@ -7,6 +7,7 @@ import {
   argmaxIndex,
   clipAndRecentre,
   expNonPositive,
+  privateAggregate,
   rowMaximum,
   sampleFromWeights,
   selectTopK,
@@ -64,6 +65,15 @@ describe('accumulateClippedRows', () => {
       expect(acc[0]).toBe(expected[vocab - 1]);
       if (vocab > 1) expect(acc[1]).toBe(expected[0]);
     }
+  });
+});
+
+describe('privateAggregate', () => {
+  it('is the sum of clipped rows divided by s, not by the row count', () => {
+    // Rows [2, 1, -30] and [0, 0, 0], c 10: clipped [10, 9, -10] and [10, 10, 10]; s 4 (two rows present).
+    const zbar = privateAggregate(new Float32Array([2, 1, -30, 0, 0, 0]), 2, 3, 10, 4);
+    expect(Array.from(zbar)).toEqual([5, 4.75, 0]);
+    expect(Array.from(privateAggregate(new Float32Array(0), 0, 3, 10, 4))).toEqual([0, 0, 0]);
   });
 });
 

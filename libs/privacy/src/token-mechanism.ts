@@ -99,6 +99,27 @@ export function accumulateClippedRows(
   }
 }
 
+/**
+ * The private aggregate of DESIGN.md section 5.4, `zbar = sum_i clip_c(z_i) / s`, over the first
+ * `rows` rows of `logits`, written to `out[0 .. vocabSize)` (allocated when absent). The divisor is
+ * the declared expected batch size `s`, never `rows`: with the actual count, removing a record
+ * would also rescale everyone else's contribution and the `c/s` bound would not hold. The sampler
+ * folds the division into its temperature scale instead; this form is for audits and tests.
+ */
+export function privateAggregate(
+  logits: LogitBuffer,
+  rows: number,
+  vocabSize: number,
+  clip: number,
+  expectedBatchSize: number,
+  out?: Float64Array,
+): Float64Array {
+  const result = out ?? new Float64Array(vocabSize);
+  accumulateClippedRows(result, logits, rows, vocabSize, clip, null, vocabSize, null);
+  for (let j = 0; j < vocabSize; j++) result[j] = result[j]! / expectedBatchSize;
+  return result;
+}
+
 const EXP_TABLE_BITS = 7;
 const EXP_TABLE_SIZE = 1 << EXP_TABLE_BITS;
 /** 2^(i / 128) for i in [0, 128). */
