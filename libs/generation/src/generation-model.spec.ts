@@ -1,13 +1,15 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
 import { type DecodingMode } from './decoding/decoding-modes';
 import { type StepTrace } from './decoding/private-decoding';
 import { type ExampleParams, type GenerateExampleRequest, type GenerationModel, loadModel } from './generation-model';
+import { importModel } from './import/model-import';
+import { buildLlamaOnnx } from './model/llama-graph.builder';
 import { referenceForward } from './model/llama-reference';
 import { TINY_VOCAB_SIZE, writeTinyModelFolder } from './testing/model-files';
 import { tinyArchitecture, tinyWeights } from './testing/tiny-llama';
@@ -192,6 +194,27 @@ describe('GenerationModel.generateExample', () => {
     expect(ids[0]).toBe(1);
     expect(ids.slice(1)).toEqual(model.tokenizer.encode(long).slice(-33));
     expect(() => model.encodePrompt('a', 64)).toThrow(expect.objectContaining({ code: 'CONTEXT_LENGTH_EXCEEDED' }));
+  });
+});
+
+describe('an Optimum-style graph (logits for every position, no num_logits_to_keep)', () => {
+  it('decodes to the same logits and tokens as the default graph of the builder', async () => {
+    const source = join(root, 'optimum-export');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'model.onnx'), buildLlamaOnnx(arch, weights, { allPositionLogits: true }));
+    copyFileSync(join(root, 'tiny', 'tokenizer.json'), join(source, 'tokenizer.json'));
+    copyFileSync(join(root, 'tiny', 'config.json'), join(source, 'config.json'));
+    const imported = await importModel(source, { name: 'optimum', modelsDir: root });
+    const optimum = await loadModel(imported.dir, { threads: 1, prefillChunkTokens: 9 });
+    try {
+      const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: { ...PARAMS, maxNewTokens: 5 } };
+      const a = await traced(model, { ...request, rng: new SeededRng(8) });
+      const b = await traced(optimum, { ...request, rng: new SeededRng(8) });
+      expect(b.result.tokenIds).toEqual(a.result.tokenIds);
+      a.steps.forEach((step, i) => expect(maxDifference(step.logits, b.steps[i]!.logits)).toBeLessThan(1e-4));
+    } finally {
+      await optimum.release();
+    }
   });
 });
 

@@ -61,6 +61,8 @@ export interface GenerateExampleRequest {
   readonly resamplePool?: readonly string[];
   /** Test and diagnostics hook, called after each step's decision. */
   readonly onStep?: (trace: StepTrace) => void;
+  /** Benchmarks only: keep decoding past end-of-sequence so every run has the same length. */
+  readonly ignoreEndOfSequence?: boolean;
 }
 
 /**
@@ -303,7 +305,7 @@ export class GenerationModel {
         sampler,
         vocabSize: this.info.vocabSize,
         privateRows: privateRows.length,
-        eosTokenIds: new Set(this.info.eosTokenIds),
+        eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
         privateTokenCap: params.privateTokenCap,
         maxNewTokens: params.maxNewTokens,
         ...(request.onStep ? { onStep: request.onStep } : {}),

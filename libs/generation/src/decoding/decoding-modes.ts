@@ -69,7 +69,7 @@ class KvCacheSource implements LogitsSource {
     this.batch = new KvCacheBatch(input.decoder, [...input.privateRows, input.publicRow], {
       chunkTokens: input.chunkTokens,
       padTokenId: input.padTokenId,
-      vocabHint: input.vocabSize,
+      vocabSize: input.vocabSize,
       maxNewTokens: input.maxNewTokens,
     });
   }

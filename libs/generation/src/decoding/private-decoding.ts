@@ -28,7 +28,10 @@ export interface StepTimings {
   readonly totalMs: number;
 }
 
-/** Per-step trace for tests and diagnostics. The logits are sensitive: never log or keep them. */
+/**
+ * Per-step trace for tests and diagnostics. `logits` (`[rows, vocab]`, private rows first) is a
+ * reused buffer, valid only during the callback; it is sensitive: never log or keep it.
+ */
 export interface StepTrace {
   readonly step: number;
   readonly logits: Float32Array;

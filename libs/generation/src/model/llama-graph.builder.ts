@@ -25,6 +25,11 @@ export interface LlamaGraphOptions {
   readonly externalData?: ExternalDataSink | null;
   /** Stored in the model's metadata_props (e.g. the source the weights came from). */
   readonly metadata?: Record<string, string>;
+  /**
+   * Leave out the `num_logits_to_keep` input and return logits for every position, exactly as an
+   * Optimum export does (tests use it to check the runtime handles such graphs).
+   */
+  readonly allPositionLogits?: boolean;
 }
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
@@ -48,8 +53,9 @@ const MASKED = -1e9;
  *   `x cos + (x R) sin` for a fixed signed permutation `R`, so `R` is folded into extra weight
  *   columns. The same folding handles both pair layouts and partial rotary dimensions, and the
  *   attention scale `1/sqrt(headDim)` is folded into the query weights.
- * - Grouped-query attention without repeating keys: queries are reshaped to
- *   `[batch, kvHeads, group, seq, headDim]` and MatMul broadcasts keys over the group axis.
+ * - Grouped-query attention without repeating keys: the queries of each key/value head are
+ *   stacked into one `[group * seq, headDim]` matrix per (row, kv head), so attention is two
+ *   batched MatMuls over `[batch, kvHeads]`, and the keys' transpose fuses into the first.
  * - gate and up projections share one MatMul.
  * - The causal and padding mask is one additive bias built once per call from `attention_mask`;
  *   slots are causal by cache index, positions come from `position_ids`, so left padding is exact.
@@ -72,7 +78,7 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     g.input(DECODER_IO.pastKey(i), 'float32', ['batch_size', nKv, 'past_sequence_length', hd]);
     g.input(DECODER_IO.pastValue(i), 'float32', ['batch_size', nKv, 'past_sequence_length', hd]);
   }
-  const keep = g.input(DECODER_IO.numLogitsToKeep, 'int64', []);
+  const keep = options.allPositionLogits ? null : g.input(DECODER_IO.numLogitsToKeep, 'int64', []);
 
   // Embedding and rotary tables.
   g.floatTensor('model.embed_tokens.weight', [arch.vocabSize, d], weights.tokenEmbedding);
@@ -84,8 +90,9 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const cosAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.cos', positionIds], { axis: { int: 0 } }), axis2]);
   const sinAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.sin', positionIds], { axis: { int: 0 } }), axis2]);
 
-  // Attention bias [batch, 1, 1, seq, total]: key slot t is visible to query slot p + s iff
-  // t <= p + s (causal by slot) and attention_mask[b, t] = 1.
+  // Attention bias [batch, 1, group * seq, total] (queries are grouped per key/value head, group
+  // major): key slot t is visible to query slot p + s iff t <= p + s (causal by slot) and
+  // attention_mask[b, t] = 1.
   const total = g.op1('Shape', [attentionMask], { start: { int: 1 } });
   const seq = g.op1('Shape', [inputIds], { start: { int: 1 } });
   const past = g.op1('Sub', [total, seq]);
@@ -95,9 +102,12 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const zero = g.int64Tensor([], [0]);
   const one = g.int64Tensor([], [1]);
   const keySlots = g.op1('Range', [zero, totalScalar, one]);
-  const querySlots = g.op1('Unsqueeze', [g.op1('Range', [pastScalar, totalScalar, one]), g.int64Tensor([1], [1])]);
+  const querySlots = g.op1('Unsqueeze', [
+    g.op1('Tile', [g.op1('Range', [pastScalar, totalScalar, one]), g.int64Tensor([1], [group])]),
+    g.int64Tensor([1], [1]),
+  ]);
   const causal = g.op1('LessOrEqual', [keySlots, querySlots]);
-  const keyVisible = g.op1('Unsqueeze', [g.op1('Cast', [attentionMask], { to: { int: 9 } }), g.int64Tensor([3], [1, 2, 3])]);
+  const keyVisible = g.op1('Unsqueeze', [g.op1('Cast', [attentionMask], { to: { int: 9 } }), g.int64Tensor([2], [1, 2])]);
   const visible = g.op1('And', [keyVisible, causal]);
   const bias = g.op1('Where', [visible, g.floatConstant([0]), g.floatConstant([MASKED])]);
 
@@ -107,6 +117,8 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const splitMlp = g.int64Tensor([2], [inter, inter]);
   const headsShape = g.int64Tensor([4], [0, 0, -1, hd]);
   const groupedShape = g.int64Tensor([5], [0, 0, nKv, group, hd]);
+  const queriesShape = g.int64Tensor([4], [0, 0, -1, hd]);
+  const ungroupShape = g.int64Tensor([5], [0, 0, group, -1, hd]);
   const mergeShape = g.int64Tensor([3], [0, 0, -1]);
   const kvShape = g.int64Tensor([4], [0, 0, nKv, hd]);
 
@@ -124,7 +136,8 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
       g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), sinAt]),
     ]);
     const [query, key] = g.op('Split', [rotated, splitHeads], { axis: { int: 2 } }, { outputs: 2 }) as [string, string];
-    const query5 = g.op1('Transpose', [g.op1('Reshape', [query, groupedShape])], { perm: { ints: [0, 2, 3, 1, 4] } });
+    // [batch, kvHeads, group * seq, headDim]: each key/value head's queries in one matrix.
+    const queries = g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [query, groupedShape])], { perm: { ints: [0, 2, 3, 1, 4] } }), queriesShape]);
     const presentKey = g.op1(
       'Concat',
       [DECODER_IO.pastKey(i), g.op1('Transpose', [key], { perm: { ints: [0, 2, 1, 3] } })],
@@ -137,10 +150,10 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
       { axis: { int: 2 } },
       { name: DECODER_IO.presentValue(i) },
     );
-    const keyT5 = g.op1('Unsqueeze', [g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } }), axis2]);
-    const scores = g.op1('Add', [g.op1('MatMul', [query5, keyT5]), bias]);
+    // ORT fuses Transpose + MatMul into one FusedMatMul (transB): the cache is not copied again.
+    const scores = g.op1('Add', [g.op1('MatMul', [queries, g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } })]), bias]);
     const probs = g.op1('Softmax', [scores], { axis: { int: -1 } });
-    const context = g.op1('MatMul', [probs, g.op1('Unsqueeze', [presentValue, axis2])]);
+    const context = g.op1('Reshape', [g.op1('MatMul', [probs, presentValue]), ungroupShape]);
     const merged = g.op1('Reshape', [g.op1('Transpose', [context], { perm: { ints: [0, 3, 1, 2, 4] } }), mergeShape]);
     const attnOut = g.op1('MatMul', [merged, g.floatTensor(`${prefix}.self_attn.o_proj.weight_t`, [nH * hd, d], transpose(layer.output, d, nH * hd))]);
     hidden = g.op1('Add', [hidden, attnOut]);
@@ -155,8 +168,7 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
 
   // Only the last `num_logits_to_keep` positions reach the head: prefill of a long prompt needs
   // one row of logits, not seq x vocab of them.
-  const start = g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]);
-  const tail = g.op1('Slice', [hidden, start, g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]);
+  const tail = keep ? g.op1('Slice', [hidden, g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]), g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]) : hidden;
   const normed = rmsNorm(g, tail, g.floatTensor('model.norm.weight', [d], weights.finalNorm), arch.rmsNormEps);
   const head = transpose(weights.outputHead ?? weights.tokenEmbedding, arch.vocabSize, d);
   g.op1('MatMul', [normed, g.floatTensor('lm_head.weight_t', [d, arch.vocabSize], head)], {}, { name: DECODER_IO.logits });

@@ -19,6 +19,12 @@ export interface PrefillOptions {
   /** Id placed under a zero mask in padded slots (any id works; it is never attended to). */
   readonly padTokenId: number;
   readonly keepCache: boolean;
+  /**
+   * With `keepCache`: arrays (one per cache tensor, each holding at least `rows * kvHeads * width *
+   * headDim` floats) that ONNX Runtime writes each chunk's keys and values into, at the chunk's
+   * rows, so the batch's cache is assembled without copies; and a `rows * vocab` logits array.
+   */
+  readonly targets?: { readonly logits: Float32Array; readonly cache: readonly Float32Array[] } | null;
 }
 
 /** Rows per prefill call: as many as fit `chunkTokens`, at least one. */
@@ -65,12 +71,20 @@ export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly
         positions[base + pad + j] = BigInt(j);
       }
     }
-    const out = await decoder.forward({ rows: n, newTokens: width, inputIds: ids, attentionMask: mask, positionIds: positions, past: null, keep: 1 });
+    const targets = options.keepCache ? options.targets : null;
+    const outputs = targets
+      ? {
+          logits: targets.logits.subarray(start * vocabHint, (start + n) * vocabHint),
+          present: targets.cache.map((c) => c.subarray(start * perRowKv, (start + n) * perRowKv)),
+        }
+      : null;
+    const out = await decoder.forward({ rows: n, newTokens: width, inputIds: ids, attentionMask: mask, positionIds: positions, past: null, keep: 1, outputs });
     ortMs += out.ortMs;
     vocabSize = out.vocabSize;
-    logits ??= new Float32Array(count * vocabSize);
-    logits.set(out.logits, start * vocabSize);
+    logits ??= targets && targets.logits.length === count * vocabSize ? targets.logits : new Float32Array(count * vocabSize);
+    if (out.logits !== outputs?.logits) logits.set(out.logits, start * vocabSize);
     if (!options.keepCache) continue;
+    if (targets) continue;
     if (n === count) {
       cache = out.present;
       continue;
@@ -79,5 +93,6 @@ export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly
     out.present.tensors.forEach((tensor, t) => joined![t]!.set(tensor, start * perRowKv));
   }
   if (joined) cache = { rows: count, length: width, tensors: joined };
+  if (options.keepCache && options.targets) cache = { rows: count, length: width, tensors: options.targets.cache.map((c) => c.subarray(0, count * perRowKv)) };
   return { logits: logits!, vocabSize, cache, width, ortMs };
 }

@@ -12,30 +12,45 @@ export function kvCacheBytes(shape: { numLayers: number; numKvHeads: number; hea
  * public one) is prefilled once, then each step feeds one new token per row with the past keys
  * and values; the cache stays with the batch for the whole sequence.
  *
- * Steps reuse their id, mask and position buffers: after prefill a step allocates only what ONNX
- * Runtime returns (the logits and the grown cache).
+ * Memory: two cache buffers sized for the whole sequence are allocated up front and used in turn,
+ * the past of a step being read from one while ONNX Runtime writes the present into the other
+ * (the Optimum layout `[rows, kvHeads, length, headDim]` grows in its third axis, so each step
+ * copies the cache once, inside the graph's Concat). The logits buffer is reused too: after
+ * prefill a step allocates nothing but the ORT tensor wrappers. A returned logits array is only
+ * valid until the next call.
  */
 export class KvCacheBatch {
   private cache: KvBlock | null = null;
   private readonly lengths: Int32Array;
   private readonly pads: Int32Array;
-  private maskBuffer: BigInt64Array = new BigInt64Array(0);
+  private readonly width: number;
+  private readonly maskBuffer: BigInt64Array;
   private readonly idBuffer: BigInt64Array;
   private readonly positionBuffer: BigInt64Array;
+  private readonly logits: Float32Array;
+  private buffers: [Float32Array[], Float32Array[]];
   /** Milliseconds spent inside ONNX Runtime so far. */
   ortMs = 0;
-  vocabSize = 0;
 
   constructor(
     private readonly decoder: OnnxDecoder,
     private readonly rowTokens: readonly (readonly number[])[],
-    private readonly options: { chunkTokens: number; padTokenId: number; vocabHint: number; maxNewTokens: number },
+    private readonly options: { chunkTokens: number; padTokenId: number; vocabSize: number; maxNewTokens: number },
   ) {
     if (rowTokens.length === 0) throw new GenerationError('INVALID_GENERATION_INPUT', 'a batch needs at least one row');
+    const rows = rowTokens.length;
     this.lengths = Int32Array.from(rowTokens.map((r) => r.length));
-    this.pads = new Int32Array(rowTokens.length);
-    this.idBuffer = new BigInt64Array(rowTokens.length);
-    this.positionBuffer = new BigInt64Array(rowTokens.length);
+    this.width = Math.max(...this.lengths);
+    this.pads = this.lengths.map((length) => this.width - length);
+    const capacity = this.width + options.maxNewTokens;
+    this.maskBuffer = new BigInt64Array(rows * capacity);
+    this.idBuffer = new BigInt64Array(rows);
+    this.positionBuffer = new BigInt64Array(rows);
+    this.logits = new Float32Array(rows * options.vocabSize);
+    const { numLayers, numKvHeads, headDim } = decoder.signature;
+    const floats = rows * numKvHeads * capacity * headDim;
+    const set = (): Float32Array[] => Array.from({ length: 2 * numLayers }, () => new Float32Array(floats));
+    this.buffers = [set(), set()];
   }
 
   get rows(): number {
@@ -49,18 +64,14 @@ export class KvCacheBatch {
 
   /** Prefills every row; returns `[rows, vocab]` logits for the first new token. */
   async prefill(): Promise<Float32Array> {
-    const out = await prefillRows(this.decoder, this.rowTokens, this.options.vocabHint, {
+    const out = await prefillRows(this.decoder, this.rowTokens, this.options.vocabSize, {
       chunkTokens: this.options.chunkTokens,
       padTokenId: this.options.padTokenId,
       keepCache: true,
+      targets: { logits: this.logits, cache: this.buffers[0] },
     });
     this.ortMs += out.ortMs;
-    this.vocabSize = out.vocabSize;
     this.cache = out.cache;
-    this.lengths.forEach((length, r) => {
-      this.pads[r] = out.width - length;
-    });
-    this.maskBuffer = new BigInt64Array(this.rows * (out.width + this.options.maxNewTokens));
     return out.logits;
   }
 
@@ -70,7 +81,7 @@ export class KvCacheBatch {
     if (!cache) throw new GenerationError('INVALID_GENERATION_INPUT', 'append() before prefill()');
     const total = cache.length + 1;
     const rows = this.rows;
-    if (rows * total > this.maskBuffer.length) this.maskBuffer = new BigInt64Array(rows * total * 2);
+    if (total > this.width + this.options.maxNewTokens) throw new GenerationError('INVALID_GENERATION_INPUT', 'more steps than maxNewTokens');
     const mask = this.maskBuffer.subarray(0, rows * total);
     for (let r = 0; r < rows; r += 1) {
       const base = r * total;
@@ -82,6 +93,9 @@ export class KvCacheBatch {
       this.lengths[r]! += 1;
     }
     this.idBuffer.fill(BigInt(token));
+    const { numKvHeads, headDim } = this.decoder.signature;
+    const target = this.buffers[1];
+    const presentFloats = rows * numKvHeads * total * headDim;
     const out = await this.decoder.forward({
       rows,
       newTokens: 1,
@@ -90,14 +104,17 @@ export class KvCacheBatch {
       positionIds: this.positionBuffer,
       past: cache,
       keep: 1,
+      outputs: { logits: this.logits, present: target.map((buffer) => buffer.subarray(0, presentFloats)) },
     });
     this.ortMs += out.ortMs;
     this.cache = out.present;
+    this.buffers = [this.buffers[1], this.buffers[0]];
     return out.logits;
   }
 
-  /** Drops the cache (it can be hundreds of megabytes). */
+  /** Drops the cache buffers (they can be hundreds of megabytes). */
   dispose(): void {
     this.cache = null;
+    this.buffers = [[], []];
   }
 }

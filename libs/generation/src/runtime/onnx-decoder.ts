@@ -52,6 +52,13 @@ export interface ForwardInput {
   readonly past: KvBlock | null;
   /** How many trailing positions need logits (1 except for speculative verification). */
   readonly keep: number;
+  /**
+   * Preallocated outputs: ONNX Runtime writes the logits (`rows * keep * vocab` floats) and the
+   * present keys/values (`rows * kvHeads * (past + newTokens) * headDim` floats each) straight into
+   * these arrays, so a decoding step allocates nothing and copies the cache once (inside Concat).
+   * Logits are only preallocated for graphs with `num_logits_to_keep`.
+   */
+  readonly outputs?: { readonly logits: Float32Array | null; readonly present: readonly Float32Array[] } | null;
 }
 
 /** Result of one call; `logits` holds `rows * keep * vocab` floats. */
@@ -123,10 +130,22 @@ export class OnnxDecoder {
       feeds[`past_key_values.${i}.key`] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i]!, kvShape) : this.empty(rows, 2 * i);
       feeds[`past_key_values.${i}.value`] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i + 1]!, kvShape) : this.empty(rows, 2 * i + 1);
     }
+    let fetches: Record<string, ort.Tensor | null> | null = null;
+    if (input.outputs) {
+      fetches = { logits: null };
+      const presentShape = [rows, signature.numKvHeads, total, signature.headDim];
+      if (input.outputs.logits && signature.hasNumLogitsToKeep && signature.vocabSize) {
+        fetches.logits = new ort.Tensor('float32', input.outputs.logits, [rows, input.keep, signature.vocabSize]);
+      }
+      for (let i = 0; i < signature.numLayers; i += 1) {
+        fetches[`present.${i}.key`] = new ort.Tensor('float32', input.outputs.present[2 * i]!, presentShape);
+        fetches[`present.${i}.value`] = new ort.Tensor('float32', input.outputs.present[2 * i + 1]!, presentShape);
+      }
+    }
     const started = performance.now();
-    const out = await this.session.run(feeds);
+    const out = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
     const ortMs = performance.now() - started;
-    const logitsTensor = out.logits as ort.Tensor;
+    const logitsTensor = (fetches?.logits ?? out.logits) as ort.Tensor;
     const vocabSize = logitsTensor.dims[2]!;
     const positions = logitsTensor.dims[1]!;
     let logits = logitsTensor.data as Float32Array;
@@ -140,9 +159,14 @@ export class OnnxDecoder {
       logits = kept;
     }
     const tensors: Float32Array[] = [];
-    for (let i = 0; i < signature.numLayers; i += 1) {
-      tensors.push((out[`present.${i}.key`] as ort.Tensor).data as Float32Array);
-      tensors.push((out[`present.${i}.value`] as ort.Tensor).data as Float32Array);
+    if (input.outputs) {
+      tensors.push(...input.outputs.present);
+      if (fetches?.logits) logits = input.outputs.logits!;
+    } else {
+      for (let i = 0; i < signature.numLayers; i += 1) {
+        tensors.push((out[`present.${i}.key`] as ort.Tensor).data as Float32Array);
+        tensors.push((out[`present.${i}.value`] as ort.Tensor).data as Float32Array);
+      }
     }
     return { logits, vocabSize, present: { rows, length: total, tensors }, ortMs };
   }

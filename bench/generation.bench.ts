@@ -1,0 +1,219 @@
+/*
+ * `npm run bench:generation [-- --json] [-- --batch-sizes 31,127,255 --modes kv-cache,recompute,resample-per-token
+ *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>]`
+ *
+ * Speed of one synthetic example (s private prompts of ~96 tokens plus the public prompt, 64 new
+ * tokens) in each decoding mode of libs/generation, with the production mechanism of libs/privacy
+ * (c 10, tau 2, drafter sigma 0.2). Each measurement runs in its own child process, so its peak
+ * resident memory is its own. Model: models/default when it exists, else stories260K imported from
+ * ../shared/data into a temporary folder. Figures from a shared machine are indicative only.
+ *
+ * Reported per (batch size, mode): generated tokens per second over the whole example (prefill
+ * included), the share of the time spent outside ONNX Runtime (the token mechanism: clip,
+ * aggregate, sample, sparse vector; plus feed preparation), peak RSS, and the KV cache's bytes
+ * (kv-cache mode; the other modes keep no cache between steps).
+ */
+import { fork } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DECODING_MODES, type DecodingMode, type GenerationModel, importModel, loadModel } from '@synthgate/generation';
+import { SeededRng } from '@synthgate/privacy';
+
+interface Options {
+  readonly json: boolean;
+  readonly batchSizes: number[];
+  readonly modes: DecodingMode[];
+  readonly promptTokens: number;
+  readonly newTokens: number;
+  readonly threads: number;
+  readonly model: string | null;
+}
+
+/** One measurement: the fields the issue asks for, plus a few that explain them. */
+interface Row {
+  model: string;
+  batchSize: number;
+  promptTokens: number;
+  newTokens: number;
+  mode: DecodingMode;
+  tokensPerSecond: number;
+  outsideOrtShare: number;
+  peakRssBytes: number;
+  kvCacheBytes: number;
+  msPerStep: number;
+  prefillMs: number;
+  mechanismShare: number;
+  privateSteps: number;
+}
+
+const REPO = resolve(__dirname, '..', '..');
+const SHARED_STORIES = resolve(REPO, '..', 'shared', 'data', 'models', 'stories260K', 'stories260K.gguf');
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const list = (flag: string, fallback: string): string[] => (value(flag) ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  const modes = list('--modes', DECODING_MODES.join(',')) as DecodingMode[];
+  for (const mode of modes) if (!DECODING_MODES.includes(mode)) throw new Error(`--modes: unknown mode ${mode}`);
+  return {
+    json: argv.includes('--json'),
+    batchSizes: list('--batch-sizes', '31,127,255').map(Number),
+    modes,
+    promptTokens: Number(value('--prompt-tokens') ?? 96),
+    newTokens: Number(value('--new-tokens') ?? 64),
+    threads: Number(value('--threads') ?? 2),
+    model: value('--model') ?? null,
+  };
+}
+
+/** Simple English for prompts; each row starts at a different word, so rows differ. */
+const TEXT = (
+  'Once upon a time there was a little girl named Lily who lived in a small house near the park with her mom and dad. ' +
+  'Every morning she went outside to play with her red ball and her best friend Tom, a boy who liked to climb trees. ' +
+  'One day the sun was warm and the sky was blue, so they ran to the big tree by the pond to look at the ducks. ' +
+  'Tom found a shiny stone in the grass and gave it to Lily, and she said thank you and smiled because she was happy. ' +
+  'Then a dog came running and barked at the ducks, and the ducks flew away over the water while the children laughed. ' +
+  'When it was time to go home, mom made soup and bread, and Lily told her about the stone, the dog and the ducks.'
+).split(' ');
+
+/** A prompt of at most `tokens` tokens (as close to it as whole words allow) for row `row`. */
+function promptFor(model: GenerationModel, row: number, tokens: number): string {
+  const words: string[] = [`Story ${row + 1}:`];
+  for (let i = 0; ; i += 1) {
+    const next = [...words, TEXT[(row * 7 + i) % TEXT.length]!];
+    if (model.tokenizer.encode(next.join(' ')).length > tokens) break;
+    words.push(next[next.length - 1]!);
+  }
+  return words.join(' ');
+}
+
+async function child(modelDir: string, batchSize: number, mode: DecodingMode, options: Options): Promise<Row> {
+  const model = await loadModel(modelDir, { threads: options.threads, verifyHashes: false, kvCacheLimitBytes: 64 * 1024 ** 3 });
+  const prompts = Array.from({ length: batchSize }, (_, i) => promptFor(model, i, options.promptTokens));
+  const publicPrompt = promptFor(model, batchSize, options.promptTokens);
+  const pool = Array.from({ length: 4 * batchSize }, (_, i) => promptFor(model, i, options.promptTokens));
+  const params = {
+    clip: 10,
+    expectedBatchSize: batchSize,
+    temperature: 2,
+    publicTemperature: 1,
+    drafter: { threshold: 0.5, sigma: 0.2 },
+    privateTokenCap: options.newTokens,
+  };
+  const request = { privatePrompts: prompts, publicPrompt, mode, resamplePool: pool, ignoreEndOfSequence: true };
+  // Warm-up: JIT, ONNX Runtime's kernels and memory arena.
+  await model.generateExample({ ...request, params: { ...params, maxNewTokens: 2 }, rng: new SeededRng('warm') });
+  const result = await model.generateExample({ ...request, params: { ...params, maxNewTokens: options.newTokens }, rng: new SeededRng('bench') });
+  const timings = result.stepTimings;
+  const promptTokens = Math.max(...[...prompts, publicPrompt].map((p) => model.tokenizer.encode(p).length));
+  const row: Row = {
+    model: model.name,
+    batchSize,
+    promptTokens,
+    newTokens: result.tokenIds.length,
+    mode,
+    tokensPerSecond: result.tokenIds.length / (timings.totalMs / 1e3),
+    outsideOrtShare: timings.outsideOrtMs / timings.totalMs,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    kvCacheBytes: mode === 'kv-cache' ? model.kvCacheBytes(batchSize + 1, promptTokens + options.newTokens) : 0,
+    msPerStep: timings.decodeMs / Math.max(1, timings.steps - 1),
+    prefillMs: timings.prefillMs,
+    mechanismShare: timings.mechanismMs / timings.totalMs,
+    privateSteps: result.privateSteps,
+  };
+  await model.release();
+  return row;
+}
+
+function runChild(modelDir: string, batchSize: number, mode: DecodingMode, argv: string[]): Promise<Row> {
+  return new Promise((resolvePromise, reject) => {
+    const proc = fork(__filename, [...argv, '--child', modelDir, String(batchSize), mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let row: Row | null = null;
+    proc.on('message', (message) => {
+      row = message as Row;
+    });
+    proc.on('exit', (code) => (row ? resolvePromise(row) : reject(new Error(`measurement ${mode} at batch ${batchSize} failed (exit ${code})`))));
+  });
+}
+
+async function resolveModel(options: Options): Promise<{ dir: string; cleanup: () => void }> {
+  if (options.model) return { dir: resolve(options.model), cleanup: () => undefined };
+  const fallback = join(REPO, 'models', 'default');
+  if (existsSync(join(fallback, 'manifest.json'))) return { dir: fallback, cleanup: () => undefined };
+  if (!existsSync(SHARED_STORIES)) {
+    throw new Error(`no models/default and no ${SHARED_STORIES}; import a model first: npx synthgate model import <gguf|folder> --name default`);
+  }
+  const temp = mkdtempSync(join(tmpdir(), 'bench-generation-'));
+  await importModel(SHARED_STORIES, { name: 'stories260K', modelsDir: temp });
+  return { dir: join(temp, 'stories260K'), cleanup: () => rmSync(temp, { recursive: true, force: true }) };
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['batch', 'mode', 'prompt', 'new', 'tok/s', 'ms/step', 'prefill ms', 'outside ORT', 'mechanism', 'peak RSS MB', 'KV cache MB'];
+  const lines = rows.map((r) => [
+    String(r.batchSize),
+    r.mode,
+    String(r.promptTokens),
+    String(r.newTokens),
+    r.tokensPerSecond.toFixed(2),
+    r.msPerStep.toFixed(2),
+    r.prefillMs.toFixed(0),
+    `${(100 * r.outsideOrtShare).toFixed(1)}%`,
+    `${(100 * r.mechanismShare).toFixed(1)}%`,
+    (r.peakRssBytes / 2 ** 20).toFixed(0),
+    (r.kvCacheBytes / 2 ** 20).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]): string => cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`model ${rows[0]?.model ?? '?'}, Node ${process.version}`);
+  console.log(format(header));
+  for (const line of lines) console.log(format(line));
+  const batches = [...new Set(rows.map((r) => r.batchSize))];
+  for (const batch of batches) {
+    const of = (mode: DecodingMode): Row | undefined => rows.find((r) => r.batchSize === batch && r.mode === mode);
+    const kv = of('kv-cache');
+    if (!kv) continue;
+    const parts = (['recompute', 'resample-per-token'] as const)
+      .map((mode) => {
+        const other = of(mode);
+        return other ? `kv-cache/${mode} ${(kv.tokensPerSecond / other.tokensPerSecond).toFixed(1)}x` : null;
+      })
+      .filter(Boolean);
+    if (parts.length) console.log(`batch ${batch}: ${parts.join(', ')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const options = parseOptions(argv);
+  const childAt = argv.indexOf('--child');
+  if (childAt >= 0) {
+    const [dir, batch, mode] = argv.slice(childAt + 1);
+    const row = await child(dir!, Number(batch), mode as DecodingMode, options);
+    process.send?.(row);
+    return;
+  }
+  const model = await resolveModel(options);
+  try {
+    const rows: Row[] = [];
+    for (const batchSize of options.batchSizes) {
+      for (const mode of options.modes) {
+        const row = await runChild(model.dir, batchSize, mode, argv);
+        rows.push(row);
+        if (!options.json) console.error(`measured ${mode} at batch ${batchSize}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
+      }
+    }
+    if (options.json) console.log(JSON.stringify(rows));
+    else printTable(rows);
+  } finally {
+    model.cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
