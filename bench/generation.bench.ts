@@ -104,8 +104,8 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, op
     privateTokenCap: options.newTokens,
   };
   const request = { privatePrompts: prompts, publicPrompt, mode, resamplePool: pool, ignoreEndOfSequence: true };
-  // Warm-up: JIT, ONNX Runtime's kernels and memory arena.
-  await model.generateExample({ ...request, params: { ...params, maxNewTokens: 2 }, rng: new SeededRng('warm') });
+  // Warm-up, as in a long-running worker: JIT-compiled mechanism, ONNX Runtime's kernels and arena.
+  await model.generateExample({ ...request, params: { ...params, maxNewTokens: Math.min(16, options.newTokens) }, rng: new SeededRng('warm') });
   const result = await model.generateExample({ ...request, params: { ...params, maxNewTokens: options.newTokens }, rng: new SeededRng('bench') });
   const timings = result.stepTimings;
   const promptTokens = Math.max(...[...prompts, publicPrompt].map((p) => model.tokenizer.encode(p).length));

@@ -181,9 +181,9 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   return g.encode({ graphName: 'llama_decoder', opsetImports: { '': 17 }, metadata: options.metadata ?? {} });
 }
 
-/** RMSNorm in basic ops; ORT's optimizer fuses the pattern into SimplifiedLayerNormalization. */
+/** RMSNorm in basic ops, written as the Pow-ReduceMean-Add-Sqrt-Div-Mul pattern ORT fuses into one SimplifiedLayerNormalization. */
 function rmsNorm(g: OnnxGraphWriter, x: string, weight: string, eps: number): string {
-  const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [x, x])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
+  const meanSquare = g.op1('ReduceMean', [g.op1('Pow', [x, g.floatConstant([2])])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
   const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, g.floatConstant([eps])])]);
   return g.op1('Mul', [g.op1('Div', [x, rms]), weight]);
 }
