@@ -3,10 +3,11 @@ import { basename, join, resolve } from 'node:path';
 import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
+import { runSpeculativeDecoding } from './decoding/speculative-decoding';
 import { GenerationError } from './generation.errors';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
 import { prefillChunkRows } from './runtime/batch-prefill';
-import { kvCacheBytes } from './runtime/kv-cache-batch';
+import { kvCacheBytes, KvCacheBatch } from './runtime/kv-cache-batch';
 import { type ExecutionProvider, OnnxDecoder } from './runtime/onnx-decoder';
 import { TextTokenizer } from './tokenizer/text-tokenizer';
 
@@ -63,6 +64,12 @@ export interface GenerateExampleRequest {
   readonly onStep?: (trace: StepTrace) => void;
   /** Benchmarks only: keep decoding past end-of-sequence so every run has the same length. */
   readonly ignoreEndOfSequence?: boolean;
+  /**
+   * `kv-cache` mode only: speculative verification with drafts of up to `maxDraftTokens` (>= 2)
+   * public tokens scored in one batched pass (same output distribution and privacy cost; fewer
+   * forward passes when most steps are public). Off by default.
+   */
+  readonly speculative?: { readonly maxDraftTokens: number } | null;
 }
 
 /**
@@ -287,6 +294,25 @@ export class GenerationModel {
     }
     // The sampler validates the mechanism parameters before any prompt is run.
     const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
+    if (request.speculative) {
+      if (mode !== 'kv-cache') throw new GenerationError('INVALID_GENERATION_INPUT', `speculative verification needs mode kv-cache, got ${mode}`);
+      const draft = request.speculative.maxDraftTokens;
+      if (!Number.isInteger(draft) || draft < 2) throw new GenerationError('INVALID_GENERATION_INPUT', `speculative.maxDraftTokens must be a whole number >= 2, got ${draft}`);
+      const batchOptions = { chunkTokens: this.options.prefillChunkTokens, padTokenId: this.info.padTokenId, vocabSize: this.info.vocabSize, maxNewTokens: params.maxNewTokens };
+      const outcome = await runSpeculativeDecoding({
+        batch: new KvCacheBatch(this.decoder, [...privateRows, publicRow], batchOptions),
+        publicBatch: new KvCacheBatch(this.decoder, [publicRow], batchOptions),
+        sampler,
+        vocabSize: this.info.vocabSize,
+        privateRows: privateRows.length,
+        eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
+        privateTokenCap: params.privateTokenCap,
+        maxNewTokens: params.maxNewTokens,
+        maxDraftTokens: draft,
+        ...(request.onStep ? { onStep: request.onStep } : {}),
+      });
+      return { ...outcome, text: this.tokenizer.decodeContinuation(publicRow, outcome.tokenIds) };
+    }
     const source = createLogitsSource(mode, {
       decoder: this.decoder,
       privateRows,

@@ -13,6 +13,7 @@
  *   params: { clip, expectedBatchSize, temperature, publicTemperature, topK, drafter, privateTokenCap, maxNewTokens },
  *   rng: new CryptoRng(),                    // SeededRng in tests
  *   mode: 'kv-cache',                        // default; 'recompute' and 'resample-per-token' for benchmarks
+ *   speculative: { maxDraftTokens: 4 },      // optional: public drafts verified in one batched pass
  * });
  * example.text                               // releasable
  * example.privateSteps, publicSteps, stopReason, stepTimings   // NOT releasable (DESIGN.md section 4)

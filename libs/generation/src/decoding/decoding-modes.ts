@@ -26,7 +26,8 @@ export interface LogitsSource {
   readonly rows: number;
   /** Milliseconds spent inside ONNX Runtime so far. */
   readonly ortMs: number;
-  /** Largest number of positions a single row will hold (prompt plus generated tokens). */
+  /** Forward passes (or full prefills, without a cache) after the first logits. */
+  readonly forwardCalls: number;
   start(): Promise<Float32Array>;
   next(token: number): Promise<Float32Array>;
   dispose(): void;
@@ -82,6 +83,10 @@ class KvCacheSource implements LogitsSource {
     return this.batch.ortMs;
   }
 
+  get forwardCalls(): number {
+    return this.batch.forwardCalls;
+  }
+
   start(): Promise<Float32Array> {
     return this.batch.prefill();
   }
@@ -98,6 +103,7 @@ class KvCacheSource implements LogitsSource {
 /** Without a cache: each step prefills (prompt + suffix) for the rows `privateRowsForStep` picks. */
 class RecomputeSource implements LogitsSource {
   ortMs = 0;
+  forwardCalls = 0;
   private readonly suffix: number[] = [];
 
   constructor(
@@ -115,6 +121,7 @@ class RecomputeSource implements LogitsSource {
 
   next(token: number): Promise<Float32Array> {
     this.suffix.push(token);
+    this.forwardCalls += 1;
     return this.run();
   }
 

@@ -26,6 +26,11 @@ export interface StepTimings {
   /** `totalMs - ortMs`. */
   readonly outsideOrtMs: number;
   readonly totalMs: number;
+  /**
+   * Batched forward passes after the prefill: one per step, fewer with speculative verification;
+   * in the recompute modes each is a full prefill of every row.
+   */
+  readonly batchForwards: number;
 }
 
 /**
@@ -115,6 +120,7 @@ export async function runPrivateDecoding(input: PrivateDecodingInput): Promise<D
       mechanismMs,
       outsideOrtMs: totalMs - source.ortMs,
       totalMs,
+      batchForwards: source.forwardCalls,
     },
   };
 }

@@ -29,8 +29,13 @@ export class KvCacheBatch {
   private readonly positionBuffer: BigInt64Array;
   private readonly logits: Float32Array;
   private buffers: [Float32Array[], Float32Array[]];
+  private multiLogits: Float32Array = new Float32Array(0);
+  private multiIds: BigInt64Array = new BigInt64Array(0);
+  private multiPositions: BigInt64Array = new BigInt64Array(0);
   /** Milliseconds spent inside ONNX Runtime so far. */
   ortMs = 0;
+  /** Forward calls after the prefill (decoding steps and verification passes). */
+  forwardCalls = 0;
 
   constructor(
     private readonly decoder: OnnxDecoder,
@@ -77,9 +82,58 @@ export class KvCacheBatch {
 
   /** Appends `token` to every row and returns `[rows, vocab]` logits for the next position. */
   async append(token: number): Promise<Float32Array> {
+    this.idBuffer.fill(BigInt(token));
+    return this.feed(1, this.idBuffer, this.positionBuffer, this.logits);
+  }
+
+  /**
+   * Appends the same `tokens` to every row in one forward pass (speculative verification) and
+   * returns `[rows, tokens.length, vocab]` logits: position j holds the logits that follow
+   * `tokens[j]`.
+   */
+  async appendMany(tokens: readonly number[]): Promise<Float32Array> {
+    if (tokens.length === 1) return this.append(tokens[0]!);
+    const rows = this.rows;
+    const n = tokens.length;
+    if (this.multiIds.length < rows * n) {
+      this.multiIds = new BigInt64Array(rows * n);
+      this.multiPositions = new BigInt64Array(rows * n);
+      this.multiLogits = new Float32Array(rows * n * this.options.vocabSize);
+    }
+    const ids = this.multiIds.subarray(0, rows * n);
+    for (let r = 0; r < rows; r += 1) for (let j = 0; j < n; j += 1) ids[r * n + j] = BigInt(tokens[j]!);
+    return this.feed(n, ids, this.multiPositions.subarray(0, rows * n), this.multiLogits.subarray(0, rows * n * this.options.vocabSize));
+  }
+
+  /**
+   * Rolls every row back to `length` cache positions (dropping the last appended tokens), e.g.
+   * after the sparse-vector test cut a speculative draft. Copies the kept part of the cache once.
+   */
+  truncate(length: number): void {
+    const cache = this.cache;
+    if (!cache || length > cache.length || length < this.width) throw new GenerationError('INVALID_GENERATION_INPUT', `cannot truncate the cache to ${length} positions`);
+    if (length === cache.length) return;
+    const { numKvHeads, headDim } = this.decoder.signature;
+    const blocks = this.rows * numKvHeads;
+    const from = cache.length * headDim;
+    const to = length * headDim;
+    const target = this.buffers[1];
+    const tensors = cache.tensors.map((source, t) => {
+      const out = target[t]!.subarray(0, blocks * to);
+      for (let b = 0; b < blocks; b += 1) out.set(source.subarray(b * from, b * from + to), b * to);
+      return out;
+    });
+    const removed = cache.length - length;
+    for (let r = 0; r < this.rows; r += 1) this.lengths[r]! -= removed;
+    this.cache = { rows: this.rows, length, tensors };
+    this.buffers = [this.buffers[1], this.buffers[0]];
+  }
+
+  /** Feeds `n` new positions per row (ids row-major `[rows, n]`). */
+  private async feed(n: number, ids: BigInt64Array, positions: BigInt64Array, logits: Float32Array): Promise<Float32Array> {
     const cache = this.cache;
     if (!cache) throw new GenerationError('INVALID_GENERATION_INPUT', 'append() before prefill()');
-    const total = cache.length + 1;
+    const total = cache.length + n;
     const rows = this.rows;
     if (total > this.width + this.options.maxNewTokens) throw new GenerationError('INVALID_GENERATION_INPUT', 'more steps than maxNewTokens');
     const mask = this.maskBuffer.subarray(0, rows * total);
@@ -88,25 +142,25 @@ export class KvCacheBatch {
       const pad = this.pads[r]!;
       mask.fill(0n, base, base + pad);
       mask.fill(1n, base + pad, base + total);
-      // The new token's position: the row's real length so far (positions start at 0).
-      this.positionBuffer[r] = BigInt(this.lengths[r]!);
-      this.lengths[r]! += 1;
+      // New tokens' positions continue the row's real length (positions start at 0).
+      for (let j = 0; j < n; j += 1) positions[r * n + j] = BigInt(this.lengths[r]! + j);
+      this.lengths[r]! += n;
     }
-    this.idBuffer.fill(BigInt(token));
     const { numKvHeads, headDim } = this.decoder.signature;
     const target = this.buffers[1];
     const presentFloats = rows * numKvHeads * total * headDim;
     const out = await this.decoder.forward({
       rows,
-      newTokens: 1,
-      inputIds: this.idBuffer,
+      newTokens: n,
+      inputIds: ids,
       attentionMask: mask,
-      positionIds: this.positionBuffer,
+      positionIds: positions,
       past: cache,
-      keep: 1,
-      outputs: { logits: this.logits, present: target.map((buffer) => buffer.subarray(0, presentFloats)) },
+      keep: n,
+      outputs: { logits, present: target.map((buffer) => buffer.subarray(0, presentFloats)) },
     });
     this.ortMs += out.ortMs;
+    this.forwardCalls += 1;
     this.cache = out.present;
     this.buffers = [this.buffers[1], this.buffers[0]];
     return out.logits;

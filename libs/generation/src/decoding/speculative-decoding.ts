@@ -1,0 +1,148 @@
+import { performance } from 'node:perf_hooks';
+import { type PrivateTokenSampler } from '@synthgate/privacy';
+import { type KvCacheBatch } from '../runtime/kv-cache-batch';
+import { type DecodingOutcome, type StepTrace, type StopReason } from './private-decoding';
+
+/** Inputs of {@link runSpeculativeDecoding}. */
+export interface SpeculativeDecodingInput {
+  /** Every row: private rows first, the public row last. */
+  readonly batch: KvCacheBatch;
+  /** The public row alone, for drafting. */
+  readonly publicBatch: KvCacheBatch;
+  readonly sampler: PrivateTokenSampler;
+  readonly vocabSize: number;
+  readonly privateRows: number;
+  readonly eosTokenIds: ReadonlySet<number>;
+  readonly privateTokenCap: number;
+  readonly maxNewTokens: number;
+  /** Longest draft verified in one batched pass (>= 2). */
+  readonly maxDraftTokens: number;
+  readonly onStep?: (trace: StepTrace) => void;
+}
+
+/**
+ * Speculative verification (DESIGN.md section 5, "Beyond the paper"): the public row drafts
+ * tokens alone from `softmax(z_pub / tau_pub)`; all rows then score the draft in one batched
+ * forward pass, and the sparse-vector test runs position by position. A public decision accepts
+ * the drafted token, which was drawn from exactly the distribution the sequential public step
+ * draws from; the first private decision samples a private token instead, cuts the draft there and
+ * rolls the KV caches back. Token distribution and privacy cost are those of one-at-a-time
+ * decoding: every test and every private sample sees the logits of the same prefix, and drafts
+ * come from the public row only. What changes is the number of batched forward passes.
+ */
+export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): Promise<DecodingOutcome> {
+  const { batch, publicBatch, sampler, vocabSize, privateRows } = input;
+  const rows = privateRows + 1;
+  const started = performance.now();
+  let logits = await batch.prefill();
+  await publicBatch.prefill();
+  const prefillMs = performance.now() - started;
+  const tokenIds: number[] = [];
+  const step = new Float32Array(rows * vocabSize);
+  const carried = new Float32Array(rows * vocabSize);
+  let privateSteps = 0;
+  let publicSteps = 0;
+  let mechanismMs = 0;
+  let draftLength = input.maxDraftTokens;
+  let stop: StopReason | null = null;
+  let trace = 0;
+
+  const timed = <T>(f: () => T): T => {
+    const t = performance.now();
+    const value = f();
+    mechanismMs += performance.now() - t;
+    return value;
+  };
+  const publicOf = (buffer: Float32Array): Float32Array => buffer.subarray(privateRows * vocabSize, rows * vocabSize);
+  /** Records a decided token; returns false when decoding must stop. */
+  const decide = (token: number, isPrivate: boolean, stepLogits: Float32Array): boolean => {
+    if (isPrivate) privateSteps += 1;
+    else publicSteps += 1;
+    input.onStep?.({ step: trace, logits: stepLogits, token, private: isPrivate });
+    trace += 1;
+    if (input.eosTokenIds.has(token)) {
+      stop = 'eos';
+      return false;
+    }
+    tokenIds.push(token);
+    if (isPrivate && privateSteps >= input.privateTokenCap) stop = 'private-token-cap';
+    else if (tokenIds.length >= input.maxNewTokens) stop = 'max-new-tokens';
+    return stop === null;
+  };
+  /** After a private token: both caches take it; the batch gives the next logits. */
+  const appendPrivate = async (token: number): Promise<void> => {
+    logits = await batch.append(token);
+    await publicBatch.append(token);
+  };
+
+  while (stop === null) {
+    // Position 1 of the round: its logits are at hand, so test before drafting anything.
+    const first = logits;
+    if (timed(() => sampler.isPrivateStep(first, privateRows, publicOf(first)))) {
+      const token = timed(() => sampler.samplePrivate(first, privateRows, publicOf(first)));
+      if (!decide(token, true, first)) break;
+      await appendPrivate(token);
+      continue;
+    }
+    const lead = timed(() => sampler.samplePublic(publicOf(first)));
+    if (!decide(lead, false, first)) break;
+    // Draft from the public row alone, within the token budget.
+    const budget = Math.min(draftLength, input.maxNewTokens - tokenIds.length + 1);
+    const drafts = [lead];
+    while (drafts.length < budget) {
+      const publicLogits = await publicBatch.append(drafts[drafts.length - 1]!);
+      const token = timed(() => sampler.samplePublic(publicLogits));
+      drafts.push(token);
+      if (input.eosTokenIds.has(token)) break;
+    }
+    // The public batch has consumed every draft but the last; one batched pass scores them all
+    // (an end-of-sequence draft needs no logits after it).
+    const last = drafts[drafts.length - 1]!;
+    const fed = input.eosTokenIds.has(last) ? drafts.slice(0, -1) : drafts;
+    const base = batch.length;
+    const scored = await batch.appendMany(fed);
+    const width = fed.length;
+    let accepted = 1;
+    for (let j = 1; j < drafts.length && stop === null; j += 1) {
+      // Gather position j's logits (after drafts[0..j-1]) into one [rows, vocab] buffer.
+      for (let r = 0; r < rows; r += 1) step.set(scored.subarray((r * width + j - 1) * vocabSize, (r * width + j) * vocabSize), r * vocabSize);
+      if (timed(() => sampler.isPrivateStep(step, privateRows, publicOf(step)))) {
+        const token = timed(() => sampler.samplePrivate(step, privateRows, publicOf(step)));
+        // Cut the draft: keep drafts[0..j-1] in both caches, then add the private token.
+        batch.truncate(base + j);
+        publicBatch.truncate(publicBatch.length - (drafts.length - 1 - j));
+        if (decide(token, true, step)) await appendPrivate(token);
+        draftLength = Math.max(2, j);
+        accepted = -1;
+        break;
+      }
+      if (!decide(drafts[j]!, false, step)) break;
+      accepted += 1;
+    }
+    if (stop !== null || accepted < 0) continue;
+    // Every draft accepted: the batch's next logits are the last scored position; the public
+    // batch catches up with the last draft.
+    for (let r = 0; r < rows; r += 1) carried.set(scored.subarray((r * width + width - 1) * vocabSize, (r * width + width) * vocabSize), r * vocabSize);
+    logits = carried;
+    await publicBatch.append(last);
+    draftLength = Math.min(input.maxDraftTokens, draftLength * 2);
+  }
+  const totalMs = performance.now() - started;
+  const ortMs = batch.ortMs + publicBatch.ortMs;
+  return {
+    tokenIds,
+    privateSteps,
+    publicSteps,
+    stopReason: stop ?? 'max-new-tokens',
+    stepTimings: {
+      steps: privateSteps + publicSteps,
+      prefillMs,
+      decodeMs: totalMs - prefillMs,
+      ortMs,
+      mechanismMs,
+      outsideOrtMs: totalMs - ortMs,
+      totalMs,
+      batchForwards: batch.forwardCalls,
+    },
+  };
+}

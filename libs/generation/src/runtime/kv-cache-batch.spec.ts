@@ -1,0 +1,58 @@
+/**
+ * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
+ */
+import { buildLlamaOnnx } from '../model/llama-graph.builder';
+import { referenceForward } from '../model/llama-reference';
+import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KvCacheBatch, kvCacheBytes } from './kv-cache-batch';
+import { OnnxDecoder } from './onnx-decoder';
+
+const arch = tinyArchitecture();
+const weights = tinyWeights(arch, 13);
+const ROWS = [[1, 5, 9, 23, 40], [1, 60], [1, 30, 31]];
+
+let dir: string;
+let decoder: OnnxDecoder;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kv-batch-'));
+  writeFileSync(join(dir, 'model.onnx'), buildLlamaOnnx(arch, weights));
+  decoder = await OnnxDecoder.load(join(dir, 'model.onnx'), { threads: 1, executionProvider: 'cpu' });
+});
+afterAll(async () => {
+  await decoder.release();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function expectRowsMatch(logits: Float32Array, suffix: readonly number[], position = 0, positions = 1): void {
+  ROWS.forEach((row, r) => {
+    const sequence = [...row, ...suffix];
+    const expected = referenceForward(arch, weights, [sequence], [sequence.map(() => 1)])[0]![sequence.length - 1]!;
+    const offset = (r * positions + position) * arch.vocabSize;
+    expected.forEach((v, j) => expect(Math.abs(v - logits[offset + j]!)).toBeLessThan(1e-4));
+  });
+}
+
+describe('KvCacheBatch', () => {
+  it('computes the cache size from layers, kv heads, head size, rows and positions', () => {
+    expect(kvCacheBytes(arch, 256, 160)).toBe(2 * 2 * 256 * 2 * 160 * 8 * 4);
+  });
+
+  it('scores several tokens in one pass and rolls back to any earlier length', async () => {
+    const batch = new KvCacheBatch(decoder, ROWS, { chunkTokens: 4, padTokenId: 0, vocabSize: arch.vocabSize, maxNewTokens: 6 });
+    expectRowsMatch(await batch.prefill(), []);
+    const base = batch.length;
+    const many = await batch.appendMany([11, 12, 13]);
+    expectRowsMatch(many, [11], 0, 3);
+    expectRowsMatch(many, [11, 12, 13], 2, 3);
+    expect(batch.length).toBe(base + 3);
+    batch.truncate(base + 1);
+    expect(batch.length).toBe(base + 1);
+    expectRowsMatch(await batch.append(50), [11, 50]);
+    expectRowsMatch(await batch.append(51), [11, 50, 51]);
+    expect(() => batch.truncate(base - 1)).toThrow(/cannot truncate/);
+    await expect(batch.appendMany([1, 2, 3, 4])).rejects.toThrow(/more steps than maxNewTokens/);
+  });
+});
