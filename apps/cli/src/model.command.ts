@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { importModel, loadModel, readManifest } from '@synthgate/generation';
 import { CryptoRng, SeededRng } from '@synthgate/privacy';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 
 /** Where the model commands write their results (stdout by default; tests capture it). */
 export interface ModelCommandOutput {
@@ -75,9 +75,10 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .option('--temperature <t>', 'sampling temperature, > 0 (without --greedy)', positiveNumber, 1)
     .option('--seed <seed>', 'seed a reproducible sample (default: cryptographic randomness)')
     .option('--threads <n>', 'ONNX Runtime threads', wholeNumber(1), 2)
+    .addOption(new Option('--execution-provider <name>', 'ONNX Runtime execution provider (cuda needs its binaries installed)').choices(['cpu', 'cuda']).default('cpu'))
     .option('--models-dir <dir>', 'models directory', 'models')
-    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; modelsDir: string }) => {
-      const loaded = await loadModel(modelFolder(flags.model, flags.modelsDir), { threads: flags.threads });
+    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; executionProvider: 'cpu' | 'cuda'; modelsDir: string }) => {
+      const loaded = await loadModel(modelFolder(flags.model, flags.modelsDir), { threads: flags.threads, executionProvider: flags.executionProvider });
       try {
         const result = await loaded.generateText({
           prompt: flags.prompt,

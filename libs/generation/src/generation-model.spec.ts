@@ -169,7 +169,9 @@ describe('GenerationModel.generateExample', () => {
     try {
       const plan = small.planMemory(5, 8, 10);
       expect(plan.kvCacheBytes).toBe(2 * 2 * 5 * 2 * 18 * 8 * 4);
+      expect(plan.kvBufferBytes).toBe(2 * plan.kvCacheBytes);
       expect(plan.fits).toBe(false);
+      expect(small.planMemory(1, 8, 10).fits).toBe(true);
       await expect(small.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS, rng: new SeededRng(1) })).rejects.toMatchObject({
         code: 'KV_CACHE_LIMIT_EXCEEDED',
         message: expect.stringContaining('KV_CACHE_LIMIT_BYTES'),

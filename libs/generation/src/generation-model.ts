@@ -113,11 +113,14 @@ export interface MemoryPlan {
   /** The batch's KV cache at full length: `2 * layers * rows * kvHeads * maxSequence * headDim * 4`. */
   readonly kvCacheBytes: number;
   /**
-   * Rough peak during a decoding step: the past and the present cache coexist while ONNX Runtime
-   * concatenates, plus one prefill chunk's activations.
+   * What the engine allocates for it: two full-length buffers, the past of a step being read from
+   * one while the present is written into the other (`2 * kvCacheBytes`). The limit applies here.
    */
+  readonly kvBufferBytes: number;
+  /** Rough peak of the batch: the cache buffers plus one prefill chunk's activations. */
   readonly peakBytesEstimate: number;
   readonly limitBytes: number;
+  /** `kvBufferBytes <= limitBytes`. */
   readonly fits: boolean;
 }
 
@@ -239,9 +242,10 @@ export class GenerationModel {
     const activations = chunkRows * 4 * (promptTokens * (8 * hidden + 2 * intermediate + heads * promptTokens) + this.info.vocabSize);
     return {
       kvCacheBytes: kv,
+      kvBufferBytes: 2 * kv,
       peakBytesEstimate: 2 * kv + activations,
       limitBytes: this.options.kvCacheLimitBytes,
-      fits: kv <= this.options.kvCacheLimitBytes,
+      fits: 2 * kv <= this.options.kvCacheLimitBytes,
     };
   }
 
@@ -288,7 +292,7 @@ export class GenerationModel {
       if (!plan.fits) {
         throw new GenerationError(
           'KV_CACHE_LIMIT_EXCEEDED',
-          `the KV cache of ${privateRows.length + 1} rows x ${width + params.maxNewTokens} positions needs ${plan.kvCacheBytes} bytes, over the limit of ${plan.limitBytes} (KV_CACHE_LIMIT_BYTES); use smaller batches or fewer tokens`,
+          `the KV cache of ${privateRows.length + 1} rows x ${width + params.maxNewTokens} positions needs ${plan.kvBufferBytes} bytes (two buffers of ${plan.kvCacheBytes}), over the limit of ${plan.limitBytes} (KV_CACHE_LIMIT_BYTES); use smaller batches or fewer tokens`,
         );
       }
     }
