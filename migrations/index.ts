@@ -1,2 +1,5 @@
+import { Identity1764374400000 } from './1764374400000-Identity';
+import { DatasetsAndAudit1764374460000 } from './1764374460000-DatasetsAndAudit';
+
 /** Every migration, in order. The schema is these files; a merged migration is never edited. */
-export const migrations: Function[] = [];
+export const migrations = [Identity1764374400000, DatasetsAndAudit1764374460000];

@@ -27,14 +27,21 @@ export function createDataSource(options: DatabaseOptions): DataSource {
   return new DataSource(dataSourceOptions(options));
 }
 
-/** Applies every pending migration; returns the names applied. */
+/** Advisory lock key that serialises migrations across processes (gateway and workers start together). */
+const MIGRATION_LOCK = 7_201_001;
+
+/** Applies every pending migration under an advisory lock; returns the names applied. */
 export async function runMigrations(url: string): Promise<string[]> {
   const dataSource = createDataSource({ url, poolSize: 2, applicationName: 'synthgate-migrate' });
   await dataSource.initialize();
+  const runner = dataSource.createQueryRunner();
   try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
   } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
     await dataSource.destroy();
   }
 }

@@ -1,2 +1,16 @@
+import { AuditEventEntity } from './audit/audit-event.entity';
+import { DatasetEntity } from './datasets/dataset.entity';
+import { SensitiveRecordEntity } from './datasets/sensitive-record.entity';
+import { ApiTokenEntity } from './identity/api-token.entity';
+import { OrganizationEntity } from './identity/organization.entity';
+import { UserEntity } from './identity/user.entity';
+
 /** Every entity class; the data source registers exactly these. */
-export const entities: Function[] = [];
+export const entities = [
+  OrganizationEntity,
+  UserEntity,
+  ApiTokenEntity,
+  DatasetEntity,
+  SensitiveRecordEntity,
+  AuditEventEntity,
+];

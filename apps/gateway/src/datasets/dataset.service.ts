@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
+import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { AuditService } from '../audit/audit.service';
+import { DomainError } from '../gateway.errors';
+import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptTemplate } from './prompt-template';
+
+export const DEFAULT_BUDGET_EPSILON = 3;
+export const DEFAULT_BUDGET_DELTA = 1e-6;
+const MAX_BUDGET_EPSILON = 1000;
+const fieldName = /^[A-Za-z0-9_.-]{1,100}$/;
+
+export interface CreateDataset {
+  readonly name: string;
+  readonly description?: string | null;
+  readonly textField?: string | null;
+  readonly labelField?: string | null;
+  readonly promptTemplate?: string | null;
+  readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
+}
+
+export interface UpdateDataset {
+  readonly id: string;
+  readonly name?: string | null;
+  readonly description?: string | null;
+  readonly promptTemplate?: string | null;
+  readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
+}
+
+function validateName(field: string, name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length < 1 || trimmed.length > 200) throw DomainError.badInput(field, 'must be 1 to 200 characters');
+  return trimmed;
+}
+
+function validateDescription(field: string, description: string): string {
+  if (description.length > 5000) throw DomainError.badInput(field, 'must be at most 5000 characters');
+  return description;
+}
+
+function validateEpsilon(field: string, epsilon: number): number {
+  if (!Number.isFinite(epsilon) || epsilon <= 0 || epsilon > MAX_BUDGET_EPSILON) {
+    throw DomainError.badInput(field, `must be a number above 0 and at most ${MAX_BUDGET_EPSILON}`);
+  }
+  return epsilon;
+}
+
+function validateDelta(field: string, delta: number): number {
+  if (!Number.isFinite(delta) || delta <= 0 || delta >= 1) throw DomainError.badInput(field, 'must be a number strictly between 0 and 1');
+  return delta;
+}
+
+/** Datasets: public metadata and budget, owned by an organisation's DATA_OWNERs. */
+@Injectable()
+export class DatasetService {
+  constructor(
+    private readonly database: Database,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * The dataset if the caller may `action` it (on the Dataset subject), else NOT_FOUND, the same
+   * answer as for a dataset that does not exist.
+   */
+  async find(actor: Actor, id: string, action: Action = 'read', repositories: Repositories = this.database.repositories): Promise<DatasetEntity> {
+    const dataset = await repositories.datasets.findById(id);
+    if (!dataset || !defineAbilityFor(actor).can(action, subject('Dataset', { id: dataset.id, organizationId: dataset.organizationId }))) {
+      throw AccessError.notFound('dataset', id);
+    }
+    return dataset;
+  }
+
+  list(actor: Actor, includeArchived: boolean, page: PageRequest): Promise<Page<DatasetEntity>> {
+    return this.database.repositories.datasets.list(scopeFor(defineAbilityFor(actor), 'read', 'Dataset'), { includeArchived }, page);
+  }
+
+  async create(actor: Actor, input: CreateDataset): Promise<DatasetEntity> {
+    const name = validateName('input.name', input.name);
+    const description = validateDescription('input.description', input.description ?? '');
+    const textField = (input.textField ?? 'text').trim();
+    if (!fieldName.test(textField)) throw DomainError.badInput('input.textField', 'must be 1 to 100 letters, digits, _, . or -');
+    const labelField = input.labelField?.trim() || null;
+    if (labelField !== null && !fieldName.test(labelField)) throw DomainError.badInput('input.labelField', 'must be 1 to 100 letters, digits, _, . or -');
+    if (labelField === textField) throw DomainError.badInput('input.labelField', 'must differ from textField');
+    const promptTemplate = input.promptTemplate ?? (labelField ? DEFAULT_LABELLED_TEMPLATE : DEFAULT_UNLABELLED_TEMPLATE);
+    validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
+    const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
+    const budgetDelta = validateDelta('input.budget.delta', input.budget?.delta ?? DEFAULT_BUDGET_DELTA);
+    return this.database.transaction(async (repositories) => {
+      const dataset = await repositories.datasets.create({
+        organizationId: actor.organizationId,
+        name,
+        description,
+        textField,
+        labelField,
+        promptTemplate,
+        budgetEpsilon,
+        budgetDelta,
+        createdBy: actor.userId,
+      });
+      await this.audit.record(
+        actor,
+        {
+          action: 'dataset.create',
+          outcome: 'SUCCESS',
+          subjectType: 'Dataset',
+          subjectId: dataset.id,
+          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null },
+        },
+        repositories,
+      );
+      return dataset;
+    });
+  }
+
+  async update(actor: Actor, input: UpdateDataset): Promise<DatasetEntity> {
+    return this.database.transaction(async (repositories) => {
+      const current = await this.find(actor, input.id, 'update', repositories);
+      const dataset = (await repositories.datasets.lockForUpdate(current.id))!;
+      if (dataset.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived`);
+      const changes: DatasetChanges = {};
+      if (input.name !== undefined && input.name !== null) changes.name = validateName('input.name', input.name);
+      if (input.description !== undefined && input.description !== null) changes.description = validateDescription('input.description', input.description);
+      if (input.promptTemplate !== undefined && input.promptTemplate !== null) {
+        validatePromptTemplate('input.promptTemplate', input.promptTemplate, dataset.labelField !== null);
+        changes.promptTemplate = input.promptTemplate;
+      }
+      if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
+      if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);
+      await repositories.datasets.update(dataset.id, changes);
+      await this.audit.record(
+        actor,
+        {
+          action: 'dataset.update',
+          outcome: 'SUCCESS',
+          subjectType: 'Dataset',
+          subjectId: dataset.id,
+          details: { fields: Object.keys(changes), budgetEpsilon: changes.budgetEpsilon ?? null, budgetDelta: changes.budgetDelta ?? null },
+        },
+        repositories,
+      );
+      return { ...dataset, ...changes, updatedAt: new Date() };
+    });
+  }
+
+  async archive(actor: Actor, id: string): Promise<DatasetEntity> {
+    return this.database.transaction(async (repositories) => {
+      const current = await this.find(actor, id, 'archive', repositories);
+      const dataset = (await repositories.datasets.lockForUpdate(current.id))!;
+      if (dataset.archivedAt) return dataset;
+      const archivedAt = new Date();
+      await repositories.datasets.archive(dataset.id, archivedAt);
+      await this.audit.record(actor, { action: 'dataset.archive', outcome: 'SUCCESS', subjectType: 'Dataset', subjectId: dataset.id }, repositories);
+      return { ...dataset, archivedAt };
+    });
+  }
+
+  /** Whether the caller may read the budget of this dataset (DATA_OWNER and COMPLIANCE of its organisation). */
+  canReadBudget(actor: Actor, dataset: { organizationId: string }): boolean {
+    return defineAbilityFor(actor).can('read', subject('Budget', { organizationId: dataset.organizationId }));
+  }
+
+  /** Sensitive record text, for the owning organisation's DATA_OWNERs only; every read is audited. */
+  async records(actor: Actor, datasetId: string, label: string | null, page: PageRequest): Promise<Page<SensitiveRecordEntity>> {
+    const dataset = await this.find(actor, datasetId);
+    if (!defineAbilityFor(actor).can('read', subject('SensitiveRecord', { organizationId: dataset.organizationId }))) {
+      throw AccessError.notFound('records of dataset', datasetId);
+    }
+    const result = await this.database.repositories.records.list(dataset.id, { label }, page);
+    await this.audit.record(actor, {
+      action: 'records.read',
+      outcome: 'SUCCESS',
+      subjectType: 'Dataset',
+      subjectId: dataset.id,
+      organizationId: dataset.organizationId,
+      details: { count: result.items.length, label, after: page.after ?? null },
+    });
+    return result;
+  }
+}

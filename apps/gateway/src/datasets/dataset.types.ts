@@ -1,0 +1,167 @@
+import { Field, Float, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { Connection } from '../graphql/pagination';
+import { publicPromptTemplate } from './prompt-template';
+
+@ObjectType({ description: "A dataset's privacy budget, in (epsilon, delta)-DP over all its releases." })
+export class Budget {
+  @Field(() => Float)
+  epsilon!: number;
+
+  @Field(() => Float)
+  delta!: number;
+
+  @Field(() => [String], { description: 'Why releases would be refused as things stand, e.g. delta not below 1/record count.' })
+  warnings!: string[];
+}
+
+@ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and label names are public metadata.' })
+export class Dataset {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  organizationId!: string;
+
+  @Field()
+  name!: string;
+
+  @Field()
+  description!: string;
+
+  @Field({ description: 'The column (CSV) or key (JSONL) holding the record text.' })
+  textField!: string;
+
+  @Field(() => String, { nullable: true, description: 'The column or key holding the label; null for an unlabelled dataset.' })
+  labelField!: string | null;
+
+  @Field(() => [String])
+  labels!: string[];
+
+  @Field(() => Int)
+  recordCount!: number;
+
+  @Field({ description: 'Each record becomes one prompt; see publicPrompt for the prompt without a record.' })
+  promptTemplate!: string;
+
+  @Field({ description: 'The template after {text}: the public prompt, which contains no record.' })
+  publicPromptTemplate!: string;
+
+  @Field()
+  archived!: boolean;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  updatedAt!: Date;
+
+  /** Kept for the budget field resolver; not exposed directly. */
+  budgetEpsilon!: number;
+  budgetDelta!: number;
+}
+
+export const DatasetConnection = Connection(Dataset, 'Dataset');
+
+@ObjectType({ description: 'A sensitive record, readable only by DATA_OWNERs of the dataset\'s organisation.' })
+export class SensitiveRecord {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  text!: string;
+
+  @Field(() => String, { nullable: true })
+  label!: string | null;
+
+  @Field()
+  createdAt!: Date;
+}
+
+export const SensitiveRecordConnection = Connection(SensitiveRecord, 'SensitiveRecord');
+
+@InputType()
+export class BudgetInput {
+  @Field(() => Float, { nullable: true, description: 'Total epsilon over all releases, > 0 (default 3).' })
+  epsilon?: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Delta, in (0, 1) (default 1e-6). Releases are refused while delta is not below 1/record count.',
+  })
+  delta?: number | null;
+}
+
+@InputType()
+export class CreateDatasetInput {
+  @Field()
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Default "text".' })
+  textField?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Set for a labelled dataset.' })
+  labelField?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Must contain {text} once; {label} in labelled datasets; continue after {text}.' })
+  promptTemplate?: string | null;
+
+  @Field(() => BudgetInput, { nullable: true })
+  budget?: BudgetInput | null;
+}
+
+@InputType()
+export class UpdateDatasetInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => String, { nullable: true })
+  promptTemplate?: string | null;
+
+  @Field(() => BudgetInput, { nullable: true })
+  budget?: BudgetInput | null;
+}
+
+export function toDataset(entity: DatasetEntity): Dataset {
+  return {
+    id: entity.id,
+    organizationId: entity.organizationId,
+    name: entity.name,
+    description: entity.description,
+    textField: entity.textField,
+    labelField: entity.labelField,
+    labels: entity.labels,
+    recordCount: entity.recordCount,
+    promptTemplate: entity.promptTemplate,
+    publicPromptTemplate: publicPromptTemplate(entity.promptTemplate),
+    archived: entity.archivedAt !== null,
+    createdAt: entity.createdAt,
+    updatedAt: entity.updatedAt,
+    budgetEpsilon: entity.budgetEpsilon,
+    budgetDelta: entity.budgetDelta,
+  };
+}
+
+export function toSensitiveRecord(entity: SensitiveRecordEntity): SensitiveRecord {
+  return { id: entity.id, text: entity.text, label: entity.label, createdAt: entity.createdAt };
+}
+
+/** Why releases would be refused under this budget (DESIGN.md section 4: delta below 1/N). */
+export function budgetWarnings(dataset: { recordCount: number; budgetDelta: number }): string[] {
+  if (dataset.recordCount === 0) return ['the dataset has no records yet; releases need delta below 1/record count'];
+  if (dataset.budgetDelta >= 1 / dataset.recordCount) {
+    return [
+      `delta ${dataset.budgetDelta} is not below 1/record count (${(1 / dataset.recordCount).toPrecision(3)}): releases are refused until delta is lowered or records are added`,
+    ];
+  }
+  return [];
+}

@@ -1,0 +1,95 @@
+import { type Readable } from 'node:stream';
+import { Controller, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { type Actor, Can, CurrentActor } from '@synthgate/access';
+import busboy from 'busboy';
+import { type Request } from 'express';
+import { DomainError } from '../gateway.errors';
+import { type ImportFormat, type ImportResult, RecordImportService } from './record-import.service';
+
+const csvTypes = new Set(['text/csv', 'application/csv']);
+const jsonlTypes = new Set(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-lines', 'application/ndjson']);
+
+function formatOf(contentType: string | undefined, filename: string | undefined, explicit: string | undefined): ImportFormat | null {
+  if (explicit !== undefined) {
+    if (explicit === 'csv' || explicit === 'jsonl') return explicit;
+    throw DomainError.badInput('format', 'must be csv or jsonl');
+  }
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type && csvTypes.has(type)) return 'csv';
+  if (type && jsonlTypes.has(type)) return 'jsonl';
+  if (filename?.toLowerCase().endsWith('.csv')) return 'csv';
+  if (filename && /\.(jsonl|ndjson)$/i.test(filename)) return 'jsonl';
+  return null;
+}
+
+/**
+ * `POST /datasets/:id/records`: import records, all or nothing. The body is the file itself
+ * (`Content-Type: text/csv` or `application/x-ndjson`) or a multipart form whose first file part
+ * is the file; `?format=csv|jsonl` overrides what the content type says.
+ */
+@Controller('datasets')
+export class RecordImportController {
+  constructor(private readonly imports: RecordImportService) {}
+
+  @Post(':id/records')
+  @HttpCode(201)
+  @Can('import', 'SensitiveRecord')
+  async import(
+    @CurrentActor() actor: Actor,
+    @Param('id') datasetId: string,
+    @Req() request: Request,
+    @Query('format') format?: string,
+  ): Promise<ImportResult> {
+    const contentType = request.headers['content-type'];
+    if (contentType?.toLowerCase().startsWith('multipart/form-data')) {
+      return this.importMultipart(actor, datasetId, request, format);
+    }
+    const resolved = formatOf(contentType, undefined, format);
+    if (!resolved) {
+      throw DomainError.badInput('content-type', 'must be text/csv, application/x-ndjson or multipart/form-data (or pass ?format=csv|jsonl)');
+    }
+    return this.imports.import(actor, datasetId, request, resolved);
+  }
+
+  private importMultipart(actor: Actor, datasetId: string, request: Request, explicit: string | undefined): Promise<ImportResult> {
+    return new Promise((resolve, reject) => {
+      let parser: busboy.Busboy;
+      try {
+        parser = busboy({ headers: request.headers, limits: { files: 1 } });
+      } catch {
+        reject(DomainError.badInput('content-type', 'is multipart/form-data without a valid boundary'));
+        return;
+      }
+      let started = false;
+      parser.on('file', (_name: string, file: Readable, info: busboy.FileInfo) => {
+        if (started) {
+          file.resume();
+          return;
+        }
+        started = true;
+        let format: ImportFormat | null;
+        try {
+          format = formatOf(info.mimeType, info.filename, explicit);
+        } catch (error) {
+          file.resume();
+          reject(error);
+          return;
+        }
+        if (!format) {
+          file.resume();
+          reject(DomainError.badInput('file', 'must be a .csv or .jsonl file (or pass ?format=csv|jsonl)'));
+          return;
+        }
+        this.imports.import(actor, datasetId, file, format).then(resolve, (error: unknown) => {
+          file.resume();
+          reject(error);
+        });
+      });
+      parser.on('error', (error: unknown) => reject(DomainError.badInput('file', `is not a valid multipart upload (${String(error)})`)));
+      parser.on('close', () => {
+        if (!started) reject(DomainError.badInput('file', 'the multipart form has no file part'));
+      });
+      request.pipe(parser);
+    });
+  }
+}

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable } from '@nestjs/common';
+import { AccessError, type Actor, defineAbilityFor, subject } from '@synthgate/access';
+import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
+import { copyRecordLine, Database } from '@synthgate/persistence';
+import { type CsvError, parse as parseCsv } from 'csv-parse';
+import { AuditService } from '../audit/audit.service';
+import { DomainError, type Problem } from '../gateway.errors';
+import { ByteLimit, JsonLinesParser, type RawRow, Utf8Validator } from './import-streams';
+
+export type ImportFormat = 'csv' | 'jsonl';
+
+export interface ImportResult {
+  readonly importId: string;
+  readonly datasetId: string;
+  readonly imported: number;
+  readonly recordCount: number;
+  readonly labels: readonly string[];
+}
+
+/** Problems listed in full in an error; the rest are counted. */
+const MAX_LISTED_PROBLEMS = 20;
+const MAX_LABEL_LENGTH = 200;
+
+type ParsedRow = RawRow | { readonly line: number; readonly parseError: string };
+
+/** Collects problems: the first few in full, all of them counted. */
+class ProblemList {
+  readonly listed: Problem[] = [];
+  count = 0;
+
+  add(problem: Problem): void {
+    this.count++;
+    if (this.listed.length < MAX_LISTED_PROBLEMS) this.listed.push(problem);
+  }
+}
+
+/**
+ * Turns CSV records (arrays) into rows: the first record is the header, which must name the
+ * text field (and the label field of a labelled dataset).
+ */
+class CsvRows extends Transform {
+  private textIndex = -1;
+  private labelIndex = -1;
+  private columns = 0;
+
+  constructor(
+    private readonly textField: string,
+    private readonly labelField: string | null,
+  ) {
+    super({ objectMode: true });
+  }
+
+  override _transform(chunk: { record: string[]; info: { lines: number } }, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const { record, info } = chunk;
+    if (this.columns === 0) {
+      const header = record.map((name, index) => (index === 0 ? name.replace(/^\uFEFF/, '') : name).trim());
+      this.columns = header.length;
+      this.textIndex = header.indexOf(this.textField);
+      this.labelIndex = this.labelField ? header.indexOf(this.labelField) : -1;
+      if (this.textIndex === -1) return callback(headerError(`has no column "${this.textField}" (the dataset's text field)`));
+      if (this.labelField && this.labelIndex === -1) return callback(headerError(`has no column "${this.labelField}" (the dataset's label field)`));
+      return callback();
+    }
+    if (record.length !== this.columns) {
+      this.push({ line: info.lines, parseError: `has ${record.length} fields; the header has ${this.columns}` });
+      return callback();
+    }
+    this.push({ line: info.lines, text: record[this.textIndex], label: this.labelIndex >= 0 ? record[this.labelIndex] : null } satisfies RawRow);
+    callback();
+  }
+}
+
+function headerError(rule: string): DomainError {
+  return new DomainError('BAD_USER_INPUT', `line 1: the header ${rule}; nothing was imported`, {
+    field: 'file',
+    problems: [{ field: 'header', line: 1, rule: `the header ${rule}` }],
+    problemCount: 1,
+  });
+}
+
+/**
+ * Imports records into a dataset, all or nothing. The file is streamed (never held in memory):
+ * bytes are limited and checked as UTF-8, parsed, validated row by row and written with
+ * PostgreSQL COPY inside one transaction that holds the dataset's row lock. A bad file imports
+ * nothing; the error names the first 20 problems by line and rule, then counts the rest.
+ */
+@Injectable()
+export class RecordImportService {
+  constructor(
+    private readonly database: Database,
+    private readonly audit: AuditService,
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+  ) {}
+
+  async import(actor: Actor, datasetId: string, source: Readable, format: ImportFormat): Promise<ImportResult> {
+    const importId = randomUUID();
+    const dataset = await this.database.repositories.datasets.findById(datasetId);
+    if (!dataset || !defineAbilityFor(actor).can('import', subject('SensitiveRecord', { organizationId: dataset.organizationId }))) {
+      throw AccessError.notFound('dataset', datasetId);
+    }
+    if (dataset.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
+    const limiter = new ByteLimit(this.config.importLimits.maxBytes);
+    try {
+      const result = await this.database.transaction(async (repositories) => {
+        const locked = (await repositories.datasets.lockForUpdate(dataset.id))!;
+        if (locked.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
+        const copy = await repositories.records.openCopy();
+        // Errors of an aborted COPY surface through the pipeline and `once` below; this keeps the
+        // stream's own error event from escaping as an uncaught exception.
+        copy.on('error', () => undefined);
+        const problems = new ProblemList();
+        const labels = new Set<string>();
+        let rows = 0;
+        let copyFailed = false;
+        const maxChars = this.config.importLimits.maxRecordChars;
+        const labelled = dataset.labelField !== null;
+        const textField = dataset.textField;
+        const labelField = dataset.labelField ?? '';
+        try {
+          const consume = async (parsed: AsyncIterable<ParsedRow>): Promise<void> => {
+            for await (const row of parsed) {
+              const problem = 'parseError' in row ? { field: 'line', line: row.line, rule: row.parseError } : validateRow(row, textField, labelled ? labelField : null, maxChars);
+              if (problem) {
+                problems.add(problem);
+                if (!copyFailed) {
+                  // Nothing of a bad file is kept: abort the COPY now, keep reading to report every problem.
+                  copyFailed = true;
+                  copy.destroy(new Error('import aborted'));
+                }
+                continue;
+              }
+              if (copyFailed) continue;
+              const row_ = row as RawRow;
+              const label = labelled ? labelValue(row_.label) : null;
+              if (label !== null) labels.add(label);
+              rows++;
+              if (!copy.write(copyRecordLine(dataset.id, importId, row_.text as string, label))) await drained(copy);
+            }
+          };
+          if (format === 'csv') {
+            const csv = parseCsv({
+              info: true,
+              bom: true,
+              relax_column_count: true,
+              skip_empty_lines: true,
+              skip_records_with_error: true,
+              on_skip: (error?: CsvError) => {
+                if (error) problems.add(csvProblem(error));
+                return undefined;
+              },
+            });
+            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume);
+          } else {
+            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField), consume);
+          }
+        } catch (error) {
+          if (!copyFailed) copy.destroy(new Error('import aborted'));
+          if (isCsvError(error)) {
+            problems.add(csvProblem(error));
+            throw problemsError(problems);
+          }
+          throw error;
+        }
+        if (problems.count > 0) throw problemsError(problems);
+        if (rows === 0) {
+          copy.destroy(new Error('import aborted'));
+          throw new DomainError('BAD_USER_INPUT', 'file: contains no records; nothing was imported', {
+            field: 'file',
+            problems: [{ field: 'file', rule: 'contains no records' }],
+            problemCount: 1,
+          });
+        }
+        copy.end();
+        await once(copy, 'finish');
+        await repositories.datasets.addImported(dataset.id, rows, [...labels]);
+        await this.audit.record(
+          actor,
+          {
+            action: 'records.import',
+            outcome: 'SUCCESS',
+            subjectType: 'Dataset',
+            subjectId: dataset.id,
+            organizationId: dataset.organizationId,
+            details: { importId, format, rows, bytes: limiter.bytes },
+          },
+          repositories,
+        );
+        const labelsAfter = [...new Set([...locked.labels, ...labels])].sort();
+        return { importId, datasetId: dataset.id, imported: rows, recordCount: locked.recordCount + rows, labels: labelsAfter };
+      });
+      return result;
+    } catch (error) {
+      await this.audit.record(actor, {
+        action: 'records.import',
+        outcome: 'FAILURE',
+        subjectType: 'Dataset',
+        subjectId: dataset.id,
+        organizationId: dataset.organizationId,
+        details: {
+          importId,
+          format,
+          bytes: limiter.bytes,
+          code: error instanceof DomainError ? error.code : 'INTERNAL_SERVER_ERROR',
+          problemCount: error instanceof DomainError ? (error.details.problemCount ?? null) : null,
+        },
+      });
+      throw error;
+    }
+  }
+}
+
+async function drained(stream: Writable): Promise<void> {
+  await once(stream, 'drain');
+}
+
+function labelValue(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (value as string).trim();
+}
+
+/** Checks one row against the dataset's rules; returns its problem, or null. */
+export function validateRow(row: RawRow, textField: string, labelField: string | null, maxChars: number): Problem | null {
+  const { line, text, label } = row;
+  if (text === undefined || text === null) return { field: textField, line, rule: `has no "${textField}"` };
+  if (typeof text !== 'string') return { field: textField, line, rule: `"${textField}" must be a string` };
+  if (text.trim().length === 0) return { field: textField, line, rule: `"${textField}" is empty` };
+  if (text.length > maxChars) return { field: textField, line, rule: `"${textField}" is longer than ${maxChars} characters (IMPORT_MAX_RECORD_CHARS)` };
+  if (text.includes('\u0000')) return { field: textField, line, rule: `"${textField}" contains a NUL character` };
+  if (labelField === null) return null;
+  if (label === undefined || label === null) return { field: labelField, line, rule: `has no "${labelField}" (the dataset is labelled)` };
+  if (typeof label !== 'string' && typeof label !== 'number') return { field: labelField, line, rule: `"${labelField}" must be a string` };
+  const labelText = labelValue(label);
+  if (labelText.length === 0) return { field: labelField, line, rule: `"${labelField}" is empty (the dataset is labelled)` };
+  if (labelText.length > MAX_LABEL_LENGTH) return { field: labelField, line, rule: `"${labelField}" is longer than ${MAX_LABEL_LENGTH} characters` };
+  if (labelText.includes('\u0000')) return { field: labelField, line, rule: `"${labelField}" contains a NUL character` };
+  return null;
+}
+
+function isCsvError(error: unknown): error is CsvError {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('CSV_');
+}
+
+function csvProblem(error: CsvError): Problem {
+  const line = (error as CsvError & { lines?: number }).lines;
+  return { field: 'line', ...(line ? { line } : {}), rule: error.message.replace(/^Invalid [^:]*: /, '') };
+}
+
+function problemsError(problems: ProblemList): DomainError {
+  const shown = problems.listed.map((p) => `${p.line !== undefined ? `line ${p.line}: ` : ''}${p.rule}`).join('; ');
+  const more = problems.count > problems.listed.length ? `; and ${problems.count - problems.listed.length} more` : '';
+  return new DomainError('BAD_USER_INPUT', `file: ${problems.count} problem${problems.count === 1 ? '' : 's'}, nothing was imported: ${shown}${more}`, {
+    field: 'file',
+    problems: problems.listed,
+    problemCount: problems.count,
+  });
+}

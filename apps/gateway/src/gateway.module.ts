@@ -1,0 +1,70 @@
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ACTOR_RESOLVER, AccessGuard } from '@synthgate/access';
+import { ConfigModule, SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
+import { Database, PersistenceModule } from '@synthgate/persistence';
+import { AuditModule } from './audit/audit.module';
+import { AuditService } from './audit/audit.service';
+import { ActorResolverService } from './auth/actor-resolver.service';
+import { BootstrapAdminService } from './auth/bootstrap-admin.service';
+import { DatasetResolver } from './datasets/dataset.resolver';
+import { DatasetService } from './datasets/dataset.service';
+import { RecordImportController } from './datasets/record-import.controller';
+import { RecordImportService } from './datasets/record-import.service';
+import { graphqlOptions } from './graphql/graphql.options';
+import { HealthController } from './health/health.controller';
+import { HttpExceptionFilter } from './http/http-exception.filter';
+import { GatewayThrottlerGuard } from './http/throttler.guard';
+import { OrganizationResolver } from './organizations/organization.resolver';
+import { OrganizationService } from './organizations/organization.service';
+import { ApiTokenResolver } from './tokens/api-token.resolver';
+import { ApiTokenService } from './tokens/api-token.service';
+import { UserResolver } from './users/user.resolver';
+import { UserService } from './users/user.service';
+
+/** Every resolver of the API; the permission snapshot spec walks this list. */
+export const resolvers = [OrganizationResolver, UserResolver, ApiTokenResolver, DatasetResolver] as const;
+/** Every REST controller. */
+export const controllers = [RecordImportController, HealthController] as const;
+
+/**
+ * The GraphQL gateway. Guards run in order: rate limit, then access (deny by default). The
+ * database is connected and migrated before this module is built.
+ */
+@Module({})
+export class GatewayModule {
+  static forRoot(config: SynthgateConfig, database: Database): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        PersistenceModule.forRoot(database),
+        AuditModule,
+        ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: config.rateLimitPerMinute }]),
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          imports: [AuditModule],
+          inject: [SYNTHGATE_CONFIG, Database, AuditService],
+          useFactory: graphqlOptions,
+        }),
+      ],
+      controllers: [...controllers],
+      providers: [
+        ...resolvers,
+        OrganizationService,
+        UserService,
+        ApiTokenService,
+        DatasetService,
+        RecordImportService,
+        BootstrapAdminService,
+        { provide: ACTOR_RESOLVER, useClass: ActorResolverService },
+        { provide: APP_GUARD, useClass: GatewayThrottlerGuard },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from '@synthgate/config';
+import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
+import { createGatewayApp } from './app';
+
+const logger = new Logger('Gateway');
+
+/** Starts a worker process on the same database (`npm start` runs gateway and worker together). */
+function startWorker(databaseUrl: string): ChildProcess {
+  const child = fork(join(__dirname, '..', '..', 'worker', 'src', 'main.js'), [], {
+    // The worker reads its configuration like any process, plus the database it must share.
+    // eslint-disable-next-line no-restricted-properties
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: 'inherit',
+  });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') logger.error(`worker exited (code ${code}, signal ${signal})`);
+  });
+  return child;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = await openDatabaseServer({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPostgresPort,
+  });
+  const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true });
+  const app = await createGatewayApp(config, database);
+  await app.listen(config.port, config.host);
+  logger.log(`database: ${server.description}`);
+  logger.log(`GraphQL API at http://${config.host}:${config.port}/graphql, health at /health`);
+  const worker = process.argv.includes('--with-worker') ? startWorker(server.url) : null;
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining requests and stopping`);
+    const workerExited = worker && worker.exitCode === null ? new Promise((resolve) => worker.once('exit', resolve)) : Promise.resolve();
+    worker?.kill('SIGTERM');
+    await app.close();
+    await workerExited;
+    await database.close();
+    await server.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/**
+ * A sensitive dataset and its privacy budget. Record count and label names are public
+ * metadata (DESIGN.md section 4: the size of a dataset is treated as public).
+ */
+@Entity({ name: 'dataset' })
+@Index('dataset_organization_name_active', ['organizationId', 'name'], { unique: true, where: 'archived_at IS NULL' })
+export class DatasetEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Index()
+  @Column({ name: 'organization_id', type: 'uuid' })
+  organizationId!: string;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  @Column({ type: 'text', default: '' })
+  description!: string;
+
+  @Column({ name: 'text_field', type: 'text' })
+  textField!: string;
+
+  @Column({ name: 'label_field', type: 'text', nullable: true })
+  labelField!: string | null;
+
+  @Column({ name: 'prompt_template', type: 'text' })
+  promptTemplate!: string;
+
+  @Column({ name: 'budget_epsilon', type: 'double precision' })
+  budgetEpsilon!: number;
+
+  @Column({ name: 'budget_delta', type: 'double precision' })
+  budgetDelta!: number;
+
+  @Column({ name: 'record_count', type: 'integer', default: 0 })
+  recordCount!: number;
+
+  /** Distinct labels of the imported records, sorted. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  labels!: string[];
+
+  @Column({ name: 'created_by', type: 'uuid', nullable: true })
+  createdBy!: string | null;
+
+  @Column({ name: 'archived_at', type: 'timestamptz', nullable: true })
+  archivedAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,98 @@
+import { type EntityManager } from 'typeorm';
+import { isUuid } from '../ids';
+import { keysetPage, type Page, type PageRequest } from '../page';
+import { isUniqueViolation, PersistenceError } from '../persistence.errors';
+import { applyScope, type RowScope } from '../scope-sql';
+import { DatasetEntity } from './dataset.entity';
+
+export interface NewDataset {
+  readonly organizationId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly textField: string;
+  readonly labelField: string | null;
+  readonly promptTemplate: string;
+  readonly budgetEpsilon: number;
+  readonly budgetDelta: number;
+  readonly createdBy: string;
+}
+
+export type DatasetChanges = Partial<
+  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta'>
+>;
+
+const datasetScopeColumns = { id: { column: 'd.id' }, organizationId: { column: 'd.organization_id' } };
+
+/** Datasets: public metadata and budget. */
+export class DatasetRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  async create(dataset: NewDataset): Promise<DatasetEntity> {
+    try {
+      return await this.manager.save(
+        this.manager.create(DatasetEntity, { ...dataset, recordCount: 0, labels: [], archivedAt: null }),
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new PersistenceError('CONFLICT', `name: a dataset named "${dataset.name}" exists already in this organisation`);
+      }
+      throw error;
+    }
+  }
+
+  findById(id: string): Promise<DatasetEntity | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return this.manager.findOne(DatasetEntity, { where: { id } });
+  }
+
+  findByIds(ids: readonly string[]): Promise<DatasetEntity[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return Promise.resolve([]);
+    return this.manager.createQueryBuilder(DatasetEntity, 'd').where('d.id IN (:...ids)', { ids: valid }).getMany();
+  }
+
+  /**
+   * Locks the dataset row until the transaction ends. Imports and budget debits take this lock,
+   * so concurrent requests on one dataset are serialised and can never overspend.
+   */
+  lockForUpdate(id: string): Promise<DatasetEntity | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return this.manager
+      .createQueryBuilder(DatasetEntity, 'd')
+      .setLock('pessimistic_write')
+      .where('d.id = :id', { id })
+      .getOne();
+  }
+
+  list(scope: RowScope, filter: { includeArchived?: boolean }, page: PageRequest): Promise<Page<DatasetEntity>> {
+    const query = this.manager.createQueryBuilder(DatasetEntity, 'd');
+    applyScope(query, scope, datasetScopeColumns);
+    if (!filter.includeArchived) query.andWhere('d.archived_at IS NULL');
+    return keysetPage(query, { time: 'd.created_at', id: 'd.id' }, page, (d) => [d.createdAt.toISOString(), d.id]);
+  }
+
+  async update(id: string, changes: DatasetChanges): Promise<void> {
+    try {
+      await this.manager.update(DatasetEntity, { id }, changes);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new PersistenceError('CONFLICT', `name: a dataset named "${changes.name}" exists already in this organisation`);
+      throw error;
+    }
+  }
+
+  async archive(id: string, at: Date): Promise<void> {
+    await this.manager.update(DatasetEntity, { id }, { archivedAt: at });
+  }
+
+  /** Adds imported records to the public metadata (count and label names). */
+  async addImported(id: string, count: number, labels: readonly string[]): Promise<void> {
+    await this.manager.query(
+      `UPDATE dataset
+          SET record_count = record_count + $2,
+              labels = ARRAY(SELECT DISTINCT l FROM unnest(labels || $3::text[]) AS l ORDER BY l),
+              updated_at = now()
+        WHERE id = $1`,
+      [id, count, labels],
+    );
+  }
+}

@@ -1,0 +1,98 @@
+import { type TestGateway } from './gateway';
+
+export type Role = 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
+
+export interface TestUser {
+  readonly id: string;
+  readonly token: string;
+  readonly role: Role;
+  readonly organizationId: string;
+}
+
+export interface TestOrganization {
+  readonly id: string;
+  readonly name: string;
+  readonly users: Record<Role, TestUser>;
+}
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+
+/** Creates an organisation with one user of each role, each with a read-write token, as the bootstrap admin. */
+export async function createOrganization(gateway: TestGateway, name = unique('org')): Promise<TestOrganization> {
+  const { createOrganization: organization } = await gateway.data<{ createOrganization: { id: string } }>(
+    gateway.adminToken,
+    'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }',
+    { input: { name } },
+  );
+  const roles: Role[] = ['ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
+  const users = {} as Record<Role, TestUser>;
+  for (const role of roles) users[role] = await createUser(gateway, organization.id, role);
+  return { id: organization.id, name, users };
+}
+
+export async function createUser(gateway: TestGateway, organizationId: string, role: Role, scopes?: ('read' | 'write')[]): Promise<TestUser> {
+  const email = `${unique(role.toLowerCase())}@example.test`;
+  const { createUser: user } = await gateway.data<{ createUser: { id: string } }>(
+    gateway.adminToken,
+    'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }',
+    { input: { organizationId, email, role } },
+  );
+  const { createApiToken } = await gateway.data<{ createApiToken: { secret: string } }>(
+    gateway.adminToken,
+    'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret } }',
+    { input: { userId: user.id, name: 'test', ...(scopes ? { scopes } : {}) } },
+  );
+  return { id: user.id, token: createApiToken.secret, role, organizationId };
+}
+
+export interface DatasetOptions {
+  readonly labelled?: boolean;
+  readonly name?: string;
+  readonly epsilon?: number;
+  readonly delta?: number;
+  readonly promptTemplate?: string;
+}
+
+export async function createDataset(gateway: TestGateway, owner: TestUser, options: DatasetOptions = {}): Promise<{ id: string }> {
+  const { createDataset: dataset } = await gateway.data<{ createDataset: { id: string } }>(
+    owner.token,
+    'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
+    {
+      input: {
+        name: options.name ?? unique('dataset'),
+        textField: 'text',
+        labelField: options.labelled === false ? null : 'label',
+        ...(options.promptTemplate ? { promptTemplate: options.promptTemplate } : {}),
+        budget: { epsilon: options.epsilon ?? 3, delta: options.delta ?? 1e-6 },
+      },
+    },
+  );
+  return dataset;
+}
+
+export interface ImportResponse {
+  status: number;
+  body: {
+    imported?: number;
+    recordCount?: number;
+    labels?: string[];
+    error?: { code: string; message: string; problems?: { line?: number; rule: string; field: string }[]; problemCount?: number };
+  };
+}
+
+/** Posts a file body to the import endpoint. */
+export async function importRecords(
+  gateway: TestGateway,
+  token: string | null,
+  datasetId: string,
+  body: string | Buffer | Uint8Array,
+  contentType = 'text/csv',
+): Promise<ImportResponse> {
+  const response = await fetch(`${gateway.url}/datasets/${datasetId}/records`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as ImportResponse['body'] };
+}
