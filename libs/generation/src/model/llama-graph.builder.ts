@@ -170,8 +170,12 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   // one row of logits, not seq x vocab of them.
   const tail = keep ? g.op1('Slice', [hidden, g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]), g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]) : hidden;
   const normed = rmsNorm(g, tail, g.floatTensor('model.norm.weight', [d], weights.finalNorm), arch.rmsNormEps);
-  const head = transpose(weights.outputHead ?? weights.tokenEmbedding, arch.vocabSize, d);
-  g.op1('MatMul', [normed, g.floatTensor('lm_head.weight_t', [d, arch.vocabSize], head)], {}, { name: DECODER_IO.logits });
+  // A tied head reads the embedding through a Transpose (folded by ORT when the session loads), so
+  // the file holds the matrix once.
+  const head = weights.outputHead
+    ? g.floatTensor('lm_head.weight_t', [d, arch.vocabSize], transpose(weights.outputHead, arch.vocabSize, d))
+    : g.op1('Transpose', ['model.embed_tokens.weight'], { perm: { ints: [1, 0] } });
+  g.op1('MatMul', [normed, head], {}, { name: DECODER_IO.logits });
 
   g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
   for (let i = 0; i < arch.numLayers; i += 1) {
