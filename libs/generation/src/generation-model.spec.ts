@@ -1,9 +1,9 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
 import { type DecodingMode } from './decoding/decoding-modes';
 import { type StepTrace } from './decoding/private-decoding';
@@ -217,6 +217,20 @@ describe('an Optimum-style graph (logits for every position, no num_logits_to_ke
     } finally {
       await optimum.release();
     }
+  });
+});
+
+// Where onnxruntime-node's CUDA provider is installed the session would open; the refusal is
+// only testable without it (the default here: .npmrc skips the CUDA download).
+const CUDA_PROVIDER = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+const itWithoutCuda = existsSync(CUDA_PROVIDER) ? (console.log('skipped: the CUDA provider is installed'), it.skip) : it;
+
+describe('execution provider', () => {
+  itWithoutCuda('refuses cuda clearly where its binaries are not installed', async () => {
+    await expect(loadModel(join(root, 'tiny'), { executionProvider: 'cuda' })).rejects.toMatchObject({
+      code: 'EXECUTION_PROVIDER_UNAVAILABLE',
+      message: expect.stringContaining('(cuda)'),
+    });
   });
 });
 

@@ -20,7 +20,9 @@ export type GenerationErrorCode =
   /** The sequence would run past the model's context window. */
   | 'CONTEXT_LENGTH_EXCEEDED'
   /** The destination of an import exists already. */
-  | 'MODEL_EXISTS';
+  | 'MODEL_EXISTS'
+  /** The configured execution provider (e.g. cuda) cannot run here. */
+  | 'EXECUTION_PROVIDER_UNAVAILABLE';
 
 /** The one error class of libs/generation; `code` is stable and machine-readable. */
 export class GenerationError extends Error {

@@ -101,7 +101,7 @@ export class OnnxDecoder {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new GenerationError(
-        options.executionProvider === 'cuda' ? 'INVALID_GENERATION_INPUT' : 'MODEL_FORMAT_INVALID',
+        options.executionProvider === 'cuda' ? 'EXECUTION_PROVIDER_UNAVAILABLE' : 'MODEL_FORMAT_INVALID',
         `${modelPath} could not be opened by ONNX Runtime (${options.executionProvider}): ${reason}`,
       );
     }
@@ -115,7 +115,8 @@ export class OnnxDecoder {
 
   /** Runs the graph once. */
   async forward(input: ForwardInput): Promise<ForwardOutput> {
-    const { rows, newTokens, signature } = { ...input, signature: this.signature };
+    const { rows, newTokens } = input;
+    const signature = this.signature;
     const pastLength = input.past?.length ?? 0;
     const total = pastLength + newTokens;
     const feeds: Record<string, ort.Tensor> = {
