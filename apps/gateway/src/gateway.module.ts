@@ -7,6 +7,7 @@ import { ACTOR_RESOLVER, AccessGuard } from '@synthgate/access';
 import { ConfigModule, SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, PersistenceModule } from '@synthgate/persistence';
 import { AuditModule } from './audit/audit.module';
+import { AuditResolver } from './audit/audit.resolver';
 import { AuditService } from './audit/audit.service';
 import { ActorResolverService } from './auth/actor-resolver.service';
 import { BootstrapAdminService } from './auth/bootstrap-admin.service';
@@ -26,7 +27,7 @@ import { UserResolver } from './users/user.resolver';
 import { UserService } from './users/user.service';
 
 /** Every resolver of the API; the permission snapshot spec walks this list. */
-export const resolvers = [OrganizationResolver, UserResolver, ApiTokenResolver, DatasetResolver] as const;
+export const resolvers = [OrganizationResolver, UserResolver, ApiTokenResolver, DatasetResolver, AuditResolver] as const;
 /** Every REST controller. */
 export const controllers = [RecordImportController, HealthController] as const;
 

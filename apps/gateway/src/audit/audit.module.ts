@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AuditResolver } from './audit.resolver';
 import { AuditService } from './audit.service';
 
-@Module({ providers: [AuditService, AuditResolver], exports: [AuditService] })
+@Module({ providers: [AuditService], exports: [AuditService] })
 export class AuditModule {}

@@ -165,7 +165,11 @@ export class RecordImportService {
           }
           throw error;
         }
-        if (problems.count > 0) throw problemsError(problems);
+        if (problems.count > 0) {
+          // CSV errors reported through on_skip reach here with the COPY still open.
+          if (!copyFailed) copy.destroy(new Error('import aborted'));
+          throw problemsError(problems);
+        }
         if (rows === 0) {
           copy.destroy(new Error('import aborted'));
           throw new DomainError('BAD_USER_INPUT', 'file: contains no records; nothing was imported', {

@@ -95,11 +95,19 @@ const graphqlOwnCodes = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAI
 
 /** Apollo's `formatError`: every error leaves the API through here. */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = (error as { originalError?: unknown } | null)?.originalError;
   const ownCode = formatted.extensions?.code;
-  if (!original && typeof ownCode === 'string' && graphqlOwnCodes.has(ownCode)) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ownCode } };
+  // Apollo's own errors (parse, validation, variable coercion, our complexity check) already carry
+  // a meaningful code; resolver errors arrive as INTERNAL_SERVER_ERROR and are classified here.
+  if (typeof ownCode === 'string' && graphqlOwnCodes.has(ownCode)) {
+    const field = formatted.extensions?.field;
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ownCode, ...(typeof field === 'string' ? { field } : {}) },
+    };
   }
+  const original = (error as { originalError?: unknown } | null)?.originalError;
   const client = toClientError(original ?? error);
   return {
     message: client.message,
