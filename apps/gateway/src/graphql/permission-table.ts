@@ -9,7 +9,7 @@ function describeDeclaration(declaration: PermissionDeclaration | undefined): st
   return 'public' in declaration ? 'public' : `${declaration.action} ${declaration.subject}`;
 }
 
-function methodsOf(target: Function): [string, Handler][] {
+function methodsOf(target: abstract new (...args: never[]) => unknown): [string, Handler][] {
   const prototype = target.prototype as Record<string, unknown>;
   return Object.getOwnPropertyNames(prototype)
     .filter((name) => name !== 'constructor' && typeof prototype[name] === 'function')
