@@ -276,7 +276,8 @@ export class GenerationModel {
    * the public prompt are prefilled once (left-padded) and decoded together; at each step the
    * libs/privacy {@link PrivateTokenSampler} makes every privacy decision. Reproducible with a
    * seeded `rng`. Throws `KV_CACHE_LIMIT_EXCEEDED` before allocating anything when the batch's
-   * cache would exceed the limit.
+   * cache would exceed the limit, `INVALID_GENERATION_INPUT` for bad caps or modes, and libs/privacy's
+   * `PrivacyError` for invalid mechanism parameters (checked before any prompt is run).
    */
   async generateExample(request: GenerateExampleRequest): Promise<GeneratedExample> {
     const { params } = request;
