@@ -15,7 +15,8 @@
  * configured threads (2). Figures from a shared machine are indicative only.
  *
  * Options: --model DIR (default models/default), --windows K (default 256), --samples N (print
- * N unconditional samples at temperature 1, seeds 1..N), --skip-speed, --skip-perplexity.
+ * N samples at temperature 1, seeds 1..N, unconditional or after --prompt TEXT), --skip-speed,
+ * --skip-perplexity.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ interface Options {
   readonly model: string;
   readonly windows: number;
   readonly samples: number;
+  readonly prompt: string;
   readonly speed: boolean;
   readonly perplexity: boolean;
 }
@@ -49,6 +51,7 @@ function parseOptions(argv: readonly string[]): Options {
     model: resolve(ROOT, value('--model') ?? 'models/default'),
     windows: Number(value('--windows') ?? 256),
     samples: Number(value('--samples') ?? 0),
+    prompt: (value('--prompt') ?? '').replace(/\\n/g, '\n'),
     speed: !argv.includes('--skip-speed'),
     perplexity: !argv.includes('--skip-perplexity'),
   };
@@ -205,10 +208,10 @@ async function speed(model: GenerationModel): Promise<void> {
   console.table(table);
 }
 
-async function samples(model: GenerationModel, count: number): Promise<void> {
+async function samples(model: GenerationModel, count: number, prompt: string): Promise<void> {
   for (let seed = 1; seed <= count; seed += 1) {
     // An empty prompt starts from token 0, the document separator the model was trained with.
-    const sample = await model.generateText({ prompt: '', maxNewTokens: 96, temperature: 1, rng: new SeededRng(seed) });
+    const sample = await model.generateText({ prompt, maxNewTokens: 96, temperature: 1, rng: new SeededRng(seed) });
     console.log(`--- sample ${seed} (${sample.tokenIds.length} tokens, ${sample.stopReason})\n${sample.continuation}`);
   }
 }
@@ -224,7 +227,7 @@ async function main(): Promise<void> {
     const model = await loadModel(options.model, { threads: 2 });
     try {
       if (options.speed) await speed(model);
-      if (options.samples > 0) await samples(model, options.samples);
+      if (options.samples > 0) await samples(model, options.samples, options.prompt);
     } finally {
       await model.release();
     }
