@@ -38,7 +38,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     PORT: '1',
     ...env,
   });
-  const connection = await connectDatabase({ url: database.url, poolSize: 10, applicationName: 'synthgate-test', migrate: true });
+  const connection = await connectDatabase({ url: database.url, poolSize: 10, applicationName: 'synthgate-test', migrate: true, queue: 'enqueue' });
   let app: INestApplication;
   try {
     app = await createGatewayApp(config, connection, false);

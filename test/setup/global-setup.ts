@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMigrations, startEmbeddedPostgres } from '../../libs/persistence/src'; // global setup runs outside jest's module mapper
+import { JobQueue, runMigrations, startEmbeddedPostgres } from '../../libs/persistence/src'; // global setup runs outside jest's module mapper
 import { TEMPLATE_DATABASE, type TestDatabaseServer } from './test-database';
 
 declare global {
@@ -36,6 +36,9 @@ export default async function globalSetup(): Promise<void> {
     server = { adminUrl: adminUrl.toString(), templateUrl: handle.url };
   }
   await runMigrations(server.templateUrl);
+  // pg-boss installs its own schema on first start; do it once here so every clone has it.
+  const queue = await JobQueue.start({ url: server.templateUrl, supervise: false, applicationName: 'synthgate-test-setup' });
+  await queue.stop();
   process.env.SYNTHGATE_TEST_DATABASE = JSON.stringify(server);
   process.env.TZ = 'UTC';
 }

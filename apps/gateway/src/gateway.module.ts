@@ -9,6 +9,8 @@ import { Database, PersistenceModule } from '@synthgate/persistence';
 import { AuditModule } from './audit/audit.module';
 import { AuditResolver } from './audit/audit.resolver';
 import { AuditService } from './audit/audit.service';
+import { BudgetResolver, DatasetBudgetResolver } from './budgets/budget.resolver';
+import { BudgetService } from './budgets/budget.service';
 import { ActorResolverService } from './auth/actor-resolver.service';
 import { BootstrapAdminService } from './auth/bootstrap-admin.service';
 import { DatasetResolver } from './datasets/dataset.resolver';
@@ -21,15 +23,29 @@ import { HttpExceptionFilter } from './http/http-exception.filter';
 import { GatewayThrottlerGuard } from './http/throttler.guard';
 import { OrganizationResolver } from './organizations/organization.resolver';
 import { OrganizationService } from './organizations/organization.service';
+import { ModelCatalogService } from './releases/model-catalog.service';
+import { ReleaseExportController } from './releases/release-export.controller';
+import { ReleaseExportService } from './releases/release-export.service';
+import { ReleaseResolver } from './releases/release.resolver';
+import { ReleaseService } from './releases/release.service';
 import { ApiTokenResolver } from './tokens/api-token.resolver';
 import { ApiTokenService } from './tokens/api-token.service';
 import { UserResolver } from './users/user.resolver';
 import { UserService } from './users/user.service';
 
 /** Every resolver of the API; the permission snapshot spec walks this list. */
-export const resolvers = [OrganizationResolver, UserResolver, ApiTokenResolver, DatasetResolver, AuditResolver] as const;
+export const resolvers = [
+  OrganizationResolver,
+  UserResolver,
+  ApiTokenResolver,
+  DatasetResolver,
+  DatasetBudgetResolver,
+  BudgetResolver,
+  ReleaseResolver,
+  AuditResolver,
+] as const;
 /** Every REST controller. */
-export const controllers = [RecordImportController, HealthController] as const;
+export const controllers = [RecordImportController, ReleaseExportController, HealthController] as const;
 
 /**
  * The GraphQL gateway. Guards run in order: rate limit, then access (deny by default). The
@@ -60,6 +76,10 @@ export class GatewayModule {
         ApiTokenService,
         DatasetService,
         RecordImportService,
+        BudgetService,
+        ModelCatalogService,
+        ReleaseService,
+        ReleaseExportService,
         BootstrapAdminService,
         { provide: ACTOR_RESOLVER, useClass: ActorResolverService },
         { provide: APP_GUARD, useClass: GatewayThrottlerGuard },

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     embeddedPort: config.embeddedPostgresPort,
   });
-  const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true });
+  const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true, queue: 'enqueue' });
   const app = await createGatewayApp(config, database);
   await app.listen(config.port, config.host);
   logger.log(`database: ${server.description}`);

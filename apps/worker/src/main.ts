@@ -1,24 +1,30 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig } from '@synthgate/config';
 import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
-import { WorkerModule } from './worker.module';
+import { startWorker } from './worker';
 
 const logger = new Logger('Worker');
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const server = await openDatabaseServer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedPort: config.embeddedPostgresPort });
-  const database = await connectDatabase({ url: server.url, poolSize: 4, applicationName: 'synthgate-worker', migrate: true });
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, database));
-  logger.log(`worker ready (pid ${process.pid}); database: ${server.description}`);
+  const database = await connectDatabase({
+    url: server.url,
+    poolSize: 4,
+    applicationName: 'synthgate-worker',
+    migrate: true,
+    queue: 'work',
+    onQueueError: (error) => logger.warn(`queue: ${error.message}`),
+  });
+  const worker = await startWorker(config, database);
+  logger.log(`worker ${worker.processor.workerId} ready; database: ${server.description}`);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal}: stopping`);
-    await app.close();
+    logger.log(`${signal}: finishing or handing back batches in flight`);
+    await worker.stop();
     await database.close();
     await server.stop();
     process.exit(0);

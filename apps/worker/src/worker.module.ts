@@ -1,14 +1,20 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type SynthgateConfig } from '@synthgate/config';
 import { type Database, PersistenceModule } from '@synthgate/persistence';
+import { ModelPool } from './model-pool';
+import { ReleaseBatchProcessor } from './release-batch.processor';
+import { ReleaseContextCache } from './release-context';
+import { WorkerMetrics } from './worker-metrics';
 
-/** The headless worker: takes generation jobs from the queue and runs them. */
+/** The headless worker: takes release batches from the queue and runs them. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: SynthgateConfig, database: Database): DynamicModule {
     return {
       module: WorkerModule,
       imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(database)],
+      providers: [ModelPool, ReleaseContextCache, WorkerMetrics, ReleaseBatchProcessor],
+      exports: [ReleaseBatchProcessor, WorkerMetrics],
     };
   }
 }

@@ -39,7 +39,10 @@ export const configSchema = z.object({
   GENERATION_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   KV_CACHE_LIMIT_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
   WORKER_CONCURRENCY: positiveInt.max(64).default(1),
-  WORKER_BATCHES_PER_JOB: positiveInt.default(1),
+  WORKER_BATCH_TIMEOUT_SECONDS: positiveInt.max(86_400).default(3600),
+  WORKER_HEARTBEAT_SECONDS: positiveInt.max(3600).default(5),
+  WORKER_LEASE_SECONDS: positiveInt.max(86_400).default(30),
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int('must be an integer').min(0).max(3600).default(30),
   SYNTHGATE_URL: z.string().url('must be a URL such as http://127.0.0.1:3000').optional(),
   SYNTHGATE_TOKEN: z.string().min(1).optional(),
 });
@@ -74,7 +77,17 @@ export interface SynthgateConfig {
     readonly executionProvider: Parsed['GENERATION_EXECUTION_PROVIDER'];
     readonly kvCacheLimitBytes: number;
   };
-  readonly worker: { readonly concurrency: number; readonly batchesPerJob: number };
+  readonly worker: {
+    readonly concurrency: number;
+    /** Longest a batch may run before the queue gives up on it and retries it. */
+    readonly batchTimeoutSeconds: number;
+    /** How often a worker proves it is alive while generating a batch. */
+    readonly heartbeatSeconds: number;
+    /** A running batch whose worker has been silent this long is handed to another worker. */
+    readonly leaseSeconds: number;
+    /** On SIGTERM, how long a worker may finish its batch before handing it back. */
+    readonly shutdownGraceSeconds: number;
+  };
   /** For the command line: where the gateway is and which token to send. */
   readonly cli: { readonly url: string; readonly token: string | undefined };
 }
@@ -106,7 +119,13 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
       executionProvider: parsed.GENERATION_EXECUTION_PROVIDER,
       kvCacheLimitBytes: parsed.KV_CACHE_LIMIT_BYTES,
     },
-    worker: { concurrency: parsed.WORKER_CONCURRENCY, batchesPerJob: parsed.WORKER_BATCHES_PER_JOB },
+    worker: {
+      concurrency: parsed.WORKER_CONCURRENCY,
+      batchTimeoutSeconds: parsed.WORKER_BATCH_TIMEOUT_SECONDS,
+      heartbeatSeconds: parsed.WORKER_HEARTBEAT_SECONDS,
+      leaseSeconds: parsed.WORKER_LEASE_SECONDS,
+      shutdownGraceSeconds: parsed.WORKER_SHUTDOWN_GRACE_SECONDS,
+    },
     cli: { url: parsed.SYNTHGATE_URL ?? `http://127.0.0.1:${parsed.PORT}`, token: parsed.SYNTHGATE_TOKEN },
   };
 }

@@ -3,6 +3,9 @@ import { AuditRepository } from './audit/audit.repository';
 import { DatasetRepository } from './datasets/dataset.repository';
 import { SensitiveRecordRepository } from './datasets/sensitive-record.repository';
 import { ApiTokenRepository, OrganizationRepository, UserRepository } from './identity/identity.repository';
+import { type BatchJobData, type EnqueueOptions, type JobQueue } from './jobs/job-queue';
+import { LedgerRepository } from './ledger/ledger.repository';
+import { ReleaseRepository } from './releases/release.repository';
 
 /** The repositories, all bound to one connection or transaction. */
 export interface Repositories {
@@ -13,6 +16,23 @@ export interface Repositories {
   readonly records: SensitiveRecordRepository;
   readonly audit: AuditRepository;
   readonly locks: LockRepository;
+  readonly releases: ReleaseRepository;
+  readonly ledger: LedgerRepository;
+  readonly jobs: JobRepository;
+}
+
+/** Enqueues jobs in the transaction of its repositories (see JobQueue). */
+export class JobRepository {
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly queue: () => JobQueue | null,
+  ) {}
+
+  async enqueueBatches(jobs: readonly BatchJobData[], options: EnqueueOptions): Promise<string[]> {
+    const queue = this.queue();
+    if (!queue) throw new Error('no job queue is attached to this database');
+    return queue.enqueueBatches(this.manager, jobs, options);
+  }
 }
 
 /** Transaction-scoped PostgreSQL advisory locks. */
@@ -25,7 +45,7 @@ export class LockRepository {
   }
 }
 
-function repositoriesFor(manager: EntityManager): Repositories {
+function repositoriesFor(manager: EntityManager, queue: () => JobQueue | null): Repositories {
   return {
     organizations: new OrganizationRepository(manager),
     users: new UserRepository(manager),
@@ -34,6 +54,9 @@ function repositoriesFor(manager: EntityManager): Repositories {
     records: new SensitiveRecordRepository(manager),
     audit: new AuditRepository(manager),
     locks: new LockRepository(manager),
+    releases: new ReleaseRepository(manager),
+    ledger: new LedgerRepository(manager),
+    jobs: new JobRepository(manager, queue),
   };
 }
 
@@ -43,14 +66,24 @@ function repositoriesFor(manager: EntityManager): Repositories {
  */
 export class Database {
   readonly repositories: Repositories;
+  private jobQueue: JobQueue | null = null;
 
   constructor(private readonly dataSource: DataSource) {
-    this.repositories = repositoriesFor(dataSource.manager);
+    this.repositories = repositoriesFor(dataSource.manager, () => this.jobQueue);
+  }
+
+  /** The job queue transactions enqueue into (started by the process that owns it). */
+  attachQueue(queue: JobQueue): void {
+    this.jobQueue = queue;
+  }
+
+  get queue(): JobQueue | null {
+    return this.jobQueue;
   }
 
   /** Runs `work` in one transaction (READ COMMITTED unless told otherwise); rolls back on throw. */
   transaction<T>(work: (repositories: Repositories) => Promise<T>, isolation?: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE'): Promise<T> {
-    const run = (manager: EntityManager) => work(repositoriesFor(manager));
+    const run = (manager: EntityManager) => work(repositoriesFor(manager, () => this.jobQueue));
     return isolation ? this.dataSource.transaction(isolation, run) : this.dataSource.transaction(run);
   }
 
@@ -63,6 +96,8 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    await this.jobQueue?.stop();
+    this.jobQueue = null;
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

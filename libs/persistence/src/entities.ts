@@ -4,6 +4,8 @@ import { SensitiveRecordEntity } from './datasets/sensitive-record.entity';
 import { ApiTokenEntity } from './identity/api-token.entity';
 import { OrganizationEntity } from './identity/organization.entity';
 import { UserEntity } from './identity/user.entity';
+import { LedgerEntryEntity } from './ledger/ledger-entry.entity';
+import { ReleaseBatchEntity, ReleaseEntity, ReleasePublicationEntity, SyntheticRecordEntity } from './releases/release.entity';
 
 /** Every entity class; the data source registers exactly these. */
 export const entities = [
@@ -13,4 +15,9 @@ export const entities = [
   DatasetEntity,
   SensitiveRecordEntity,
   AuditEventEntity,
+  ReleaseEntity,
+  ReleaseBatchEntity,
+  SyntheticRecordEntity,
+  ReleasePublicationEntity,
+  LedgerEntryEntity,
 ];

@@ -19,3 +19,20 @@ export { PersistenceError, type PersistenceErrorCode } from './persistence.error
 export { type RowScope } from './scope-sql';
 export { connectDatabase } from './connect';
 export { PersistenceModule } from './persistence.module';
+export { BATCH_QUEUE, type BatchJob, type BatchJobData, type EnqueueOptions, JobQueue, type JobQueueOptions } from './jobs/job-queue';
+export { LedgerEntryEntity, type LedgerEntryKind } from './ledger/ledger-entry.entity';
+export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash } from './ledger/ledger-hash';
+export { type NewLedgerEntry } from './ledger/ledger.repository';
+export {
+  type BatchStatus,
+  type LabelPlanEntry,
+  ReleaseBatchEntity,
+  ReleaseEntity,
+  type ReleaseMode,
+  releaseModes,
+  ReleasePublicationEntity,
+  type ReleaseStatus,
+  releaseStatuses,
+  SyntheticRecordEntity,
+} from './releases/release.entity';
+export { type NewRelease, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';

@@ -11,7 +11,8 @@ export type RowScope =
   | { readonly kind: 'where'; readonly anyOf: readonly Readonly<Record<string, string>>[] };
 
 export interface ScopeColumns {
-  readonly [field: string]: { readonly column: string; readonly array?: boolean };
+  /** A column (an array column matches when it contains the value), or an EXISTS predicate given the parameter name. */
+  readonly [field: string]: { readonly column: string; readonly array?: boolean } | { readonly exists: (parameter: string) => string };
 }
 
 export function applyScope<T extends ObjectLiteral>(query: SelectQueryBuilder<T>, scope: RowScope, columns: ScopeColumns): void {
@@ -31,7 +32,8 @@ export function applyScope<T extends ObjectLiteral>(query: SelectQueryBuilder<T>
               // A condition on a field this table does not have can never hold: refuse loudly.
               if (!target) throw new Error(`scope field ${field} has no column`);
               const name = `scope${parameter++}`;
-              all.andWhere(target.array ? `:${name} = ANY(${target.column})` : `${target.column} = :${name}`, { [name]: value });
+              const predicate = 'exists' in target ? target.exists(name) : target.array ? `:${name} = ANY(${target.column})` : `${target.column} = :${name}`;
+              all.andWhere(predicate, { [name]: value });
             }
           }),
         );

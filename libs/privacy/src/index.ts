@@ -18,7 +18,8 @@
  * `epsilonFromRho(spentRho, budget.delta)` (tight). Store the `ReleaseCost` as JSON and read it back
  * with `releaseCostFromJson`, which re-derives it from its parameters.
  */
-export { type Rng, CryptoRng, SeededRng, nextUint53 } from './rng';
+export { type Rng, CryptoRng, KeyedStreamRng, SeededRng, nextUint53 } from './rng';
+export { batchOfRecord, batchRng } from './partition';
 export { sampleGaussian, sampleLaplace, sampleStandardExponential } from './noise';
 export { sampleDiscreteGaussian, sampleDiscreteLaplace } from './discrete-noise';
 export {

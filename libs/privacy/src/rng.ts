@@ -73,6 +73,27 @@ export class SeededRng extends BufferedRng {
   }
 }
 
+/**
+ * A cryptographically secure generator for one stream of a release: the AES-256-CTR keystream
+ * under a 256-bit key that the caller derives from a secret drawn with `crypto.randomBytes` (see
+ * `batchRng`). Unlike {@link CryptoRng} it can be replayed by whoever holds the key, which is what
+ * a retried batch needs; unlike {@link SeededRng} its key is a secret, not a test seed.
+ */
+export class KeyedStreamRng extends BufferedRng {
+  private readonly cipher: ReturnType<typeof createCipheriv>;
+  private readonly zeros = new Uint8Array(BUFFER_BYTES);
+
+  constructor(key: Uint8Array) {
+    super();
+    if (key.length !== 32) throw new RangeError('KeyedStreamRng: the key must be 32 bytes');
+    this.cipher = createCipheriv('aes-256-ctr', key, new Uint8Array(16));
+  }
+
+  protected refill(target: Uint8Array): void {
+    target.set(this.cipher.update(this.zeros));
+  }
+}
+
 /** A uniform integer in [0, 2^53), exact: `nextDouble()` is k / 2^53 and the product is exact. */
 export function nextUint53(rng: Rng): number {
   return rng.nextDouble() * TWO_POW_53;

@@ -5,8 +5,6 @@ import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { Organization, toOrganization } from '../organizations/organization.types';
 import { DatasetService } from './dataset.service';
 import {
-  Budget,
-  budgetWarnings,
   CreateDatasetInput,
   Dataset,
   DatasetConnection,
@@ -52,16 +50,6 @@ export class DatasetResolver {
   @Can('archive', 'Dataset')
   async archiveDataset(@CurrentActor() actor: Actor, @Args('id', { type: () => ID }) id: string) {
     return toDataset(await this.datasetService.archive(actor, id));
-  }
-
-  @ResolveField(() => Budget, { nullable: true, description: 'Null for callers who may not read budgets (only DATA_OWNER and COMPLIANCE).' })
-  budget(@CurrentActor() actor: Actor, @Parent() dataset: Dataset): Budget | null {
-    if (!this.datasetService.canReadBudget(actor, dataset)) return null;
-    return {
-      epsilon: dataset.budgetEpsilon,
-      delta: dataset.budgetDelta,
-      warnings: budgetWarnings({ recordCount: dataset.recordCount, budgetDelta: dataset.budgetDelta }),
-    };
   }
 
   @ResolveField(() => SensitiveRecordConnection, { description: 'Record text: DATA_OWNERs of the organisation only; every read is audited.' })

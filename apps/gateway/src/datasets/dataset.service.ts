@@ -155,11 +155,6 @@ export class DatasetService {
     });
   }
 
-  /** Whether the caller may read the budget of this dataset (DATA_OWNER and COMPLIANCE of its organisation). */
-  canReadBudget(actor: Actor, dataset: { organizationId: string }): boolean {
-    return defineAbilityFor(actor).can('read', subject('Budget', { organizationId: dataset.organizationId }));
-  }
-
   /** Sensitive record text, for the owning organisation's DATA_OWNERs only; every read is audited. */
   async records(actor: Actor, datasetId: string, label: string | null, page: PageRequest): Promise<Page<SensitiveRecordEntity>> {
     const dataset = await this.find(actor, datasetId);

@@ -3,18 +3,6 @@ import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persi
 import { Connection } from '../graphql/pagination';
 import { publicPromptTemplate } from './prompt-template';
 
-@ObjectType({ description: "A dataset's privacy budget, in (epsilon, delta)-DP over all its releases." })
-export class Budget {
-  @Field(() => Float)
-  epsilon!: number;
-
-  @Field(() => Float)
-  delta!: number;
-
-  @Field(() => [String], { description: 'Why releases would be refused as things stand, e.g. delta not below 1/record count.' })
-  warnings!: string[];
-}
-
 @ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and label names are public metadata.' })
 export class Dataset {
   @Field(() => ID)
@@ -56,7 +44,7 @@ export class Dataset {
   @Field()
   updatedAt!: Date;
 
-  /** Kept for the budget field resolver; not exposed directly. */
+  /** Kept for the budget field resolver (budgets/budget.resolver.ts); not exposed directly. */
   budgetEpsilon!: number;
   budgetDelta!: number;
 }

@@ -37,6 +37,48 @@ export class SensitiveRecordRepository {
     return keysetPage(query, { id: 'r.id' }, page, (r) => [r.id]);
   }
 
+  /** The largest record id of a dataset ('0' when empty): a release uses records up to it. */
+  async maxId(datasetId: string): Promise<string> {
+    const rows = (await this.manager.query(`SELECT COALESCE(max(id), 0)::text AS max FROM sensitive_record WHERE dataset_id = $1`, [datasetId])) as { max: string }[];
+    return rows[0]!.max;
+  }
+
+  /** Exact record counts of the given labels (only ever released through a DP count mechanism). */
+  async countByLabel(datasetId: string, maxId: string, labels: readonly string[]): Promise<Map<string, number>> {
+    const rows = (await this.manager.query(
+      `SELECT label, count(*)::int AS count FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 AND label = ANY($3) GROUP BY label`,
+      [datasetId, maxId, labels],
+    )) as { label: string; count: number }[];
+    return new Map(labels.map((label) => [label, rows.find((row) => row.label === label)?.count ?? 0]));
+  }
+
+  /** A percentile of record text length in characters (for the data owner's memory estimate). */
+  async textLengthPercentile(datasetId: string, fraction: number): Promise<number> {
+    const rows = (await this.manager.query(
+      `SELECT COALESCE(percentile_disc($2::float8) WITHIN GROUP (ORDER BY length(text)), 0)::int AS length FROM sensitive_record WHERE dataset_id = $1`,
+      [datasetId, fraction],
+    )) as { length: number }[];
+    return rows[0]!.length;
+  }
+
+  /** Ids and labels of a release's records, for partitioning (the worker). */
+  async idsAndLabels(datasetId: string, maxId: string): Promise<{ id: string; label: string | null }[]> {
+    return (await this.manager.query(`SELECT id::text AS id, label FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 ORDER BY id`, [datasetId, maxId])) as {
+      id: string;
+      label: string | null;
+    }[];
+  }
+
+  /** Texts of the given records, in id order (the worker, for one batch). */
+  async texts(ids: readonly string[]): Promise<{ id: string; text: string; label: string | null }[]> {
+    if (ids.length === 0) return [];
+    return (await this.manager.query(`SELECT id::text AS id, text, label FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as {
+      id: string;
+      text: string;
+      label: string | null;
+    }[];
+  }
+
   async countByDataset(datasetId: string): Promise<number> {
     return this.manager.count(SensitiveRecordEntity, { where: { datasetId } });
   }

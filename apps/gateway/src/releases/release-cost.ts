@@ -1,0 +1,61 @@
+import { epsilonFromRho, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
+import { DomainError } from '../gateway.errors';
+import { type ValidatedRequest } from './release-request';
+
+/**
+ * The cost of a release as it is stored with the release and its ledger entry: the private
+ * prediction's cost (libs/privacy ReleaseCost, re-derivable from its parameters), the noisy
+ * label count's rho if any, and their sum. Fixed from the parameters alone, before any record
+ * is read (DESIGN.md section 4).
+ */
+export interface StoredCost {
+  readonly generation: ReleaseCost | null;
+  readonly labelCount: { readonly sigma: number; readonly rho: number } | null;
+  readonly rho: number;
+  /** This release alone, at the dataset's delta. */
+  readonly epsilon: number;
+  readonly delta: number;
+  readonly conversion: 'tight';
+  readonly privateTokenCap: number;
+  readonly rhoPerPrivateToken: number;
+}
+
+/** The token-mechanism parameters of a request, as the accountant takes them. */
+export function tokenCostParameters(request: ValidatedRequest): TokenCostParameters {
+  return { clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature, svtSigma: request.drafter?.sigma ?? null };
+}
+
+/**
+ * Resolves the private-token cap (from a target epsilon if one was given: the largest cap whose
+ * cost, with the label count's, stays within the target, and never more than maxTokens) and
+ * prices the release.
+ */
+export function priceRelease(request: ValidatedRequest, delta: number): { cost: StoredCost; privateTokenCap: number } {
+  if (request.mode === 'PUBLIC_ONLY') {
+    return {
+      privateTokenCap: 0,
+      cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0 },
+    };
+  }
+  const parameters = tokenCostParameters(request);
+  const perToken = rhoPerPrivateToken(parameters);
+  const labelCount = request.labelAllocation?.mode === 'DP_COUNT' ? { sigma: request.labelAllocation.countSigma, rho: gaussianCountRho(request.labelAllocation.countSigma) } : null;
+  let privateTokenCap = request.privateTokenCap;
+  if (privateTokenCap === null) {
+    const target = request.targetEpsilon!;
+    const fitting = maxPrivateTokens(parameters, { epsilon: target, delta }, { spentRho: labelCount?.rho ?? 0 });
+    if (fitting === 0) {
+      throw DomainError.badInput(
+        'input.targetEpsilon',
+        `epsilon ${target} does not pay for a single private token with these parameters (one costs rho ${perToken.toPrecision(4)}${labelCount ? ` on top of the label count's ${labelCount.rho.toPrecision(4)}` : ''})`,
+      );
+    }
+    privateTokenCap = Math.min(fitting, request.maxTokens);
+  }
+  const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
+  const rho = generation.rho + (labelCount?.rho ?? 0);
+  return {
+    privateTokenCap,
+    cost: { generation, labelCount, rho, epsilon: epsilonFromRho(rho, delta, 'tight'), delta, conversion: 'tight', privateTokenCap, rhoPerPrivateToken: perToken },
+  };
+}

@@ -1,0 +1,224 @@
+import { type DatasetEntity, type LabelPlanEntry } from '@synthgate/persistence';
+import { DomainError } from '../gateway.errors';
+import { publicPromptTemplate } from '../datasets/prompt-template';
+
+export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY';
+export type LabelAllocation =
+  | { readonly mode: 'DECLARED'; readonly proportions: readonly { readonly label: string; readonly weight: number }[] }
+  | { readonly mode: 'DP_COUNT'; readonly countSigma: number };
+
+/** A release request as the API takes it (every field but the dataset optional or defaulted). */
+export interface ReleaseRequestInput {
+  readonly datasetId: string;
+  readonly mode?: ReleaseMode | null;
+  readonly model?: string | null;
+  readonly batchSize: number;
+  readonly clip?: number | null;
+  readonly temperature?: number | null;
+  readonly publicTemperature?: number | null;
+  readonly drafter?: { readonly threshold: number; readonly sigma: number } | null;
+  readonly privateTokenCap?: number | null;
+  readonly targetEpsilon?: number | null;
+  readonly maxTokens?: number | null;
+  readonly topK?: number | null;
+  readonly labels?: readonly string[] | null;
+  readonly labelAllocation?: {
+    readonly mode: 'DECLARED' | 'DP_COUNT';
+    readonly proportions?: readonly { readonly label: string; readonly weight: number }[] | null;
+    readonly countSigma?: number | null;
+  } | null;
+}
+
+/**
+ * The public parameters of a release, stored with it and shown to everyone who may see it.
+ * `privateTokenCap` is resolved (from a target epsilon if one was given) before this exists.
+ */
+export interface ReleaseParameters {
+  readonly mode: ReleaseMode;
+  readonly model: string;
+  /** s: the expected batch size, the fixed divisor of the private aggregate. */
+  readonly batchSize: number;
+  readonly clip: number;
+  readonly temperature: number;
+  readonly publicTemperature: number;
+  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
+  readonly privateTokenCap: number;
+  readonly targetEpsilon: number | null;
+  readonly maxTokens: number;
+  readonly topK: number;
+  /** Labels generated; null for an unlabelled dataset. */
+  readonly labels: readonly string[] | null;
+  readonly labelAllocation: LabelAllocation | null;
+  readonly promptTemplate: string;
+  readonly publicPromptTemplate: string;
+}
+
+export const RELEASE_DEFAULTS = {
+  clip: 10,
+  temperature: 2,
+  publicTemperature: 1,
+  maxTokens: 64,
+  topK: 0,
+} as const;
+
+const LIMITS = {
+  batchSize: 100_000,
+  clip: 1000,
+  temperature: 100,
+  svtSigma: 100,
+  maxTokens: 2048,
+  countSigma: 1e6,
+  targetEpsilon: 1000,
+} as const;
+
+function finite(field: string, value: number, rule: (v: number) => boolean, description: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !rule(value)) throw DomainError.badInput(field, description);
+  return value;
+}
+
+function integer(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw DomainError.badInput(field, `must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** What a request resolves to before its private-token cap is known. */
+export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap'> & { readonly privateTokenCap: number | null };
+
+/**
+ * Checks a release request against its dataset and model, field by field: every bad value is
+ * BAD_USER_INPUT naming the field (`input.<name>`) and the rule.
+ */
+export function validateReleaseRequest(
+  input: ReleaseRequestInput,
+  dataset: DatasetEntity,
+  model: { name: string; vocabSize: number; maxPositions: number },
+): ValidatedRequest {
+  const mode: ReleaseMode = input.mode ?? 'PRIVATE';
+  if (dataset.archivedAt) throw DomainError.badInput('input.datasetId', 'the dataset is archived');
+  if (dataset.recordCount === 0) throw DomainError.badInput('input.datasetId', 'the dataset has no records; import some first');
+  if (dataset.budgetDelta >= 1 / dataset.recordCount) {
+    throw DomainError.badInput(
+      'input.datasetId',
+      `the dataset's delta ${dataset.budgetDelta} is not below 1/record count (${(1 / dataset.recordCount).toPrecision(3)}); lower it with updateDataset`,
+    );
+  }
+  const batchSize = integer('input.batchSize', input.batchSize, 1, Math.min(LIMITS.batchSize, dataset.recordCount));
+  const maxTokens = integer('input.maxTokens', input.maxTokens ?? RELEASE_DEFAULTS.maxTokens, 1, Math.min(LIMITS.maxTokens, model.maxPositions - 1));
+  const topK = integer('input.topK', input.topK ?? RELEASE_DEFAULTS.topK, 0, model.vocabSize);
+  const publicTemperature = finite('input.publicTemperature', input.publicTemperature ?? RELEASE_DEFAULTS.publicTemperature, (v) => v >= 0 && v <= LIMITS.temperature, `must be from 0 (greedy) to ${LIMITS.temperature}`);
+  const clip = finite('input.clip', input.clip ?? RELEASE_DEFAULTS.clip, (v) => v > 0 && v <= LIMITS.clip, `must be above 0 and at most ${LIMITS.clip}`);
+  const temperature = finite('input.temperature', input.temperature ?? RELEASE_DEFAULTS.temperature, (v) => v > 0 && v <= LIMITS.temperature, `must be above 0 and at most ${LIMITS.temperature}`);
+  let drafter: ValidatedRequest['drafter'] = null;
+  if (input.drafter) {
+    drafter = {
+      // The drafter's statistic is an L1 distance between two distributions: it lies in [0, 2].
+      threshold: finite('input.drafter.threshold', input.drafter.threshold, (v) => v >= 0 && v <= 2, 'must be from 0 to 2 (an L1 distance between distributions)'),
+      sigma: finite('input.drafter.sigma', input.drafter.sigma, (v) => v > 0 && v <= LIMITS.svtSigma, `must be above 0 and at most ${LIMITS.svtSigma}`),
+    };
+  }
+  let privateTokenCap: number | null = null;
+  let targetEpsilon: number | null = null;
+  if (mode === 'PRIVATE') {
+    const hasCap = input.privateTokenCap !== undefined && input.privateTokenCap !== null;
+    const hasTarget = input.targetEpsilon !== undefined && input.targetEpsilon !== null;
+    if (hasCap === hasTarget) throw DomainError.badInput('input.privateTokenCap', 'give either privateTokenCap or targetEpsilon (exactly one)');
+    if (hasCap) privateTokenCap = integer('input.privateTokenCap', input.privateTokenCap!, 1, maxTokens);
+    if (hasTarget) targetEpsilon = finite('input.targetEpsilon', input.targetEpsilon!, (v) => v > 0 && v <= LIMITS.targetEpsilon, `must be above 0 and at most ${LIMITS.targetEpsilon}`);
+  } else {
+    // No record is read: nothing is private, and nothing is charged.
+    privateTokenCap = 0;
+  }
+
+  const labelled = dataset.labelField !== null;
+  let labels: string[] | null = null;
+  let labelAllocation: LabelAllocation | null = null;
+  if (!labelled) {
+    if (input.labels?.length) throw DomainError.badInput('input.labels', 'the dataset has no label field');
+    if (input.labelAllocation) throw DomainError.badInput('input.labelAllocation', 'the dataset has no label field');
+  } else {
+    labels = input.labels?.length ? [...new Set(input.labels)] : [...dataset.labels];
+    for (const label of labels) {
+      if (!dataset.labels.includes(label)) throw DomainError.badInput('input.labels', `unknown label "${label}"; the dataset's labels are ${dataset.labels.join(', ')}`);
+    }
+    if (labels.length === 0) throw DomainError.badInput('input.labels', 'the dataset has no labels yet');
+    const allocation = input.labelAllocation ?? { mode: 'DECLARED' as const };
+    if (allocation.mode === 'DP_COUNT') {
+      if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.labelAllocation.mode', 'a public-only release reads no record, so it cannot count them; use DECLARED');
+      const countSigma = finite('input.labelAllocation.countSigma', allocation.countSigma ?? Number.NaN, (v) => v > 0 && v <= LIMITS.countSigma, `must be above 0 and at most ${LIMITS.countSigma}`);
+      labelAllocation = { mode: 'DP_COUNT', countSigma };
+    } else {
+      const given = allocation.proportions ?? labels.map((label) => ({ label, weight: 1 }));
+      const weights = new Map<string, number>();
+      for (const { label, weight } of given) {
+        if (!labels.includes(label)) throw DomainError.badInput('input.labelAllocation.proportions', `label "${label}" is not among the labels to generate`);
+        weights.set(label, finite('input.labelAllocation.proportions', weight, (v) => v > 0 && v <= 1e6, `weight of "${label}" must be above 0`));
+      }
+      const missing = labels.filter((label) => !weights.has(label));
+      if (missing.length) throw DomainError.badInput('input.labelAllocation.proportions', `no weight for label "${missing[0]}"`);
+      labelAllocation = { mode: 'DECLARED', proportions: labels.map((label) => ({ label, weight: weights.get(label)! })) };
+    }
+  }
+
+  return {
+    mode,
+    model: model.name,
+    batchSize,
+    clip,
+    temperature,
+    publicTemperature,
+    drafter,
+    privateTokenCap,
+    targetEpsilon,
+    maxTokens,
+    topK,
+    labels,
+    labelAllocation,
+    promptTemplate: dataset.promptTemplate,
+    publicPromptTemplate: publicPromptTemplate(dataset.promptTemplate),
+  };
+}
+
+/** Number of batches (= synthetic examples) of a dataset of N records at expected batch size s. */
+export function totalBatches(recordCount: number, batchSize: number): number {
+  return Math.max(1, Math.floor(recordCount / batchSize));
+}
+
+/**
+ * Splits `total` batches over labels by declared weights (largest remainder, ties to the earlier
+ * label). Uses public inputs only: the weights and the public record count.
+ */
+export function allocateDeclared(total: number, proportions: readonly { label: string; weight: number }[]): LabelPlanEntry[] {
+  const sum = proportions.reduce((acc, p) => acc + p.weight, 0);
+  const exact = proportions.map((p) => (total * p.weight) / sum);
+  const counts = exact.map(Math.floor);
+  let left = total - counts.reduce((a, b) => a + b, 0);
+  const order = exact.map((value, index) => ({ index, remainder: value - Math.floor(value) })).sort((a, b) => b.remainder - a.remainder || a.index - b.index);
+  for (const { index } of order) {
+    if (left === 0) break;
+    counts[index]! += 1;
+    left -= 1;
+  }
+  return withOffsets(proportions.map((p, index) => ({ label: p.label, batches: counts[index]! })));
+}
+
+/**
+ * Batches per label from DP-noised counts: `floor(max(0, noisy) / s)`, at least one per label.
+ * The noisy counts are a DP release themselves (charged), so the allocation may depend on them.
+ */
+export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], batchSize: number): LabelPlanEntry[] {
+  return withOffsets(noisy.map(({ label, noisyCount }) => ({ label, batches: Math.max(1, Math.floor(Math.max(0, noisyCount) / batchSize)), noisyCount })));
+}
+
+export function withOffsets(groups: readonly { label: string | null; batches: number; noisyCount?: number }[]): LabelPlanEntry[] {
+  let offset = 0;
+  return groups.map((group) => {
+    const entry = { ...group, offset };
+    offset += group.batches;
+    return entry;
+  });
+}
+
+/** Splits a template around its placeholders once, so record text is never itself substituted. */
+export function fillTemplate(template: string, values: { text?: string; label?: string | null }): string {
+  return template.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? (values.text ?? '') : (values.label ?? '')));
+}

@@ -1,0 +1,122 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { type Actor, Can, CurrentActor } from '@synthgate/access';
+import { type GraphQLContext } from '../graphql/loaders';
+import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
+import { Organization, toOrganization } from '../organizations/organization.types';
+import { toPrivacyCost, toRelease, toReleaseParameters } from './release.mapper';
+import { ReleaseService } from './release.service';
+import { Release, ReleaseConnection, ReleaseFilter, ReleaseInput, ReleasePlan, SyntheticRecordConnection, toSyntheticRecord } from './release.types';
+
+@Resolver(() => Release)
+export class ReleaseResolver {
+  constructor(private readonly releaseService: ReleaseService) {}
+
+  @Query(() => ReleasePlan, { description: 'Dry run of createRelease: cost, examples, memory. Debits nothing.' })
+  @Can('plan', 'Release')
+  async planRelease(@CurrentActor() actor: Actor, @Args('input') input: ReleaseInput): Promise<ReleasePlan> {
+    const plan = await this.releaseService.plan(actor, input);
+    return {
+      cost: toPrivacyCost(plan.cost),
+      epsilonBefore: plan.epsilonBefore,
+      epsilonAfter: plan.epsilonAfter,
+      remainingEpsilon: plan.remainingEpsilon,
+      admitted: plan.admitted,
+      refusal: plan.refusal,
+      batches: plan.batches,
+      expectedExamples: plan.batches,
+      labels: plan.labelPlan.map((entry) => ({ label: entry.label, batches: entry.batches })),
+      expectedBatchSize: plan.parameters.batchSize,
+      estimatedPromptTokens: plan.estimatedPromptTokens,
+      kvCacheBytesPerBatch: plan.kvCacheBytesPerBatch,
+      kvCacheLimitBytes: plan.kvCacheLimitBytes,
+      parameters: toReleaseParameters(plan.parameters),
+    };
+  }
+
+  @Mutation(() => Release, { description: 'Debit, ledger entry and jobs in one transaction; BUDGET_EXHAUSTED debits nothing.' })
+  @Can('create', 'Release')
+  async createRelease(@CurrentActor() actor: Actor, @Args('input') input: ReleaseInput, @Context() context: GraphQLContext) {
+    const release = await this.releaseService.create(actor, input);
+    return toRelease(release, await this.datasetName(context, release.datasetId));
+  }
+
+  @Mutation(() => Release, { description: 'Refunds the budget only if no batch has read a record yet.' })
+  @Can('cancel', 'Release')
+  async cancelRelease(@CurrentActor() actor: Actor, @Args('id', { type: () => ID }) id: string, @Context() context: GraphQLContext) {
+    const release = await this.releaseService.cancel(actor, id);
+    return toRelease(release, await this.datasetName(context, release.datasetId));
+  }
+
+  @Mutation(() => Release)
+  @Can('publish', 'Release')
+  async publishRelease(
+    @CurrentActor() actor: Actor,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('organizationIds', { type: () => [ID] }) organizationIds: string[],
+    @Context() context: GraphQLContext,
+  ) {
+    const release = await this.releaseService.publish(actor, id, organizationIds);
+    return toRelease(release, await this.datasetName(context, release.datasetId));
+  }
+
+  @Mutation(() => Release)
+  @Can('revoke', 'Release')
+  async revokeRelease(
+    @CurrentActor() actor: Actor,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('organizationIds', { type: () => [ID] }) organizationIds: string[],
+    @Context() context: GraphQLContext,
+  ) {
+    const release = await this.releaseService.revoke(actor, id, organizationIds);
+    return toRelease(release, await this.datasetName(context, release.datasetId));
+  }
+
+  @Query(() => ReleaseConnection, { description: "Releases the caller may see: its organisation's, or those published to it." })
+  @Can('read', 'Release')
+  async releases(
+    @CurrentActor() actor: Actor,
+    @Args() page: PageArgs,
+    @Context() context: GraphQLContext,
+    @Args('filter', { type: () => ReleaseFilter, nullable: true }) filter?: ReleaseFilter | null,
+  ) {
+    const result = await this.releaseService.list(actor, filter ?? {}, pageRequest(page));
+    const names = await Promise.all(result.items.map((release) => this.datasetName(context, release.datasetId)));
+    return toConnection(
+      { ...result, items: result.items.map((release, index) => ({ release, name: names[index]! })) },
+      ({ release, name }) => toRelease(release, name),
+    );
+  }
+
+  @Query(() => Release, { nullable: true, description: 'NOT_FOUND when the caller may not see it.' })
+  @Can('read', 'Release')
+  async release(@CurrentActor() actor: Actor, @Args('id', { type: () => ID }) id: string, @Context() context: GraphQLContext) {
+    const release = await this.releaseService.find(actor, id);
+    return toRelease(release, await this.datasetName(context, release.datasetId));
+  }
+
+  @ResolveField(() => SyntheticRecordConnection)
+  async records(
+    @CurrentActor() actor: Actor,
+    @Parent() release: Release,
+    @Args() page: PageArgs,
+    @Args('label', { type: () => String, nullable: true }) label?: string | null,
+  ) {
+    return toConnection(await this.releaseService.records(actor, release.id, label ?? null, pageRequest(page)), toSyntheticRecord);
+  }
+
+  @ResolveField(() => [Organization], { description: 'Organisations it is published to (a consumer sees only its own).' })
+  async publishedTo(@CurrentActor() actor: Actor, @Parent() release: Release, @Context() context: GraphQLContext) {
+    const ids = await this.releaseService.publishedTo(actor, release);
+    const organizations = await Promise.all(ids.map((id) => context.loaders.organizations.load(id)));
+    return organizations.filter((o) => o !== null).map(toOrganization);
+  }
+
+  @ResolveField(() => ID, { nullable: true, description: 'Who requested it; only for its own organisation.' })
+  createdBy(@CurrentActor() actor: Actor, @Parent() release: Release): string | null {
+    return this.releaseService.canSeeRequester(actor, release) ? release.createdById : null;
+  }
+
+  private async datasetName(context: GraphQLContext, datasetId: string): Promise<string> {
+    return (await context.loaders.datasets.load(datasetId))?.name ?? '';
+  }
+}

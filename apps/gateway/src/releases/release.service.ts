@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
+import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
+import {
+  Database,
+  type DatasetEntity,
+  type LabelPlanEntry,
+  type Page,
+  type PageRequest,
+  type ReleaseEntity,
+  type ReleaseFilter,
+  type Repositories,
+  type SyntheticRecordEntity,
+} from '@synthgate/persistence';
+import { admitRelease, CryptoRng, epsilonFromRho, noisyCounts } from '@synthgate/privacy';
+import { AuditService } from '../audit/audit.service';
+import { DomainError } from '../gateway.errors';
+import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
+import { priceRelease, type StoredCost } from './release-cost';
+import {
+  allocateDeclared,
+  allocateFromNoisyCounts,
+  fillTemplate,
+  type ReleaseParameters,
+  type ReleaseRequestInput,
+  totalBatches,
+  validateReleaseRequest,
+  type ValidatedRequest,
+  withOffsets,
+} from './release-request';
+
+/** The dry run of a release (see ReleasePlan in release.types.ts). */
+export interface ReleasePlanResult {
+  readonly parameters: ReleaseParameters;
+  readonly cost: StoredCost;
+  readonly epsilonBefore: number;
+  readonly epsilonAfter: number;
+  readonly remainingEpsilon: number;
+  readonly admitted: boolean;
+  readonly refusal: string | null;
+  readonly labelPlan: readonly { label: string | null; batches: number | null }[];
+  readonly batches: number | null;
+  readonly estimatedPromptTokens: number;
+  readonly kvCacheBytesPerBatch: number;
+  readonly kvCacheLimitBytes: number;
+}
+
+/** How long a batch may run before the queue retries it, and how often it is retried. */
+const BATCH_RETRY_LIMIT = 3;
+/** Characters per token for the memory estimate; a conservative guess for English text. */
+const CHARS_PER_TOKEN_ESTIMATE = 3;
+
+/**
+ * Releases: planning, admission against the budget, publication and reading. The debit, its
+ * ledger entry, the release, its batches and their jobs commit in one transaction that holds the
+ * dataset's row lock, so concurrent requests can never overspend (release.e2e-spec.ts fires 40
+ * at once).
+ */
+@Injectable()
+export class ReleaseService {
+  private readonly logger = new Logger('Releases');
+
+  constructor(
+    private readonly database: Database,
+    private readonly audit: AuditService,
+    private readonly models: ModelCatalogService,
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+  ) {}
+
+  // ---- access
+
+  private releaseSubject(release: ReleaseEntity, publishedTo: readonly string[]) {
+    return subject('Release', { id: release.id, organizationId: release.organizationId, publishedTo });
+  }
+
+  /** The release if the caller may `action` it; NOT_FOUND otherwise, as for a release that does not exist. */
+  async find(actor: Actor, id: string, action: Action = 'read', repositories: Repositories = this.database.repositories): Promise<ReleaseEntity> {
+    const release = await repositories.releases.findById(id);
+    if (!release) throw AccessError.notFound('release', id);
+    const ability = defineAbilityFor(actor);
+    const publishedTo = await repositories.releases.publishedTo(release.id);
+    // Someone who may not even read it must not learn that it exists.
+    if (!ability.can('read', this.releaseSubject(release, publishedTo))) throw AccessError.notFound('release', id);
+    if (!ability.can(action, this.releaseSubject(release, publishedTo))) throw AccessError.forbidden(`a ${actor.role} may not ${action} this release`);
+    return release;
+  }
+
+  list(actor: Actor, filter: ReleaseFilter, page: PageRequest): Promise<Page<ReleaseEntity>> {
+    return this.database.repositories.releases.list(scopeFor(defineAbilityFor(actor), 'read', 'Release'), filter, page);
+  }
+
+  /** Organisations a release is published to, as the caller may know them (a consumer sees only its own). */
+  async publishedTo(actor: Actor, release: { id: string; organizationId: string }): Promise<string[]> {
+    const all = await this.database.repositories.releases.publishedTo(release.id);
+    return defineAbilityFor(actor).can('read', subject('Budget', { organizationId: release.organizationId })) ? all : all.filter((id) => id === actor.organizationId);
+  }
+
+  /** Whether the caller may see who asked for a release (its own organisation's people only). */
+  canSeeRequester(actor: Actor, release: { organizationId: string }): boolean {
+    return actor.organizationId === release.organizationId;
+  }
+
+  async records(actor: Actor, releaseId: string, label: string | null, page: PageRequest): Promise<Page<SyntheticRecordEntity>> {
+    const release = await this.find(actor, releaseId);
+    const publishedTo = await this.database.repositories.releases.publishedTo(release.id);
+    if (!defineAbilityFor(actor).can('read', subject('SyntheticRecord', { organizationId: release.organizationId, publishedTo }))) {
+      throw AccessError.notFound('records of release', releaseId);
+    }
+    return this.database.repositories.releases.records(release.id, { label }, page);
+  }
+
+  // ---- planning and admission
+
+  private async datasetFor(actor: Actor, datasetId: string, repositories: Repositories, lock: boolean): Promise<DatasetEntity> {
+    const dataset = lock ? await repositories.datasets.lockForUpdate(datasetId) : await repositories.datasets.findById(datasetId);
+    if (!dataset || !defineAbilityFor(actor).can('plan', subject('Release', { organizationId: dataset.organizationId }))) {
+      throw AccessError.notFound('dataset', datasetId);
+    }
+    return dataset;
+  }
+
+  private describeModel(input: ReleaseRequestInput): ModelDescription {
+    return this.models.describe(input.model ?? this.models.defaultModel, 'input.model');
+  }
+
+  /** Batches per label from public inputs; null entries for a DP count not drawn yet. */
+  private publicLabelPlan(request: ValidatedRequest, dataset: DatasetEntity): { label: string | null; batches: number | null }[] {
+    const total = totalBatches(dataset.recordCount, request.batchSize);
+    if (!request.labels) return [{ label: null, batches: total }];
+    if (request.labelAllocation?.mode === 'DP_COUNT') return request.labels.map((label) => ({ label, batches: null }));
+    const plan = allocateDeclared(total, request.labelAllocation?.mode === 'DECLARED' ? request.labelAllocation.proportions : request.labels.map((label) => ({ label, weight: 1 })));
+    const empty = plan.find((entry) => entry.batches === 0);
+    if (empty) {
+      throw DomainError.badInput('input.batchSize', `leaves label "${empty.label}" without a batch: ${total} batches for ${plan.length} labels; lower batchSize or generate fewer labels`);
+    }
+    return plan;
+  }
+
+  private async memoryEstimate(dataset: DatasetEntity, request: ValidatedRequest, model: ModelDescription, repositories: Repositories) {
+    const longestLabel = (request.labels ?? ['']).reduce((a, b) => (b.length > a.length ? b : a), '');
+    const templateTokens = model.tokenizer.encode(fillTemplate(request.promptTemplate, { text: '', label: longestLabel })).length;
+    const recordChars = request.mode === 'PUBLIC_ONLY' ? 0 : await repositories.records.textLengthPercentile(dataset.id, 0.95);
+    const estimatedPromptTokens = templateTokens + Math.ceil(recordChars / CHARS_PER_TOKEN_ESTIMATE);
+    const rows = request.mode === 'PUBLIC_ONLY' ? 1 : request.batchSize + 1;
+    // The engine keeps two cache buffers and alternates between them, so a batch allocates twice the cache.
+    return { estimatedPromptTokens, kvCacheBytesPerBatch: 2 * this.models.kvCacheBytes(model, rows, estimatedPromptTokens + request.maxTokens) };
+  }
+
+  /** `planRelease`: the whole computation of `createRelease`, debiting nothing. */
+  async plan(actor: Actor, input: ReleaseRequestInput): Promise<ReleasePlanResult> {
+    const repositories = this.database.repositories;
+    const dataset = await this.datasetFor(actor, input.datasetId, repositories, false);
+    const model = this.describeModel(input);
+    const request = validateReleaseRequest(input, dataset, model);
+    const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
+    const labelPlan = this.publicLabelPlan(request, dataset);
+    const spentRho = await repositories.ledger.totalRho(dataset.id);
+    const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.rho);
+    const memory = await this.memoryEstimate(dataset, request, model, repositories);
+    const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
+    return {
+      parameters: { ...request, privateTokenCap },
+      cost,
+      epsilonBefore: admission.epsilonBefore,
+      epsilonAfter: admission.epsilonAfter,
+      remainingEpsilon: admission.remainingEpsilon,
+      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes,
+      refusal: !admission.admitted
+        ? exhaustedMessage(dataset, admission.epsilonAfter)
+        : memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes
+          ? memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes)
+          : null,
+      labelPlan,
+      batches,
+      ...memory,
+      kvCacheLimitBytes: this.models.kvCacheLimitBytes,
+    };
+  }
+
+  /**
+   * `createRelease`: in one transaction holding the dataset's row lock, prices the release from its
+   * parameters, admits it against the budget (BUDGET_EXHAUSTED debits nothing), and writes the
+   * release, its batches, its ledger entry and its jobs.
+   */
+  async create(actor: Actor, input: ReleaseRequestInput): Promise<ReleaseEntity> {
+    const model = this.describeModel(input);
+    const queue = this.database.queue;
+    if (!queue) throw new Error('the gateway has no job queue');
+    const release = await this.database.transaction(async (repositories) => {
+      const dataset = await this.datasetFor(actor, input.datasetId, repositories, true);
+      if (!defineAbilityFor(actor).can('create', subject('Release', { organizationId: dataset.organizationId }))) {
+        throw AccessError.forbidden(`a ${actor.role} may not create releases`);
+      }
+      const request = validateReleaseRequest(input, dataset, model);
+      const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
+      const memory = await this.memoryEstimate(dataset, request, model, repositories);
+      if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
+        throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
+      }
+      const spentRho = await repositories.ledger.totalRho(dataset.id);
+      const budget = { epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta };
+      const admission = admitRelease(budget, spentRho, cost.rho);
+      if (!admission.admitted) throw new DomainError('BUDGET_EXHAUSTED', exhaustedMessage(dataset, admission.epsilonAfter));
+
+      const maxRecordId = await repositories.records.maxId(dataset.id);
+      const labelPlan = await this.labelPlan(request, dataset, maxRecordId, repositories);
+      const batchCount = labelPlan.reduce((sum, entry) => sum + entry.batches, 0);
+      const parameters: ReleaseParameters = { ...request, privateTokenCap };
+      const release = await repositories.releases.create({
+        datasetId: dataset.id,
+        organizationId: dataset.organizationId,
+        mode: request.mode,
+        parameters: parameters as unknown as Record<string, unknown>,
+        cost: cost as unknown as Record<string, unknown>,
+        rho: cost.rho,
+        epsilon: cost.epsilon,
+        delta: dataset.budgetDelta,
+        conversion: 'tight',
+        modelName: model.name,
+        modelFingerprint: model.fingerprint,
+        modelFiles: model.files.map((file) => ({ path: file.path, bytes: file.bytes, sha256: file.sha256 })),
+        labelPlan,
+        recordCount: dataset.recordCount,
+        maxRecordId,
+        batchCount,
+        partitionKey: randomBytes(32),
+        randomSeed: randomBytes(32),
+        createdBy: actor.userId,
+      });
+      await repositories.releases.createBatches(release.id, labelPlan);
+      const totalRho = spentRho + cost.rho;
+      await repositories.ledger.append({
+        datasetId: dataset.id,
+        releaseId: release.id,
+        kind: 'DEBIT',
+        rho: cost.rho,
+        totalRho,
+        epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
+        delta: dataset.budgetDelta,
+        conversion: 'tight',
+        parameters: { releaseId: release.id, mode: request.mode, cost, parameters, model: { name: model.name, fingerprint: model.fingerprint } } as unknown as Record<string, unknown>,
+        actorUserId: actor.userId,
+      });
+      const jobIds = await repositories.jobs.enqueueBatches(
+        Array.from({ length: batchCount }, (_, batchIndex) => ({ releaseId: release.id, batchIndex })),
+        { expireInSeconds: this.config.worker.batchTimeoutSeconds, retryLimit: BATCH_RETRY_LIMIT },
+      );
+      await repositories.releases.setBatchJobs(release.id, jobIds);
+      await this.audit.record(
+        actor,
+        {
+          action: 'release.requested',
+          outcome: 'SUCCESS',
+          subjectType: 'Release',
+          subjectId: release.id,
+          organizationId: dataset.organizationId,
+          details: { datasetId: dataset.id, mode: request.mode, rho: cost.rho, epsilon: cost.epsilon, epsilonAfter: admission.epsilonAfter, batches: batchCount, model: model.name },
+        },
+        repositories,
+      );
+      return release;
+    });
+    this.logger.log(`release ${release.id} queued: ${release.batchCount} batches, rho ${release.rho}`);
+    return release;
+  }
+
+  /** Batches per label: public declared proportions, or a DP count drawn now (and charged in the same debit). */
+  private async labelPlan(request: ValidatedRequest, dataset: DatasetEntity, maxRecordId: string, repositories: Repositories): Promise<LabelPlanEntry[]> {
+    if (request.labels && request.labelAllocation?.mode === 'DP_COUNT') {
+      const exact = await repositories.records.countByLabel(dataset.id, maxRecordId, request.labels);
+      const noisy = noisyCounts(new CryptoRng(), request.labels.map((label) => exact.get(label)!), request.labelAllocation.countSigma);
+      return allocateFromNoisyCounts(request.labels.map((label, index) => ({ label, noisyCount: noisy.counts[index]! })), request.batchSize);
+    }
+    return withOffsets(this.publicLabelPlan(request, dataset).map((entry) => ({ label: entry.label, batches: entry.batches! })));
+  }
+
+  // ---- lifecycle
+
+  /**
+   * Cancels a queued or running release. The budget is refunded (as its own ledger entry) only if
+   * no batch ever started, i.e. no sensitive record was read; otherwise the full cost stands.
+   */
+  async cancel(actor: Actor, id: string): Promise<ReleaseEntity> {
+    const { release, jobIds } = await this.database.transaction(async (repositories) => {
+      const found = await this.find(actor, id, 'cancel', repositories);
+      const dataset = (await repositories.datasets.lockForUpdate(found.datasetId))!;
+      const release = (await repositories.releases.lockForUpdate(found.id))!;
+      if (release.status !== 'QUEUED' && release.status !== 'RUNNING') throw DomainError.conflict(`release ${release.id} is ${release.status} and cannot be cancelled`);
+      const readRecords = await repositories.releases.anyBatchStarted(release.id);
+      await repositories.releases.setStatus(release.id, 'CANCELLED', { finishedAt: new Date() });
+      if (!readRecords) await this.refund(repositories, dataset, release, actor.userId, 'cancelled before any record was read');
+      await this.audit.record(
+        actor,
+        { action: 'release.cancelled', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { refunded: !readRecords } },
+        repositories,
+      );
+      const batches = await repositories.releases.batches(release.id);
+      return { release: { ...release, status: 'CANCELLED' as const, finishedAt: new Date() }, jobIds: batches.filter((b) => b.status === 'PENDING' && b.jobId).map((b) => b.jobId!) };
+    });
+    // Workers skip batches of cancelled releases anyway; cancelling the jobs just saves them a fetch.
+    await this.database.queue?.cancel(jobIds).catch((error: unknown) => this.logger.warn(`could not cancel the jobs of release ${release.id}: ${String(error)}`));
+    return release;
+  }
+
+  /** Writes a refund entry: the release's whole rho back, as its own hash-chained ledger entry. */
+  async refund(repositories: Repositories, dataset: DatasetEntity, release: ReleaseEntity, actorUserId: string | null, reason: string): Promise<void> {
+    const totalRho = Math.max(0, (await repositories.ledger.totalRho(dataset.id)) - release.rho);
+    await repositories.ledger.append({
+      datasetId: dataset.id,
+      releaseId: release.id,
+      kind: 'REFUND',
+      rho: -release.rho,
+      totalRho,
+      epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
+      delta: dataset.budgetDelta,
+      conversion: 'tight',
+      parameters: { releaseId: release.id, reason, cost: release.cost },
+      actorUserId,
+    });
+  }
+
+  async publish(actor: Actor, id: string, organizationIds: readonly string[]): Promise<ReleaseEntity> {
+    if (organizationIds.length === 0) throw DomainError.badInput('organizationIds', 'name at least one organisation');
+    return this.database.transaction(async (repositories) => {
+      const found = await this.find(actor, id, 'publish', repositories);
+      const release = (await repositories.releases.lockForUpdate(found.id))!;
+      if (release.status !== 'SUCCEEDED') throw DomainError.conflict(`release ${release.id} is ${release.status}; only a SUCCEEDED release can be published`);
+      const organizations = await repositories.organizations.findByIds(organizationIds);
+      const unknown = organizationIds.find((orgId) => !organizations.some((o) => o.id === orgId));
+      if (unknown) throw DomainError.badInput('organizationIds', `unknown organisation ${unknown}`);
+      const added = await repositories.releases.publish(release.id, organizationIds, actor.userId);
+      await this.audit.record(
+        actor,
+        { action: 'release.published', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { organizationIds: added } },
+        repositories,
+      );
+      return release;
+    });
+  }
+
+  async revoke(actor: Actor, id: string, organizationIds: readonly string[]): Promise<ReleaseEntity> {
+    if (organizationIds.length === 0) throw DomainError.badInput('organizationIds', 'name at least one organisation');
+    return this.database.transaction(async (repositories) => {
+      const release = await this.find(actor, id, 'revoke', repositories);
+      const revoked = await repositories.releases.revoke(release.id, organizationIds, actor.userId);
+      await this.audit.record(
+        actor,
+        { action: 'release.revoked', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { organizationIds: revoked } },
+        repositories,
+      );
+      return release;
+    });
+  }
+}
+
+function exhaustedMessage(dataset: DatasetEntity, epsilonAfter: number): string {
+  return `the budget of dataset ${dataset.id} is exhausted: this release would bring its spent epsilon to ${epsilonAfter.toPrecision(4)}, above its budget of ${dataset.budgetEpsilon}; plan with a lower privateTokenCap or targetEpsilon (planRelease shows the remaining epsilon)`;
+}
+
+function memoryMessage(bytes: number, limit: number): string {
+  return `one batch's KV cache would need about ${(bytes / 2 ** 20).toFixed(0)} MiB, above KV_CACHE_LIMIT_BYTES (${(limit / 2 ** 20).toFixed(0)} MiB); lower batchSize or maxTokens`;
+}

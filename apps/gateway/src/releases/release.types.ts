@@ -1,0 +1,387 @@
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { type ReleaseStatus, type SyntheticRecordEntity } from '@synthgate/persistence';
+import { Connection } from '../graphql/pagination';
+import { type ReleaseMode } from './release-request';
+
+export const ReleaseStatusEnum = { QUEUED: 'QUEUED', RUNNING: 'RUNNING', SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED', CANCELLED: 'CANCELLED' } as const satisfies Record<ReleaseStatus, ReleaseStatus>;
+registerEnumType(ReleaseStatusEnum, { name: 'ReleaseStatus' });
+export const ReleaseModeEnum = { PRIVATE: 'PRIVATE', PUBLIC_ONLY: 'PUBLIC_ONLY' } as const satisfies Record<ReleaseMode, ReleaseMode>;
+registerEnumType(ReleaseModeEnum, {
+  name: 'ReleaseMode',
+  description: 'PRIVATE: private prediction over the records. PUBLIC_ONLY: the public prompt alone, no record read, nothing charged (a baseline).',
+});
+export const LabelAllocationModeEnum = { DECLARED: 'DECLARED', DP_COUNT: 'DP_COUNT' } as const;
+registerEnumType(LabelAllocationModeEnum, {
+  name: 'LabelAllocationMode',
+  description: 'How batches are split over labels: owner-declared proportions (free), or a Gaussian-noised count per label (charged).',
+});
+
+// ---- input
+
+@InputType()
+export class DrafterInput {
+  @Field(() => Float, { description: 'theta: the sparse-vector threshold on the L1 distance, in [0, 2].' })
+  threshold!: number;
+
+  @Field(() => Float, { description: 'sigma: the sparse-vector noise scale, > 0.' })
+  sigma!: number;
+}
+
+@InputType()
+export class LabelProportionInput {
+  @Field()
+  label!: string;
+
+  @Field(() => Float)
+  weight!: number;
+}
+
+@InputType()
+export class LabelAllocationInput {
+  @Field(() => LabelAllocationModeEnum)
+  mode!: 'DECLARED' | 'DP_COUNT';
+
+  @Field(() => [LabelProportionInput], { nullable: true, description: 'DECLARED: a weight per label (default equal).' })
+  proportions?: LabelProportionInput[] | null;
+
+  @Field(() => Float, { nullable: true, description: 'DP_COUNT: the Gaussian noise sigma of the label counts (rho = 1/(2 sigma^2)).' })
+  countSigma?: number | null;
+}
+
+@InputType({ description: 'A synthetic release: the same input plans it (dry run) and requests it.' })
+export class ReleaseInput {
+  @Field(() => ID)
+  datasetId!: string;
+
+  @Field(() => ReleaseModeEnum, { nullable: true, description: 'Default PRIVATE.' })
+  mode?: ReleaseMode | null;
+
+  @Field(() => String, { nullable: true, description: 'A model folder name in MODELS_DIR (default DEFAULT_MODEL).' })
+  model?: string | null;
+
+  @Field(() => Int, { description: 's: expected records per batch, the fixed divisor; batches = floor(records / s).' })
+  batchSize!: number;
+
+  @Field(() => Float, { nullable: true, description: 'c: logit clip bound (default 10).' })
+  clip?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'tau: private sampling temperature (default 2).' })
+  temperature?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'tau_pub: public sampling temperature, 0 = greedy (default 1).' })
+  publicTemperature?: number | null;
+
+  @Field(() => DrafterInput, { nullable: true, description: 'The public drafter (sparse vector technique); omit to make every token private.' })
+  drafter?: DrafterInput | null;
+
+  @Field(() => Int, { nullable: true, description: 'r: private tokens per synthetic example. Give this or targetEpsilon.' })
+  privateTokenCap?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Epsilon this release may cost; the largest r that fits is used. Give this or privateTokenCap.' })
+  targetEpsilon?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'T: tokens per synthetic example at most (default 64).' })
+  maxTokens?: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Sample only among the public row's top k tokens; 0 = off (default)." })
+  topK?: number | null;
+
+  @Field(() => [String], { nullable: true, description: 'Labels to generate (default: all of the dataset).' })
+  labels?: string[] | null;
+
+  @Field(() => LabelAllocationInput, { nullable: true, description: 'Default: DECLARED with equal weights.' })
+  labelAllocation?: LabelAllocationInput | null;
+}
+
+@InputType()
+export class ReleaseFilter {
+  @Field(() => ID, { nullable: true })
+  datasetId?: string | null;
+
+  @Field(() => ReleaseStatusEnum, { nullable: true })
+  status?: ReleaseStatus | null;
+}
+
+// ---- output
+
+@ObjectType()
+export class Drafter {
+  @Field(() => Float)
+  threshold!: number;
+
+  @Field(() => Float)
+  sigma!: number;
+}
+
+@ObjectType()
+export class LabelProportion {
+  @Field()
+  label!: string;
+
+  @Field(() => Float)
+  weight!: number;
+}
+
+@ObjectType()
+export class LabelAllocation {
+  @Field(() => LabelAllocationModeEnum)
+  mode!: 'DECLARED' | 'DP_COUNT';
+
+  @Field(() => [LabelProportion], { nullable: true })
+  proportions!: LabelProportion[] | null;
+
+  @Field(() => Float, { nullable: true })
+  countSigma!: number | null;
+}
+
+@ObjectType({ description: 'The public parameters of a release.' })
+export class ReleaseParameters {
+  @Field(() => ReleaseModeEnum)
+  mode!: ReleaseMode;
+
+  @Field()
+  model!: string;
+
+  @Field(() => Int)
+  batchSize!: number;
+
+  @Field(() => Float)
+  clip!: number;
+
+  @Field(() => Float)
+  temperature!: number;
+
+  @Field(() => Float)
+  publicTemperature!: number;
+
+  @Field(() => Drafter, { nullable: true })
+  drafter!: Drafter | null;
+
+  @Field(() => Int)
+  privateTokenCap!: number;
+
+  @Field(() => Float, { nullable: true })
+  targetEpsilon!: number | null;
+
+  @Field(() => Int)
+  maxTokens!: number;
+
+  @Field(() => Int)
+  topK!: number;
+
+  @Field(() => [String], { nullable: true })
+  labels!: string[] | null;
+
+  @Field(() => LabelAllocation, { nullable: true })
+  labelAllocation!: LabelAllocation | null;
+
+  @Field()
+  promptTemplate!: string;
+
+  @Field()
+  publicPromptTemplate!: string;
+}
+
+@ObjectType({ description: "What a release costs, in rho-zCDP and as epsilon at the dataset's delta." })
+export class PrivacyCost {
+  @Field(() => Float)
+  rho!: number;
+
+  @Field(() => Float, { description: 'This release alone, at delta.' })
+  epsilon!: number;
+
+  @Field(() => Float)
+  delta!: number;
+
+  @Field({ description: 'tight (Canonne, Kamath, Steinke 2020) or closed.' })
+  conversion!: string;
+
+  @Field(() => Int)
+  privateTokenCap!: number;
+
+  @Field(() => Float, { description: 'rho of one private token: c^2/(2 s^2 tau^2) + 2/(s sigma)^2 with the drafter.' })
+  rhoPerPrivateToken!: number;
+
+  @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho.' })
+  labelCountRho!: number;
+}
+
+@ObjectType()
+export class ModelFile {
+  @Field()
+  path!: string;
+
+  @Field(() => Float)
+  bytes!: number;
+
+  @Field()
+  sha256!: string;
+}
+
+@ObjectType()
+export class ModelInfo {
+  @Field()
+  name!: string;
+
+  @Field({ description: 'sha256 over the file list: the exact model that generated the release.' })
+  fingerprint!: string;
+
+  @Field(() => [ModelFile])
+  files!: ModelFile[];
+}
+
+@ObjectType()
+export class LabelCount {
+  @Field(() => String, { nullable: true })
+  label!: string | null;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType()
+export class ReleaseProgress {
+  @Field(() => Int)
+  batchesDone!: number;
+
+  @Field(() => Int)
+  batchesTotal!: number;
+
+  @Field(() => Float)
+  tokensGenerated!: number;
+
+  @Field(() => Float, { nullable: true })
+  tokensPerSecond!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  elapsedSeconds!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Estimated from the batches done so far.' })
+  estimatedSecondsLeft!: number | null;
+}
+
+@ObjectType({ description: 'A synthetic example: one per batch of sensitive records.' })
+export class SyntheticRecord {
+  @Field(() => Int)
+  ordinal!: number;
+
+  @Field()
+  text!: string;
+
+  @Field(() => String, { nullable: true })
+  label!: string | null;
+}
+
+export const SyntheticRecordConnection = Connection(SyntheticRecord, 'SyntheticRecord');
+
+@ObjectType({ description: 'A synthetic release of a dataset.' })
+export class Release {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  datasetId!: string;
+
+  @Field({ description: "The dataset's name (public metadata)." })
+  datasetName!: string;
+
+  @Field(() => ReleaseStatusEnum)
+  status!: ReleaseStatus;
+
+  @Field(() => ReleaseProgress)
+  progress!: ReleaseProgress;
+
+  @Field(() => ReleaseParameters)
+  parameters!: ReleaseParameters;
+
+  @Field(() => PrivacyCost)
+  cost!: PrivacyCost;
+
+  @Field(() => ModelInfo)
+  model!: ModelInfo;
+
+  @Field(() => Int, { description: 'The public record count N when the release was created.' })
+  recordCount!: number;
+
+  @Field(() => Int)
+  batchCount!: number;
+
+  @Field(() => [LabelCount], { description: 'Synthetic examples per label (planned before any record was read).' })
+  labelCounts!: LabelCount[];
+
+  @Field(() => String, { nullable: true, description: 'Why it failed, without any record text.' })
+  failureReason!: string | null;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+
+  /** Resolved by field resolvers with access checks. */
+  organizationId!: string;
+  createdById!: string | null;
+}
+
+export const ReleaseConnection = Connection(Release, 'Release');
+
+@ObjectType()
+export class PlannedLabel {
+  @Field(() => String, { nullable: true })
+  label!: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Null when batches come from a DP count, drawn when the release is created.' })
+  batches!: number | null;
+}
+
+@ObjectType({ description: 'The dry run of a release: what it would cost and produce. Nothing is debited.' })
+export class ReleasePlan {
+  @Field(() => PrivacyCost)
+  cost!: PrivacyCost;
+
+  @Field(() => Float, { description: "The dataset's spent epsilon before this release." })
+  epsilonBefore!: number;
+
+  @Field(() => Float, { description: "The dataset's spent epsilon after this release (from the total rho)." })
+  epsilonAfter!: number;
+
+  @Field(() => Float, { description: 'Budget epsilon left after this release (negative: it would be refused).' })
+  remainingEpsilon!: number;
+
+  @Field()
+  admitted!: boolean;
+
+  @Field(() => String, { nullable: true })
+  refusal!: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Batches (= synthetic examples); null until a DP label count is drawn.' })
+  batches!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  expectedExamples!: number | null;
+
+  @Field(() => [PlannedLabel])
+  labels!: PlannedLabel[];
+
+  @Field(() => Float, { description: 'Expected records per batch (the divisor s) and the actual average N/batches.' })
+  expectedBatchSize!: number;
+
+  @Field(() => Int, { description: 'Estimated prompt tokens of a batch (its longest prompts, 95th percentile).' })
+  estimatedPromptTokens!: number;
+
+  @Field(() => Float, { description: 'KV-cache bytes one batch allocates: s private rows and the public row, prompt plus maxTokens, in the two buffers the engine alternates.' })
+  kvCacheBytesPerBatch!: number;
+
+  @Field(() => Float)
+  kvCacheLimitBytes!: number;
+
+  @Field(() => ReleaseParameters)
+  parameters!: ReleaseParameters;
+}
+
+export function toSyntheticRecord(entity: SyntheticRecordEntity): SyntheticRecord {
+  return { ordinal: entity.ordinal, text: entity.text, label: entity.label };
+}

@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
+import { GenerationError, type GenerationModel } from '@synthgate/generation';
+import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
+import { batchRng, epsilonFromRho } from '@synthgate/privacy';
+import { ModelPool } from './model-pool';
+import { type ReleaseContext, ReleaseContextCache } from './release-context';
+import { WorkerMetrics } from './worker-metrics';
+
+/** Thrown out of the decoding loop to hand a batch back (graceful shutdown). */
+class HandBack extends Error {
+  constructor() {
+    super('batch handed back');
+  }
+}
+
+interface ReleaseParameters {
+  readonly mode: 'PRIVATE' | 'PUBLIC_ONLY';
+  readonly batchSize: number;
+  readonly clip: number;
+  readonly temperature: number;
+  readonly publicTemperature: number;
+  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
+  readonly privateTokenCap: number;
+  readonly maxTokens: number;
+  readonly topK: number;
+}
+
+/** Fills `{text}` and `{label}` in one pass, so record text is never itself substituted. */
+function fill(template: string, text: string, label: string | null): string {
+  return template.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? text : (label ?? '')));
+}
+
+/**
+ * PostgreSQL text cannot hold NUL, which a model can emit through a byte-fallback token. Dropping
+ * it is post-processing of the mechanism's output, so it costs no privacy.
+ */
+function storableText(text: string): string {
+  return text.replaceAll('\u0000', '');
+}
+
+/** A failure reason fit for the release row: codes and fixed phrases only, never record text. */
+function failureReason(error: unknown): string {
+  if (error instanceof GenerationError) return `generation failed: ${error.code}`;
+  return 'the worker failed on a batch; see the worker logs';
+}
+
+/**
+ * Runs release batches from the queue (one job per batch). For each: claim the batch under the
+ * release's row lock, read its records, decode one synthetic example with the private-prediction
+ * engine, and write the example in the same transaction that marks the batch done. A killed worker
+ * loses only its batch in flight: the reaper hands batches whose worker stopped beating back to the
+ * queue, and completion is idempotent, so no batch is written twice.
+ */
+@Injectable()
+export class ReleaseBatchProcessor {
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly logger = new Logger('Worker');
+  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private reaper: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly database: Database,
+    private readonly models: ModelPool,
+    private readonly contexts: ReleaseContextCache,
+    private readonly metrics: WorkerMetrics,
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+  ) {}
+
+  private get queue() {
+    const queue = this.database.queue;
+    if (!queue) throw new Error('the worker has no job queue');
+    return queue;
+  }
+
+  async start(): Promise<void> {
+    await this.queue.work(this.config.worker.concurrency, 1, (job) => this.track(job));
+    this.reaper = setInterval(() => void this.reap().catch((error: unknown) => this.logger.warn(`reaper: ${String(error)}`)), this.config.worker.heartbeatSeconds * 1000);
+    this.reaper.unref();
+  }
+
+  /**
+   * Graceful shutdown: take no new batch, let those in flight finish for up to the grace period,
+   * then hand the rest back to the queue (another worker runs them; their randomness replays).
+   */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.reaper) clearInterval(this.reaper);
+    await this.queue.stopWorking();
+    const all = () => Promise.all([...this.inFlight.values()].map((entry) => entry.done));
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), this.config.worker.shutdownGraceSeconds * 1000).unref());
+    if ((await Promise.race([all().then(() => 'done' as const), grace])) === 'timeout') {
+      this.logger.log(`handing back ${this.inFlight.size} batch(es) still running after ${this.config.worker.shutdownGraceSeconds}s`);
+      for (const entry of this.inFlight.values()) entry.abort.abort();
+      await all();
+    }
+  }
+
+  private async track(job: BatchJob): Promise<void> {
+    const abort = new AbortController();
+    const done = this.handle(job, abort.signal).catch((error: unknown) => this.logger.error(`job ${job.id}: ${error instanceof Error ? error.stack : String(error)}`));
+    this.inFlight.set(job.id, { abort, done });
+    try {
+      await done;
+    } finally {
+      this.inFlight.delete(job.id);
+    }
+  }
+
+  private async handle(job: BatchJob, signal: AbortSignal): Promise<void> {
+    const { releaseId, batchIndex } = job.data;
+    if (this.stopping) {
+      await this.queue.fail(job.id, 'worker stopping');
+      return;
+    }
+    let context: ReleaseContext;
+    let model: GenerationModel;
+    try {
+      context = await this.contexts.get(releaseId);
+      model = await this.models.get(context.release.modelName);
+      if (model.fingerprint !== context.release.modelFingerprint) {
+        throw new GenerationError('MODEL_FORMAT_INVALID', 'the model changed since the release was created');
+      }
+    } catch (error) {
+      // Nothing was read yet: the release fails, refunded if no other batch read a record either.
+      this.logger.error(`release ${releaseId}: cannot prepare: ${failureReason(error)}`);
+      await this.failRelease(releaseId, error instanceof GenerationError && error.message.includes('changed') ? 'the model changed since the release was created' : failureReason(error));
+      await this.queue.complete(job.id);
+      return;
+    }
+
+    if (!(await this.claim(context.release, batchIndex, job.id))) {
+      await this.queue.complete(job.id);
+      return;
+    }
+    const heartbeat = setInterval(
+      () => void this.database.repositories.releases.heartbeat(releaseId, batchIndex, this.workerId, new Date()).catch(() => undefined),
+      this.config.worker.heartbeatSeconds * 1000,
+    );
+    try {
+      const { text, tokens } = await this.generate(context, model, batchIndex, signal);
+      await this.complete(context.release, batchIndex, text, tokens);
+      await this.queue.complete(job.id);
+    } catch (error) {
+      if (error instanceof HandBack) {
+        await this.database.repositories.releases.releaseBatch(releaseId, batchIndex);
+        await this.queue.fail(job.id, 'handed back at shutdown');
+        return;
+      }
+      const final = job.retryCount >= job.retryLimit;
+      this.logger.error(`release ${releaseId} batch ${batchIndex} failed (attempt ${job.retryCount + 1} of ${job.retryLimit + 1}): ${failureReason(error)}`);
+      if (final) {
+        await this.failRelease(releaseId, failureReason(error));
+        await this.queue.complete(job.id);
+      } else {
+        await this.database.repositories.releases.releaseBatch(releaseId, batchIndex);
+        await this.queue.fail(job.id, failureReason(error));
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Marks the batch running unless the release is over or the batch is done; false to skip it. */
+  private async claim(release: ReleaseEntity, batchIndex: number, jobId: string): Promise<boolean> {
+    return this.database.transaction(async (repositories) => {
+      const current = await repositories.releases.lockForUpdate(release.id);
+      if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return false;
+      const batch = await repositories.releases.lockBatch(release.id, batchIndex);
+      if (!batch || batch.status === 'DONE') return false;
+      const now = new Date();
+      await repositories.releases.markBatchRunning(release.id, batchIndex, this.workerId, jobId, now);
+      if (current.status === 'QUEUED') {
+        await repositories.releases.setStatus(release.id, 'RUNNING', { startedAt: now });
+        await repositories.audit.append({
+          organizationId: current.organizationId,
+          actorUserId: null,
+          actorTokenId: null,
+          action: 'release.started',
+          subjectType: 'Release',
+          subjectId: release.id,
+          outcome: 'SUCCESS',
+          requestId: null,
+          details: { worker: this.workerId },
+        });
+      }
+      return true;
+    });
+  }
+
+  private async generate(context: ReleaseContext, model: GenerationModel, batchIndex: number, signal: AbortSignal): Promise<{ text: string; tokens: number }> {
+    const { release } = context;
+    const parameters = release.parameters as unknown as ReleaseParameters;
+    const group = release.labelPlan.find((entry) => batchIndex >= entry.offset && batchIndex < entry.offset + entry.batches);
+    const label = group?.label ?? null;
+    const publicPrompt = fill(context.publicPromptTemplate, '', label);
+    // Deterministic per batch from the release's secret seed: a retry replays the same randomness.
+    const rng = batchRng(release.randomSeed, batchIndex);
+    const started = process.hrtime.bigint();
+    if (parameters.mode === 'PUBLIC_ONLY') {
+      const result = await model.generateText({
+        prompt: publicPrompt,
+        maxNewTokens: parameters.maxTokens,
+        greedy: parameters.publicTemperature === 0,
+        temperature: parameters.publicTemperature || 1,
+        rng,
+      });
+      this.metrics.recordBatch(result.tokenIds.length, 0, Number(process.hrtime.bigint() - started) / 1e9);
+      return { text: storableText(result.continuation), tokens: result.tokenIds.length };
+    }
+    const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
+    const example = await model.generateExample({
+      privatePrompts: records.map((record) => fill(context.promptTemplate, record.text, record.label)),
+      publicPrompt,
+      params: {
+        clip: parameters.clip,
+        expectedBatchSize: parameters.batchSize,
+        temperature: parameters.temperature,
+        publicTemperature: parameters.publicTemperature,
+        topK: parameters.topK,
+        drafter: parameters.drafter,
+        privateTokenCap: parameters.privateTokenCap,
+        maxNewTokens: parameters.maxTokens,
+      },
+      rng,
+      mode: 'kv-cache',
+      onStep: () => {
+        if (signal.aborted) throw new HandBack();
+      },
+    });
+    // Private and public step counts go to aggregate metrics only: they are not covered by the
+    // guarantee and are never stored with the release (DESIGN.md section 4).
+    this.metrics.recordBatch(example.publicSteps, example.privateSteps, Number(process.hrtime.bigint() - started) / 1e9);
+    return { text: storableText(example.text), tokens: example.tokenIds.length };
+  }
+
+  /** Writes the example and marks the batch done in one transaction; a batch already done is left alone. */
+  private async complete(release: ReleaseEntity, batchIndex: number, text: string, tokens: number): Promise<void> {
+    const finished = await this.database.transaction(async (repositories) => {
+      const current = await repositories.releases.lockForUpdate(release.id);
+      if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return false;
+      const batch = await repositories.releases.lockBatch(release.id, batchIndex);
+      if (!batch || batch.status === 'DONE') return false;
+      const now = new Date();
+      await repositories.releases.insertRecord({ releaseId: release.id, ordinal: batchIndex, text, label: batch.label });
+      await repositories.releases.markBatchDone(release.id, batchIndex, tokens, now);
+      const done = await repositories.releases.addProgress(release.id, tokens);
+      if (done < current.batchCount) return false;
+      await repositories.releases.setStatus(release.id, 'SUCCEEDED', { finishedAt: now });
+      await repositories.audit.append({
+        organizationId: current.organizationId,
+        actorUserId: null,
+        actorTokenId: null,
+        action: 'release.finished',
+        subjectType: 'Release',
+        subjectId: release.id,
+        outcome: 'SUCCESS',
+        requestId: null,
+        details: { batches: current.batchCount },
+      });
+      return true;
+    });
+    if (finished) {
+      this.contexts.forget(release.id);
+      this.logger.log(`release ${release.id} succeeded`);
+    }
+  }
+
+  /**
+   * Fails a release. Its cost stands unless no batch ever started (no record was read): only then
+   * is it refunded, as a separate ledger entry (DESIGN.md section 4: no data-dependent refunds).
+   */
+  private async failRelease(releaseId: string, reason: string): Promise<void> {
+    await this.database.transaction(async (repositories) => {
+      const release = await repositories.releases.findById(releaseId);
+      if (!release) return;
+      const dataset = await repositories.datasets.lockForUpdate(release.datasetId);
+      const current = await repositories.releases.lockForUpdate(releaseId);
+      if (!dataset || !current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return;
+      const readRecords = await repositories.releases.anyBatchStarted(releaseId);
+      await repositories.releases.setStatus(releaseId, 'FAILED', { failureReason: reason, finishedAt: new Date() });
+      if (!readRecords) await this.refund(repositories, dataset, current);
+      await repositories.audit.append({
+        organizationId: current.organizationId,
+        actorUserId: null,
+        actorTokenId: null,
+        action: 'release.failed',
+        subjectType: 'Release',
+        subjectId: releaseId,
+        outcome: 'FAILURE',
+        requestId: null,
+        details: { reason, refunded: !readRecords },
+      });
+    });
+    this.contexts.forget(releaseId);
+  }
+
+  private async refund(repositories: Repositories, dataset: { id: string; budgetDelta: number }, release: ReleaseEntity): Promise<void> {
+    const totalRho = Math.max(0, (await repositories.ledger.totalRho(dataset.id)) - release.rho);
+    await repositories.ledger.append({
+      datasetId: dataset.id,
+      releaseId: release.id,
+      kind: 'REFUND',
+      rho: -release.rho,
+      totalRho,
+      epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
+      delta: dataset.budgetDelta,
+      conversion: 'tight',
+      parameters: { releaseId: release.id, reason: 'failed before any record was read', cost: release.cost },
+      actorUserId: null,
+    });
+  }
+
+  /**
+   * Hands back batches whose worker stopped beating (killed, or its machine lost): the batch
+   * becomes pending and its job is failed, so the queue retries it at once.
+   */
+  private async reap(): Promise<void> {
+    const stale = await this.database.repositories.releases.staleBatches(new Date(Date.now() - this.config.worker.leaseSeconds * 1000));
+    for (const batch of stale) {
+      const handedBack = await this.database.transaction(async (repositories) => {
+        const locked = await repositories.releases.lockBatch(batch.releaseId, batch.batchIndex);
+        if (!locked || locked.status !== 'RUNNING' || !locked.heartbeatAt || locked.heartbeatAt.getTime() > Date.now() - this.config.worker.leaseSeconds * 1000) return null;
+        await repositories.releases.releaseBatch(batch.releaseId, batch.batchIndex);
+        return locked.jobId;
+      });
+      if (handedBack) {
+        this.logger.warn(`release ${batch.releaseId} batch ${batch.batchIndex}: worker ${batch.workerId} went silent; handing the batch back`);
+        await this.queue.fail(handedBack, 'worker went silent');
+      }
+    }
+  }
+}

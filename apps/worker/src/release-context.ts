@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type ReleaseWithSecrets } from '@synthgate/persistence';
+import { batchOfRecord } from '@synthgate/privacy';
+
+/** What a worker needs to run any batch of one release, computed once per process and release. */
+export interface ReleaseContext {
+  readonly release: ReleaseWithSecrets;
+  readonly promptTemplate: string;
+  readonly publicPromptTemplate: string;
+  /** Record ids of each batch, by batch ordinal. */
+  readonly batches: readonly (readonly string[])[];
+}
+
+/**
+ * Partitions a release's records into its batches: within each label group, record r goes to
+ * batch `offset + HMAC(key, r) mod batches` (libs/privacy `batchOfRecord`). Only records up to the
+ * release's snapshot id count, so records imported later never join. Every worker computes the
+ * same partition from the stored key, so a retried or resumed batch reads the same records.
+ */
+@Injectable()
+export class ReleaseContextCache {
+  private readonly contexts = new Map<string, Promise<ReleaseContext>>();
+
+  constructor(private readonly database: Database) {}
+
+  get(releaseId: string): Promise<ReleaseContext> {
+    let context = this.contexts.get(releaseId);
+    if (!context) {
+      context = this.load(releaseId);
+      context.catch(() => this.contexts.delete(releaseId));
+      this.contexts.set(releaseId, context);
+    }
+    return context;
+  }
+
+  /** Drops releases that are over, so a long-running worker does not keep their partitions. */
+  forget(releaseId: string): void {
+    this.contexts.delete(releaseId);
+  }
+
+  private async load(releaseId: string): Promise<ReleaseContext> {
+    const repositories = this.database.repositories;
+    const release = await repositories.releases.findWithSecrets(releaseId);
+    if (!release) throw new Error(`release ${releaseId} does not exist`);
+    const parameters = release.parameters as { promptTemplate: string; publicPromptTemplate: string; mode: string };
+    const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
+    if (parameters.mode === 'PRIVATE') {
+      const groups = new Map(release.labelPlan.map((entry) => [entry.label, entry]));
+      for (const record of await repositories.records.idsAndLabels(release.datasetId, release.maxRecordId)) {
+        const group = groups.get(record.label);
+        if (!group) continue; // a label this release does not generate
+        batches[group.offset + batchOfRecord(release.partitionKey, record.id, group.batches)]!.push(record.id);
+      }
+    }
+    return { release, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches };
+  }
+}

@@ -1,0 +1,28 @@
+import { type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type SynthgateConfig } from '@synthgate/config';
+import { type Database } from '@synthgate/persistence';
+import { ReleaseBatchProcessor } from './release-batch.processor';
+import { WorkerModule } from './worker.module';
+
+/** A started worker: main.ts and the e2e tests use this. */
+export interface RunningWorker {
+  readonly app: INestApplicationContext;
+  readonly processor: ReleaseBatchProcessor;
+  /** Graceful: finishes or hands back batches in flight, then closes. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(config: SynthgateConfig, database: Database, logger: false | undefined = undefined): Promise<RunningWorker> {
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, database), { logger, abortOnError: false });
+  const processor = app.get(ReleaseBatchProcessor);
+  await processor.start();
+  return {
+    app,
+    processor,
+    stop: async () => {
+      await processor.shutdown();
+      await app.close();
+    },
+  };
+}

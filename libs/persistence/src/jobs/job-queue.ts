@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import PgBoss from 'pg-boss';
+import { type EntityManager } from 'typeorm';
+
+/** The queue of release batches: one job per batch. */
+export const BATCH_QUEUE = 'release-batch';
+
+export interface BatchJobData {
+  readonly releaseId: string;
+  readonly batchIndex: number;
+}
+
+/** A job as a worker receives it. */
+export interface BatchJob {
+  readonly id: string;
+  readonly data: BatchJobData;
+  /** Attempts before this one. */
+  readonly retryCount: number;
+  readonly retryLimit: number;
+}
+
+export interface JobQueueOptions {
+  readonly url: string;
+  /** Workers supervise (expire stuck jobs, archive old ones); the gateway only enqueues. */
+  readonly supervise: boolean;
+  readonly maintenanceIntervalSeconds?: number;
+  readonly applicationName: string;
+  readonly onError?: (error: Error) => void;
+}
+
+export interface EnqueueOptions {
+  /** Longest a batch may run before pg-boss gives up on it (and retries it). */
+  readonly expireInSeconds: number;
+  readonly retryLimit: number;
+}
+
+/**
+ * The PostgreSQL-backed job queue (pg-boss). Jobs are inserted through the caller's transaction,
+ * so a release's debit, ledger entry and jobs commit together or not at all. No pg-boss type
+ * leaves this file.
+ */
+export class JobQueue {
+  private constructor(private readonly boss: PgBoss) {}
+
+  static async start(options: JobQueueOptions): Promise<JobQueue> {
+    const boss = new PgBoss({
+      connectionString: options.url,
+      max: 3,
+      application_name: options.applicationName,
+      supervise: options.supervise,
+      schedule: false,
+      migrate: true,
+      ...(options.maintenanceIntervalSeconds ? { maintenanceIntervalSeconds: options.maintenanceIntervalSeconds } : {}),
+    });
+    boss.on('error', (error: Error) => options.onError?.(error));
+    await boss.start();
+    await boss.createQueue(BATCH_QUEUE, { name: BATCH_QUEUE, policy: 'standard' });
+    return new JobQueue(boss);
+  }
+
+  /** Inserts one job per batch inside the transaction of `manager`; returns the job ids in order. */
+  async enqueueBatches(manager: EntityManager, jobs: readonly BatchJobData[], options: EnqueueOptions): Promise<string[]> {
+    const ids = jobs.map(() => randomUUID());
+    if (jobs.length === 0) return ids;
+    const db = {
+      executeSql: async (text: string, values: unknown[]) => {
+        const result: unknown = await manager.query(text, values);
+        return { rows: Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as unknown[]) : (result as unknown[]) };
+      },
+    };
+    for (let start = 0; start < jobs.length; start += 1000) {
+      const chunk = jobs.slice(start, start + 1000).map((data, offset) => ({
+        id: ids[start + offset],
+        name: BATCH_QUEUE,
+        data,
+        retryLimit: options.retryLimit,
+        retryDelay: 1,
+        expireInSeconds: options.expireInSeconds,
+      }));
+      await this.boss.insert(chunk, { db });
+    }
+    return ids;
+  }
+
+  /**
+   * Runs `handler` for batch jobs, `concurrency` at a time. The handler must settle its job itself
+   * (`complete` or `fail`) and return normally: pg-boss's own settling is not awaited, and a
+   * thrown error would count a second failure for a job the handler already failed.
+   */
+  async work(concurrency: number, pollingIntervalSeconds: number, handler: (job: BatchJob) => Promise<void>): Promise<void> {
+    for (let i = 0; i < concurrency; i++) {
+      await this.boss.work<BatchJobData>(BATCH_QUEUE, { batchSize: 1, pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
+        for (const job of jobs) {
+          await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
+        }
+      });
+    }
+  }
+
+  /** Stops taking new jobs; waits up to `timeoutSeconds` for jobs in flight. */
+  async stopWorking(): Promise<void> {
+    await this.boss.offWork(BATCH_QUEUE);
+  }
+
+  /** Marks a job done (idempotent: a job no longer active is left alone). */
+  async complete(jobId: string): Promise<void> {
+    await this.boss.complete(BATCH_QUEUE, jobId);
+  }
+
+  /** Hands a job back (e.g. its worker died): it is retried at once, counting one attempt. */
+  async fail(jobId: string, reason: string): Promise<void> {
+    await this.boss.fail(BATCH_QUEUE, jobId, { reason });
+  }
+
+  async cancel(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length > 0) await this.boss.cancel(BATCH_QUEUE, [...jobIds]);
+  }
+
+  /** Jobs waiting to be taken (created or retry). */
+  async queueSize(): Promise<number> {
+    return this.boss.getQueueSize(BATCH_QUEUE);
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: true, wait: true });
+  }
+}

@@ -1,0 +1,67 @@
+import { type EntityManager } from 'typeorm';
+import { isUuid } from '../ids';
+import { keysetPage, type Page, type PageRequest } from '../page';
+import { LedgerEntryEntity, type LedgerEntryKind } from './ledger-entry.entity';
+import { GENESIS_HASH, ledgerEntryHash } from './ledger-hash';
+
+/** What a debit or refund writes; sequence, time and the hash chain are the repository's. */
+export interface NewLedgerEntry {
+  readonly datasetId: string;
+  readonly releaseId: string | null;
+  readonly kind: LedgerEntryKind;
+  readonly rho: number;
+  readonly totalRho: number;
+  readonly epsilonAfter: number;
+  readonly delta: number;
+  readonly conversion: string;
+  readonly parameters: Record<string, unknown>;
+  readonly actorUserId: string | null;
+}
+
+/** The budget ledger. Entries are only ever appended, by `append`, under the dataset row lock. */
+export class LedgerRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  /** The dataset's total rho: the sum over its ledger (refunds are negative). */
+  async totalRho(datasetId: string): Promise<number> {
+    const head = await this.head(datasetId);
+    return head?.totalRho ?? 0;
+  }
+
+  /** The latest entry of a dataset, or null for an empty ledger. */
+  head(datasetId: string): Promise<LedgerEntryEntity | null> {
+    if (!isUuid(datasetId)) return Promise.resolve(null);
+    return this.manager.findOne(LedgerEntryEntity, { where: { datasetId }, order: { sequence: 'DESC' } });
+  }
+
+  /**
+   * Appends an entry linked to the dataset's current head. The caller must hold the dataset's row
+   * lock (`DatasetRepository.lockForUpdate`) in the same transaction, so two appends can never
+   * read the same head.
+   */
+  async append(entry: NewLedgerEntry): Promise<LedgerEntryEntity> {
+    const head = await this.head(entry.datasetId);
+    const fields = {
+      ...entry,
+      sequence: (head?.sequence ?? 0) + 1,
+      createdAt: new Date(),
+      previousHash: head?.hash ?? GENESIS_HASH,
+    };
+    const hash = ledgerEntryHash(fields);
+    return this.manager.save(this.manager.create(LedgerEntryEntity, { ...fields, hash }));
+  }
+
+  list(datasetId: string, page: PageRequest): Promise<Page<LedgerEntryEntity>> {
+    const query = this.manager.createQueryBuilder(LedgerEntryEntity, 'l').where('l.dataset_id = :datasetId', { datasetId });
+    return keysetPage(query, { id: 'l.sequence' }, page, (l) => [l.sequence]);
+  }
+
+  /** Every entry of a dataset in sequence order, for verification. */
+  all(datasetId: string): Promise<LedgerEntryEntity[]> {
+    return this.manager.find(LedgerEntryEntity, { where: { datasetId }, order: { sequence: 'ASC' } });
+  }
+
+  forRelease(releaseId: string): Promise<LedgerEntryEntity[]> {
+    return this.manager.find(LedgerEntryEntity, { where: { releaseId }, order: { sequence: 'ASC' } });
+  }
+}

@@ -1,0 +1,198 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+export const releaseStatuses = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type ReleaseStatus = (typeof releaseStatuses)[number];
+export const releaseModes = ['PRIVATE', 'PUBLIC_ONLY'] as const;
+export type ReleaseMode = (typeof releaseModes)[number];
+export type BatchStatus = 'PENDING' | 'RUNNING' | 'DONE';
+
+/** One group of batches: all batches of one label (or of the whole unlabelled dataset). */
+export interface LabelPlanEntry {
+  /** null for an unlabelled dataset. */
+  readonly label: string | null;
+  /** Number of batches (= synthetic examples) of this label. */
+  readonly batches: number;
+  /** Ordinal of this group's first batch. */
+  readonly offset: number;
+  /** The DP-noised record count the batches were derived from (DP_COUNT allocation only). */
+  readonly noisyCount?: number;
+}
+
+/**
+ * A synthetic release. `partitionKey` and `randomSeed` are secrets of the mechanism: they never
+ * leave the database except to the worker (DESIGN.md section 4).
+ */
+@Entity({ name: 'release' })
+export class ReleaseEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'dataset_id', type: 'uuid' })
+  datasetId!: string;
+
+  @Column({ name: 'organization_id', type: 'uuid' })
+  organizationId!: string;
+
+  @Column({ type: 'text' })
+  status!: ReleaseStatus;
+
+  @Column({ type: 'text' })
+  mode!: ReleaseMode;
+
+  /** Every public parameter of the mechanism and the request (see the gateway's ReleaseParameters). */
+  @Column({ type: 'jsonb' })
+  parameters!: Record<string, unknown>;
+
+  /** The ReleaseCost of libs/privacy, as charged. */
+  @Column({ type: 'jsonb' })
+  cost!: Record<string, unknown>;
+
+  @Column({ type: 'double precision' })
+  rho!: number;
+
+  @Column({ type: 'double precision' })
+  epsilon!: number;
+
+  @Column({ type: 'double precision' })
+  delta!: number;
+
+  @Column({ type: 'text' })
+  conversion!: 'tight' | 'closed';
+
+  @Column({ name: 'model_name', type: 'text' })
+  modelName!: string;
+
+  @Column({ name: 'model_fingerprint', type: 'text' })
+  modelFingerprint!: string;
+
+  @Column({ name: 'model_files', type: 'jsonb' })
+  modelFiles!: { path: string; bytes: number; sha256: string }[];
+
+  @Column({ name: 'label_plan', type: 'jsonb' })
+  labelPlan!: LabelPlanEntry[];
+
+  /** The public record count N when the release was created. */
+  @Column({ name: 'record_count', type: 'integer' })
+  recordCount!: number;
+
+  /** Records with a larger id were imported later and are not part of this release. */
+  @Column({ name: 'max_record_id', type: 'bigint' })
+  maxRecordId!: string;
+
+  @Column({ name: 'batch_count', type: 'integer' })
+  batchCount!: number;
+
+  @Column({ name: 'batches_done', type: 'integer', default: 0 })
+  batchesDone!: number;
+
+  @Column({ name: 'tokens_generated', type: 'bigint', default: 0 })
+  tokensGenerated!: string;
+
+  @Column({ name: 'partition_key', type: 'bytea', select: false })
+  partitionKey!: Buffer;
+
+  @Column({ name: 'random_seed', type: 'bytea', select: false })
+  randomSeed!: Buffer;
+
+  @Column({ name: 'failure_reason', type: 'text', nullable: true })
+  failureReason!: string | null;
+
+  @Column({ name: 'quality_report', type: 'jsonb', nullable: true })
+  qualityReport!: Record<string, unknown> | null;
+
+  @Column({ name: 'created_by', type: 'uuid', nullable: true })
+  createdBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+}
+
+/** One batch of a release: the unit of work, and of the partition. */
+@Entity({ name: 'release_batch' })
+export class ReleaseBatchEntity {
+  @PrimaryColumn({ name: 'release_id', type: 'uuid' })
+  releaseId!: string;
+
+  @PrimaryColumn({ name: 'batch_index', type: 'integer' })
+  batchIndex!: number;
+
+  @Column({ type: 'text', nullable: true })
+  label!: string | null;
+
+  @Column({ type: 'text' })
+  status!: BatchStatus;
+
+  @Column({ name: 'job_id', type: 'uuid', nullable: true })
+  jobId!: string | null;
+
+  @Column({ name: 'worker_id', type: 'text', nullable: true })
+  workerId!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'heartbeat_at', type: 'timestamptz', nullable: true })
+  heartbeatAt!: Date | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @Column({ type: 'integer', nullable: true })
+  tokens!: number | null;
+}
+
+/** One synthetic example: the output of one batch. */
+@Entity({ name: 'synthetic_record' })
+export class SyntheticRecordEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  id!: string;
+
+  @Column({ name: 'release_id', type: 'uuid' })
+  releaseId!: string;
+
+  @Column({ type: 'integer' })
+  ordinal!: number;
+
+  @Column({ type: 'text' })
+  text!: string;
+
+  @Column({ type: 'text', nullable: true })
+  label!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}
+
+/** A release made visible to an organisation; revoking ends it without deleting it. */
+@Entity({ name: 'release_publication' })
+export class ReleasePublicationEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  id!: string;
+
+  @Column({ name: 'release_id', type: 'uuid' })
+  releaseId!: string;
+
+  @Column({ name: 'organization_id', type: 'uuid' })
+  organizationId!: string;
+
+  @Column({ name: 'published_by', type: 'uuid', nullable: true })
+  publishedBy!: string | null;
+
+  @CreateDateColumn({ name: 'published_at', type: 'timestamptz' })
+  publishedAt!: Date;
+
+  @Column({ name: 'revoked_by', type: 'uuid', nullable: true })
+  revokedBy!: string | null;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+}
