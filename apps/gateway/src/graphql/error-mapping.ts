@@ -93,11 +93,23 @@ function bodyParserStatus(error: unknown): number | null {
 /** GraphQL's own codes for malformed documents and variables pass through unchanged. */
 const graphqlOwnCodes = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
 
+/** Variable coercion failures name the field in their message; Apollo gives them no useful code. */
+function variableError(message: string): { field: string } | null {
+  const invalid = /^Variable "\$[^"]+" got invalid value .* at "([^"]+)"/.exec(message);
+  if (invalid) return { field: invalid[1]! };
+  const missing = /^Variable "\$([^"]+)" (?:of required type .* was not provided|of non-null type .* must not be null|got invalid value)/.exec(message);
+  return missing ? { field: missing[1]! } : null;
+}
+
 /** Apollo's `formatError`: every error leaves the API through here. */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const ownCode = formatted.extensions?.code;
-  // Apollo's own errors (parse, validation, variable coercion, our complexity check) already carry
-  // a meaningful code; resolver errors arrive as INTERNAL_SERVER_ERROR and are classified here.
+  const variable = variableError(formatted.message);
+  if (variable) {
+    return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT', field: variable.field } };
+  }
+  // Apollo's own errors (parse, validation, our complexity check) already carry a meaningful code;
+  // resolver errors arrive as INTERNAL_SERVER_ERROR and are classified here.
   if (typeof ownCode === 'string' && graphqlOwnCodes.has(ownCode)) {
     const field = formatted.extensions?.field;
     return {
