@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ declare global {
  * rows. With TEST_DATABASE_URL set (e.g. the machine's own PostgreSQL in CI), that server is used.
  */
 export default async function globalSetup(): Promise<void> {
+  // Tests that start worker processes run dist/: build it from the sources under test.
+  execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'build.js'), '--quiet'], { stdio: 'inherit' });
   let server: TestDatabaseServer;
   const external = process.env.TEST_DATABASE_URL;
   if (external) {

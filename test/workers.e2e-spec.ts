@@ -1,0 +1,129 @@
+import { Client } from 'pg';
+import { batchOfRecord } from '@synthgate/privacy';
+import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
+import { startTestGateway, type TestGateway } from './setup/gateway';
+import { createTestModelsDir } from './setup/models';
+import { spawnWorker, waitUntil, type WorkerProcess } from './setup/processes';
+
+/**
+ * Worker processes as an operator runs them (dist/apps/worker/src/main.js) sharing one database:
+ * a release split over two workers, a worker killed mid-release, and a graceful SIGTERM.
+ */
+describe('worker processes', () => {
+  let gateway: TestGateway;
+  let acme: TestOrganization;
+  let db: Client;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
+    acme = await createOrganization(gateway);
+    db = new Client({ connectionString: gateway.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await db.end();
+    await gateway.close();
+  });
+
+  function startWorker(env: Record<string, string> = {}): WorkerProcess {
+    const worker = spawnWorker({
+      DATABASE_URL: gateway.databaseUrl,
+      MODELS_DIR: gateway.config.models.dir,
+      DEFAULT_MODEL: 'tiny',
+      SYNTHGATE_DATA_DIR: gateway.dataDir,
+      LOG_LEVEL: 'info',
+      GENERATION_THREADS: '1',
+      WORKER_HEARTBEAT_SECONDS: '1',
+      WORKER_LEASE_SECONDS: '3',
+      ...env,
+    });
+    workers.push(worker);
+    return worker;
+  }
+
+  async function release(records: number, batchSize: number, maxTokens: number): Promise<string> {
+    const dataset = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 100, delta: 1e-7 })).id;
+    const lines = Array.from({ length: records }, (_, i) => `"record ${i} about the weather in town ${i % 13}",${i % 3 ? 'rain' : 'sun'}`);
+    await importRecords(gateway, acme.users.DATA_OWNER.token, dataset, `text,label\n${lines.join('\n')}\n`);
+    const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(
+      acme.users.DATA_OWNER.token,
+      'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }',
+      { input: { datasetId: dataset, batchSize, clip: 1, temperature: 2, privateTokenCap: maxTokens, maxTokens } },
+    );
+    return createRelease.id;
+  }
+
+  async function status(id: string): Promise<{ status: string; batches_done: number; batch_count: number }> {
+    const { rows } = await db.query<{ status: string; batches_done: number; batch_count: number }>('SELECT status, batches_done, batch_count FROM release WHERE id = $1', [id]);
+    return rows[0]!;
+  }
+
+  /** Every batch has exactly one synthetic record, and the keyed partition puts every record in exactly one batch. */
+  async function checkComplete(id: string): Promise<{ workers: Set<string>; attempts: number[] }> {
+    const { rows: [release] } = await db.query<{ batch_count: number; partition_key: Buffer; dataset_id: string; max_record_id: string; label_plan: { label: string; batches: number; offset: number }[] }>(
+      'SELECT batch_count, partition_key, dataset_id, max_record_id, label_plan FROM release WHERE id = $1',
+      [id],
+    );
+    const { rows: records } = await db.query<{ ordinal: number }>('SELECT ordinal FROM synthetic_record WHERE release_id = $1 ORDER BY ordinal', [id]);
+    expect(records.map((r) => r.ordinal)).toEqual(Array.from({ length: release!.batch_count }, (_, i) => i));
+    const { rows: batches } = await db.query<{ status: string; worker_id: string; attempts: number }>('SELECT status, worker_id, attempts FROM release_batch WHERE release_id = $1', [id]);
+    expect(batches.every((b) => b.status === 'DONE')).toBe(true);
+    const { rows: sensitive } = await db.query<{ id: string; label: string }>('SELECT id::text, label FROM sensitive_record WHERE dataset_id = $1 AND id <= $2', [release!.dataset_id, release!.max_record_id]);
+    const members = new Array<number>(release!.batch_count).fill(0);
+    for (const record of sensitive) {
+      const group = release!.label_plan.find((g) => g.label === record.label)!;
+      members[group.offset + batchOfRecord(release!.partition_key, record.id, group.batches)]! += 1;
+    }
+    expect(members.reduce((a, b) => a + b, 0)).toBe(sensitive.length);
+    return { workers: new Set(batches.map((b) => b.worker_id)), attempts: batches.map((b) => b.attempts) };
+  }
+
+  it('splits one release between two worker processes, with no batch done twice', async () => {
+    const id = await release(120, 6, 24);
+    const first = startWorker();
+    const second = startWorker();
+    await waitUntil(async () => (await status(id)).status === 'SUCCEEDED', 120_000, 'the release to succeed', 200);
+    const { workers: seen } = await checkComplete(id);
+    expect(seen.size).toBe(2);
+    for (const worker of [first, second]) {
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+    }
+  }, 180_000);
+
+  it('survives a worker killed with SIGKILL mid-release: another resumes, without duplicates', async () => {
+    const id = await release(150, 5, 32);
+    const victim = startWorker();
+    await waitUntil(async () => (await status(id)).batches_done >= 3, 90_000, 'three batches');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const { rows: running } = await db.query<{ count: number }>(`SELECT count(*)::int AS count FROM release_batch WHERE release_id = $1 AND status = 'RUNNING'`, [id]);
+    expect((await status(id)).status).toBe('RUNNING');
+    const rescuer = startWorker();
+    await waitUntil(async () => (await status(id)).status === 'SUCCEEDED', 150_000, 'the release to succeed after the crash', 200);
+    const { workers: seen, attempts } = await checkComplete(id);
+    expect(seen.size).toBe(2);
+    // The batch in flight when the worker died ran again, under the same partition and randomness.
+    if (running[0]!.count > 0) expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+    rescuer.child.kill('SIGTERM');
+    expect((await rescuer.exited).code).toBe(0);
+  }, 240_000);
+
+  it('on SIGTERM finishes or hands back its batch and exits; no job is lost', async () => {
+    const id = await release(100, 5, 32);
+    const leaving = startWorker({ WORKER_SHUTDOWN_GRACE_SECONDS: '0' });
+    await waitUntil(async () => (await status(id)).batches_done >= 2, 90_000, 'two batches');
+    leaving.child.kill('SIGTERM');
+    expect(await leaving.exited).toEqual({ code: 0, signal: null });
+    expect(leaving.output()).toMatch(/SIGTERM/);
+    const { rows: stuck } = await db.query<{ count: number }>(`SELECT count(*)::int AS count FROM release_batch WHERE release_id = $1 AND status = 'RUNNING'`, [id]);
+    expect(stuck[0]!.count).toBe(0);
+    const staying = startWorker();
+    await waitUntil(async () => (await status(id)).status === 'SUCCEEDED', 150_000, 'the release to succeed', 200);
+    await checkComplete(id);
+    staying.child.kill('SIGTERM');
+    expect((await staying.exited).code).toBe(0);
+  }, 240_000);
+});
