@@ -37,7 +37,7 @@ export function withConnection(command: Command): Command {
 export class GatewayClient {
   constructor(
     readonly url: string,
-    private readonly token: string,
+    readonly token: string,
   ) {}
 
   /** Resolves URL and token from flags, then the environment, then the data folder's admin-token. */

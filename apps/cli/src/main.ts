@@ -4,6 +4,7 @@ import { GatewayError } from './gateway-client';
 import { registerIdentityCommands } from './identity.command';
 import { registerModelCommands } from './model.command';
 import { registerPrivacyCommands } from './privacy.command';
+import { registerReleaseCommands } from './release.command';
 
 /**
  * `synthgate`: the command line for operators and data owners. Each command group lives in its
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerIdentityCommands(program);
   registerDatasetCommands(program);
+  registerReleaseCommands(program);
   registerPrivacyCommands(program);
   registerModelCommands(program);
   return program;
