@@ -1,0 +1,6 @@
+export { DEFAULT_FEATURE_OPTIONS, type FeatureOptions, hashedCounts, resolveFeatureOptions, type SparseVector, words } from './features';
+export { DEFAULT_LOGISTIC_REGRESSION_OPTIONS, LogisticRegression, type LogisticRegressionOptions } from './logistic-regression';
+export { accuracy, rocAuc } from './metrics';
+export { SeededRandom } from './random';
+export { distinguishingAuc, type DistinguishingOptions, type DistinguishingResult, stratifiedFolds, TextClassifier, type TextClassifierOptions } from './text-classifier';
+export { TfidfVectorizer } from './tfidf';
