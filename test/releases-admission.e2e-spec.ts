@@ -159,3 +159,30 @@ describe('release admission, input validation and access', () => {
     expect(publishQueued.errors?.[0]?.extensions?.code).toBe('CONFLICT');
   });
 });
+
+describe('budget changes after releases', () => {
+  let gateway: TestGateway;
+  let acme: TestOrganization;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
+    acme = await createOrganization(gateway);
+  });
+  afterAll(() => gateway.close());
+
+  it('keeps delta fixed and epsilon at or above what is spent once a release is charged', async () => {
+    const owner = acme.users.DATA_OWNER;
+    const id = (await createDataset(gateway, owner, { epsilon: 10, delta: 1e-6 })).id;
+    await importRecords(gateway, owner.token, id, csv(100));
+    const update = 'mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { budget { epsilon delta } } }';
+    expect((await gateway.data<{ updateDataset: unknown }>(owner.token, update, { input: { id, budget: { delta: 1e-7 } } })).updateDataset).toEqual({ budget: { epsilon: 10, delta: 1e-7 } });
+    await gateway.data(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', {
+      input: { datasetId: id, batchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 16 },
+    });
+    const delta = await gateway.gql(owner.token, update, { input: { id, budget: { delta: 1e-6 } } });
+    expect(delta.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.budget.delta' });
+    const epsilon = await gateway.gql(owner.token, update, { input: { id, budget: { epsilon: 0.001 } } });
+    expect(epsilon.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.budget.epsilon' });
+    expect((await gateway.data<{ updateDataset: { budget: { epsilon: number } } }>(owner.token, update, { input: { id, budget: { epsilon: 12 } } })).updateDataset.budget.epsilon).toBe(12);
+  });
+});

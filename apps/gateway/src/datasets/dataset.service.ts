@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { epsilonFromRho } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptTemplate } from './prompt-template';
@@ -127,6 +128,18 @@ export class DatasetService {
       }
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);
+      const head = await repositories.ledger.head(dataset.id);
+      if (head) {
+        // Spent epsilon is computed at the dataset's delta: once releases are charged, changing it
+        // would rewrite what the ledger says was spent.
+        if (changes.budgetDelta !== undefined && changes.budgetDelta !== dataset.budgetDelta) {
+          throw DomainError.badInput('input.budget.delta', 'cannot change once releases have been charged to the dataset');
+        }
+        const spent = epsilonFromRho(head.totalRho, dataset.budgetDelta, 'tight');
+        if (changes.budgetEpsilon !== undefined && changes.budgetEpsilon < spent) {
+          throw DomainError.badInput('input.budget.epsilon', `must be at least the epsilon already spent (${spent.toPrecision(4)})`);
+        }
+      }
       await repositories.datasets.update(dataset.id, changes);
       await this.audit.record(
         actor,
