@@ -21,6 +21,9 @@ import { graphqlOptions } from './graphql/graphql.options';
 import { HealthController } from './health/health.controller';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { GatewayThrottlerGuard } from './http/throttler.guard';
+import { GatewayMetrics } from './metrics/gateway-metrics';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrganizationResolver } from './organizations/organization.resolver';
 import { OrganizationService } from './organizations/organization.service';
 import { ModelCatalogService } from './releases/model-catalog.service';
@@ -45,7 +48,7 @@ export const resolvers = [
   AuditResolver,
 ] as const;
 /** Every REST controller. */
-export const controllers = [RecordImportController, ReleaseExportController, HealthController] as const;
+export const controllers = [RecordImportController, ReleaseExportController, HealthController, MetricsController] as const;
 
 /**
  * The GraphQL gateway. Guards run in order: rate limit, then access (deny by default). The
@@ -60,11 +63,12 @@ export class GatewayModule {
         ConfigModule.forRoot(config),
         PersistenceModule.forRoot(database),
         AuditModule,
+        MetricsModule,
         ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: config.rateLimitPerMinute }]),
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
-          imports: [AuditModule],
-          inject: [SYNTHGATE_CONFIG, Database, AuditService],
+          imports: [AuditModule, MetricsModule],
+          inject: [SYNTHGATE_CONFIG, Database, AuditService, GatewayMetrics],
           useFactory: graphqlOptions,
         }),
       ],

@@ -1,10 +1,14 @@
 import 'reflect-metadata';
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+import { type Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@synthgate/config';
+import { NestPinoLogger } from '@synthgate/logging';
 import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
 import { createGatewayApp } from './app';
+import { drainHttpServer } from './http/http-drain';
+import { createGatewayLogger } from './http/request-observer';
 
 const logger = new Logger('Gateway');
 
@@ -24,25 +28,31 @@ function startWorker(databaseUrl: string): ChildProcess {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Structured JSON lines on stdout; every `new Logger(context)` in the gateway writes through it.
+  const log = createGatewayLogger(config);
+  Logger.overrideLogger(new NestPinoLogger(log));
   const server = await openDatabaseServer({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     embeddedPort: config.embeddedPostgresPort,
   });
   const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true, queue: 'enqueue' });
-  const app = await createGatewayApp(config, database);
+  const app = await createGatewayApp(config, database, log);
   await app.listen(config.port, config.host);
   logger.log(`database: ${server.description}`);
-  logger.log(`GraphQL API at http://${config.host}:${config.port}/graphql, health at /health`);
+  logger.log(`GraphQL API at http://${config.host}:${config.port}/graphql, web console at /console, health at /health`);
   const worker = process.argv.includes('--with-worker') ? startWorker(server.url) : null;
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal}: draining requests and stopping`);
+    logger.log(`${signal}: taking no new connections; letting requests in flight finish (up to ${config.shutdownGraceSeconds}s)`);
     const workerExited = worker && worker.exitCode === null ? new Promise((resolve) => worker.once('exit', resolve)) : Promise.resolve();
     worker?.kill('SIGTERM');
+    // Drain HTTP first: Nest's shutdown hooks would stop Apollo under requests still in flight.
+    const drained = await drainHttpServer(app.getHttpServer() as Server, config.shutdownGraceSeconds * 1000);
+    if (drained === 'timed out') logger.warn(`requests still open after ${config.shutdownGraceSeconds}s were cut`);
     await app.close();
     await workerExited;
     await database.close();

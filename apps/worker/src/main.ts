@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@synthgate/config';
+import { createLogger, NestPinoLogger } from '@synthgate/logging';
 import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
 import { startWorker } from './worker';
 
@@ -8,6 +9,9 @@ const logger = new Logger('Worker');
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Structured JSON lines on stdout; every `new Logger(context)` in the worker writes through it.
+  const nestLogger = new NestPinoLogger(createLogger({ service: 'worker', level: config.logLevel, pretty: config.logPretty }));
+  Logger.overrideLogger(nestLogger);
   const server = await openDatabaseServer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedPort: config.embeddedPostgresPort });
   const database = await connectDatabase({
     url: server.url,
@@ -17,7 +21,7 @@ async function main(): Promise<void> {
     queue: 'work',
     onQueueError: (error) => logger.warn(`queue: ${error.message}`),
   });
-  const worker = await startWorker(config, database);
+  const worker = await startWorker(config, database, nestLogger);
   logger.log(`worker ${worker.processor.workerId} ready; database: ${server.description}`);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

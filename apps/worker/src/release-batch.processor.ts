@@ -212,6 +212,7 @@ export class ReleaseBatchProcessor {
       return { text: storableText(result.continuation), tokens: result.tokenIds.length };
     }
     const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
+    let lastStep: bigint | null = null;
     const example = await model.generateExample({
       privatePrompts: records.map((record) => fill(context.promptTemplate, record.text, record.label)),
       publicPrompt,
@@ -229,6 +230,10 @@ export class ReleaseBatchProcessor {
       mode: 'kv-cache',
       onStep: () => {
         if (signal.aborted) throw new HandBack();
+        // Step latency for the fleet's histogram; the first interval holds the prefill, so it starts after it.
+        const now = process.hrtime.bigint();
+        if (lastStep !== null) this.metrics.observeStep(Number(now - lastStep) / 1e9);
+        lastStep = now;
       },
     });
     // Private and public step counts go to aggregate metrics only: they are not covered by the

@@ -5,6 +5,7 @@ import { ModelPool } from './model-pool';
 import { ReleaseBatchProcessor } from './release-batch.processor';
 import { ReleaseContextCache } from './release-context';
 import { WorkerMetrics } from './worker-metrics';
+import { WorkerMetricsPublisher } from './worker-metrics.publisher';
 
 /** The headless worker: takes release batches from the queue and runs them. */
 @Module({})
@@ -13,7 +14,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(database)],
-      providers: [ModelPool, ReleaseContextCache, WorkerMetrics, ReleaseBatchProcessor],
+      providers: [ModelPool, ReleaseContextCache, WorkerMetrics, ReleaseBatchProcessor, WorkerMetricsPublisher],
       exports: [ReleaseBatchProcessor, WorkerMetrics],
     };
   }

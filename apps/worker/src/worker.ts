@@ -1,4 +1,4 @@
-import { type INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type SynthgateConfig } from '@synthgate/config';
 import { type Database } from '@synthgate/persistence';
@@ -13,7 +13,8 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(config: SynthgateConfig, database: Database, logger: false | undefined = undefined): Promise<RunningWorker> {
+/** `logger`: where Nest and the worker log (main.ts passes the JSON logger); false for none. */
+export async function startWorker(config: SynthgateConfig, database: Database, logger: LoggerService | false | undefined = undefined): Promise<RunningWorker> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, database), { logger, abortOnError: false });
   const processor = app.get(ReleaseBatchProcessor);
   await processor.start();

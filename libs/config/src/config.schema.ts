@@ -29,6 +29,7 @@ export const configSchema = z.object({
   GRAPHQL_MAX_COMPLEXITY: positiveInt.default(2000),
   HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb').default('1mb'),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
+  GATEWAY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int('must be an integer').min(0).max(3600).default(30),
   IMPORT_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   IMPORT_MAX_RECORD_CHARS: positiveInt.default(20_000),
   API_TOKEN_DEFAULT_TTL_DAYS: positiveInt.max(3650, 'must be at most 3650').default(90),
@@ -68,6 +69,8 @@ export interface SynthgateConfig {
   };
   readonly httpBodyLimit: string;
   readonly rateLimitPerMinute: number;
+  /** On SIGTERM, how long the gateway lets requests in flight (imports, exports) finish. */
+  readonly shutdownGraceSeconds: number;
   readonly importLimits: { readonly maxBytes: number; readonly maxRecordChars: number };
   readonly apiTokenDefaultTtlDays: number;
   readonly metricsToken: string | undefined;
@@ -110,6 +113,7 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
     },
     httpBodyLimit: parsed.HTTP_BODY_LIMIT,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    shutdownGraceSeconds: parsed.GATEWAY_SHUTDOWN_GRACE_SECONDS,
     importLimits: { maxBytes: parsed.IMPORT_MAX_BYTES, maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS },
     apiTokenDefaultTtlDays: parsed.API_TOKEN_DEFAULT_TTL_DAYS,
     metricsToken: parsed.METRICS_TOKEN,

@@ -5,6 +5,7 @@ import { SensitiveRecordRepository } from './datasets/sensitive-record.repositor
 import { ApiTokenRepository, OrganizationRepository, UserRepository } from './identity/identity.repository';
 import { type BatchJobData, type EnqueueOptions, type JobQueue } from './jobs/job-queue';
 import { LedgerRepository } from './ledger/ledger.repository';
+import { MetricsRepository } from './metrics/metrics.repository';
 import { ReleaseRepository } from './releases/release.repository';
 
 /** The repositories, all bound to one connection or transaction. */
@@ -19,6 +20,7 @@ export interface Repositories {
   readonly releases: ReleaseRepository;
   readonly ledger: LedgerRepository;
   readonly jobs: JobRepository;
+  readonly metrics: MetricsRepository;
 }
 
 /** Enqueues jobs in the transaction of its repositories (see JobQueue). */
@@ -57,6 +59,7 @@ function repositoriesFor(manager: EntityManager, queue: () => JobQueue | null): 
     releases: new ReleaseRepository(manager),
     ledger: new LedgerRepository(manager),
     jobs: new JobRepository(manager, queue),
+    metrics: new MetricsRepository(manager),
   };
 }
 

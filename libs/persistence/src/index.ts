@@ -23,6 +23,7 @@ export { BATCH_QUEUE, type BatchJob, type BatchJobData, type EnqueueOptions, Job
 export { LedgerEntryEntity, type LedgerEntryKind } from './ledger/ledger-entry.entity';
 export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash } from './ledger/ledger-hash';
 export { type NewLedgerEntry } from './ledger/ledger.repository';
+export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,
   type LabelPlanEntry,

@@ -7,6 +7,8 @@ import { GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from '
 import depthLimit from 'graphql-depth-limit';
 import { type ComplexityEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { type AuditService } from '../audit/audit.service';
+import { type GatewayMetrics } from '../metrics/gateway-metrics';
+import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.plugin';
 import { formatGraphQLError, toClientError } from './error-mapping';
 import { type GraphQLContext, Loaders } from './loaders';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
@@ -74,8 +76,8 @@ function auditFailuresPlugin(audit: AuditService): ApolloServerPlugin<GraphQLCon
   };
 }
 
-/** Apollo options: code-first schema, hardening, one error mapping, per-request loaders. */
-export function graphqlOptions(config: SynthgateConfig, database: Database, audit: AuditService): ApolloDriverConfig {
+/** Apollo options: code-first schema, hardening, one error mapping, per-request loaders, metrics. */
+export function graphqlOptions(config: SynthgateConfig, database: Database, audit: AuditService, metrics: GatewayMetrics): ApolloDriverConfig {
   let schema: GraphQLSchema | null = null;
   return {
     autoSchemaFile: true,
@@ -92,6 +94,11 @@ export function graphqlOptions(config: SynthgateConfig, database: Database, audi
     context: ({ req }: { req: GraphQLContext['req'] }): GraphQLContext => ({ req, loaders: new Loaders(database) }),
     formatError: formatGraphQLError,
     validationRules: [depthLimit(config.graphql.maxDepth)],
-    plugins: [ApolloServerPluginLandingPageDisabled(), complexityPlugin(config.graphql.maxComplexity, () => schema), auditFailuresPlugin(audit)],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      complexityPlugin(config.graphql.maxComplexity, () => schema),
+      auditFailuresPlugin(audit),
+      graphqlMetricsPlugin(metrics),
+    ],
   };
 }

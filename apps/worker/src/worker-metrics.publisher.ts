@@ -1,0 +1,58 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
+import { Database } from '@synthgate/persistence';
+import { ReleaseBatchProcessor } from './release-batch.processor';
+import { WorkerMetrics } from './worker-metrics';
+
+/** Rows of workers silent this long are folded into the fleet's retired totals. */
+const RETIRE_AFTER_SECONDS = 24 * 3600;
+
+/**
+ * Writes this worker's totals to `worker_metrics` every heartbeat and once more at shutdown, so
+ * the gateway's GET /metrics sums every worker on every machine (workers serve no HTTP). At start
+ * it folds the rows of workers gone for a day into one retired row.
+ */
+@Injectable()
+export class WorkerMetricsPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('WorkerMetrics');
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly database: Database,
+    private readonly metrics: WorkerMetrics,
+    private readonly processor: ReleaseBatchProcessor,
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.database
+      .transaction((repositories) => repositories.metrics.retireWorkers(RETIRE_AFTER_SECONDS))
+      .catch((error: unknown) => this.logger.warn(`could not retire old worker metrics: ${error instanceof Error ? error.message : String(error)}`));
+    await this.publish();
+    this.timer = setInterval(() => void this.publish(), this.config.worker.heartbeatSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.publish();
+  }
+
+  /** Never throws: metrics are lost for one interval at most (the totals are absolute). */
+  async publish(): Promise<void> {
+    try {
+      await this.database.repositories.metrics.saveWorker({
+        workerId: this.processor.workerId,
+        startedAt: this.metrics.startedAt,
+        batches: this.metrics.batches,
+        privateTokens: this.metrics.privateTokens,
+        publicTokens: this.metrics.publicTokens,
+        generationSeconds: this.metrics.generationSeconds,
+        step: this.metrics.stepHistogram,
+      });
+    } catch (error) {
+      this.logger.warn(`could not publish metrics: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
