@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../apps/cli/src/main';
 import { startTestGateway, type TestGateway } from './setup/gateway';
+import { createTestModelsDir } from './setup/models';
 
 /** Runs the CLI in-process, capturing what it writes. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -30,13 +31,13 @@ describe('synthgate CLI against a running gateway', () => {
   const files = mkdtempSync(join(tmpdir(), 'synthgate-cli-'));
 
   beforeAll(async () => {
-    gateway = await startTestGateway();
+    gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
   });
   afterAll(() => gateway.close());
 
   it('lists every command in --help', async () => {
     const help = await cli('--help');
-    for (const command of ['org', 'user', 'token', 'dataset', 'import', 'privacy', 'model']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['org', 'user', 'token', 'dataset', 'import', 'release', 'ledger', 'privacy', 'model']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   it('sets up an organisation, a data owner and a token, then creates a dataset and imports records', async () => {
@@ -73,6 +74,17 @@ describe('synthgate CLI against a running gateway', () => {
 
     const listed = await cli('dataset', 'list', ...owner);
     expect(listed.stdout).toMatch(/\s2 records {2}tickets/);
+
+    const plan = await cli('release', 'plan', '--dataset', datasetId, '--batch-size', '1', '--clip', '1', '--private-tokens', '4', '--max-tokens', '8', ...owner, '--json');
+    expect(plan.code).toBe(0);
+    const planned = JSON.parse(plan.stdout) as { batches: number; admitted: boolean; cost: { privateTokenCap: number } };
+    expect(planned).toMatchObject({ batches: 2, cost: { privateTokenCap: 4 } });
+    const badFlag = await cli('release', 'plan', '--dataset', datasetId, '--batch-size', 'many', ...owner);
+    expect(badFlag.code).toBe(1);
+    expect(badFlag.stderr).toMatch(/--batch-size/);
+    const overBudget = await cli('release', 'create', '--dataset', datasetId, '--batch-size', '1', '--clip', '1000', '--private-tokens', '8', '--max-tokens', '8', ...owner);
+    expect(overBudget.code).toBe(1);
+    expect(overBudget.stderr).toMatch(/\[(BUDGET_EXHAUSTED|BAD_USER_INPUT)\]/);
   });
 
   it('reports the gateway\'s error code, and an unreachable gateway, in words', async () => {
