@@ -32,6 +32,7 @@ export const configSchema = z.object({
   GATEWAY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int('must be an integer').min(0).max(3600).default(30),
   IMPORT_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   IMPORT_MAX_RECORD_CHARS: positiveInt.default(20_000),
+  ALLOW_BENCHMARK_DATASETS: booleanString.default('false'),
   API_TOKEN_DEFAULT_TTL_DAYS: positiveInt.max(3650, 'must be at most 3650').default(90),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MODELS_DIR: z.string().min(1).default('models'),
@@ -72,6 +73,8 @@ export interface SynthgateConfig {
   /** On SIGTERM, how long the gateway lets requests in flight (imports, exports) finish. */
   readonly shutdownGraceSeconds: number;
   readonly importLimits: { readonly maxBytes: number; readonly maxRecordChars: number };
+  /** Whether data owners may create benchmark datasets (NON_PRIVATE_REFERENCE releases; no privacy guarantee). */
+  readonly allowBenchmarkDatasets: boolean;
   readonly apiTokenDefaultTtlDays: number;
   readonly metricsToken: string | undefined;
   readonly models: { readonly dir: string; readonly defaultModel: string };
@@ -115,6 +118,7 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     shutdownGraceSeconds: parsed.GATEWAY_SHUTDOWN_GRACE_SECONDS,
     importLimits: { maxBytes: parsed.IMPORT_MAX_BYTES, maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS },
+    allowBenchmarkDatasets: parsed.ALLOW_BENCHMARK_DATASETS,
     apiTokenDefaultTtlDays: parsed.API_TOKEN_DEFAULT_TTL_DAYS,
     metricsToken: parsed.METRICS_TOKEN,
     models: { dir: parsed.MODELS_DIR, defaultModel: parsed.DEFAULT_MODEL },
