@@ -1,4 +1,4 @@
-import { type TestGateway } from './gateway';
+import { type ApiClient } from './gateway';
 
 export type Role = 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
 
@@ -19,7 +19,7 @@ let counter = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 
 /** Creates an organisation with one user of each role, each with a read-write token, as the bootstrap admin. */
-export async function createOrganization(gateway: TestGateway, name = unique('org')): Promise<TestOrganization> {
+export async function createOrganization(gateway: ApiClient, name = unique('org')): Promise<TestOrganization> {
   const { createOrganization: organization } = await gateway.data<{ createOrganization: { id: string } }>(
     gateway.adminToken,
     'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }',
@@ -31,7 +31,7 @@ export async function createOrganization(gateway: TestGateway, name = unique('or
   return { id: organization.id, name, users };
 }
 
-export async function createUser(gateway: TestGateway, organizationId: string, role: Role, scopes?: ('read' | 'write')[]): Promise<TestUser> {
+export async function createUser(gateway: ApiClient, organizationId: string, role: Role, scopes?: ('read' | 'write')[]): Promise<TestUser> {
   const email = `${unique(role.toLowerCase())}@example.test`;
   const { createUser: user } = await gateway.data<{ createUser: { id: string } }>(
     gateway.adminToken,
@@ -54,7 +54,7 @@ export interface DatasetOptions {
   readonly promptTemplate?: string;
 }
 
-export async function createDataset(gateway: TestGateway, owner: TestUser, options: DatasetOptions = {}): Promise<{ id: string }> {
+export async function createDataset(gateway: ApiClient, owner: TestUser, options: DatasetOptions = {}): Promise<{ id: string }> {
   const { createDataset: dataset } = await gateway.data<{ createDataset: { id: string } }>(
     owner.token,
     'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
@@ -83,7 +83,7 @@ export interface ImportResponse {
 
 /** Posts a file body to the import endpoint. */
 export async function importRecords(
-  gateway: TestGateway,
+  gateway: ApiClient,
   token: string | null,
   datasetId: string,
   body: string | Buffer | Uint8Array,

@@ -13,17 +13,43 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: { code?: string; field?: string; [key: string]: unknown } }[];
 }
 
-/** A gateway serving over real HTTP on a free port, with its own database cloned from the template. */
-export interface TestGateway {
+/** What the factories need of a gateway: its address, the bootstrap admin token and a GraphQL client. */
+export interface ApiClient {
   readonly url: string;
   readonly adminToken: string;
+  gql<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** Like gql, but fails the test on any error and returns data. */
+  data<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<T>;
+}
+
+/** GraphQL over HTTP against `url`, as a client would call it. */
+export function apiClient(url: string, adminToken: string): ApiClient {
+  const gql = async <T>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as GraphQLResponse<T>;
+  };
+  return {
+    url,
+    adminToken,
+    gql,
+    data: async <T>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<T> => {
+      const result = await gql<T>(token, query, variables);
+      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data as T;
+    },
+  };
+}
+
+/** A gateway serving over real HTTP on a free port, with its own database cloned from the template. */
+export interface TestGateway extends ApiClient {
   readonly database: Database;
   readonly databaseUrl: string;
   readonly config: SynthgateConfig;
   readonly dataDir: string;
-  gql<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  /** Like gql, but fails the test on any error and returns data. */
-  data<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -52,28 +78,12 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   const url = `http://127.0.0.1:${address.port}`;
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
 
-  const gql = async <T>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GraphQLResponse<T>;
-  };
-
   return {
-    url,
-    adminToken,
+    ...apiClient(url, adminToken),
     database: connection,
     databaseUrl: database.url,
     config,
     dataDir,
-    gql,
-    data: async <T>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<T> => {
-      const result = await gql<T>(token, query, variables);
-      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-      return result.data as T;
-    },
     close: async () => {
       await app.close();
       await connection.close();

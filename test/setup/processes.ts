@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findFreePort } from '@synthgate/persistence';
+import { type ApiClient, apiClient } from './gateway';
 
 const root = join(__dirname, '..', '..');
 
-/** A worker process (dist/apps/worker), as an operator would run it, with its output captured. */
+/** A Synthgate process from dist/, as an operator would run it, with its output captured. */
 export interface WorkerProcess {
   readonly child: ChildProcess;
   output(): string;
@@ -12,8 +15,8 @@ export interface WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [join(root, 'dist', 'apps', 'worker', 'src', 'main.js')], {
+function spawnProcess(script: string, env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, [join(root, 'dist', 'apps', script, 'src', 'main.js')], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TZ: 'UTC', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -23,6 +26,40 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   return { child, output: () => output, exited };
+}
+
+/** A worker process (dist/apps/worker). */
+export function spawnWorker(env: Record<string, string>): WorkerProcess {
+  return spawnProcess('worker', env);
+}
+
+/** A gateway process (dist/apps/gateway) on a free port, once it answers /health. */
+export type GatewayProcess = WorkerProcess & ApiClient;
+
+/** Starts a gateway process; `env` must name DATABASE_URL and SYNTHGATE_DATA_DIR (its admin token lands there). */
+export async function spawnGateway(env: Record<string, string> & { DATABASE_URL: string; SYNTHGATE_DATA_DIR: string }): Promise<GatewayProcess> {
+  const port = await findFreePort();
+  const gateway = spawnProcess('gateway', { HOST: '127.0.0.1', PORT: String(port), ...env });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntil(
+      async () => {
+        if (gateway.child.exitCode !== null) throw new Error(`the gateway exited with ${gateway.child.exitCode}:\n${gateway.output()}`);
+        return fetch(`${url}/health`).then(
+          (response) => response.ok,
+          () => false,
+        );
+      },
+      90_000,
+      'the gateway process to answer /health',
+      100,
+    );
+  } catch (error) {
+    gateway.child.kill('SIGKILL');
+    throw error;
+  }
+  const adminToken = readFileSync(join(env.SYNTHGATE_DATA_DIR, 'admin-token'), 'utf8').trim();
+  return { ...gateway, ...apiClient(url, adminToken) };
 }
 
 /** Waits until `predicate` holds, polling every `intervalMs`. */

@@ -18,7 +18,7 @@ export interface LoggerOptions {
 /**
  * Field paths censored wherever they appear in a logged object. Defence in depth: Synthgate never
  * passes request bodies, headers, GraphQL variables, record or synthetic text, API tokens or
- * secrets to the logger in the first place (see the logging test in test/logs.e2e-spec.ts).
+ * secrets to the logger in the first place (see test/observability.e2e-spec.ts).
  */
 export const REDACTED_PATHS: readonly string[] = [
   'authorization',

@@ -23,10 +23,10 @@ export function createGatewayLogger(config: SynthgateConfig): SynthgateLogger {
  * The route pattern that served a request (`/datasets/:id/records`), for bounded metric labels;
  * `/graphql` for the API, `unmatched` for anything else (scanners must not mint label values).
  */
-function routeOf(request: ObservedRequest): string {
+function routeOf(request: ObservedRequest, path: string): string {
   const pattern = (request.route as { path?: unknown } | undefined)?.path;
   if (typeof pattern === 'string') return pattern;
-  return request.path === '/graphql' ? '/graphql' : 'unmatched';
+  return path === '/graphql' ? '/graphql' : 'unmatched';
 }
 
 const probes = new Set(['/health', '/metrics']);
@@ -40,12 +40,14 @@ const probes = new Set(['/health', '/metrics']);
 export function requestObserver(options: { logger: SynthgateLogger | null; metrics: GatewayMetrics }): (request: Request, response: Response, next: NextFunction) => void {
   return (request: ObservedRequest, response: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
+    // Mounted middleware (Apollo's) rewrites request.url; originalUrl stays. The query string is dropped.
+    const path = request.originalUrl.split('?')[0] ?? '';
     let observed = false;
     const observe = () => {
       if (observed) return;
       observed = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeOf(request);
+      const route = routeOf(request, path);
       const status = response.writableFinished ? response.statusCode : 499;
       options.metrics.observeHttp(route, request.method, status, seconds);
       const logger = options.logger;
@@ -58,7 +60,7 @@ export function requestObserver(options: { logger: SynthgateLogger | null; metri
           requestId: request.requestId,
           method: request.method,
           route,
-          path: request.path,
+          path,
           status,
           durationMs: Math.round(seconds * 1e4) / 10,
           ...(request.graphqlOperation ? { operation: request.graphqlOperation } : {}),
