@@ -26,7 +26,7 @@ export interface FleetMetrics {
   readonly privateTokens: number;
   readonly publicTokens: number;
   readonly generationSeconds: number;
-  /** Summed over workers sharing the newest bucket bounds; null before any step was timed. */
+  /** Summed over the workers (and retired totals) sharing the bucket bounds of the most recent live worker; null before any step was timed. */
   readonly step: LatencyHistogram | null;
 }
 
@@ -97,8 +97,8 @@ export class MetricsRepository {
   async fleet(aliveSeconds: number): Promise<FleetMetrics> {
     const rows: (WorkerRow & { alive: boolean })[] = await this.manager.query(
       `SELECT worker_id, updated_at >= now() - make_interval(secs => $1) AS alive, batches, private_tokens, public_tokens, generation_seconds, step_bucket_bounds, step_bucket_counts, step_seconds_sum
-       FROM worker_metrics ORDER BY updated_at DESC`,
-      [aliveSeconds],
+       FROM worker_metrics ORDER BY worker_id = $2, updated_at DESC`,
+      [aliveSeconds, RETIRED],
     );
     let step: { bounds: number[]; counts: number[]; sum: number } | null = null;
     const totals = { workersAlive: 0, batches: 0, privateTokens: 0, publicTokens: 0, generationSeconds: 0 };
