@@ -7,6 +7,7 @@ import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '
 import { batchRng, epsilonFromRho } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
 import { type ReleaseContext, ReleaseContextCache } from './release-context';
+import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
 
 /** Thrown out of the decoding loop to hand a batch back (graceful shutdown). */
@@ -17,7 +18,7 @@ class HandBack extends Error {
 }
 
 interface ReleaseParameters {
-  readonly mode: 'PRIVATE' | 'PUBLIC_ONLY';
+  readonly mode: 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
   readonly batchSize: number;
   readonly clip: number;
   readonly temperature: number;
@@ -67,6 +68,7 @@ export class ReleaseBatchProcessor {
     private readonly models: ModelPool,
     private readonly contexts: ReleaseContextCache,
     private readonly metrics: WorkerMetrics,
+    private readonly quality: ReleaseQualityReporter,
     @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
   ) {}
 
@@ -225,6 +227,9 @@ export class ReleaseBatchProcessor {
         drafter: parameters.drafter,
         privateTokenCap: parameters.privateTokenCap,
         maxNewTokens: parameters.maxTokens,
+        // Benchmark datasets only (the gateway and a database trigger refuse it elsewhere): the plain
+        // mean of the raw logits, no clipping and no noise (libs/privacy's non-private reference).
+        nonPrivate: parameters.mode === 'NON_PRIVATE_REFERENCE',
       },
       rng,
       mode: 'kv-cache',
@@ -254,6 +259,9 @@ export class ReleaseBatchProcessor {
       await repositories.releases.markBatchDone(release.id, batchIndex, tokens, now);
       const done = await repositories.releases.addProgress(release.id, tokens);
       if (done < current.batchCount) return false;
+      // The quality report commits with the SUCCEEDED status: a succeeded release always has one,
+      // and publishing checks its replay share against the dataset's threshold.
+      await repositories.releases.setQualityReport(release.id, await this.qualityReport(repositories, current));
       await repositories.releases.setStatus(release.id, 'SUCCEEDED', { finishedAt: now });
       await repositories.audit.append({
         organizationId: current.organizationId,
@@ -275,6 +283,20 @@ export class ReleaseBatchProcessor {
   }
 
   /**
+   * The release's quality report, or a stub saying it could not be computed (publishing then needs
+   * an override). A database error leaves the transaction aborted, so the completion fails and the
+   * batch is retried; only the error's name is logged (messages could quote data).
+   */
+  private async qualityReport(repositories: Repositories, release: ReleaseEntity): Promise<Record<string, unknown>> {
+    try {
+      return await this.quality.compute(repositories, release);
+    } catch (error) {
+      this.logger.error(`release ${release.id}: the quality report could not be computed (${error instanceof Error ? error.name : 'unknown error'})`);
+      return { error: 'the quality report could not be computed; see the worker logs', computedAt: new Date().toISOString() };
+    }
+  }
+
+  /**
    * Fails a release. Its cost stands unless no batch ever started (no record was read): only then
    * is it refunded, as a separate ledger entry (DESIGN.md section 4: no data-dependent refunds).
    */
@@ -287,7 +309,9 @@ export class ReleaseBatchProcessor {
       if (!dataset || !current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return;
       const readRecords = await repositories.releases.anyBatchStarted(releaseId);
       await repositories.releases.setStatus(releaseId, 'FAILED', { failureReason: reason, finishedAt: new Date() });
-      if (!readRecords) await this.refund(repositories, dataset, current);
+      // A non-private reference was never debited (it has no ledger entry), so it has nothing to refund.
+      const refunded = !readRecords && current.mode !== 'NON_PRIVATE_REFERENCE';
+      if (refunded) await this.refund(repositories, dataset, current);
       await repositories.audit.append({
         organizationId: current.organizationId,
         actorUserId: null,
@@ -297,7 +321,7 @@ export class ReleaseBatchProcessor {
         subjectId: releaseId,
         outcome: 'FAILURE',
         requestId: null,
-        details: { reason, refunded: !readRecords },
+        details: { reason, refunded },
       });
     });
     this.contexts.forget(releaseId);

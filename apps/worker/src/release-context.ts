@@ -44,7 +44,8 @@ export class ReleaseContextCache {
     if (!release) throw new Error(`release ${releaseId} does not exist`);
     const parameters = release.parameters as { promptTemplate: string; publicPromptTemplate: string; mode: string };
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
-    if (parameters.mode === 'PRIVATE') {
+    // Both modes that read records partition them the same way; a public-only release reads none.
+    if (parameters.mode === 'PRIVATE' || parameters.mode === 'NON_PRIVATE_REFERENCE') {
       const groups = new Map(release.labelPlan.map((entry) => [entry.label, entry]));
       for (const record of await repositories.records.idsAndLabels(release.datasetId, release.maxRecordId)) {
         const group = groups.get(record.label);

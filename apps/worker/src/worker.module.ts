@@ -4,6 +4,7 @@ import { type Database, PersistenceModule } from '@synthgate/persistence';
 import { ModelPool } from './model-pool';
 import { ReleaseBatchProcessor } from './release-batch.processor';
 import { ReleaseContextCache } from './release-context';
+import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
 import { WorkerMetricsPublisher } from './worker-metrics.publisher';
 
@@ -14,7 +15,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(database)],
-      providers: [ModelPool, ReleaseContextCache, WorkerMetrics, ReleaseBatchProcessor, WorkerMetricsPublisher],
+      providers: [ModelPool, ReleaseContextCache, ReleaseQualityReporter, WorkerMetrics, ReleaseBatchProcessor, WorkerMetricsPublisher],
       exports: [ReleaseBatchProcessor, WorkerMetrics],
     };
   }

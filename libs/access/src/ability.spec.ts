@@ -49,6 +49,7 @@ const table: Record<Role, Partial<Record<SubjectType, Partial<Record<Action, Rea
       publish: 'organization',
       revoke: 'organization',
     },
+    QualityReport: { read: 'organization' },
     SyntheticRecord: { read: 'organization', export: 'organization' },
     Budget: { read: 'organization' },
   },
@@ -65,6 +66,7 @@ const table: Record<Role, Partial<Record<SubjectType, Partial<Record<Action, Rea
     ApiToken: { read: 'self', create: 'self', revoke: 'self' },
     Dataset: { read: 'organization' },
     Release: { read: 'organization' },
+    QualityReport: { read: 'organization' },
     Budget: { read: 'organization' },
     AuditEvent: { read: 'organization' },
   },
@@ -118,6 +120,12 @@ describe('defineAbilityFor', () => {
         expect({ type, action, can: ability.can(action, type) }).toEqual({ type, action, can: expected });
       }
     }
+  });
+
+  it('never lets a consumer read a quality report, even of a release published to it', () => {
+    const ability = defineAbilityFor(actorFor('CONSUMER'));
+    expect(ability.can('read', subject('QualityReport', probes.published))).toBe(false);
+    expect(ability.can('read', subject('Release', probes.published))).toBe(true);
   });
 
   it('never lets anyone but a DATA_OWNER of the organisation read sensitive records', () => {

@@ -9,6 +9,7 @@ export const subjectTypes = [
   'Dataset',
   'SensitiveRecord',
   'Release',
+  'QualityReport',
   'SyntheticRecord',
   'Budget',
   'AuditEvent',
@@ -23,6 +24,7 @@ export const actionsBySubject = {
   Dataset: ['read', 'create', 'update', 'archive'],
   SensitiveRecord: ['read', 'import'],
   Release: ['plan', 'create', 'read', 'cancel', 'publish', 'revoke'],
+  QualityReport: ['read'],
   SyntheticRecord: ['read', 'export'],
   Budget: ['read'],
   AuditEvent: ['read'],
@@ -105,6 +107,12 @@ export function defineAbilityFor(actor: Actor): AppAbility {
   } else if (actor.role === 'CONSUMER') {
     can('read', 'Release', { publishedTo: actor.organizationId });
     can(['read', 'export'], 'SyntheticRecord', { publishedTo: actor.organizationId });
+  }
+
+  // A release's quality report is computed from sensitive records (replay checks): the owning
+  // organisation's DATA_OWNERs and COMPLIANCE only, never consumers, even of a published release.
+  if (actor.role === 'DATA_OWNER' || actor.role === 'COMPLIANCE') {
+    can('read', 'QualityReport', ownOrganization);
   }
 
   // Budget and ledger

@@ -43,6 +43,11 @@ export class DatasetBudgetResolver {
     if (!view) return null;
     const warnings = budgetWarnings({ recordCount: dataset.recordCount, budgetDelta: dataset.budgetDelta });
     if (view.remainingEpsilon <= 0) warnings.push('the budget is spent: no further private release can be admitted');
+    if (view.nonPrivateReleases > 0) {
+      warnings.push(
+        `${view.nonPrivateReleases} NON_PRIVATE_REFERENCE release(s) of this benchmark dataset read its records with no privacy guarantee (epsilon infinite, not in the ledger): the spent epsilon covers only the private releases`,
+      );
+    }
     return { ...view, warnings };
   }
 }

@@ -14,6 +14,8 @@ export interface BudgetView {
   readonly closedFormSpentEpsilon: number;
   readonly remainingEpsilon: number;
   readonly recordCount: number;
+  /** NON_PRIVATE_REFERENCE releases that read the records: the budget's guarantee does not cover them. */
+  readonly nonPrivateReleases: number;
 }
 
 /** Budgets, ledgers and their verification: DATA_OWNER and COMPLIANCE of the dataset's organisation. */
@@ -36,7 +38,9 @@ export class BudgetService {
     if (!this.canRead(actor, dataset.organizationId)) return null;
     const spentRho = await this.database.repositories.ledger.totalRho(dataset.id);
     const spentEpsilon = epsilonFromRho(spentRho, dataset.budgetDelta, 'tight');
+    const nonPrivateReleases = await this.database.repositories.releases.countNonPrivate(dataset.id);
     return {
+      nonPrivateReleases,
       datasetId: dataset.id,
       epsilon: dataset.budgetEpsilon,
       delta: dataset.budgetDelta,

@@ -115,6 +115,9 @@ export class Budget {
   @Field(() => Float)
   remainingEpsilon!: number;
 
+  @Field(() => Int, { description: 'NON_PRIVATE_REFERENCE releases (benchmark datasets only) that read the records with no privacy guarantee; the ledger does not hold them.' })
+  nonPrivateReleases!: number;
+
   @Field(() => [String], { description: 'Why releases would be refused as things stand, e.g. delta not below 1/record count.' })
   warnings!: string[];
 

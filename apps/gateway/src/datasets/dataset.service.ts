@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
+import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
 import { epsilonFromRho } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
@@ -8,6 +9,8 @@ import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptT
 
 export const DEFAULT_BUDGET_EPSILON = 3;
 export const DEFAULT_BUDGET_DELTA = 1e-6;
+/** No synthetic record may replay sensitive text unless the owner allows a share of them (or overrides, audited). */
+export const DEFAULT_REPLAY_THRESHOLD = 0;
 const MAX_BUDGET_EPSILON = 1000;
 const fieldName = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -18,6 +21,8 @@ export interface CreateDataset {
   readonly labelField?: string | null;
   readonly promptTemplate?: string | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
+  readonly replayThreshold?: number | null;
+  readonly benchmark?: boolean | null;
 }
 
 export interface UpdateDataset {
@@ -26,6 +31,7 @@ export interface UpdateDataset {
   readonly description?: string | null;
   readonly promptTemplate?: string | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
+  readonly replayThreshold?: number | null;
 }
 
 function validateName(field: string, name: string): string {
@@ -51,12 +57,18 @@ function validateDelta(field: string, delta: number): number {
   return delta;
 }
 
+function validateReplayThreshold(field: string, threshold: number): number {
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw DomainError.badInput(field, 'must be a share from 0 to 1');
+  return threshold;
+}
+
 /** Datasets: public metadata and budget, owned by an organisation's DATA_OWNERs. */
 @Injectable()
 export class DatasetService {
   constructor(
     private readonly database: Database,
     private readonly audit: AuditService,
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
   ) {}
 
   /**
@@ -87,6 +99,13 @@ export class DatasetService {
     validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
     const budgetDelta = validateDelta('input.budget.delta', input.budget?.delta ?? DEFAULT_BUDGET_DELTA);
+    const replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold ?? DEFAULT_REPLAY_THRESHOLD);
+    // A benchmark dataset may have releases with no privacy guarantee: the operator must allow
+    // such datasets, and the flag is fixed at creation (a trigger refuses any later change).
+    const benchmark = input.benchmark ?? false;
+    if (benchmark && !this.config.allowBenchmarkDatasets) {
+      throw DomainError.badInput('input.benchmark', 'benchmark datasets are not allowed on this gateway (ALLOW_BENCHMARK_DATASETS is false)');
+    }
     return this.database.transaction(async (repositories) => {
       const dataset = await repositories.datasets.create({
         organizationId: actor.organizationId,
@@ -97,6 +116,8 @@ export class DatasetService {
         promptTemplate,
         budgetEpsilon,
         budgetDelta,
+        benchmark,
+        replayThreshold,
         createdBy: actor.userId,
       });
       await this.audit.record(
@@ -106,7 +127,7 @@ export class DatasetService {
           outcome: 'SUCCESS',
           subjectType: 'Dataset',
           subjectId: dataset.id,
-          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null },
+          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, replayThreshold, benchmark },
         },
         repositories,
       );
@@ -128,6 +149,7 @@ export class DatasetService {
       }
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);
+      if (input.replayThreshold !== undefined && input.replayThreshold !== null) changes.replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold);
       const head = await repositories.ledger.head(dataset.id);
       if (head) {
         // Spent epsilon is computed at the dataset's delta: once releases are charged, changing it
@@ -148,7 +170,12 @@ export class DatasetService {
           outcome: 'SUCCESS',
           subjectType: 'Dataset',
           subjectId: dataset.id,
-          details: { fields: Object.keys(changes), budgetEpsilon: changes.budgetEpsilon ?? null, budgetDelta: changes.budgetDelta ?? null },
+          details: {
+            fields: Object.keys(changes),
+            budgetEpsilon: changes.budgetEpsilon ?? null,
+            budgetDelta: changes.budgetDelta ?? null,
+            replayThreshold: changes.replayThreshold ?? null,
+          },
         },
         repositories,
       );

@@ -38,6 +38,18 @@ export class Dataset {
   @Field()
   archived!: boolean;
 
+  @Field({
+    description:
+      'Created for utility benchmarks (set at creation, never changed): the only datasets that may have NON_PRIVATE_REFERENCE releases, which have no privacy guarantee.',
+  })
+  benchmark!: boolean;
+
+  @Field(() => Float, {
+    description:
+      "The largest share of a release's synthetic records that may replay sensitive text (share an 8-word run with a record, or copy one) for the release to be published without overrideReplayCheck.",
+  })
+  replayThreshold!: number;
+
   @Field()
   createdAt!: Date;
 
@@ -99,6 +111,16 @@ export class CreateDatasetInput {
 
   @Field(() => BudgetInput, { nullable: true })
   budget?: BudgetInput | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of replaying synthetic records a release may have and still be published without an override, in [0, 1] (default 0).' })
+  replayThreshold?: number | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'A benchmark dataset (default false; fixed for its lifetime; needs ALLOW_BENCHMARK_DATASETS): allows NON_PRIVATE_REFERENCE releases, which carry no privacy guarantee. Never for real sensitive data.',
+  })
+  benchmark?: boolean | null;
 }
 
 @InputType()
@@ -117,6 +139,9 @@ export class UpdateDatasetInput {
 
   @Field(() => BudgetInput, { nullable: true })
   budget?: BudgetInput | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of replaying synthetic records a release may have and still be published without an override, in [0, 1].' })
+  replayThreshold?: number | null;
 }
 
 export function toDataset(entity: DatasetEntity): Dataset {
@@ -132,6 +157,8 @@ export function toDataset(entity: DatasetEntity): Dataset {
     promptTemplate: entity.promptTemplate,
     publicPromptTemplate: publicPromptTemplate(entity.promptTemplate),
     archived: entity.archivedAt !== null,
+    benchmark: entity.benchmark,
+    replayThreshold: entity.replayThreshold,
     createdAt: entity.createdAt,
     updatedAt: entity.updatedAt,
     budgetEpsilon: entity.budgetEpsilon,

@@ -18,7 +18,27 @@ export interface StoredCost {
   readonly conversion: 'tight';
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: number;
+  readonly nonPrivate?: false;
 }
+
+/**
+ * The cost of a NON_PRIVATE_REFERENCE release: none is charged, because it has no guarantee to
+ * pay for (epsilon is infinite, which the ledger cannot hold). It writes no ledger entry; the
+ * release row records rho = epsilon = Infinity, and the dataset's budget warns about it.
+ */
+export interface NonPrivateCost {
+  readonly nonPrivate: true;
+  readonly generation: null;
+  readonly labelCount: null;
+  readonly rho: null;
+  readonly epsilon: null;
+  readonly delta: number;
+  readonly conversion: 'none';
+  readonly privateTokenCap: number;
+  readonly rhoPerPrivateToken: null;
+}
+
+export type AnyReleaseCost = StoredCost | NonPrivateCost;
 
 /** The token-mechanism parameters of a request, as the accountant takes them. */
 export function tokenCostParameters(request: ValidatedRequest): TokenCostParameters {
@@ -30,7 +50,14 @@ export function tokenCostParameters(request: ValidatedRequest): TokenCostParamet
  * cost, with the label count's, stays within the target, and never more than maxTokens) and
  * prices the release.
  */
-export function priceRelease(request: ValidatedRequest, delta: number): { cost: StoredCost; privateTokenCap: number } {
+export function priceRelease(request: ValidatedRequest, delta: number): { cost: AnyReleaseCost; privateTokenCap: number } {
+  if (request.mode === 'NON_PRIVATE_REFERENCE') {
+    const privateTokenCap = request.maxTokens;
+    return {
+      privateTokenCap,
+      cost: { nonPrivate: true, generation: null, labelCount: null, rho: null, epsilon: null, delta, conversion: 'none', privateTokenCap, rhoPerPrivateToken: null },
+    };
+  }
   if (request.mode === 'PUBLIC_ONLY') {
     return {
       privateTokenCap: 0,

@@ -2,7 +2,13 @@ import { type DatasetEntity, type LabelPlanEntry } from '@synthgate/persistence'
 import { DomainError } from '../gateway.errors';
 import { publicPromptTemplate } from '../datasets/prompt-template';
 
-export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY';
+/**
+ * PRIVATE: private prediction over the records (charged). PUBLIC_ONLY: the public prompt alone, no
+ * record read (free). NON_PRIVATE_REFERENCE: the same decoding over the records with no clipping,
+ * no noise and no drafter (epsilon infinite): a utility benchmark's upper reference, allowed only
+ * on benchmark datasets.
+ */
+export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
 export type LabelAllocation =
   | { readonly mode: 'DECLARED'; readonly proportions: readonly { readonly label: string; readonly weight: number }[] }
   | { readonly mode: 'DP_COUNT'; readonly countSigma: number };
@@ -95,6 +101,10 @@ export function validateReleaseRequest(
 ): ValidatedRequest {
   const mode: ReleaseMode = input.mode ?? 'PRIVATE';
   if (dataset.archivedAt) throw DomainError.badInput('input.datasetId', 'the dataset is archived');
+  // No privacy guarantee at all: never on an ordinary dataset (a database trigger enforces it too).
+  if (mode === 'NON_PRIVATE_REFERENCE' && !dataset.benchmark) {
+    throw DomainError.badInput('input.mode', 'NON_PRIVATE_REFERENCE releases have no privacy guarantee and are only possible on a dataset created with benchmark: true');
+  }
   if (dataset.recordCount === 0) throw DomainError.badInput('input.datasetId', 'the dataset has no records; import some first');
   if (dataset.budgetDelta >= 1 / dataset.recordCount) {
     throw DomainError.badInput(
@@ -109,6 +119,9 @@ export function validateReleaseRequest(
   const clip = finite('input.clip', input.clip ?? RELEASE_DEFAULTS.clip, (v) => v > 0 && v <= LIMITS.clip, `must be above 0 and at most ${LIMITS.clip}`);
   const temperature = finite('input.temperature', input.temperature ?? RELEASE_DEFAULTS.temperature, (v) => v > 0 && v <= LIMITS.temperature, `must be above 0 and at most ${LIMITS.temperature}`);
   let drafter: ValidatedRequest['drafter'] = null;
+  if (input.drafter && mode === 'NON_PRIVATE_REFERENCE') {
+    throw DomainError.badInput('input.drafter', 'must be left out in NON_PRIVATE_REFERENCE mode: every token is sampled from the plain mean of the records\' logits');
+  }
   if (input.drafter) {
     drafter = {
       // The drafter's statistic is an L1 distance between two distributions: it lies in [0, 2].
@@ -124,6 +137,13 @@ export function validateReleaseRequest(
     if (hasCap === hasTarget) throw DomainError.badInput('input.privateTokenCap', 'give either privateTokenCap or targetEpsilon (exactly one)');
     if (hasCap) privateTokenCap = integer('input.privateTokenCap', input.privateTokenCap!, 1, maxTokens);
     if (hasTarget) targetEpsilon = finite('input.targetEpsilon', input.targetEpsilon!, (v) => v > 0 && v <= LIMITS.targetEpsilon, `must be above 0 and at most ${LIMITS.targetEpsilon}`);
+  } else if (mode === 'NON_PRIVATE_REFERENCE') {
+    for (const field of ['privateTokenCap', 'targetEpsilon'] as const) {
+      if (input[field] !== undefined && input[field] !== null) {
+        throw DomainError.badInput(`input.${field}`, 'must be left out in NON_PRIVATE_REFERENCE mode: every token reads the records, up to maxTokens, and nothing is charged');
+      }
+    }
+    privateTokenCap = maxTokens;
   } else {
     // No record is read: nothing is private, and nothing is charged.
     privateTokenCap = 0;
@@ -144,6 +164,7 @@ export function validateReleaseRequest(
     const allocation = input.labelAllocation ?? { mode: 'DECLARED' as const };
     if (allocation.mode === 'DP_COUNT') {
       if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.labelAllocation.mode', 'a public-only release reads no record, so it cannot count them; use DECLARED');
+      if (mode === 'NON_PRIVATE_REFERENCE') throw DomainError.badInput('input.labelAllocation.mode', 'a NON_PRIVATE_REFERENCE release is charged nothing, so it cannot pay for a DP count; use DECLARED');
       const countSigma = finite('input.labelAllocation.countSigma', allocation.countSigma ?? Number.NaN, (v) => v > 0 && v <= LIMITS.countSigma, `must be above 0 and at most ${LIMITS.countSigma}`);
       labelAllocation = { mode: 'DP_COUNT', countSigma };
     } else {

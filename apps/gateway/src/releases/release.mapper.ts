@@ -1,10 +1,30 @@
 import { type ReleaseEntity } from '@synthgate/persistence';
-import { type StoredCost } from './release-cost';
+import { type ReleaseQualityReport as QualityReportRecord } from '@synthgate/quality';
+import { type AnyReleaseCost } from './release-cost';
 import { type ReleaseParameters } from './release-request';
-import { type PrivacyCost, type Release, type ReleaseProgress, type ReleaseParameters as ReleaseParametersType } from './release.types';
+import {
+  type PrivacyCost,
+  type Release,
+  type ReleaseProgress,
+  type ReleaseParameters as ReleaseParametersType,
+  type ReleaseQualityReport,
+} from './release.types';
 
-export function toPrivacyCost(cost: StoredCost): PrivacyCost {
+export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
+  if (cost.nonPrivate) {
+    return {
+      differentiallyPrivate: false,
+      rho: null,
+      epsilon: null,
+      delta: cost.delta,
+      conversion: cost.conversion,
+      privateTokenCap: cost.privateTokenCap,
+      rhoPerPrivateToken: null,
+      labelCountRho: 0,
+    };
+  }
   return {
+    differentiallyPrivate: true,
     rho: cost.rho,
     epsilon: cost.epsilon,
     delta: cost.delta,
@@ -12,6 +32,22 @@ export function toPrivacyCost(cost: StoredCost): PrivacyCost {
     privateTokenCap: cost.privateTokenCap,
     rhoPerPrivateToken: cost.rhoPerPrivateToken,
     labelCountRho: cost.labelCount?.rho ?? 0,
+  };
+}
+
+/** The stored report (libs/quality) as the API shows it; null when there is none or it is not a report. */
+export function toQualityReport(stored: Record<string, unknown> | null): ReleaseQualityReport | null {
+  const report = stored as QualityReportRecord | null;
+  if (!report || report.version !== 1) return null;
+  return {
+    computedAt: new Date(report.computedAt),
+    records: report.records,
+    labelCounts: report.labelCounts.map((entry) => ({ ...entry })),
+    emptyRecords: report.emptyRecords,
+    words: { ...report.words },
+    characters: { ...report.characters },
+    duplicates: { ...report.duplicates },
+    replay: { ...report.replay, flagged: report.replay.flagged.map((record) => ({ ...record })) },
   };
 }
 
@@ -57,7 +93,7 @@ export function toRelease(release: ReleaseEntity, datasetName: string): Release 
     status: release.status,
     progress: progressOf(release),
     parameters: toReleaseParameters(release.parameters as unknown as ReleaseParameters),
-    cost: toPrivacyCost(release.cost as unknown as StoredCost),
+    cost: toPrivacyCost(release.cost as unknown as AnyReleaseCost),
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
     recordCount: release.recordCount,
     batchCount: release.batchCount,

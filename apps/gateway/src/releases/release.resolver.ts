@@ -3,9 +3,18 @@ import { type Actor, Can, CurrentActor } from '@synthgate/access';
 import { type GraphQLContext } from '../graphql/loaders';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { Organization, toOrganization } from '../organizations/organization.types';
-import { toPrivacyCost, toRelease, toReleaseParameters } from './release.mapper';
+import { toPrivacyCost, toQualityReport, toRelease, toReleaseParameters } from './release.mapper';
 import { ReleaseService } from './release.service';
-import { Release, ReleaseConnection, ReleaseFilter, ReleaseInput, ReleasePlan, SyntheticRecordConnection, toSyntheticRecord } from './release.types';
+import {
+  Release,
+  ReleaseConnection,
+  ReleaseFilter,
+  ReleaseInput,
+  ReleasePlan,
+  ReleaseQualityReport,
+  SyntheticRecordConnection,
+  toSyntheticRecord,
+} from './release.types';
 
 @Resolver(() => Release)
 export class ReleaseResolver {
@@ -47,15 +56,17 @@ export class ReleaseResolver {
     return toRelease(release, await this.datasetName(context, release.datasetId));
   }
 
-  @Mutation(() => Release)
+  @Mutation(() => Release, { description: "Refused (CONFLICT) when the release's quality report exceeds the dataset's replayThreshold, unless overrideReplayCheck (audited)." })
   @Can('publish', 'Release')
   async publishRelease(
     @CurrentActor() actor: Actor,
     @Args('id', { type: () => ID }) id: string,
     @Args('organizationIds', { type: () => [ID] }) organizationIds: string[],
     @Context() context: GraphQLContext,
+    @Args('overrideReplayCheck', { type: () => Boolean, nullable: true, description: 'Publish although the replay check fails; written to the audit log.' })
+    overrideReplayCheck?: boolean | null,
   ) {
-    const release = await this.releaseService.publish(actor, id, organizationIds);
+    const release = await this.releaseService.publish(actor, id, organizationIds, overrideReplayCheck ?? false);
     return toRelease(release, await this.datasetName(context, release.datasetId));
   }
 
@@ -109,6 +120,14 @@ export class ReleaseResolver {
     const ids = await this.releaseService.publishedTo(actor, release);
     const organizations = await Promise.all(ids.map((id) => context.loaders.organizations.load(id)));
     return organizations.filter((o) => o !== null).map(toOrganization);
+  }
+
+  @ResolveField(() => ReleaseQualityReport, {
+    nullable: true,
+    description: 'Quality and replay checks, computed from sensitive records when the release succeeded: DATA_OWNER and COMPLIANCE of its organisation only; null for everyone else.',
+  })
+  async qualityReport(@CurrentActor() actor: Actor, @Parent() release: Release): Promise<ReleaseQualityReport | null> {
+    return toQualityReport(await this.releaseService.qualityReport(actor, release));
   }
 
   @ResolveField(() => ID, { nullable: true, description: 'Who requested it; only for its own organisation.' })

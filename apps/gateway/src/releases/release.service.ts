@@ -14,10 +14,11 @@ import {
   type SyntheticRecordEntity,
 } from '@synthgate/persistence';
 import { admitRelease, CryptoRng, epsilonFromRho, noisyCounts } from '@synthgate/privacy';
+import { checkReplay } from '@synthgate/quality';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
-import { priceRelease, type StoredCost } from './release-cost';
+import { type AnyReleaseCost, priceRelease } from './release-cost';
 import {
   allocateDeclared,
   allocateFromNoisyCounts,
@@ -33,7 +34,7 @@ import {
 /** The dry run of a release (see ReleasePlan in release.types.ts). */
 export interface ReleasePlanResult {
   readonly parameters: ReleaseParameters;
-  readonly cost: StoredCost;
+  readonly cost: AnyReleaseCost;
   readonly epsilonBefore: number;
   readonly epsilonAfter: number;
   readonly remainingEpsilon: number;
@@ -156,7 +157,8 @@ export class ReleaseService {
     const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
     const labelPlan = this.publicLabelPlan(request, dataset);
     const spentRho = await repositories.ledger.totalRho(dataset.id);
-    const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.rho);
+    // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
+    const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
     const memory = await this.memoryEstimate(dataset, request, model, repositories);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     return {
@@ -200,7 +202,7 @@ export class ReleaseService {
       }
       const spentRho = await repositories.ledger.totalRho(dataset.id);
       const budget = { epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta };
-      const admission = admitRelease(budget, spentRho, cost.rho);
+      const admission = admitRelease(budget, spentRho, cost.nonPrivate ? 0 : cost.rho);
       if (!admission.admitted) throw new DomainError('BUDGET_EXHAUSTED', exhaustedMessage(dataset, admission.epsilonAfter));
 
       const maxRecordId = await repositories.records.maxId(dataset.id);
@@ -213,8 +215,9 @@ export class ReleaseService {
         mode: request.mode,
         parameters: parameters as unknown as Record<string, unknown>,
         cost: cost as unknown as Record<string, unknown>,
-        rho: cost.rho,
-        epsilon: cost.epsilon,
+        // The truth for a non-private reference: no finite epsilon describes it.
+        rho: cost.nonPrivate ? Infinity : cost.rho,
+        epsilon: cost.nonPrivate ? Infinity : cost.epsilon,
         delta: dataset.budgetDelta,
         conversion: 'tight',
         modelName: model.name,
@@ -229,19 +232,24 @@ export class ReleaseService {
         createdBy: actor.userId,
       });
       await repositories.releases.createBatches(release.id, labelPlan);
-      const totalRho = spentRho + cost.rho;
-      await repositories.ledger.append({
-        datasetId: dataset.id,
-        releaseId: release.id,
-        kind: 'DEBIT',
-        rho: cost.rho,
-        totalRho,
-        epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
-        delta: dataset.budgetDelta,
-        conversion: 'tight',
-        parameters: { releaseId: release.id, mode: request.mode, cost, parameters, model: { name: model.name, fingerprint: model.fingerprint } } as unknown as Record<string, unknown>,
-        actorUserId: actor.userId,
-      });
+      // The ledger holds what the guarantee is paid with. A non-private reference pays nothing and
+      // has no guarantee: it writes no entry; its release row (rho = Infinity, mode) and the audit
+      // log record it, and the dataset's budget warns about it (budget.service.ts).
+      if (!cost.nonPrivate) {
+        const totalRho = spentRho + cost.rho;
+        await repositories.ledger.append({
+          datasetId: dataset.id,
+          releaseId: release.id,
+          kind: 'DEBIT',
+          rho: cost.rho,
+          totalRho,
+          epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
+          delta: dataset.budgetDelta,
+          conversion: 'tight',
+          parameters: { releaseId: release.id, mode: request.mode, cost, parameters, model: { name: model.name, fingerprint: model.fingerprint } } as unknown as Record<string, unknown>,
+          actorUserId: actor.userId,
+        });
+      }
       const jobIds = await repositories.jobs.enqueueBatches(
         Array.from({ length: batchCount }, (_, batchIndex) => ({ releaseId: release.id, batchIndex })),
         { expireInSeconds: this.config.worker.batchTimeoutSeconds, retryLimit: BATCH_RETRY_LIMIT },
@@ -255,7 +263,16 @@ export class ReleaseService {
           subjectType: 'Release',
           subjectId: release.id,
           organizationId: dataset.organizationId,
-          details: { datasetId: dataset.id, mode: request.mode, rho: cost.rho, epsilon: cost.epsilon, epsilonAfter: admission.epsilonAfter, batches: batchCount, model: model.name },
+          details: {
+            datasetId: dataset.id,
+            mode: request.mode,
+            rho: cost.rho,
+            epsilon: cost.epsilon,
+            epsilonAfter: admission.epsilonAfter,
+            batches: batchCount,
+            model: model.name,
+            ...(cost.nonPrivate ? { privacyGuarantee: 'none: non-private reference on a benchmark dataset, not charged to the ledger' } : {}),
+          },
         },
         repositories,
       );
@@ -289,10 +306,12 @@ export class ReleaseService {
       if (release.status !== 'QUEUED' && release.status !== 'RUNNING') throw DomainError.conflict(`release ${release.id} is ${release.status} and cannot be cancelled`);
       const readRecords = await repositories.releases.anyBatchStarted(release.id);
       await repositories.releases.setStatus(release.id, 'CANCELLED', { finishedAt: new Date() });
-      if (!readRecords) await this.refund(repositories, dataset, release, actor.userId, 'cancelled before any record was read');
+      // A non-private reference was never debited, so there is nothing to refund.
+      const refunded = !readRecords && release.mode !== 'NON_PRIVATE_REFERENCE';
+      if (refunded) await this.refund(repositories, dataset, release, actor.userId, 'cancelled before any record was read');
       await this.audit.record(
         actor,
-        { action: 'release.cancelled', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { refunded: !readRecords } },
+        { action: 'release.cancelled', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { refunded } },
         repositories,
       );
       const batches = await repositories.releases.batches(release.id);
@@ -320,7 +339,13 @@ export class ReleaseService {
     });
   }
 
-  async publish(actor: Actor, id: string, organizationIds: readonly string[]): Promise<ReleaseEntity> {
+  /**
+   * Publishes a SUCCEEDED release to organisations. The release's quality report must pass the
+   * dataset's replay threshold; otherwise only `overrideReplayCheck` publishes it, and the audit
+   * event records the override with the share and threshold it overrode. A non-private reference
+   * can only be published to its own organisation.
+   */
+  async publish(actor: Actor, id: string, organizationIds: readonly string[], overrideReplayCheck = false): Promise<ReleaseEntity> {
     if (organizationIds.length === 0) throw DomainError.badInput('organizationIds', 'name at least one organisation');
     return this.database.transaction(async (repositories) => {
       const found = await this.find(actor, id, 'publish', repositories);
@@ -329,14 +354,47 @@ export class ReleaseService {
       const organizations = await repositories.organizations.findByIds(organizationIds);
       const unknown = organizationIds.find((orgId) => !organizations.some((o) => o.id === orgId));
       if (unknown) throw DomainError.badInput('organizationIds', `unknown organisation ${unknown}`);
+      if (release.mode === 'NON_PRIVATE_REFERENCE' && organizationIds.some((orgId) => orgId !== release.organizationId)) {
+        throw DomainError.badInput('organizationIds', 'a NON_PRIVATE_REFERENCE release has no privacy guarantee: it can only be published to its own organisation');
+      }
+      const dataset = (await repositories.datasets.findById(release.datasetId))!;
+      const replay = checkReplay(release.qualityReport, dataset.replayThreshold);
+      if (!replay.passed && !overrideReplayCheck) {
+        throw new DomainError(
+          'CONFLICT',
+          `release ${release.id} cannot be published: ${replay.reason}; review its qualityReport, raise the dataset's replayThreshold, or publish with overrideReplayCheck: true (audited)`,
+          { field: 'overrideReplayCheck' },
+        );
+      }
       const added = await repositories.releases.publish(release.id, organizationIds, actor.userId);
       await this.audit.record(
         actor,
-        { action: 'release.published', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { organizationIds: added } },
+        {
+          action: 'release.published',
+          outcome: 'SUCCESS',
+          subjectType: 'Release',
+          subjectId: release.id,
+          organizationId: release.organizationId,
+          details: {
+            organizationIds: added,
+            replayCheck: { passed: replay.passed, replayShare: replay.replayShare, threshold: replay.threshold, overridden: !replay.passed, reason: replay.reason },
+          },
+        },
         repositories,
       );
       return release;
     });
+  }
+
+  /**
+   * The release's quality report, for the owning organisation's DATA_OWNER and COMPLIANCE only
+   * (it is computed from sensitive records); null for anyone else who may see the release,
+   * consumers of a published release included.
+   */
+  async qualityReport(actor: Actor, release: { id: string; organizationId: string }): Promise<Record<string, unknown> | null> {
+    if (!defineAbilityFor(actor).can('read', subject('QualityReport', { organizationId: release.organizationId }))) return null;
+    const entity = await this.database.repositories.releases.findById(release.id);
+    return entity?.qualityReport ?? null;
   }
 
   async revoke(actor: Actor, id: string, organizationIds: readonly string[]): Promise<ReleaseEntity> {

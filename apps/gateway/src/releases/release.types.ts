@@ -5,10 +5,13 @@ import { type ReleaseMode } from './release-request';
 
 export const ReleaseStatusEnum = { QUEUED: 'QUEUED', RUNNING: 'RUNNING', SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED', CANCELLED: 'CANCELLED' } as const satisfies Record<ReleaseStatus, ReleaseStatus>;
 registerEnumType(ReleaseStatusEnum, { name: 'ReleaseStatus' });
-export const ReleaseModeEnum = { PRIVATE: 'PRIVATE', PUBLIC_ONLY: 'PUBLIC_ONLY' } as const satisfies Record<ReleaseMode, ReleaseMode>;
+export const ReleaseModeEnum = { PRIVATE: 'PRIVATE', PUBLIC_ONLY: 'PUBLIC_ONLY', NON_PRIVATE_REFERENCE: 'NON_PRIVATE_REFERENCE' } as const satisfies Record<ReleaseMode, ReleaseMode>;
 registerEnumType(ReleaseModeEnum, {
   name: 'ReleaseMode',
-  description: 'PRIVATE: private prediction over the records. PUBLIC_ONLY: the public prompt alone, no record read, nothing charged (a baseline).',
+  description:
+    'PRIVATE: private prediction over the records. PUBLIC_ONLY: the public prompt alone, no record read, nothing charged (a baseline). ' +
+    'NON_PRIVATE_REFERENCE: the same decoding over the records without clipping, noise or drafter; NO privacy guarantee (epsilon infinite), ' +
+    'not charged to the ledger, only on benchmark datasets and only publishable to the own organisation (a utility benchmark\'s reference).',
 });
 export const LabelAllocationModeEnum = { DECLARED: 'DECLARED', DP_COUNT: 'DP_COUNT' } as const;
 registerEnumType(LabelAllocationModeEnum, {
@@ -184,23 +187,26 @@ export class ReleaseParameters {
 
 @ObjectType({ description: "What a release costs, in rho-zCDP and as epsilon at the dataset's delta." })
 export class PrivacyCost {
-  @Field(() => Float)
-  rho!: number;
+  @Field({ description: 'False only for a NON_PRIVATE_REFERENCE release: no privacy guarantee (epsilon infinite); rho, epsilon and rhoPerPrivateToken are then null and nothing is charged.' })
+  differentiallyPrivate!: boolean;
 
-  @Field(() => Float, { description: 'This release alone, at delta.' })
-  epsilon!: number;
+  @Field(() => Float, { nullable: true, description: 'Null when not differentially private (unbounded).' })
+  rho!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'This release alone, at delta. Null when not differentially private (unbounded).' })
+  epsilon!: number | null;
 
   @Field(() => Float)
   delta!: number;
 
-  @Field({ description: 'tight (Canonne, Kamath, Steinke 2020) or closed.' })
+  @Field({ description: 'tight (Canonne, Kamath, Steinke 2020) or closed; none when not differentially private.' })
   conversion!: string;
 
   @Field(() => Int)
   privateTokenCap!: number;
 
-  @Field(() => Float, { description: 'rho of one private token: c^2/(2 s^2 tau^2) + 2/(s sigma)^2 with the drafter.' })
-  rhoPerPrivateToken!: number;
+  @Field(() => Float, { nullable: true, description: 'rho of one private token: c^2/(2 s^2 tau^2) + 2/(s sigma)^2 with the drafter. Null when not differentially private.' })
+  rhoPerPrivateToken!: number | null;
 
   @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho.' })
   labelCountRho!: number;
@@ -273,6 +279,105 @@ export class SyntheticRecord {
 }
 
 export const SyntheticRecordConnection = Connection(SyntheticRecord, 'SyntheticRecord');
+
+@ObjectType()
+export class LengthStatistics {
+  @Field(() => Float)
+  min!: number;
+
+  @Field(() => Float)
+  max!: number;
+
+  @Field(() => Float)
+  mean!: number;
+
+  @Field(() => Float)
+  median!: number;
+}
+
+@ObjectType({ description: 'Duplicates inside a release, by normalised words (case and punctuation aside).' })
+export class DuplicateStatistics {
+  @Field(() => Int)
+  distinctTexts!: number;
+
+  @Field(() => Int, { description: "Records whose words equal an earlier record's." })
+  duplicateRecords!: number;
+
+  @Field(() => Int)
+  largestGroup!: number;
+}
+
+@ObjectType({ description: 'A synthetic record that replays sensitive text.' })
+export class FlaggedRecord {
+  @Field(() => Int)
+  ordinal!: number;
+
+  @Field(() => String, { nullable: true })
+  label!: string | null;
+
+  @Field(() => Int)
+  longestSharedNgram!: number;
+
+  @Field()
+  exactMatch!: boolean;
+}
+
+@ObjectType({ description: "Replay checks of a release's synthetic records against the sensitive records." })
+export class ReplayStatistics {
+  @Field(() => Int, { description: 'Words in a run that counts as replay (8).' })
+  ngramSize!: number;
+
+  @Field(() => Int)
+  sensitiveRecordsCompared!: number;
+
+  @Field(() => Int, { description: "Synthetic records whose words equal some sensitive record's." })
+  exactMatches!: number;
+
+  @Field(() => Int, { description: 'Synthetic records sharing a run of ngramSize words with some sensitive record.' })
+  recordsSharingNgram!: number;
+
+  @Field(() => Float)
+  ngramShare!: number;
+
+  @Field(() => Float, { description: "Share of records that share an ngramSize-word run or copy a record: compared with the dataset's replayThreshold." })
+  replayShare!: number;
+
+  @Field(() => Int, { description: 'The longest run of words any synthetic record shares with any sensitive record.' })
+  longestSharedNgram!: number;
+
+  @Field(() => Float)
+  meanLongestSharedNgram!: number;
+
+  @Field(() => [FlaggedRecord], { description: 'Up to 20 replaying records, longest shared run first.' })
+  flagged!: FlaggedRecord[];
+}
+
+@ObjectType({ description: 'Computed by the worker when a release succeeds, from sensitive records: DATA_OWNER and COMPLIANCE of the organisation only.' })
+export class ReleaseQualityReport {
+  @Field()
+  computedAt!: Date;
+
+  @Field(() => Int)
+  records!: number;
+
+  @Field(() => [LabelCount])
+  labelCounts!: LabelCount[];
+
+  @Field(() => Int, { description: 'Records with no word.' })
+  emptyRecords!: number;
+
+  @Field(() => LengthStatistics, { description: 'Words per record.' })
+  words!: LengthStatistics;
+
+  @Field(() => LengthStatistics, { description: 'Characters per record.' })
+  characters!: LengthStatistics;
+
+  @Field(() => DuplicateStatistics)
+  duplicates!: DuplicateStatistics;
+
+  @Field(() => ReplayStatistics)
+  replay!: ReplayStatistics;
+}
 
 @ObjectType({ description: 'A synthetic release of a dataset.' })
 export class Release {

@@ -42,6 +42,17 @@ export class DatasetEntity {
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   labels!: string[];
 
+  /**
+   * Created for utility benchmarks: only such a dataset may have NON_PRIVATE_REFERENCE releases.
+   * Set at creation, never changed (a database trigger refuses the change).
+   */
+  @Column({ type: 'boolean', default: false })
+  benchmark!: boolean;
+
+  /** The largest replay share (libs/quality) a release may have to be published without an override. */
+  @Column({ name: 'replay_threshold', type: 'double precision', default: 0 })
+  replayThreshold!: number;
+
   @Column({ name: 'created_by', type: 'uuid', nullable: true })
   createdBy!: string | null;
 

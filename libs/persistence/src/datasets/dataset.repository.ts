@@ -14,11 +14,13 @@ export interface NewDataset {
   readonly promptTemplate: string;
   readonly budgetEpsilon: number;
   readonly budgetDelta: number;
+  readonly benchmark: boolean;
+  readonly replayThreshold: number;
   readonly createdBy: string;
 }
 
 export type DatasetChanges = Partial<
-  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta'>
+  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold'>
 >;
 
 const datasetScopeColumns = { id: { column: 'd.id' }, organizationId: { column: 'd.organization_id' } };

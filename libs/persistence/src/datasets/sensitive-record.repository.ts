@@ -79,6 +79,24 @@ export class SensitiveRecordRepository {
     }[];
   }
 
+  /**
+   * Every record text of a dataset up to `maxId`, in pages of `pageSize` by id (keyset), so a
+   * caller can stream a large dataset in bounded memory (the worker's replay check).
+   */
+  async *textPages(datasetId: string, maxId: string, pageSize = 5000): AsyncGenerator<string[]> {
+    let after = '0';
+    for (;;) {
+      const rows = (await this.manager.query(
+        `SELECT id::text AS id, text FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY id LIMIT $4`,
+        [datasetId, maxId, after, pageSize],
+      )) as { id: string; text: string }[];
+      if (rows.length === 0) return;
+      yield rows.map((row) => row.text);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
   async countByDataset(datasetId: string): Promise<number> {
     return this.manager.count(SensitiveRecordEntity, { where: { datasetId } });
   }

@@ -2,7 +2,7 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn
 
 export const releaseStatuses = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type ReleaseStatus = (typeof releaseStatuses)[number];
-export const releaseModes = ['PRIVATE', 'PUBLIC_ONLY'] as const;
+export const releaseModes = ['PRIVATE', 'PUBLIC_ONLY', 'NON_PRIVATE_REFERENCE'] as const;
 export type ReleaseMode = (typeof releaseModes)[number];
 export type BatchStatus = 'PENDING' | 'RUNNING' | 'DONE';
 
@@ -47,6 +47,7 @@ export class ReleaseEntity {
   @Column({ type: 'jsonb' })
   cost!: Record<string, unknown>;
 
+  /** rho-zCDP charged; Infinity (and so `epsilon`) exactly for a NON_PRIVATE_REFERENCE release, which has no guarantee. */
   @Column({ type: 'double precision' })
   rho!: number;
 
@@ -97,6 +98,7 @@ export class ReleaseEntity {
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason!: string | null;
 
+  /** libs/quality's ReleaseQualityReport, written when the release succeeds; sensitive (owner and compliance only). */
   @Column({ name: 'quality_report', type: 'jsonb', nullable: true })
   qualityReport!: Record<string, unknown> | null;
 

@@ -183,6 +183,20 @@ export class ReleaseRepository {
     return count > 0;
   }
 
+  /**
+   * NON_PRIVATE_REFERENCE releases of a dataset that read, or will read, its records: all but
+   * those cancelled or failed before any batch started.
+   */
+  async countNonPrivate(datasetId: string): Promise<number> {
+    const rows = (await this.manager.query(
+      `SELECT count(*)::int AS count FROM release r
+        WHERE r.dataset_id = $1 AND r.mode = 'NON_PRIVATE_REFERENCE'
+          AND (r.status IN ('QUEUED', 'RUNNING', 'SUCCEEDED') OR EXISTS (SELECT 1 FROM release_batch b WHERE b.release_id = r.id AND b.started_at IS NOT NULL))`,
+      [datasetId],
+    )) as { count: number }[];
+    return rows[0]!.count;
+  }
+
   batches(releaseId: string): Promise<ReleaseBatchEntity[]> {
     return this.manager.find(ReleaseBatchEntity, { where: { releaseId }, order: { batchIndex: 'ASC' } });
   }
