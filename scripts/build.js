@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Compiles the TypeScript sources to dist/ with swc (type checking is `npm run typecheck`).
 // Path aliases (@synthgate/<lib>) are rewritten to relative imports, so dist/ runs with plain node.
+// Then builds the web console to console/dist (scripts/build-console.js; skipped when up to date).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { buildConsole } = require('./build-console');
 
 const root = path.resolve(__dirname, '..');
 const outDir = path.join(root, 'dist');
@@ -63,3 +65,12 @@ function main() {
 }
 
 main();
+buildConsole({ quiet: process.argv.includes('--quiet') }).then(
+  (outcome) => {
+    if (!process.argv.includes('--quiet')) console.log(`build: console ${outcome} (console/dist)`);
+  },
+  (error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

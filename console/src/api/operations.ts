@@ -1,0 +1,406 @@
+// Every GraphQL operation the console sends, with the shape of its answer. Plain strings and
+// types only (no DOM, no imports): test/console.e2e-spec.ts validates each document against the
+// gateway's schema, so a renamed field fails a test instead of a page.
+
+export type Role = 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
+export type ReleaseStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type AuditOutcome = 'SUCCESS' | 'FAILURE' | 'DENIED';
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface Connection<T> {
+  nodes: T[];
+  pageInfo: PageInfo;
+}
+
+export interface Me {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  organizationId: string;
+  organization: { id: string; name: string } | null;
+}
+
+export const ME = /* GraphQL */ `
+  query ConsoleMe {
+    me { id email displayName role organizationId organization { id name } }
+  }
+`;
+export interface MeResult {
+  me: Me;
+}
+
+// ---- datasets and budgets
+
+export interface BudgetSummary {
+  epsilon: number;
+  delta: number;
+  spentEpsilon: number;
+  remainingEpsilon: number;
+}
+
+export interface DatasetSummary {
+  id: string;
+  name: string;
+  description: string;
+  recordCount: number;
+  labels: string[];
+  archived: boolean;
+  createdAt: string;
+  budget: BudgetSummary | null;
+}
+
+export const DATASETS = /* GraphQL */ `
+  query ConsoleDatasets($first: Int, $after: String) {
+    datasets(first: $first, after: $after) {
+      nodes { id name description recordCount labels archived createdAt budget { epsilon delta spentEpsilon remainingEpsilon } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+export interface DatasetsResult {
+  datasets: Connection<DatasetSummary>;
+}
+
+export interface DatasetDetail extends DatasetSummary {
+  textField: string;
+  labelField: string | null;
+  promptTemplate: string;
+  budget: (BudgetSummary & { spentRho: number; closedFormSpentEpsilon: number; warnings: string[] }) | null;
+}
+
+export const DATASET = /* GraphQL */ `
+  query ConsoleDataset($id: ID!) {
+    dataset(id: $id) {
+      id name description recordCount labels archived createdAt textField labelField promptTemplate
+      budget { epsilon delta spentRho spentEpsilon closedFormSpentEpsilon remainingEpsilon warnings }
+    }
+  }
+`;
+export interface DatasetResult {
+  dataset: DatasetDetail;
+}
+
+export interface LedgerEntry {
+  sequence: number;
+  kind: 'DEBIT' | 'REFUND';
+  rho: number;
+  totalRho: number;
+  epsilonAfter: number;
+  createdAt: string;
+  releaseId: string | null;
+  actorUserId: string | null;
+  hash: string;
+}
+
+/** One page of a dataset's ledger (oldest first); the console follows pageInfo to read it all. */
+export const LEDGER_PAGE = /* GraphQL */ `
+  query ConsoleLedger($id: ID!, $first: Int, $after: String) {
+    dataset(id: $id) {
+      id
+      budget {
+        epsilon
+        ledger(first: $first, after: $after) {
+          nodes { sequence kind rho totalRho epsilonAfter createdAt releaseId actorUserId hash }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
+    }
+  }
+`;
+export interface LedgerPageResult {
+  dataset: { id: string; budget: { epsilon: number; ledger: Connection<LedgerEntry> } | null };
+}
+
+export interface LedgerVerification {
+  ok: boolean;
+  entries: number;
+  totalRho: number;
+  spentEpsilon: number;
+  firstBroken: { sequence: number; reason: string } | null;
+}
+
+export const VERIFY_LEDGER = /* GraphQL */ `
+  query ConsoleVerifyLedger($datasetId: ID!) {
+    verifyLedger(datasetId: $datasetId) { ok entries totalRho spentEpsilon firstBroken { sequence reason } }
+  }
+`;
+export interface VerifyLedgerResult {
+  verifyLedger: LedgerVerification;
+}
+
+// ---- releases
+
+export interface ReleaseProgress {
+  batchesDone: number;
+  batchesTotal: number;
+  tokensGenerated: number;
+  tokensPerSecond: number | null;
+  elapsedSeconds: number | null;
+  estimatedSecondsLeft: number | null;
+}
+
+export interface PrivacyCost {
+  rho: number;
+  epsilon: number;
+  delta: number;
+  conversion: string;
+  privateTokenCap: number;
+  rhoPerPrivateToken: number;
+  labelCountRho: number;
+}
+
+export interface ReleaseParameters {
+  mode: 'PRIVATE' | 'PUBLIC_ONLY';
+  model: string;
+  batchSize: number;
+  clip: number;
+  temperature: number;
+  publicTemperature: number;
+  drafter: { threshold: number; sigma: number } | null;
+  privateTokenCap: number;
+  targetEpsilon: number | null;
+  maxTokens: number;
+  topK: number;
+  labels: string[] | null;
+  labelAllocation: { mode: 'DECLARED' | 'DP_COUNT'; proportions: { label: string; weight: number }[] | null; countSigma: number | null } | null;
+  promptTemplate: string;
+  publicPromptTemplate: string;
+}
+
+const COST_FIELDS = 'rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho';
+const PARAMETER_FIELDS = `mode model batchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
+  maxTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
+const PROGRESS_FIELDS = 'batchesDone batchesTotal tokensGenerated tokensPerSecond elapsedSeconds estimatedSecondsLeft';
+
+export interface ReleaseSummary {
+  id: string;
+  datasetId: string;
+  datasetName: string;
+  status: ReleaseStatus;
+  batchCount: number;
+  createdAt: string;
+  finishedAt: string | null;
+  progress: ReleaseProgress;
+  cost: { epsilon: number; rho: number; delta: number };
+}
+
+export const RELEASES = /* GraphQL */ `
+  query ConsoleReleases($filter: ReleaseFilter, $first: Int, $after: String) {
+    releases(filter: $filter, first: $first, after: $after) {
+      nodes { id datasetId datasetName status batchCount createdAt finishedAt progress { ${PROGRESS_FIELDS} } cost { epsilon rho delta } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+export interface ReleasesResult {
+  releases: Connection<ReleaseSummary>;
+}
+
+export interface ReleaseDetail extends ReleaseSummary {
+  recordCount: number;
+  failureReason: string | null;
+  startedAt: string | null;
+  createdBy: string | null;
+  parameters: ReleaseParameters;
+  cost: PrivacyCost;
+  model: { name: string; fingerprint: string };
+  labelCounts: { label: string | null; count: number }[];
+  publishedTo: { id: string; name: string }[];
+}
+
+export const RELEASE = /* GraphQL */ `
+  query ConsoleRelease($id: ID!) {
+    release(id: $id) {
+      id datasetId datasetName status batchCount recordCount createdAt startedAt finishedAt failureReason createdBy
+      progress { ${PROGRESS_FIELDS} }
+      parameters { ${PARAMETER_FIELDS} }
+      cost { ${COST_FIELDS} }
+      model { name fingerprint }
+      labelCounts { label count }
+      publishedTo { id name }
+    }
+  }
+`;
+export interface ReleaseResult {
+  release: ReleaseDetail;
+}
+
+/** Polled while a release is QUEUED or RUNNING: only what changes. */
+export const RELEASE_PROGRESS = /* GraphQL */ `
+  query ConsoleReleaseProgress($id: ID!) {
+    release(id: $id) { id status failureReason startedAt finishedAt progress { ${PROGRESS_FIELDS} } }
+  }
+`;
+export interface ReleaseProgressResult {
+  release: Pick<ReleaseDetail, 'id' | 'status' | 'failureReason' | 'startedAt' | 'finishedAt' | 'progress'>;
+}
+
+export interface SyntheticRecord {
+  ordinal: number;
+  label: string | null;
+  text: string;
+}
+
+export const RELEASE_RECORDS = /* GraphQL */ `
+  query ConsoleReleaseRecords($id: ID!, $first: Int, $after: String, $label: String) {
+    release(id: $id) {
+      id
+      records(first: $first, after: $after, label: $label) {
+        nodes { ordinal label text }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+`;
+export interface ReleaseRecordsResult {
+  release: { id: string; records: Connection<SyntheticRecord> };
+}
+
+export const ORGANIZATIONS = /* GraphQL */ `
+  query ConsoleOrganizations($first: Int, $after: String) {
+    organizations(first: $first, after: $after) {
+      nodes { id name }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+export interface OrganizationsResult {
+  organizations: Connection<{ id: string; name: string }>;
+}
+
+/** What planRelease and createRelease take; the form builds it. */
+export interface ReleaseInput {
+  datasetId: string;
+  mode?: 'PRIVATE' | 'PUBLIC_ONLY';
+  model?: string;
+  batchSize: number;
+  clip?: number;
+  temperature?: number;
+  publicTemperature?: number;
+  drafter?: { threshold: number; sigma: number } | null;
+  privateTokenCap?: number;
+  targetEpsilon?: number;
+  maxTokens?: number;
+  topK?: number;
+  labels?: string[];
+}
+
+export interface ReleasePlan {
+  cost: PrivacyCost;
+  epsilonBefore: number;
+  epsilonAfter: number;
+  remainingEpsilon: number;
+  admitted: boolean;
+  refusal: string | null;
+  batches: number | null;
+  expectedExamples: number | null;
+  labels: { label: string | null; batches: number | null }[];
+  expectedBatchSize: number;
+  estimatedPromptTokens: number;
+  kvCacheBytesPerBatch: number;
+  kvCacheLimitBytes: number;
+}
+
+export const PLAN_RELEASE = /* GraphQL */ `
+  query ConsolePlanRelease($input: ReleaseInput!) {
+    planRelease(input: $input) {
+      cost { ${COST_FIELDS} }
+      epsilonBefore epsilonAfter remainingEpsilon admitted refusal batches expectedExamples
+      labels { label batches }
+      expectedBatchSize estimatedPromptTokens kvCacheBytesPerBatch kvCacheLimitBytes
+    }
+  }
+`;
+export interface PlanReleaseResult {
+  planRelease: ReleasePlan;
+}
+
+export const CREATE_RELEASE = /* GraphQL */ `
+  mutation ConsoleCreateRelease($input: ReleaseInput!) {
+    createRelease(input: $input) { id status }
+  }
+`;
+export interface CreateReleaseResult {
+  createRelease: { id: string; status: ReleaseStatus };
+}
+
+export const CANCEL_RELEASE = /* GraphQL */ `
+  mutation ConsoleCancelRelease($id: ID!) {
+    cancelRelease(id: $id) { id status }
+  }
+`;
+
+export const PUBLISH_RELEASE = /* GraphQL */ `
+  mutation ConsolePublishRelease($id: ID!, $organizationIds: [ID!]!) {
+    publishRelease(id: $id, organizationIds: $organizationIds) { id publishedTo { id name } }
+  }
+`;
+export const REVOKE_RELEASE = /* GraphQL */ `
+  mutation ConsoleRevokeRelease($id: ID!, $organizationIds: [ID!]!) {
+    revokeRelease(id: $id, organizationIds: $organizationIds) { id publishedTo { id name } }
+  }
+`;
+export interface PublicationResult {
+  publishRelease?: { id: string; publishedTo: { id: string; name: string }[] };
+  revokeRelease?: { id: string; publishedTo: { id: string; name: string }[] };
+}
+
+// ---- audit
+
+export interface AuditFilter {
+  action?: string;
+  actionPrefix?: string;
+  subjectId?: string;
+  outcome?: AuditOutcome;
+  since?: string;
+  until?: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  action: string;
+  outcome: AuditOutcome;
+  subjectType: string | null;
+  subjectId: string | null;
+  actorUserId: string | null;
+  requestId: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+}
+
+export const AUDIT_EVENTS = /* GraphQL */ `
+  query ConsoleAuditEvents($filter: AuditFilter, $first: Int, $after: String) {
+    auditEvents(filter: $filter, first: $first, after: $after) {
+      nodes { id action outcome subjectType subjectId actorUserId requestId details createdAt }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+export interface AuditEventsResult {
+  auditEvents: Connection<AuditEvent>;
+}
+
+/** Every document above, for the schema check in the browser test. */
+export const ALL_OPERATIONS: Record<string, string> = {
+  ME,
+  DATASETS,
+  DATASET,
+  LEDGER_PAGE,
+  VERIFY_LEDGER,
+  RELEASES,
+  RELEASE,
+  RELEASE_PROGRESS,
+  RELEASE_RECORDS,
+  ORGANIZATIONS,
+  PLAN_RELEASE,
+  CREATE_RELEASE,
+  CANCEL_RELEASE,
+  PUBLISH_RELEASE,
+  REVOKE_RELEASE,
+  AUDIT_EVENTS,
+};
