@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobQueue, runMigrations, startEmbeddedPostgres } from '../../libs/persistence/src'; // global setup runs outside jest's module mapper
 import { TEMPLATE_DATABASE, type TestDatabaseServer } from './test-database';
 
 declare global {
@@ -17,6 +16,9 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   // Tests that start worker processes run dist/: build it from the sources under test.
   execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'build.js'), '--quiet'], { stdio: 'inherit' });
+  // Global setup runs outside Jest's module mapper (no @synthgate/* aliases): use the fresh build.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { JobQueue, runMigrations, startEmbeddedPostgres } = require('../../dist/libs/persistence/src') as typeof import('../../libs/persistence/src');
   let server: TestDatabaseServer;
   const external = process.env.TEST_DATABASE_URL;
   if (external) {

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { GenerationError, type GenerationModel } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
-import { batchRng, epsilonFromRho } from '@synthgate/privacy';
+import { batchRng } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
 import { type ReleaseContext, ReleaseContextCache } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
@@ -311,7 +311,7 @@ export class ReleaseBatchProcessor {
       await repositories.releases.setStatus(releaseId, 'FAILED', { failureReason: reason, finishedAt: new Date() });
       // A non-private reference was never debited (it has no ledger entry), so it has nothing to refund.
       const refunded = !readRecords && current.mode !== 'NON_PRIVATE_REFERENCE';
-      if (refunded) await this.refund(repositories, dataset, current);
+      if (refunded) await repositories.ledger.refundRelease({ dataset, release: current, actorUserId: null, reason: 'failed before any record was read' });
       await repositories.audit.append({
         organizationId: current.organizationId,
         actorUserId: null,
@@ -325,22 +325,6 @@ export class ReleaseBatchProcessor {
       });
     });
     this.contexts.forget(releaseId);
-  }
-
-  private async refund(repositories: Repositories, dataset: { id: string; budgetDelta: number }, release: ReleaseEntity): Promise<void> {
-    const totalRho = Math.max(0, (await repositories.ledger.totalRho(dataset.id)) - release.rho);
-    await repositories.ledger.append({
-      datasetId: dataset.id,
-      releaseId: release.id,
-      kind: 'REFUND',
-      rho: -release.rho,
-      totalRho,
-      epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
-      delta: dataset.budgetDelta,
-      conversion: 'tight',
-      parameters: { releaseId: release.id, reason: 'failed before any record was read', cost: release.cost },
-      actorUserId: null,
-    });
   }
 
   /**

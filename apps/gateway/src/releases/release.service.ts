@@ -308,7 +308,7 @@ export class ReleaseService {
       await repositories.releases.setStatus(release.id, 'CANCELLED', { finishedAt: new Date() });
       // A non-private reference was never debited, so there is nothing to refund.
       const refunded = !readRecords && release.mode !== 'NON_PRIVATE_REFERENCE';
-      if (refunded) await this.refund(repositories, dataset, release, actor.userId, 'cancelled before any record was read');
+      if (refunded) await repositories.ledger.refundRelease({ dataset, release, actorUserId: actor.userId, reason: 'cancelled before any record was read' });
       await this.audit.record(
         actor,
         { action: 'release.cancelled', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { refunded } },
@@ -322,29 +322,6 @@ export class ReleaseService {
     return release;
   }
 
-  /** Writes a refund entry: the release's whole rho back, as its own hash-chained ledger entry. */
-  async refund(repositories: Repositories, dataset: DatasetEntity, release: ReleaseEntity, actorUserId: string | null, reason: string): Promise<void> {
-    const totalRho = Math.max(0, (await repositories.ledger.totalRho(dataset.id)) - release.rho);
-    await repositories.ledger.append({
-      datasetId: dataset.id,
-      releaseId: release.id,
-      kind: 'REFUND',
-      rho: -release.rho,
-      totalRho,
-      epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
-      delta: dataset.budgetDelta,
-      conversion: 'tight',
-      parameters: { releaseId: release.id, reason, cost: release.cost },
-      actorUserId,
-    });
-  }
-
-  /**
-   * Publishes a SUCCEEDED release to organisations. The release's quality report must pass the
-   * dataset's replay threshold; otherwise only `overrideReplayCheck` publishes it, and the audit
-   * event records the override with the share and threshold it overrode. A non-private reference
-   * can only be published to its own organisation.
-   */
   async publish(actor: Actor, id: string, organizationIds: readonly string[], overrideReplayCheck = false): Promise<ReleaseEntity> {
     if (organizationIds.length === 0) throw DomainError.badInput('organizationIds', 'name at least one organisation');
     return this.database.transaction(async (repositories) => {

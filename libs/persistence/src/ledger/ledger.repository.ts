@@ -1,3 +1,4 @@
+import { epsilonFromRho } from '@synthgate/privacy';
 import { type EntityManager } from 'typeorm';
 import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
@@ -49,6 +50,32 @@ export class LedgerRepository {
     };
     const hash = ledgerEntryHash(fields);
     return this.manager.save(this.manager.create(LedgerEntryEntity, { ...fields, hash }));
+  }
+
+  /**
+   * Gives a release's whole rho back, as its own hash-chained REFUND entry. Only for a release that
+   * provably never read a record (cancelled or failed before its first batch): refunds are never
+   * data-dependent (DESIGN.md section 4). The caller holds the dataset's row lock.
+   */
+  async refundRelease(refund: {
+    readonly dataset: { readonly id: string; readonly budgetDelta: number };
+    readonly release: { readonly id: string; readonly rho: number; readonly cost: Record<string, unknown> };
+    readonly actorUserId: string | null;
+    readonly reason: string;
+  }): Promise<LedgerEntryEntity> {
+    const totalRho = Math.max(0, (await this.totalRho(refund.dataset.id)) - refund.release.rho);
+    return this.append({
+      datasetId: refund.dataset.id,
+      releaseId: refund.release.id,
+      kind: 'REFUND',
+      rho: -refund.release.rho,
+      totalRho,
+      epsilonAfter: epsilonFromRho(totalRho, refund.dataset.budgetDelta, 'tight'),
+      delta: refund.dataset.budgetDelta,
+      conversion: 'tight',
+      parameters: { releaseId: refund.release.id, reason: refund.reason, cost: refund.release.cost },
+      actorUserId: refund.actorUserId,
+    });
   }
 
   list(datasetId: string, page: PageRequest): Promise<Page<LedgerEntryEntity>> {
