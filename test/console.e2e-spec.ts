@@ -9,7 +9,7 @@ import { ALL_OPERATIONS } from '../console/src/api/operations';
 import { createDataset, createOrganization, importRecords, type TestOrganization, type TestUser } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
-import { startTestWorker } from './setup/worker';
+import { startTestWorker, waitForRelease } from './setup/worker';
 
 // The web console (console/, served at /console) driven in Debian's Chromium against the real
 // gateway, database and worker. Screenshots of the three main pages go to docs/console/.
@@ -130,9 +130,10 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
 
   const heading = (page: Page, name: string) => page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
   const navLinks = async (page: Page) => page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-  const alertText = async (page: Page) => {
-    await page.getByRole('alert').first().waitFor();
-    return (await page.getByRole('alert').allTextContents()).join('\n');
+  const alertText = async (page: Page, containing?: string) => {
+    const alerts = containing ? page.getByRole('alert').filter({ hasText: containing }) : page.getByRole('alert');
+    await alerts.first().waitFor();
+    return (await alerts.allTextContents()).join('\n');
   };
   const bodyRows = (page: Page, tableName?: string) => (tableName ? page.getByRole('table', { name: tableName }) : page.locator('table').first()).locator('tbody tr');
   // Browser-side checks are strings: the root tsconfig has no DOM types.
@@ -248,7 +249,10 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     await page.locator('.badge', { hasText: 'succeeded' }).waitFor();
     const cost = (await page.getByRole('region', { name: 'Privacy cost charged' }).textContent()) ?? '';
     expect(cost).toContain('at δ 0.000001');
-    expect((await page.getByRole('region', { name: 'Quality and replay report' }).textContent()) ?? '').toContain('Quality and replay report');
+    const quality = page.getByRole('region', { name: 'Quality and replay report' });
+    await quality.getByText('Replay check passed').waitFor();
+    expect(await quality.textContent()).toMatch(/Synthetic records\s*12/);
+    expect(await quality.textContent()).toMatch(/Sensitive records compared\s*120/);
 
     // Publish to Globex.
     const publication = page.getByRole('region', { name: 'Publication' });
@@ -256,16 +260,16 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     await publication.getByLabel(globex.name).check();
     await publication.getByRole('button', { name: 'Publish' }).click();
     await publication.getByRole('button', { name: `Revoke from ${globex.name}` }).waitFor();
-    expect(await bodyRows(page, 'Synthetic records').count()).toBe(10);
+    await waitForCount(bodyRows(page, 'Synthetic records'), 10);
 
     // Back on the dataset: one debit in the gauge, the burn-down and the verified chain.
     await page.getByRole('link', { name: `dataset ${datasetName}` }).click();
     await heading(page, `Dataset ${datasetName}`);
     await page.getByRole('img', { name: /^Budget gauge: [\d.]+ of 8 ε spent/ }).waitFor();
     expect(await page.getByRole('status').filter({ hasText: 'Ledger verified' }).textContent()).toContain('3 entries is intact');
-    expect(await page.locator('.chart-marker-debit').count()).toBe(2);
-    expect(await page.locator('.chart-marker-refund').count()).toBe(1);
-    expect(await bodyRows(page, `Releases of ${datasetName}`).count()).toBe(2);
+    await waitForCount(page.locator('.chart-marker-debit'), 2);
+    await waitForCount(page.locator('.chart-marker-refund'), 1);
+    await waitForCount(bodyRows(page, `Releases of ${datasetName}`), 2);
     expect(await noHorizontalScroll(page)).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, 'data-owner-dataset.png'), fullPage: true });
 
@@ -278,7 +282,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     const page = await signIn(globex.users.CONSUMER);
     expect(await navLinks(page)).toEqual(['Releases']);
     await heading(page, `Releases published to ${globex.name}`);
-    expect(await bodyRows(page).count()).toBe(1);
+    await waitForCount(bodyRows(page), 1);
     await page.getByRole('link', { name: `Release ${releaseId} of ${datasetName}` }).click();
     await heading(page, `Release of ${datasetName}`);
     const charged = (await page.getByRole('region', { name: 'Privacy cost charged' }).textContent()) ?? '';
@@ -290,7 +294,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     expect(await page.getByRole('region', { name: 'Quality and replay report' }).count()).toBe(0);
 
     const rows = bodyRows(page, 'Synthetic records');
-    expect(await rows.count()).toBe(10);
+    await waitForCount(rows, 10);
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.getByText('Page 2').waitFor();
     await waitForCount(page.locator('table.records tbody tr'), 2);
@@ -326,8 +330,8 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     await heading(page, `Ledger of ${datasetName}`);
     expect(await page.getByRole('status').filter({ hasText: 'Ledger verified' }).textContent()).toContain('3 entries is intact');
     await page.getByRole('img', { name: new RegExp(`Spent ε of ${datasetName} over time`) }).waitFor();
-    expect(await page.locator('.chart-marker-debit').count()).toBe(2);
-    expect(await page.locator('.chart-marker-refund').count()).toBe(1);
+    await waitForCount(page.locator('.chart-marker-debit'), 2);
+    await waitForCount(page.locator('.chart-marker-refund'), 1);
     const entries = bodyRows(page, `Ledger entries of ${datasetName}, oldest first`);
     expect(await entries.count()).toBe(3);
     const entry = (await entries.first().textContent()) ?? '';
@@ -385,6 +389,43 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     const gone = await alertText(consumer);
     expect(gone).toContain('Could not load the release');
     expect(gone).toContain('NOT_FOUND');
+  });
+
+  it('data owner: a release that replays a sensitive record is refused publication in words, and published with the audited override', async () => {
+    // As in test/release-quality.e2e-spec.ts: greedy public decoding writes the same text each
+    // time, so planting that text as a record makes the next release copy it.
+    const owner = acme.users.DATA_OWNER;
+    const replayDataset = (await createDataset(gateway, owner, { epsilon: 8, name: `replayed-${Date.now().toString(36)}` })).id;
+    await importRecords(gateway, owner.token, replayDataset, records(20, ['billing']));
+    const baseline = { datasetId: replayDataset, batchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
+    const release = async () => {
+      const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', { input: baseline });
+      expect(await waitForRelease(gateway, owner.token, createRelease.id)).toEqual({ status: 'SUCCEEDED', failureReason: null });
+      return createRelease.id;
+    };
+    const first = await release();
+    const { release: seen } = await gateway.data<{ release: { records: { nodes: { text: string }[] } } }>(owner.token, 'query($id: ID!) { release(id: $id) { records(first: 1) { nodes { text } } } }', { id: first });
+    const planted = await importRecords(gateway, owner.token, replayDataset, `${JSON.stringify({ text: seen.records.nodes[0]!.text, label: 'billing' })}\n`, 'application/x-ndjson');
+    expect(planted.body.imported).toBe(1);
+    const replaying = await release();
+
+    const page = await signIn(owner);
+    await page.goto(`${gateway.url}/console/releases/${replaying}`);
+    const quality = page.getByRole('region', { name: 'Quality and replay report' });
+    await quality.getByText('Replay check failed').waitFor();
+    expect(await quality.textContent()).toContain('100% of the synthetic records replay sensitive text');
+    expect(await quality.getByRole('table', { name: 'Records that replay sensitive text' }).locator('tbody tr').count()).toBe(2);
+
+    const publication = page.getByRole('region', { name: 'Publication' });
+    await publication.getByLabel(globex.name).check();
+    await publication.getByRole('button', { name: 'Publish' }).click();
+    const refusal = await alertText(page, 'Publishing failed');
+    expect(refusal).toContain('CONFLICT');
+    expect(refusal).toContain('overrideReplayCheck');
+    await publication.getByLabel('Publish although the replay check failed (written to the audit log)').check();
+    await publication.getByRole('button', { name: 'Publish' }).click();
+    await publication.getByRole('button', { name: `Revoke from ${globex.name}` }).waitFor();
+    expect(await page.getByRole('alert').filter({ hasText: 'Publishing failed' }).count()).toBe(0);
   });
 
   it('no page raised a script error or a content-security-policy violation', () => {

@@ -7,9 +7,16 @@ export function formatEpsilon(value: number): string {
   return value.toFixed(3).replace(/\.?0+$/, '');
 }
 
-export function formatRho(value: number): string {
+/** null: unbounded, as for a non-private reference release. */
+export function formatRho(value: number | null): string {
+  if (value === null) return 'unbounded';
   if (value === 0) return '0';
   return Math.abs(value) < 0.01 || Math.abs(value) >= 1000 ? value.toExponential(3) : value.toPrecision(4);
+}
+
+/** The epsilon a release costs, or why it has none. */
+export function formatCostEpsilon(cost: { differentiallyPrivate: boolean; epsilon: number | null }): string {
+  return cost.differentiallyPrivate && cost.epsilon !== null ? formatEpsilon(cost.epsilon) : '∞ (no privacy guarantee)';
 }
 
 export function formatNumber(value: number, digits = 0): string {

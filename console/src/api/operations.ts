@@ -70,14 +70,16 @@ export interface DatasetDetail extends DatasetSummary {
   textField: string;
   labelField: string | null;
   promptTemplate: string;
-  budget: (BudgetSummary & { spentRho: number; closedFormSpentEpsilon: number; warnings: string[] }) | null;
+  benchmark: boolean;
+  replayThreshold: number;
+  budget: (BudgetSummary & { spentRho: number; closedFormSpentEpsilon: number; warnings: string[]; nonPrivateReleases: number }) | null;
 }
 
 export const DATASET = /* GraphQL */ `
   query ConsoleDataset($id: ID!) {
     dataset(id: $id) {
-      id name description recordCount labels archived createdAt textField labelField promptTemplate
-      budget { epsilon delta spentRho spentEpsilon closedFormSpentEpsilon remainingEpsilon warnings }
+      id name description recordCount labels archived createdAt textField labelField promptTemplate benchmark replayThreshold
+      budget { epsilon delta spentRho spentEpsilon closedFormSpentEpsilon remainingEpsilon warnings nonPrivateReleases }
     }
   }
 `;
@@ -144,18 +146,22 @@ export interface ReleaseProgress {
   estimatedSecondsLeft: number | null;
 }
 
+/** rho, epsilon and rhoPerPrivateToken are null only when differentiallyPrivate is false (a benchmark's non-private reference). */
 export interface PrivacyCost {
-  rho: number;
-  epsilon: number;
+  differentiallyPrivate: boolean;
+  rho: number | null;
+  epsilon: number | null;
   delta: number;
   conversion: string;
   privateTokenCap: number;
-  rhoPerPrivateToken: number;
+  rhoPerPrivateToken: number | null;
   labelCountRho: number;
 }
 
+export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
+
 export interface ReleaseParameters {
-  mode: 'PRIVATE' | 'PUBLIC_ONLY';
+  mode: ReleaseMode;
   model: string;
   batchSize: number;
   clip: number;
@@ -172,7 +178,7 @@ export interface ReleaseParameters {
   publicPromptTemplate: string;
 }
 
-const COST_FIELDS = 'rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho';
+const COST_FIELDS = 'differentiallyPrivate rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho';
 const PARAMETER_FIELDS = `mode model batchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
   maxTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
 const PROGRESS_FIELDS = 'batchesDone batchesTotal tokensGenerated tokensPerSecond elapsedSeconds estimatedSecondsLeft';
@@ -186,13 +192,13 @@ export interface ReleaseSummary {
   createdAt: string;
   finishedAt: string | null;
   progress: ReleaseProgress;
-  cost: { epsilon: number; rho: number; delta: number };
+  cost: { differentiallyPrivate: boolean; epsilon: number | null; rho: number | null; delta: number };
 }
 
 export const RELEASES = /* GraphQL */ `
   query ConsoleReleases($filter: ReleaseFilter, $first: Int, $after: String) {
     releases(filter: $filter, first: $first, after: $after) {
-      nodes { id datasetId datasetName status batchCount createdAt finishedAt progress { ${PROGRESS_FIELDS} } cost { epsilon rho delta } }
+      nodes { id datasetId datasetName status batchCount createdAt finishedAt progress { ${PROGRESS_FIELDS} } cost { differentiallyPrivate epsilon rho delta } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -276,7 +282,7 @@ export interface OrganizationsResult {
 /** What planRelease and createRelease take; the form builds it. */
 export interface ReleaseInput {
   datasetId: string;
-  mode?: 'PRIVATE' | 'PUBLIC_ONLY';
+  mode?: ReleaseMode;
   model?: string;
   batchSize: number;
   clip?: number;
@@ -336,8 +342,8 @@ export const CANCEL_RELEASE = /* GraphQL */ `
 `;
 
 export const PUBLISH_RELEASE = /* GraphQL */ `
-  mutation ConsolePublishRelease($id: ID!, $organizationIds: [ID!]!) {
-    publishRelease(id: $id, organizationIds: $organizationIds) { id publishedTo { id name } }
+  mutation ConsolePublishRelease($id: ID!, $organizationIds: [ID!]!, $overrideReplayCheck: Boolean) {
+    publishRelease(id: $id, organizationIds: $organizationIds, overrideReplayCheck: $overrideReplayCheck) { id publishedTo { id name } }
   }
 `;
 export const REVOKE_RELEASE = /* GraphQL */ `
@@ -348,6 +354,58 @@ export const REVOKE_RELEASE = /* GraphQL */ `
 export interface PublicationResult {
   publishRelease?: { id: string; publishedTo: { id: string; name: string }[] };
   revokeRelease?: { id: string; publishedTo: { id: string; name: string }[] };
+}
+
+export interface LengthStatistics {
+  min: number;
+  max: number;
+  mean: number;
+  median: number;
+}
+
+export interface QualityReport {
+  computedAt: string;
+  records: number;
+  labelCounts: { label: string | null; count: number }[];
+  emptyRecords: number;
+  words: LengthStatistics;
+  characters: LengthStatistics;
+  duplicates: { distinctTexts: number; duplicateRecords: number; largestGroup: number };
+  replay: {
+    ngramSize: number;
+    sensitiveRecordsCompared: number;
+    exactMatches: number;
+    recordsSharingNgram: number;
+    ngramShare: number;
+    replayShare: number;
+    longestSharedNgram: number;
+    meanLongestSharedNgram: number;
+    flagged: { ordinal: number; label: string | null; longestSharedNgram: number; exactMatch: boolean }[];
+  };
+}
+
+/** The quality and replay report (DATA_OWNER and COMPLIANCE of the release's organisation; null for others) and the threshold it is held to. */
+export const QUALITY_REPORT = /* GraphQL */ `
+  query ConsoleQualityReport($id: ID!, $datasetId: ID!) {
+    release(id: $id) {
+      id
+      qualityReport {
+        computedAt records labelCounts { label count } emptyRecords
+        words { min max mean median }
+        characters { min max mean median }
+        duplicates { distinctTexts duplicateRecords largestGroup }
+        replay {
+          ngramSize sensitiveRecordsCompared exactMatches recordsSharingNgram ngramShare replayShare longestSharedNgram meanLongestSharedNgram
+          flagged { ordinal label longestSharedNgram exactMatch }
+        }
+      }
+    }
+    dataset(id: $datasetId) { id replayThreshold }
+  }
+`;
+export interface QualityReportResult {
+  release: { id: string; qualityReport: QualityReport | null };
+  dataset: { id: string; replayThreshold: number };
 }
 
 // ---- audit
@@ -402,5 +460,6 @@ export const ALL_OPERATIONS: Record<string, string> = {
   CANCEL_RELEASE,
   PUBLISH_RELEASE,
   REVOKE_RELEASE,
+  QUALITY_REPORT,
   AUDIT_EVENTS,
 };

@@ -6,7 +6,7 @@ import { Facts } from '../components/facts';
 import { PageTitle } from '../components/page-title';
 import { Pager, useCursorPages } from '../components/pager';
 import { StepChart } from '../components/step-chart';
-import { formatEpsilon, formatNumber, formatRho, formatTime } from '../format';
+import { formatEpsilon, formatNumber, formatPercent, formatRho, formatTime } from '../format';
 import { useAsync } from '../hooks';
 import { burnDownPoints, loadLedger } from '../ledger';
 import { Link } from '../router';
@@ -55,6 +55,9 @@ export function DatasetPage({ id }: { id: string }) {
                       ['Spent', `ε ${formatEpsilon(budget.spentEpsilon)} (ρ ${formatRho(budget.spentRho)})`],
                       ['Spent, closed-form conversion', `ε ${formatEpsilon(budget.closedFormSpentEpsilon)}`],
                       ['Remaining', `ε ${formatEpsilon(budget.remainingEpsilon)}`],
+                      ...(budget.nonPrivateReleases > 0
+                        ? ([['Non-private reference releases', `${budget.nonPrivateReleases} (no privacy guarantee; not in the ledger)`]] as [string, string][])
+                        : []),
                     ]}
                   />
                   {budget.warnings.length > 0 ? (
@@ -78,6 +81,8 @@ export function DatasetPage({ id }: { id: string }) {
                   ['Labels', detail.labels.length > 0 ? detail.labels.join(', ') : 'unlabelled'],
                   ['Text field', <code key="text">{detail.textField}</code>],
                   ['Label field', detail.labelField ? <code key="label">{detail.labelField}</code> : 'none'],
+                  ['Replay threshold', `${formatPercent(detail.replayThreshold, 1)} of a release's records`],
+                  ...(detail.benchmark ? ([['Benchmark dataset', 'yes: non-private reference releases allowed']] as [string, string][]) : []),
                   ['Created', formatTime(detail.createdAt)],
                 ]}
               />

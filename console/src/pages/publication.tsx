@@ -24,7 +24,12 @@ export function Publication({ releaseId, publishedTo, canPublish, onChange }: { 
   const { token } = useSession();
   const organizations = useAsync(() => allOrganizations(token), `organizations`);
   const [selected, setSelected] = useState<string[]>([]);
-  const publish = useAction((ids: string[]) => graphql<PublicationResult>(token, PUBLISH_RELEASE, { id: releaseId, organizationIds: ids }));
+  const [override, setOverride] = useState(false);
+  const publish = useAction((ids: string[]) =>
+    graphql<PublicationResult>(token, PUBLISH_RELEASE, { id: releaseId, organizationIds: ids, overrideReplayCheck: override ? true : null }),
+  );
+  // The gateway refuses a release whose replay check failed unless the owner overrides it.
+  const replayRefused = publish.error?.code === 'CONFLICT' && publish.error.field === 'overrideReplayCheck';
   const revoke = useAction((ids: string[]) => graphql<PublicationResult>(token, REVOKE_RELEASE, { id: releaseId, organizationIds: ids }));
   const published = new Set(publishedTo.map((organization) => organization.id));
   const candidates = (organizations.data ?? []).filter((organization) => !published.has(organization.id));
@@ -34,6 +39,7 @@ export function Publication({ releaseId, publishedTo, canPublish, onChange }: { 
     const result = await publish.run(selected);
     if (result?.publishRelease) {
       setSelected([]);
+      setOverride(false);
       onChange(result.publishRelease.publishedTo);
     }
   };
@@ -83,6 +89,12 @@ export function Publication({ releaseId, publishedTo, canPublish, onChange }: { 
                     {organization.name}
                   </label>
                 ))}
+                {replayRefused || override ? (
+                  <label className="check override">
+                    <input type="checkbox" checked={override} onChange={(event) => setOverride(event.target.checked)} /> Publish although the replay check failed
+                    (written to the audit log)
+                  </label>
+                ) : null}
                 <div className="actions">
                   <button type="button" className="primary" onClick={() => void doPublish()} disabled={publish.busy || selected.length === 0}>
                     {publish.busy ? 'Publishing…' : 'Publish'}

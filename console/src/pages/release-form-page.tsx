@@ -9,18 +9,19 @@ import {
   PLAN_RELEASE,
   type PlanReleaseResult,
   type ReleaseInput,
+  type ReleaseMode,
   type ReleasePlan,
 } from '../api/operations';
 import { ErrorMessage, Loading } from '../components/error-message';
 import { Facts } from '../components/facts';
 import { PageTitle } from '../components/page-title';
-import { formatBytes, formatEpsilon, formatNumber, formatRho } from '../format';
+import { formatBytes, formatCostEpsilon, formatEpsilon, formatNumber, formatRho } from '../format';
 import { useAction, useAsync } from '../hooks';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 
 interface FormState {
-  mode: 'PRIVATE' | 'PUBLIC_ONLY';
+  mode: ReleaseMode;
   model: string;
   batchSize: string;
   costBy: 'privateTokenCap' | 'targetEpsilon';
@@ -114,7 +115,7 @@ function PlanSummary({ plan, stale }: { plan: ReleasePlan; stale: boolean }) {
           <Facts
             label="Cost"
             items={[
-              ['This release', `ε ${formatEpsilon(plan.cost.epsilon)} at δ ${plan.cost.delta} (ρ ${formatRho(plan.cost.rho)}, ${plan.cost.conversion} conversion)`],
+              ['This release', `ε ${formatCostEpsilon(plan.cost)} at δ ${plan.cost.delta} (ρ ${formatRho(plan.cost.rho)}, ${plan.cost.conversion} conversion)`],
               ['Per private token', `ρ ${formatRho(plan.cost.rhoPerPrivateToken)}`],
               ['Private tokens per example', String(plan.cost.privateTokenCap)],
               ...(plan.cost.labelCountRho > 0 ? ([['Noisy label count', `ρ ${formatRho(plan.cost.labelCountRho)}`]] as [string, string][]) : []),
@@ -196,6 +197,7 @@ function ReleaseForm({ datasetId, dataset }: { datasetId: string; dataset: Datas
             <select id="mode" value={form.mode} onChange={(event) => update('mode')(event.target.value as FormState['mode'])}>
               <option value="PRIVATE">Private prediction over the records</option>
               <option value="PUBLIC_ONLY">Public prompt only (baseline, no record read, free)</option>
+              {dataset.benchmark ? <option value="NON_PRIVATE_REFERENCE">Non-private reference (benchmark datasets only: NO privacy guarantee)</option> : null}
             </select>
           </div>
           <div className="field">

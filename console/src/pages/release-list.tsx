@@ -1,6 +1,6 @@
 import { type ReleaseSummary } from '../api/operations';
 import { StatusBadge } from '../components/status-badge';
-import { formatEpsilon, formatTime } from '../format';
+import { formatCostEpsilon, formatTime } from '../format';
 import { Link } from '../router';
 
 /** A table of releases; the dataset column is left out where the page is about one dataset. */
@@ -15,7 +15,7 @@ export function ReleaseTable({ releases, showDataset = true, caption }: { releas
             {showDataset ? <th scope="col">Dataset</th> : null}
             <th scope="col">Status</th>
             <th scope="col">Examples</th>
-            <th scope="col">ε charged</th>
+            <th scope="col">ε cost</th>
             <th scope="col">Requested</th>
             <th scope="col">Finished</th>
           </tr>
@@ -40,7 +40,7 @@ export function ReleaseTable({ releases, showDataset = true, caption }: { releas
               </td>
               <td>{release.batchCount}</td>
               <td>
-                {formatEpsilon(release.cost.epsilon)} <span className="muted">(δ {release.cost.delta})</span>
+                {formatCostEpsilon(release.cost)} <span className="muted">(δ {release.cost.delta})</span>
               </td>
               <td>{formatTime(release.createdAt)}</td>
               <td>{formatTime(release.finishedAt)}</td>

@@ -4,7 +4,7 @@ import { ErrorMessage, Loading } from '../components/error-message';
 import { Facts } from '../components/facts';
 import { PageTitle } from '../components/page-title';
 import { StatusBadge } from '../components/status-badge';
-import { formatDuration, formatEpsilon, formatNumber, formatRho, formatTime } from '../format';
+import { formatCostEpsilon, formatDuration, formatNumber, formatRho, formatTime } from '../format';
 import { useAction, useAsync, usePolling } from '../hooks';
 import { Link } from '../router';
 import { useSession } from '../session';
@@ -13,6 +13,12 @@ import { QualityReport } from './quality-report';
 import { RecordBrowser } from './record-browser';
 
 export const PROGRESS_POLL_MS = 1000;
+
+const modeNames: Record<ReleaseDetail['parameters']['mode'], string> = {
+  PRIVATE: 'private prediction',
+  PUBLIC_ONLY: 'public prompt only',
+  NON_PRIVATE_REFERENCE: 'non-private reference (no privacy guarantee)',
+};
 
 function Progress({ release }: { release: ReleaseDetail }) {
   const { progress } = release;
@@ -56,8 +62,11 @@ function Parameters({ release }: { release: ReleaseDetail }) {
       <section className="card" aria-labelledby="cost-heading">
         <h2 id="cost-heading">Privacy cost charged</h2>
         <p className="big-figure">
-          ε {formatEpsilon(cost.epsilon)} <span className="muted">at δ {cost.delta}</span>
+          ε {formatCostEpsilon(cost)} <span className="muted">at δ {cost.delta}</span>
         </p>
+        {release.status === 'CANCELLED' || release.status === 'FAILED' ? (
+          <p className="muted">Refunded only if it stopped before any batch read a record: the dataset&apos;s ledger shows a refund entry then.</p>
+        ) : null}
         <Facts
           label="Privacy cost"
           items={[
@@ -74,7 +83,7 @@ function Parameters({ release }: { release: ReleaseDetail }) {
         <Facts
           label="Release parameters"
           items={[
-            ['Mode', parameters.mode === 'PRIVATE' ? 'private prediction' : 'public prompt only'],
+            ['Mode', modeNames[parameters.mode]],
             ['Model', `${release.model.name} (${release.model.fingerprint.slice(0, 12)})`],
             ['Records when requested (N)', formatNumber(release.recordCount)],
             ['Synthetic examples (batches)', formatNumber(release.batchCount)],
@@ -170,7 +179,7 @@ export function ReleasePage({ id }: { id: string }) {
           <ErrorMessage error={cancel.error} context="Cancelling failed" />
           {me.role !== 'CONSUMER' || active ? <Progress release={detail} /> : null}
           <Parameters release={detail} />
-          {seesQuality ? <QualityReport releaseId={detail.id} status={detail.status} /> : null}
+          {seesQuality ? <QualityReport releaseId={detail.id} datasetId={detail.datasetId} status={detail.status} /> : null}
           {isOwner ? (
             <Publication
               releaseId={detail.id}
