@@ -193,21 +193,30 @@ export function registerReleaseCommands(program: Command): void {
       .addOption(new Option('--status <status>', 'only this status').choices(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'])),
   ).action(async (options: ConnectionOptions & { dataset?: string; status?: string }) => {
     const { releases } = await GatewayClient.fromOptions(options).graphql<{
-      releases: { nodes: { id: string; status: string; datasetName: string; batchCount: number; cost: { epsilon: number }; createdAt: string }[] };
+      releases: { nodes: { id: string; status: string; datasetName: string; batchCount: number; cost: { epsilon: number | null }; createdAt: string }[] };
     }>('query($filter: ReleaseFilter) { releases(first: 100, filter: $filter) { nodes { id status datasetName batchCount cost { epsilon } createdAt } } }', {
       filter: { datasetId: options.dataset ?? null, status: options.status ?? null },
     });
     output(
       options,
       releases.nodes,
-      releases.nodes.map((r) => `${r.id}  ${r.status.padEnd(9)}  ${String(r.batchCount).padStart(5)} examples  epsilon ${r.cost.epsilon.toFixed(3)}  ${r.datasetName}`).join('\n'),
+      releases.nodes.map((r) => `${r.id}  ${r.status.padEnd(9)}  ${String(r.batchCount).padStart(5)} examples  epsilon ${r.cost.epsilon === null ? 'inf (non-private)' : r.cost.epsilon.toFixed(3)}  ${r.datasetName}`).join('\n'),
     );
   });
 
   withConnection(
-    release.command('publish').description('publish a succeeded release to organisations').argument('<id>', 'release id').requiredOption('--to <organizationIds>', 'comma-separated organisation ids', list),
-  ).action(async (id: string, options: ConnectionOptions & { to: string[] }) => {
-    await GatewayClient.fromOptions(options).graphql('mutation($id: ID!, $orgs: [ID!]!) { publishRelease(id: $id, organizationIds: $orgs) { id } }', { id, orgs: options.to });
+    release
+      .command('publish')
+      .description('publish a succeeded release to organisations')
+      .argument('<id>', 'release id')
+      .requiredOption('--to <organizationIds>', 'comma-separated organisation ids', list)
+      .option('--override-replay-check', "publish although the release's replay share exceeds the dataset's replay threshold (audited)"),
+  ).action(async (id: string, options: ConnectionOptions & { to: string[]; overrideReplayCheck?: boolean }) => {
+    await GatewayClient.fromOptions(options).graphql('mutation($id: ID!, $orgs: [ID!]!, $override: Boolean) { publishRelease(id: $id, organizationIds: $orgs, overrideReplayCheck: $override) { id } }', {
+      id,
+      orgs: options.to,
+      override: options.overrideReplayCheck ?? false,
+    });
     output(options, { id, publishedTo: options.to }, `published ${id} to ${options.to.join(', ')}`);
   });
 
