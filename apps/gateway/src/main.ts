@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     embeddedPort: config.embeddedPostgresPort,
+    // stop() below stops an embedded server, after the requests in flight are done.
+    stopOnSignals: false,
   });
   const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true, queue: 'enqueue' });
   const app = await createGatewayApp(config, database, log);

