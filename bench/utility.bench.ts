@@ -25,8 +25,8 @@ const root = join(__dirname, '..', '..');
 /** Defaults per task, chosen on the private parts only (see docs/benchmarks/README.md). */
 const TASK_DEFAULTS: Record<TaskName | 'jsonl', { privateRecords: number | null; batchSize: number; maxTokens: number }> = {
   trec: { privateRecords: null, batchSize: 32, maxTokens: 24 },
-  agnews: { privateRecords: 3200, batchSize: 32, maxTokens: 40 },
-  dbpedia: { privateRecords: 4480, batchSize: 32, maxTokens: 40 },
+  agnews: { privateRecords: 2560, batchSize: 32, maxTokens: 32 },
+  dbpedia: { privateRecords: 2560, batchSize: 32, maxTokens: 32 },
   jsonl: { privateRecords: null, batchSize: 32, maxTokens: 32 },
 };
 
@@ -40,11 +40,11 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <fi
   --private-records <n>     import a seeded, stratified sample of n private records (default per task; 0 = all)
   --batch-size <s>          expected records per batch (default per task)
   --max-tokens <T>          tokens per synthetic example at most (default per task)
-  --clip <c>                logit clip bound (default 4)
+  --clip <c>                logit clip bound (default 2)
   --temperature <tau>       private temperature (default 1)
   --public-temperature <t>  public temperature (default 1)
   --top-k <k>               sample among the public row's top k tokens (default 40)
-  --drafter <theta,sigma>   sparse-vector drafter threshold and noise (default 0.6,0.1); --no-drafter for none
+  --drafter <theta,sigma>   sparse-vector drafter threshold and noise (default 0.5,1); --no-drafter for none
   --delta <delta>           the dataset's delta (default 1e-6)
   --count-sigma <sigma>     noise of the DP label count (default 30)
   --template <text>         the dataset's prompt template, {label} and {text}, \n for a line break (default per task)
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--epsilon: ${part} is neither a positive number nor inf`);
     return value;
   });
-  const drafterArg = args.values.get('--drafter') ?? '0.6,0.1';
+  const drafterArg = args.values.get('--drafter') ?? '0.5,1';
   const [threshold, sigma] = drafterArg.split(',').map(Number);
   const workers = numberArg(args, '--workers', 1, (v) => Number.isInteger(v) && v >= 1);
   const threads = numberArg(args, '--threads', Math.max(1, Math.floor(cpus().length / workers)), (v) => Number.isInteger(v) && v >= 1);
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
       model,
       batchSize: numberArg(args, '--batch-size', defaults.batchSize, (v) => Number.isInteger(v) && v >= 1),
       maxTokens: numberArg(args, '--max-tokens', defaults.maxTokens, (v) => Number.isInteger(v) && v >= 1),
-      clip: numberArg(args, '--clip', 4, (v) => v > 0),
+      clip: numberArg(args, '--clip', 2, (v) => v > 0),
       temperature: numberArg(args, '--temperature', 1, (v) => v > 0),
       publicTemperature: numberArg(args, '--public-temperature', 1, (v) => v >= 0),
       topK: numberArg(args, '--top-k', 40, (v) => Number.isInteger(v) && v >= 0),
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       const outDir = resolve(args.values.get('--out') ?? join(root, 'docs', 'benchmarks'));
       mkdirSync(outDir, { recursive: true });
       const svgFile = `utility-${task.name}.svg`;
-      writeFileSync(join(outDir, svgFile), accuracySvg(`${task.name}: test accuracy of a classifier trained on synthetic data`, result.rows));
+      writeFileSync(join(outDir, svgFile), accuracySvg(`${task.name}: test accuracy of a classifier trained on synthetic data`, result.rows, result.majorityAccuracy));
       const manifest = join(modelsDir, model, 'manifest.json');
       const loadAfter = loadavg();
       const markdown = markdownReport(result, {

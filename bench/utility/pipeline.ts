@@ -86,6 +86,8 @@ export interface BenchmarkResult {
   readonly details: readonly RowDetails[];
   readonly importedRecords: number;
   readonly testRecords: number;
+  /** Test accuracy of always answering the private part's most frequent label: the floor. */
+  readonly majorityAccuracy: number;
   readonly labels: readonly string[];
   readonly datasetId: string;
   readonly model: { readonly name: string; readonly fingerprint: string };
@@ -228,6 +230,11 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
   );
   const realDataAccuracy = accuracy(real.predict(testTexts), testLabels);
   log(`classifier trained on the ${privateRecords.length} imported records: test accuracy ${realDataAccuracy.toFixed(4)}`);
+  const majority = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
+  const majorityAccuracy = accuracy(
+    testLabels.map(() => majority),
+    testLabels,
+  );
 
   const rows: UtilityRow[] = [];
   const details: RowDetails[] = [];
@@ -301,7 +308,7 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
       `  ${row.syntheticExamples} examples in ${seconds.toFixed(0)} s: accuracy ${row.accuracy.toFixed(4)}, distinguishing AUC ${row.distinguishAuc?.toFixed(3) ?? 'n/a'}, public token share ${row.publicTokenShare?.toFixed(3) ?? 'n/a'}`,
     );
   }
-  return { rows, details, importedRecords: privateRecords.length, testRecords: task.test.length, labels, datasetId, model };
+  return { rows, details, importedRecords: privateRecords.length, testRecords: task.test.length, majorityAccuracy, labels, datasetId, model };
 }
 
 async function waitForRelease(owner: GatewayClient, id: string, timeoutMs: number): Promise<ReleaseView> {

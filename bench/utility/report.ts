@@ -16,7 +16,7 @@ export function settingLabel(row: Pick<UtilityRow, 'setting' | 'epsilon'>): stri
  * (public only, each epsilon in increasing order, then infinity), the private releases and the
  * reference joined by a line, and the real-data accuracy as a dashed line.
  */
-export function accuracySvg(title: string, rows: readonly UtilityRow[]): string {
+export function accuracySvg(title: string, rows: readonly UtilityRow[], majorityAccuracy: number | null = null): string {
   const width = 640;
   const height = 400;
   const margin = { left: 64, right: 24, top: 48, bottom: 64 };
@@ -43,6 +43,10 @@ export function accuracySvg(title: string, rows: readonly UtilityRow[]): string 
   if (real !== undefined) {
     parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y(real)}" y2="${y(real)}" stroke="#2a7" stroke-dasharray="6 4"/>`);
     parts.push(`<text x="${margin.left + plotWidth - 4}" y="${y(real) - 6}" text-anchor="end" fill="#2a7">trained on the real private records: ${real.toFixed(3)}</text>`);
+  }
+  if (majorityAccuracy !== null) {
+    parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y(majorityAccuracy)}" y2="${y(majorityAccuracy)}" stroke="#999" stroke-dasharray="2 4"/>`);
+    parts.push(`<text x="${margin.left + plotWidth - 4}" y="${y(majorityAccuracy) + 16}" text-anchor="end" fill="#777">always the most frequent label: ${majorityAccuracy.toFixed(3)}</text>`);
   }
   const line = sorted
     .map((row, index) => ({ row, index }))
@@ -90,7 +94,27 @@ export interface ReportContext {
   readonly notes: readonly string[];
 }
 
+/** Observations that follow from the numbers alone, e.g. releases whose mechanisms came out identical. */
+export function automaticNotes(result: BenchmarkResult): string[] {
+  const notes: string[] = [];
+  const byCap = new Map<number, UtilityRow[]>();
+  result.rows.forEach((row, index) => {
+    if (row.setting !== 'private') return;
+    const cap = result.details[index]!.privateTokenCap;
+    byCap.set(cap, [...(byCap.get(cap) ?? []), row]);
+  });
+  for (const [cap, rows] of byCap) {
+    if (rows.length < 2) continue;
+    const spent = result.details[result.rows.indexOf(rows[0]!)]!.spentEpsilon;
+    notes.push(
+      `${rows.map(settingLabel).join(' and ')} resolve to the same private-token cap (${cap}): the same mechanism, each spending epsilon ${spent?.toFixed(3) ?? 'n/a'}; their differences are sampling noise. A larger target buys nothing once the cap reaches max tokens.`,
+    );
+  }
+  return notes;
+}
+
 export function markdownReport(result: BenchmarkResult, context: ReportContext): string {
+  const notes = [...context.notes, ...automaticNotes(result)];
   const parameterLines = Object.entries(context.parameters).map(([key, value]) => `| ${key} | ${typeof value === 'string' ? value : JSON.stringify(value)} |`);
   return `# Utility benchmark: ${context.taskName}
 
@@ -102,7 +126,7 @@ word 1-2-grams) and multinomial logistic regression classifier (libs/text-classi
 each synthetic set is scored on the real held-out test part, next to the same classifier trained on
 the imported records.
 
-Task: ${context.taskDescription}. Imported ${result.importedRecords} private records (${result.labels.length} labels: ${result.labels.join(', ')}); ${result.testRecords} test records.
+Task: ${context.taskDescription}. Imported ${result.importedRecords} private records (${result.labels.length} labels: ${result.labels.join(', ')}); ${result.testRecords} test records. Always answering the most frequent private label scores ${result.majorityAccuracy.toFixed(4)} on the test records.
 
 ${markdownTable(result.rows, result.details)}
 
@@ -128,6 +152,6 @@ ${context.machine.map((line) => `- ${line}`).join('\n')}
 - whole run (import, ${result.rows.length} releases, classifiers): ${(context.wallSeconds / 60).toFixed(1)} minutes wall clock
 
 ## Notes
-${context.notes.map((note) => `- ${note}`).join('\n')}
+${notes.map((note) => `- ${note}`).join('\n')}
 `;
 }
