@@ -5,8 +5,8 @@ Usage (through train.sh, which installs the Debian packages first):
   tools/train-default-model/train.sh [--work DIR] [--out DIR] [--device cpu|cuda] [--tokens N]
 
 Expected run time on 2 CPU cores: about 1 minute for the corpus and tokenizer, 30 seconds to
-encode, then 900 steps of 32 x 256 tokens (7.4M tokens): about 45 minutes at 2,700 tokens/s
-with the cores to itself, 90 minutes at 1,400 tokens/s when other work shares them; 1 minute to
+encode, then 1,200 steps of 32 x 256 tokens (9.8M tokens): about 60 minutes at 2,700 tokens/s
+with the cores to itself, 2 hours at 1,400 tokens/s when other work shares them; 1 minute to
 evaluate and export. With --device cuda the training stage takes a few minutes.
 Every stage resumes: a finished stage is skipped, and training restarts from its last checkpoint
 (written every --checkpoint-minutes to DIR/ckpt.pt, outside the repository).
@@ -57,7 +57,7 @@ def parse_args(argv=None):
     p.add_argument("--kv-heads", type=int, default=2)
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=32, help="sequences per step")
-    p.add_argument("--tokens", type=float, default=7.3728e6, help="training tokens (sets the step count)")
+    p.add_argument("--tokens", type=float, default=9.8304e6, help="training tokens (sets the step count)")
     p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--min-lr", type=float, default=1.5e-4)
     p.add_argument("--warmup-steps", type=int, default=100)
