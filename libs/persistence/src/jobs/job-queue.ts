@@ -89,10 +89,14 @@ export class JobQueue {
    */
   async work(concurrency: number, pollingIntervalSeconds: number, handler: (job: BatchJob) => Promise<void>): Promise<void> {
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<BatchJobData>(BATCH_QUEUE, { batchSize: 1, pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
+      let workerId = '';
+      workerId = await this.boss.work<BatchJobData>(BATCH_QUEUE, { batchSize: 1, pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
         for (const job of jobs) {
           await handler({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit });
         }
+        // pg-boss waits out the rest of its polling interval even after a job; with work queued,
+        // fetch the next one at once (otherwise a worker runs at most one batch per interval).
+        if (jobs.length > 0) this.boss.notifyWorker(workerId);
       });
     }
   }
