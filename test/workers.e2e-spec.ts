@@ -81,9 +81,11 @@ describe('worker processes', () => {
   }
 
   it('splits one release between two worker processes, with no batch done twice', async () => {
-    const id = await release(120, 6, 24);
     const first = startWorker();
     const second = startWorker();
+    // Both ready before the release exists, so neither can finish it alone before the other starts.
+    await waitUntil(async () => /ready/.test(first.output()) && /ready/.test(second.output()), 60_000, 'both workers to be ready', 100);
+    const id = await release(120, 4, 48);
     await waitUntil(async () => (await status(id)).status === 'SUCCEEDED', 120_000, 'the release to succeed', 200);
     const { workers: seen } = await checkComplete(id);
     expect(seen.size).toBe(2);
@@ -94,7 +96,7 @@ describe('worker processes', () => {
   }, 180_000);
 
   it('survives a worker killed with SIGKILL mid-release: another resumes, without duplicates', async () => {
-    const id = await release(150, 5, 32);
+    const id = await release(300, 5, 64);
     const victim = startWorker();
     await waitUntil(async () => (await status(id)).batches_done >= 3, 90_000, 'three batches');
     victim.child.kill('SIGKILL');
@@ -112,7 +114,7 @@ describe('worker processes', () => {
   }, 240_000);
 
   it('on SIGTERM finishes or hands back its batch and exits; no job is lost', async () => {
-    const id = await release(100, 5, 32);
+    const id = await release(200, 5, 64);
     const leaving = startWorker({ WORKER_SHUTDOWN_GRACE_SECONDS: '0' });
     await waitUntil(async () => (await status(id)).batches_done >= 2, 90_000, 'two batches');
     leaving.child.kill('SIGTERM');

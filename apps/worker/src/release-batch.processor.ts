@@ -118,6 +118,22 @@ export class ReleaseBatchProcessor {
       await this.queue.fail(job.id, 'worker stopping');
       return;
     }
+    // From here on this worker owns the job and beats for it: if it dies at any point, the reaper
+    // of another worker hands the batch back (even before it was claimed).
+    await this.database.repositories.releases.assignBatch(releaseId, batchIndex, this.workerId, job.id, new Date());
+    const heartbeat = setInterval(
+      () => void this.database.repositories.releases.heartbeat(releaseId, batchIndex, this.workerId, new Date()).catch(() => undefined),
+      this.config.worker.heartbeatSeconds * 1000,
+    );
+    try {
+      await this.run(job, signal);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async run(job: BatchJob, signal: AbortSignal): Promise<void> {
+    const { releaseId, batchIndex } = job.data;
     let context: ReleaseContext;
     let model: GenerationModel;
     try {
@@ -138,10 +154,6 @@ export class ReleaseBatchProcessor {
       await this.queue.complete(job.id);
       return;
     }
-    const heartbeat = setInterval(
-      () => void this.database.repositories.releases.heartbeat(releaseId, batchIndex, this.workerId, new Date()).catch(() => undefined),
-      this.config.worker.heartbeatSeconds * 1000,
-    );
     try {
       const { text, tokens } = await this.generate(context, model, batchIndex, signal);
       await this.complete(context.release, batchIndex, text, tokens);
@@ -161,8 +173,6 @@ export class ReleaseBatchProcessor {
         await this.database.repositories.releases.releaseBatch(releaseId, batchIndex);
         await this.queue.fail(job.id, failureReason(error));
       }
-    } finally {
-      clearInterval(heartbeat);
     }
   }
 
@@ -332,11 +342,25 @@ export class ReleaseBatchProcessor {
    * becomes pending and its job is failed, so the queue retries it at once.
    */
   private async reap(): Promise<void> {
-    const stale = await this.database.repositories.releases.staleBatches(new Date(Date.now() - this.config.worker.leaseSeconds * 1000));
+    const leaseStart = new Date(Date.now() - this.config.worker.leaseSeconds * 1000);
+    // A worker that died between taking a job and recording itself on the batch left an active job
+    // on a batch nobody owns: hand the job back too.
+    for (const job of await this.database.repositories.jobs.activeBatchJobsStartedBefore(leaseStart)) {
+      const batch = await this.database.repositories.releases.findBatch(job.data.releaseId, job.data.batchIndex);
+      if (batch?.status === 'DONE') {
+        await this.queue.complete(job.id); // its worker died between committing the batch and settling the job
+      } else if (batch && batch.workerId === null) {
+        this.logger.warn(`release ${job.data.releaseId} batch ${job.data.batchIndex}: its job was taken by a worker that never recorded itself; handing it back`);
+        await this.queue.fail(job.id, 'taken by a worker that went silent');
+      }
+    }
+    const stale = await this.database.repositories.releases.staleBatches(leaseStart);
     for (const batch of stale) {
       const handedBack = await this.database.transaction(async (repositories) => {
         const locked = await repositories.releases.lockBatch(batch.releaseId, batch.batchIndex);
-        if (!locked || locked.status !== 'RUNNING' || !locked.heartbeatAt || locked.heartbeatAt.getTime() > Date.now() - this.config.worker.leaseSeconds * 1000) return null;
+        if (!locked || locked.status === 'DONE' || !locked.workerId || !locked.heartbeatAt || locked.heartbeatAt.getTime() > Date.now() - this.config.worker.leaseSeconds * 1000) {
+          return null;
+        }
         await repositories.releases.releaseBatch(batch.releaseId, batch.batchIndex);
         return locked.jobId;
       });

@@ -30,6 +30,13 @@ export class JobRepository {
     private readonly queue: () => JobQueue | null,
   ) {}
 
+  /** Batch jobs taken before `startedBefore` and still active (see JobQueue.activeJobsStartedBefore). */
+  async activeBatchJobsStartedBefore(startedBefore: Date): Promise<{ id: string; data: BatchJobData }[]> {
+    const queue = this.queue();
+    if (!queue) throw new Error('no job queue is attached to this database');
+    return queue.activeJobsStartedBefore(this.manager, startedBefore);
+  }
+
   async enqueueBatches(jobs: readonly BatchJobData[], options: EnqueueOptions): Promise<string[]> {
     const queue = this.queue();
     if (!queue) throw new Error('no job queue is attached to this database');

@@ -116,6 +116,17 @@ export class JobQueue {
     await this.boss.fail(BATCH_QUEUE, jobId, { reason });
   }
 
+  /**
+   * Batch jobs taken (active) before `startedBefore`. With the batches' heartbeats this finds a
+   * job whose worker died between taking it and recording itself on the batch.
+   */
+  async activeJobsStartedBefore(manager: EntityManager, startedBefore: Date): Promise<{ id: string; data: BatchJobData }[]> {
+    return (await manager.query(`SELECT id::text AS id, data FROM pgboss.job WHERE name = $1 AND state = 'active' AND started_on < $2`, [BATCH_QUEUE, startedBefore])) as {
+      id: string;
+      data: BatchJobData;
+    }[];
+  }
+
   async cancel(jobIds: readonly string[]): Promise<void> {
     if (jobIds.length > 0) await this.boss.cancel(BATCH_QUEUE, [...jobIds]);
   }

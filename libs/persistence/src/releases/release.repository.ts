@@ -138,6 +138,12 @@ export class ReleaseRepository {
     );
   }
 
+  /** The batch as it is now (no lock), or null. */
+  findBatch(releaseId: string, batchIndex: number): Promise<ReleaseBatchEntity | null> {
+    if (!isUuid(releaseId) || !Number.isInteger(batchIndex)) return Promise.resolve(null);
+    return this.manager.findOne(ReleaseBatchEntity, { where: { releaseId, batchIndex } });
+  }
+
   lockBatch(releaseId: string, batchIndex: number): Promise<ReleaseBatchEntity | null> {
     return this.manager
       .createQueryBuilder(ReleaseBatchEntity, 'b')
@@ -160,20 +166,41 @@ export class ReleaseRepository {
     await this.manager.update(ReleaseBatchEntity, { releaseId, batchIndex }, { status: 'DONE', finishedAt: at, tokens, heartbeatAt: at });
   }
 
-  /** A batch given back (graceful shutdown, or a dead worker) becomes claimable again. */
+  /**
+   * A worker took the batch's job: it is the batch's owner from now on (and beats for it), even
+   * before the batch is claimed, so a worker that dies at any point after fetching the job is noticed.
+   */
+  async assignBatch(releaseId: string, batchIndex: number, workerId: string, jobId: string, at: Date): Promise<void> {
+    await this.manager.query(
+      `UPDATE release_batch SET worker_id = $3, job_id = $4::uuid, heartbeat_at = $5
+        WHERE release_id = $1 AND batch_index = $2 AND status <> 'DONE'`,
+      [releaseId, batchIndex, workerId, jobId, at],
+    );
+  }
+
+  /** A batch given back (graceful shutdown, a failed attempt, or a dead worker) becomes claimable again. */
   async releaseBatch(releaseId: string, batchIndex: number): Promise<void> {
-    await this.manager.update(ReleaseBatchEntity, { releaseId, batchIndex, status: 'RUNNING' }, { status: 'PENDING', workerId: null });
+    await this.manager.query(`UPDATE release_batch SET status = 'PENDING', worker_id = NULL WHERE release_id = $1 AND batch_index = $2 AND status <> 'DONE'`, [
+      releaseId,
+      batchIndex,
+    ]);
   }
 
   async heartbeat(releaseId: string, batchIndex: number, workerId: string, at: Date): Promise<void> {
-    await this.manager.update(ReleaseBatchEntity, { releaseId, batchIndex, workerId, status: 'RUNNING' }, { heartbeatAt: at });
+    await this.manager.query(`UPDATE release_batch SET heartbeat_at = $4 WHERE release_id = $1 AND batch_index = $2 AND worker_id = $3 AND status <> 'DONE'`, [
+      releaseId,
+      batchIndex,
+      workerId,
+      at,
+    ]);
   }
 
-  /** Running batches whose worker stopped beating before `olderThan`. */
+  /** Batches of live releases whose owning worker stopped beating before `olderThan`. */
   staleBatches(olderThan: Date): Promise<ReleaseBatchEntity[]> {
     return this.manager
       .createQueryBuilder(ReleaseBatchEntity, 'b')
-      .where(`b.status = 'RUNNING' AND b.heartbeat_at < :olderThan`, { olderThan })
+      .innerJoin(ReleaseEntity, 'r', 'r.id = b.release_id')
+      .where(`b.status <> 'DONE' AND b.worker_id IS NOT NULL AND b.heartbeat_at < :olderThan AND r.status IN ('QUEUED', 'RUNNING')`, { olderThan })
       .getMany();
   }
 
