@@ -59,6 +59,23 @@ describe('worker metrics in the database', () => {
     expect(after.step?.counts).toEqual([1, 2, 4, 5]);
   });
 
+  it('never lets an older snapshot overwrite a newer one (a slow write overtaken by a later one)', async () => {
+    const metrics = connection.repositories.metrics;
+    await metrics.saveWorker(snapshot('late', 7));
+    await metrics.saveWorker(snapshot('late', 6));
+    // Same batches but fewer timed steps: the histogram does not go back either.
+    await metrics.saveWorker(snapshot('late', 7, [1, 1, 1, 1]));
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query<{ batches: string; public_tokens: string; step_bucket_counts: string[] }>(
+      `SELECT batches, public_tokens, step_bucket_counts::text[] FROM worker_metrics WHERE worker_id = 'late'`,
+    );
+    await client.end();
+    expect(rows).toEqual([{ batches: '7', public_tokens: '140', step_bucket_counts: ['1', '2', '3', '4'] }]);
+    await metrics.saveWorker(snapshot('late', 8));
+    expect((await metrics.fleet(3600)).batches).toBeGreaterThanOrEqual(8);
+  });
+
   it('counts releases in every state', async () => {
     expect(await connection.repositories.metrics.releasesByStatus()).toEqual({ QUEUED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 });
   });

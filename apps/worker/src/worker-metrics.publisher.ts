@@ -16,6 +16,9 @@ const RETIRE_AFTER_SECONDS = 24 * 3600;
 export class WorkerMetricsPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('WorkerMetrics');
   private timer: NodeJS.Timeout | null = null;
+  /** The write in flight and whether another was asked for meanwhile: one write at a time, in order. */
+  private writing: Promise<void> | null = null;
+  private again = false;
 
   constructor(
     private readonly database: Database,
@@ -39,8 +42,27 @@ export class WorkerMetricsPublisher implements OnApplicationBootstrap, OnApplica
     await this.publish();
   }
 
-  /** Never throws: metrics are lost for one interval at most (the totals are absolute). */
-  async publish(): Promise<void> {
+  /**
+   * Never throws: metrics are lost for one interval at most (the totals are absolute). Writes
+   * never overlap: a call while one is in flight is folded into one more write after it, which
+   * reads the totals then, so the last call's totals are always written last.
+   */
+  publish(): Promise<void> {
+    if (this.writing) {
+      this.again = true;
+      return this.writing;
+    }
+    this.writing = (async () => {
+      do {
+        this.again = false;
+        await this.write();
+      } while (this.again);
+      this.writing = null;
+    })();
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
     try {
       await this.database.repositories.metrics.saveWorker({
         workerId: this.processor.workerId,

@@ -71,6 +71,8 @@ export class MetricsRepository {
   /**
    * Writes a worker's totals (idempotent: absolute values, so a lost write loses nothing). Times
    * are the database's clock, so workers on machines with skewed clocks still count as alive.
+   * A snapshot older than the stored one (a slow write overtaken by a later one) changes nothing:
+   * the totals never go backwards, which Prometheus would read as a counter reset.
    */
   async saveWorker(snapshot: WorkerMetricsSnapshot): Promise<void> {
     await this.manager.query(
@@ -78,7 +80,9 @@ export class MetricsRepository {
        VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (worker_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, batches = EXCLUDED.batches, private_tokens = EXCLUDED.private_tokens,
          public_tokens = EXCLUDED.public_tokens, generation_seconds = EXCLUDED.generation_seconds, step_bucket_bounds = EXCLUDED.step_bucket_bounds,
-         step_bucket_counts = EXCLUDED.step_bucket_counts, step_seconds_sum = EXCLUDED.step_seconds_sum`,
+         step_bucket_counts = EXCLUDED.step_bucket_counts, step_seconds_sum = EXCLUDED.step_seconds_sum
+       WHERE worker_metrics.batches <= EXCLUDED.batches AND worker_metrics.generation_seconds <= EXCLUDED.generation_seconds
+         AND worker_metrics.step_seconds_sum <= EXCLUDED.step_seconds_sum`,
       [
         snapshot.workerId,
         snapshot.startedAt,
