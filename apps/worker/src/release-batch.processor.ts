@@ -17,16 +17,9 @@ class HandBack extends Error {
   }
 }
 
-interface ReleaseParameters {
-  readonly mode: 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
-  readonly batchSize: number;
-  readonly clip: number;
-  readonly temperature: number;
-  readonly publicTemperature: number;
-  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
-  readonly privateTokenCap: number;
-  readonly maxTokens: number;
-  readonly topK: number;
+/** An audit entry of the worker's own about a release (no user, no request). */
+function auditRelease(repositories: Repositories, release: ReleaseEntity, action: string, outcome: 'SUCCESS' | 'FAILURE', details: Record<string, unknown>): Promise<void> {
+  return repositories.audit.append({ organizationId: release.organizationId, actorUserId: null, actorTokenId: null, action, subjectType: 'Release', subjectId: release.id, outcome, requestId: null, details });
 }
 
 /** Fills `{text}` and `{label}` in one pass, so record text is never itself substituted. */
@@ -187,17 +180,7 @@ export class ReleaseBatchProcessor {
       await repositories.releases.markBatchRunning(release.id, batchIndex, this.workerId, jobId, now);
       if (current.status === 'QUEUED') {
         await repositories.releases.setStatus(release.id, 'RUNNING', { startedAt: now });
-        await repositories.audit.append({
-          organizationId: current.organizationId,
-          actorUserId: null,
-          actorTokenId: null,
-          action: 'release.started',
-          subjectType: 'Release',
-          subjectId: release.id,
-          outcome: 'SUCCESS',
-          requestId: null,
-          details: { worker: this.workerId },
-        });
+        await auditRelease(repositories, current, 'release.started', 'SUCCESS', { worker: this.workerId });
       }
       return true;
     });
@@ -205,7 +188,7 @@ export class ReleaseBatchProcessor {
 
   private async generate(context: ReleaseContext, model: GenerationModel, batchIndex: number, signal: AbortSignal): Promise<{ text: string; tokens: number }> {
     const { release } = context;
-    const parameters = release.parameters as unknown as ReleaseParameters;
+    const parameters = release.parameters;
     const group = release.labelPlan.find((entry) => batchIndex >= entry.offset && batchIndex < entry.offset + entry.batches);
     const label = group?.label ?? null;
     const publicPrompt = fill(context.publicPromptTemplate, '', label);
@@ -273,17 +256,7 @@ export class ReleaseBatchProcessor {
       // and publishing checks its replay share against the dataset's threshold.
       await repositories.releases.setQualityReport(release.id, await this.qualityReport(repositories, current));
       await repositories.releases.setStatus(release.id, 'SUCCEEDED', { finishedAt: now });
-      await repositories.audit.append({
-        organizationId: current.organizationId,
-        actorUserId: null,
-        actorTokenId: null,
-        action: 'release.finished',
-        subjectType: 'Release',
-        subjectId: release.id,
-        outcome: 'SUCCESS',
-        requestId: null,
-        details: { batches: current.batchCount },
-      });
+      await auditRelease(repositories, current, 'release.finished', 'SUCCESS', { batches: current.batchCount });
       return true;
     });
     if (finished) {
@@ -322,17 +295,7 @@ export class ReleaseBatchProcessor {
       // A non-private reference was never debited (it has no ledger entry), so it has nothing to refund.
       const refunded = !readRecords && current.mode !== 'NON_PRIVATE_REFERENCE';
       if (refunded) await repositories.ledger.refundRelease({ dataset, release: current, actorUserId: null, reason: 'failed before any record was read' });
-      await repositories.audit.append({
-        organizationId: current.organizationId,
-        actorUserId: null,
-        actorTokenId: null,
-        action: 'release.failed',
-        subjectType: 'Release',
-        subjectId: releaseId,
-        outcome: 'FAILURE',
-        requestId: null,
-        details: { reason, refunded },
-      });
+      await auditRelease(repositories, current, 'release.failed', 'FAILURE', { reason, refunded });
     });
     this.contexts.forget(releaseId);
   }

@@ -42,7 +42,7 @@ export class ReleaseContextCache {
     const repositories = this.database.repositories;
     const release = await repositories.releases.findWithSecrets(releaseId);
     if (!release) throw new Error(`release ${releaseId} does not exist`);
-    const parameters = release.parameters as { promptTemplate: string; publicPromptTemplate: string; mode: string };
+    const parameters = release.parameters;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
     // Both modes that read records partition them the same way; a public-only release reads none.
     if (parameters.mode === 'PRIVATE' || parameters.mode === 'NON_PRIVATE_REFERENCE') {

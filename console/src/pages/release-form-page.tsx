@@ -14,6 +14,7 @@ import {
 } from '../api/operations';
 import { ErrorMessage, Loading } from '../components/error-message';
 import { Facts } from '../components/facts';
+import { LabelTable } from '../components/label-table';
 import { PageTitle } from '../components/page-title';
 import { formatBytes, formatCostEpsilon, formatEpsilon, formatNumber, formatRho } from '../format';
 import { useAction, useAsync } from '../hooks';
@@ -136,23 +137,7 @@ function PlanSummary({ plan, stale }: { plan: ReleasePlan; stale: boolean }) {
             ]}
           />
           {plan.labels.length > 0 && plan.labels.some((entry) => entry.label !== null) ? (
-            <table className="compact">
-              <caption>Examples per label</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Label</th>
-                  <th scope="col">Examples</th>
-                </tr>
-              </thead>
-              <tbody>
-                {plan.labels.map((entry) => (
-                  <tr key={entry.label ?? ''}>
-                    <th scope="row">{entry.label ?? '(none)'}</th>
-                    <td>{entry.batches ?? 'noisy count'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <LabelTable rows={plan.labels.map((entry) => ({ label: entry.label, examples: entry.batches ?? 'noisy count' }))} />
           ) : null}
         </div>
       </div>

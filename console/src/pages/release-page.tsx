@@ -2,6 +2,7 @@ import { graphql } from '../api/client';
 import { CANCEL_RELEASE, RELEASE, RELEASE_PROGRESS, type ReleaseDetail, type ReleaseProgressResult, type ReleaseResult } from '../api/operations';
 import { ErrorMessage, Loading } from '../components/error-message';
 import { Facts } from '../components/facts';
+import { LabelTable } from '../components/label-table';
 import { PageTitle } from '../components/page-title';
 import { StatusBadge } from '../components/status-badge';
 import { formatCostEpsilon, formatDuration, formatNumber, formatRho, formatTime } from '../format';
@@ -98,23 +99,7 @@ function Parameters({ release }: { release: ReleaseDetail }) {
           ]}
         />
         {release.labelCounts.length > 0 ? (
-          <table className="compact">
-            <caption>Examples per label</caption>
-            <thead>
-              <tr>
-                <th scope="col">Label</th>
-                <th scope="col">Examples</th>
-              </tr>
-            </thead>
-            <tbody>
-              {release.labelCounts.map((entry) => (
-                <tr key={entry.label ?? ''}>
-                  <th scope="row">{entry.label ?? '(none)'}</th>
-                  <td>{entry.count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <LabelTable rows={release.labelCounts.map((entry) => ({ label: entry.label, examples: entry.count }))} />
         ) : null}
         <h3>Prompt template</h3>
         <pre className="template">{parameters.promptTemplate}</pre>

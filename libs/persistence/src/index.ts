@@ -26,11 +26,13 @@ export { type NewLedgerEntry } from './ledger/ledger.repository';
 export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,
+  type LabelAllocation,
   type LabelPlanEntry,
   ReleaseBatchEntity,
   ReleaseEntity,
   type ReleaseMode,
   releaseModes,
+  type ReleaseParameters,
   ReleasePublicationEntity,
   type ReleaseStatus,
   releaseStatuses,

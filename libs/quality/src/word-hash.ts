@@ -5,28 +5,13 @@
  * Two different n-grams share a key with probability about 2^-53 per pair; matches found through
  * keys are confirmed word by word where the answer depends on them (8-gram replays, exact copies).
  */
+import { combineHash, fmix32, hashRange, words } from '@synthgate/text-classifier';
 
 /** Lower-cased words: maximal runs of Unicode letters, marks and digits (inner apostrophes kept). */
-export function normalisedWords(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu) ?? [];
-}
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export const normalisedWords: (text: string) => string[] = words;
 
 function fnv1a(text: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return fmix32(h);
+  return hashRange(text, 0, text.length, seed);
 }
 
 const SEED_HIGH = 0x9e3779b1;
@@ -56,9 +41,7 @@ export function hashWords(words: readonly string[]): WordHashes {
 export const NGRAM_START_HIGH = 0x2545f491;
 export const NGRAM_START_LOW = 0x4f6cdd1d;
 
-export function extendHigh(hash: number, wordHash: number): number {
-  return fmix32((hash ^ (wordHash + 0x9e3779b9 + (hash << 6) + (hash >>> 2))) >>> 0);
-}
+export const extendHigh: (hash: number, wordHash: number) => number = combineHash;
 
 export function extendLow(hash: number, wordHash: number): number {
   return fmix32((hash ^ (wordHash + 0x7f4a7c15 + (hash << 6) + (hash >>> 2))) >>> 0);

@@ -1,4 +1,4 @@
-export { DEFAULT_FEATURE_OPTIONS, type FeatureOptions, hashedCounts, resolveFeatureOptions, type SparseVector, words } from './features';
+export { combineHash, DEFAULT_FEATURE_OPTIONS, type FeatureOptions, fmix32, hashedCounts, hashRange, resolveFeatureOptions, type SparseVector, words } from './features';
 export { DEFAULT_LOGISTIC_REGRESSION_OPTIONS, LogisticRegression, type LogisticRegressionOptions } from './logistic-regression';
 export { accuracy, rocAuc } from './metrics';
 export { SeededRandom } from './random';

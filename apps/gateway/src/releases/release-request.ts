@@ -1,17 +1,8 @@
-import { type DatasetEntity, type LabelPlanEntry } from '@synthgate/persistence';
+import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+
+export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 import { DomainError } from '../gateway.errors';
 import { publicPromptTemplate } from '../datasets/prompt-template';
-
-/**
- * PRIVATE: private prediction over the records (charged). PUBLIC_ONLY: the public prompt alone, no
- * record read (free). NON_PRIVATE_REFERENCE: the same decoding over the records with no clipping,
- * no noise and no drafter (epsilon infinite): a utility benchmark's upper reference, allowed only
- * on benchmark datasets.
- */
-export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
-export type LabelAllocation =
-  | { readonly mode: 'DECLARED'; readonly proportions: readonly { readonly label: string; readonly weight: number }[] }
-  | { readonly mode: 'DP_COUNT'; readonly countSigma: number };
 
 /** A release request as the API takes it (every field but the dataset optional or defaulted). */
 export interface ReleaseRequestInput {
@@ -33,30 +24,6 @@ export interface ReleaseRequestInput {
     readonly proportions?: readonly { readonly label: string; readonly weight: number }[] | null;
     readonly countSigma?: number | null;
   } | null;
-}
-
-/**
- * The public parameters of a release, stored with it and shown to everyone who may see it.
- * `privateTokenCap` is resolved (from a target epsilon if one was given) before this exists.
- */
-export interface ReleaseParameters {
-  readonly mode: ReleaseMode;
-  readonly model: string;
-  /** s: the expected batch size, the fixed divisor of the private aggregate. */
-  readonly batchSize: number;
-  readonly clip: number;
-  readonly temperature: number;
-  readonly publicTemperature: number;
-  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
-  readonly privateTokenCap: number;
-  readonly targetEpsilon: number | null;
-  readonly maxTokens: number;
-  readonly topK: number;
-  /** Labels generated; null for an unlabelled dataset. */
-  readonly labels: readonly string[] | null;
-  readonly labelAllocation: LabelAllocation | null;
-  readonly promptTemplate: string;
-  readonly publicPromptTemplate: string;
 }
 
 export const RELEASE_DEFAULTS = {

@@ -92,7 +92,7 @@ export function toRelease(release: ReleaseEntity, datasetName: string): Release 
     datasetName,
     status: release.status,
     progress: progressOf(release),
-    parameters: toReleaseParameters(release.parameters as unknown as ReleaseParameters),
+    parameters: toReleaseParameters(release.parameters),
     cost: toPrivacyCost(release.cost as unknown as AnyReleaseCost),
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
     recordCount: release.recordCount,

@@ -213,7 +213,7 @@ export class ReleaseService {
         datasetId: dataset.id,
         organizationId: dataset.organizationId,
         mode: request.mode,
-        parameters: parameters as unknown as Record<string, unknown>,
+        parameters,
         cost: cost as unknown as Record<string, unknown>,
         // The truth for a non-private reference: no finite epsilon describes it.
         rho: cost.nonPrivate ? Infinity : cost.rho,

@@ -2,8 +2,43 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn
 
 export const releaseStatuses = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type ReleaseStatus = (typeof releaseStatuses)[number];
+/**
+ * PRIVATE: private prediction over the records (charged). PUBLIC_ONLY: the public prompt alone, no
+ * record read (free). NON_PRIVATE_REFERENCE: the same decoding over the records with no clipping,
+ * no noise and no drafter (epsilon infinite): a utility benchmark's upper reference, allowed only
+ * on benchmark datasets.
+ */
 export const releaseModes = ['PRIVATE', 'PUBLIC_ONLY', 'NON_PRIVATE_REFERENCE'] as const;
 export type ReleaseMode = (typeof releaseModes)[number];
+
+export type LabelAllocation =
+  | { readonly mode: 'DECLARED'; readonly proportions: readonly { readonly label: string; readonly weight: number }[] }
+  | { readonly mode: 'DP_COUNT'; readonly countSigma: number };
+
+/**
+ * The public parameters of a release, stored with it (written by the gateway, read by the
+ * workers) and shown to everyone who may see it. `privateTokenCap` is resolved (from a target
+ * epsilon if one was given) before this exists.
+ */
+export interface ReleaseParameters {
+  readonly mode: ReleaseMode;
+  readonly model: string;
+  /** s: the expected batch size, the fixed divisor of the private aggregate. */
+  readonly batchSize: number;
+  readonly clip: number;
+  readonly temperature: number;
+  readonly publicTemperature: number;
+  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
+  readonly privateTokenCap: number;
+  readonly targetEpsilon: number | null;
+  readonly maxTokens: number;
+  readonly topK: number;
+  /** Labels generated; null for an unlabelled dataset. */
+  readonly labels: readonly string[] | null;
+  readonly labelAllocation: LabelAllocation | null;
+  readonly promptTemplate: string;
+  readonly publicPromptTemplate: string;
+}
 export type BatchStatus = 'PENDING' | 'RUNNING' | 'DONE';
 
 /** One group of batches: all batches of one label (or of the whole unlabelled dataset). */
@@ -39,9 +74,9 @@ export class ReleaseEntity {
   @Column({ type: 'text' })
   mode!: ReleaseMode;
 
-  /** Every public parameter of the mechanism and the request (see the gateway's ReleaseParameters). */
+  /** Every public parameter of the mechanism and the request. */
   @Column({ type: 'jsonb' })
-  parameters!: Record<string, unknown>;
+  parameters!: ReleaseParameters;
 
   /** The ReleaseCost of libs/privacy, as charged. */
   @Column({ type: 'jsonb' })

@@ -7,6 +7,7 @@ import {
   ReleaseBatchEntity,
   ReleaseEntity,
   type ReleaseMode,
+  type ReleaseParameters,
   ReleasePublicationEntity,
   type ReleaseStatus,
   SyntheticRecordEntity,
@@ -16,7 +17,7 @@ export interface NewRelease {
   readonly datasetId: string;
   readonly organizationId: string;
   readonly mode: ReleaseMode;
-  readonly parameters: Record<string, unknown>;
+  readonly parameters: ReleaseParameters;
   readonly cost: Record<string, unknown>;
   readonly rho: number;
   readonly epsilon: number;
