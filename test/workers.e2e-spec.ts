@@ -113,10 +113,45 @@ describe('worker processes', () => {
     expect((await rescuer.exited).code).toBe(0);
   }, 240_000);
 
-  it('on SIGTERM finishes or hands back its batch and exits; no job is lost', async () => {
+  it('fails the release when a batch used up every attempt by crashing its workers; nothing is refunded', async () => {
+    const id = await release(300, 5, 64);
+    const victim = startWorker();
+    await waitUntil(async () => (await status(id)).batches_done >= 2, 90_000, 'two batches');
+    // Freeze the worker while it holds a batch (not between two), then make that its job's last attempt.
+    let running: { job_id: string }[] = [];
+    for (let tries = 0; running.length === 0; tries++) {
+      if (tries > 200) throw new Error('never caught the worker inside a batch');
+      victim.child.kill('SIGSTOP');
+      ({ rows: running } = await db.query<{ job_id: string }>(`SELECT job_id::text FROM release_batch WHERE release_id = $1 AND status = 'RUNNING'`, [id]));
+      if (running.length === 0) {
+        victim.child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    await db.query(`UPDATE pgboss.job SET retry_limit = retry_count WHERE id = ANY($1::uuid[])`, [running.map((r) => r.job_id)]);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const rescuer = startWorker();
+    await waitUntil(async () => (await status(id)).status === 'FAILED', 60_000, 'the release to fail', 200);
+    const { rows: [failed] } = await db.query<{ failure_reason: string; dataset_id: string }>('SELECT failure_reason, dataset_id FROM release WHERE id = $1', [id]);
+    expect(failed!.failure_reason).toMatch(/^batch \d+ failed \d+ times?, the last time: worker went silent$/);
+    // Records were read: the debit stands, and the audit log says why the release failed.
+    const { rows: ledger } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM budget_ledger_entry WHERE dataset_id = $1', [failed!.dataset_id]);
+    expect(ledger[0]!.count).toBe(1);
+    const { rows: audit } = await db.query<{ details: { refunded: boolean } }>(`SELECT details FROM audit_event WHERE subject_id = $1 AND action = 'release.failed'`, [id]);
+    expect(audit).toEqual([{ details: expect.objectContaining({ refunded: false }) }]);
+    // No job of the release is left for a worker to take.
+    await waitUntil(async () => (await db.query(`SELECT 1 FROM release_batch WHERE release_id = $1 AND status = 'RUNNING'`, [id])).rows.length === 0, 10_000, 'no running batch');
+    rescuer.child.kill('SIGTERM');
+    expect((await rescuer.exited).code).toBe(0);
+  }, 240_000);
+
+  it('on SIGTERM finishes or hands back its batch and exits; no job is lost, and a hand-back costs no attempt', async () => {
     const id = await release(200, 5, 64);
     const leaving = startWorker({ WORKER_SHUTDOWN_GRACE_SECONDS: '0' });
     await waitUntil(async () => (await status(id)).batches_done >= 2, 90_000, 'two batches');
+    // Every job is on its last attempt: a hand-back that counted one would fail the release.
+    await db.query(`UPDATE pgboss.job SET retry_limit = retry_count WHERE data->>'releaseId' = $1`, [id]);
     leaving.child.kill('SIGTERM');
     expect(await leaving.exited).toEqual({ code: 0, signal: null });
     expect(leaving.output()).toMatch(/SIGTERM/);

@@ -108,7 +108,7 @@ export class ReleaseBatchProcessor {
   private async handle(job: BatchJob, signal: AbortSignal): Promise<void> {
     const { releaseId, batchIndex } = job.data;
     if (this.stopping) {
-      await this.queue.fail(job.id, 'worker stopping');
+      await this.queue.handBack(job.id, 'worker stopping');
       return;
     }
     // From here on this worker owns the job and beats for it: if it dies at any point, the reaper
@@ -154,7 +154,7 @@ export class ReleaseBatchProcessor {
     } catch (error) {
       if (error instanceof HandBack) {
         await this.database.repositories.releases.releaseBatch(releaseId, batchIndex);
-        await this.queue.fail(job.id, 'handed back at shutdown');
+        await this.queue.handBack(job.id, 'handed back at shutdown');
         return;
       }
       const final = job.retryCount >= job.retryLimit;
@@ -302,7 +302,8 @@ export class ReleaseBatchProcessor {
 
   /**
    * Hands back batches whose worker stopped beating (killed, or its machine lost): the batch
-   * becomes pending and its job is failed, so the queue retries it at once.
+   * becomes pending and its job is failed, so the queue retries it at once, counting an attempt.
+   * Fails the releases of batches with no attempt left.
    */
   private async reap(): Promise<void> {
     const leaseStart = new Date(Date.now() - this.config.worker.leaseSeconds * 1000);
@@ -331,6 +332,13 @@ export class ReleaseBatchProcessor {
         this.logger.warn(`release ${batch.releaseId} batch ${batch.batchIndex}: worker ${batch.workerId} went silent; handing the batch back`);
         await this.queue.fail(handedBack, 'worker went silent');
       }
+    }
+    // A batch whose every attempt died with its worker (or ran past the batch timeout) will never
+    // be taken again: its release fails rather than waiting forever.
+    for (const batch of await this.database.repositories.jobs.exhaustedBatches()) {
+      const reason = `batch ${batch.batchIndex} failed ${batch.attempts} time${batch.attempts === 1 ? '' : 's'}, the last time: ${batch.reason ?? 'no reason recorded'}`;
+      this.logger.error(`release ${batch.releaseId}: ${reason}`);
+      await this.failRelease(batch.releaseId, reason);
     }
   }
 }

@@ -3,7 +3,7 @@ import { AuditRepository } from './audit/audit.repository';
 import { DatasetRepository } from './datasets/dataset.repository';
 import { SensitiveRecordRepository } from './datasets/sensitive-record.repository';
 import { ApiTokenRepository, OrganizationRepository, UserRepository } from './identity/identity.repository';
-import { type BatchJobData, type EnqueueOptions, type JobQueue } from './jobs/job-queue';
+import { type BatchJobData, type EnqueueOptions, type ExhaustedBatch, type JobQueue } from './jobs/job-queue';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { MetricsRepository } from './metrics/metrics.repository';
 import { ReleaseRepository } from './releases/release.repository';
@@ -30,17 +30,24 @@ export class JobRepository {
     private readonly queue: () => JobQueue | null,
   ) {}
 
-  /** Batch jobs taken before `startedBefore` and still active (see JobQueue.activeJobsStartedBefore). */
-  async activeBatchJobsStartedBefore(startedBefore: Date): Promise<{ id: string; data: BatchJobData }[]> {
+  private requireQueue(): JobQueue {
     const queue = this.queue();
     if (!queue) throw new Error('no job queue is attached to this database');
-    return queue.activeJobsStartedBefore(this.manager, startedBefore);
+    return queue;
+  }
+
+  /** Batch jobs taken before `startedBefore` and still active (see JobQueue.activeJobsStartedBefore). */
+  async activeBatchJobsStartedBefore(startedBefore: Date): Promise<{ id: string; data: BatchJobData }[]> {
+    return this.requireQueue().activeJobsStartedBefore(this.manager, startedBefore);
+  }
+
+  /** Unfinished batches of live releases whose job has no attempt left (see JobQueue.exhaustedBatches). */
+  async exhaustedBatches(): Promise<ExhaustedBatch[]> {
+    return this.requireQueue().exhaustedBatches(this.manager);
   }
 
   async enqueueBatches(jobs: readonly BatchJobData[], options: EnqueueOptions): Promise<string[]> {
-    const queue = this.queue();
-    if (!queue) throw new Error('no job queue is attached to this database');
-    return queue.enqueueBatches(this.manager, jobs, options);
+    return this.requireQueue().enqueueBatches(this.manager, jobs, options);
   }
 }
 

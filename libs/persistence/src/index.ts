@@ -19,7 +19,7 @@ export { PersistenceError, type PersistenceErrorCode } from './persistence.error
 export { type RowScope } from './scope-sql';
 export { connectDatabase } from './connect';
 export { PersistenceModule } from './persistence.module';
-export { BATCH_QUEUE, type BatchJob, type BatchJobData, type EnqueueOptions, JobQueue, type JobQueueOptions } from './jobs/job-queue';
+export { BATCH_QUEUE, type BatchJob, type BatchJobData, type EnqueueOptions, type ExhaustedBatch, JobQueue, type JobQueueOptions } from './jobs/job-queue';
 export { LedgerEntryEntity, type LedgerEntryKind } from './ledger/ledger-entry.entity';
 export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash } from './ledger/ledger-hash';
 export { type NewLedgerEntry } from './ledger/ledger.repository';

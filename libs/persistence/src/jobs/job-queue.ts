@@ -19,6 +19,16 @@ export interface BatchJob {
   readonly retryLimit: number;
 }
 
+/** A batch no worker will take again (see JobQueue.exhaustedBatches). */
+export interface ExhaustedBatch {
+  readonly releaseId: string;
+  readonly batchIndex: number;
+  /** Attempts made, the last one included. */
+  readonly attempts: number;
+  /** The last attempt's failure, as the worker or the queue recorded it. */
+  readonly reason: string | null;
+}
+
 export interface JobQueueOptions {
   readonly url: string;
   /** Workers supervise (expire stuck jobs, archive old ones); the gateway only enqueues. */
@@ -111,9 +121,39 @@ export class JobQueue {
     await this.boss.complete(BATCH_QUEUE, jobId);
   }
 
-  /** Hands a job back (e.g. its worker died): it is retried at once, counting one attempt. */
+  /**
+   * Fails a job (its worker died, or generation failed): it is retried at once, counting one
+   * attempt; with no attempt left it stays failed (see {@link exhaustedBatches}).
+   */
   async fail(jobId: string, reason: string): Promise<void> {
     await this.boss.fail(BATCH_QUEUE, jobId, { reason });
+  }
+
+  /**
+   * Hands a job back without counting an attempt (its worker is shutting down, nothing went
+   * wrong): one more attempt is allowed first, then the job is failed and so retried at once.
+   */
+  async handBack(jobId: string, reason: string): Promise<void> {
+    await this.boss.getDb().executeSql(`UPDATE pgboss.job SET retry_limit = retry_limit + 1 WHERE name = $1 AND id = $2 AND state = 'active'`, [BATCH_QUEUE, jobId]);
+    await this.boss.fail(BATCH_QUEUE, jobId, { reason });
+  }
+
+  /**
+   * Unfinished batches of queued or running releases whose job failed for good: every attempt
+   * was used up by workers that died or ran past the batch timeout, so no worker will take the
+   * batch again and its release must be failed.
+   */
+  async exhaustedBatches(manager: EntityManager): Promise<ExhaustedBatch[]> {
+    return (await manager.query(
+      `SELECT b.release_id AS "releaseId", b.batch_index AS "batchIndex", j.retry_count + 1 AS attempts,
+              COALESCE(j.output->>'reason', j.output->'value'->>'message', j.output->>'message') AS reason
+         FROM release r
+         JOIN release_batch b ON b.release_id = r.id AND b.status <> 'DONE'
+         JOIN pgboss.job j ON j.name = $1 AND j.id = b.job_id AND j.state = 'failed'
+        WHERE r.status IN ('QUEUED', 'RUNNING')
+        ORDER BY b.release_id, b.batch_index`,
+      [BATCH_QUEUE],
+    )) as ExhaustedBatch[];
   }
 
   /**
