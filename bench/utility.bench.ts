@@ -239,11 +239,6 @@ async function main(): Promise<void> {
           'Never tuned on the held-out test part: the template and parameters were chosen on splits of the private parts (see docs/benchmarks/README.md).',
           'The non-private reference (epsilon = inf) has no privacy guarantee: it runs only on a benchmark dataset (ALLOW_BENCHMARK_DATASETS), is not charged to the ledger, and is published only to the owner\'s own organisation.',
           'The benchmark dataset\'s replay threshold is 1 (every release is published for export); replay is reported in the table instead.',
-          ...(result.rows.some((row) => row.examplesPerMinute >= 0.9 * 60 * workers)
-            ? [
-                `Examples per minute near ${60 * workers} measure the queue, not the model: a worker (WORKER_CONCURRENCY 1) fetches its next batch job at most once a second (the pg-boss polling interval the worker uses), so batches shorter than a second are throttled to 60 a minute.`,
-              ]
-            : []),
         ],
       });
       writeFileSync(join(outDir, `utility-${task.name}.md`), markdown);
