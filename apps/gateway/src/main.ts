@@ -3,7 +3,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { type Server } from 'node:http';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@synthgate/config';
+import { ConfigError, loadConfig, onStopSignal } from '@synthgate/config';
 import { NestPinoLogger } from '@synthgate/logging';
 import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
 import { createGatewayApp } from './app';
@@ -45,10 +45,7 @@ async function main(): Promise<void> {
   logger.log(`GraphQL API at http://${config.host}:${config.port}/graphql, web console at /console, health at /health`);
   const worker = process.argv.includes('--with-worker') ? startWorker(server.url) : null;
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  onStopSignal(async (signal) => {
     logger.log(`${signal}: taking no new connections; letting requests in flight finish (up to ${config.shutdownGraceSeconds}s)`);
     const workerExited = worker && worker.exitCode === null ? new Promise((resolve) => worker.once('exit', resolve)) : Promise.resolve();
     worker?.kill('SIGTERM');
@@ -59,10 +56,7 @@ async function main(): Promise<void> {
     await workerExited;
     await database.close();
     await server.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@synthgate/config';
+import { ConfigError, loadConfig, onStopSignal } from '@synthgate/config';
 import { createLogger, NestPinoLogger } from '@synthgate/logging';
 import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
 import { startWorker } from './worker';
@@ -23,18 +23,12 @@ async function main(): Promise<void> {
   });
   const worker = await startWorker(config, database, nestLogger);
   logger.log(`worker ${worker.processor.workerId} ready; database: ${server.description}`);
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  onStopSignal(async (signal) => {
     logger.log(`${signal}: finishing or handing back batches in flight`);
     await worker.stop();
     await database.close();
     await server.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
-import { type DecodingOutcome, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
+import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
 import { GenerationError } from './generation.errors';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
@@ -299,6 +299,15 @@ export class GenerationModel {
     }
     // The sampler validates the mechanism parameters before any prompt is run.
     const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
+    const settings: DecodingSettings = {
+      sampler,
+      vocabSize: this.info.vocabSize,
+      privateRows: privateRows.length,
+      eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
+      privateTokenCap: params.privateTokenCap,
+      maxNewTokens: params.maxNewTokens,
+      ...(request.onStep ? { onStep: request.onStep } : {}),
+    };
     if (request.speculative) {
       if (mode !== 'kv-cache') throw new GenerationError('INVALID_GENERATION_INPUT', `speculative verification needs mode kv-cache, got ${mode}`);
       const draft = request.speculative.maxDraftTokens;
@@ -307,14 +316,8 @@ export class GenerationModel {
       const outcome = await runSpeculativeDecoding({
         batch: new KvCacheBatch(this.decoder, [...privateRows, publicRow], batchOptions),
         publicBatch: new KvCacheBatch(this.decoder, [publicRow], batchOptions),
-        sampler,
-        vocabSize: this.info.vocabSize,
-        privateRows: privateRows.length,
-        eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
-        privateTokenCap: params.privateTokenCap,
-        maxNewTokens: params.maxNewTokens,
+        ...settings,
         maxDraftTokens: draft,
-        ...(request.onStep ? { onStep: request.onStep } : {}),
       });
       return { ...outcome, text: this.tokenizer.decodeContinuation(publicRow, outcome.tokenIds) };
     }
@@ -332,14 +335,8 @@ export class GenerationModel {
     let outcome: DecodingOutcome;
     try {
       outcome = await runPrivateDecoding({
+        ...settings,
         source,
-        sampler,
-        vocabSize: this.info.vocabSize,
-        privateRows: privateRows.length,
-        eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
-        privateTokenCap: params.privateTokenCap,
-        maxNewTokens: params.maxNewTokens,
-        ...(request.onStep ? { onStep: request.onStep } : {}),
       });
     } finally {
       source.dispose();

@@ -54,9 +54,8 @@ export interface DecodingOutcome {
   readonly stepTimings: StepTimings;
 }
 
-/** Inputs of {@link runPrivateDecoding}. */
-export interface PrivateDecodingInput {
-  readonly source: LogitsSource;
+/** What every decoding loop needs besides its logits: the mechanism and when to stop. */
+export interface DecodingSettings {
   readonly sampler: PrivateTokenSampler;
   readonly vocabSize: number;
   /** Private rows come first in every logits buffer; the public row follows them. */
@@ -67,6 +66,11 @@ export interface PrivateDecodingInput {
   /** `T`: stop after this many tokens. */
   readonly maxNewTokens: number;
   readonly onStep?: (trace: StepTrace) => void;
+}
+
+/** Inputs of {@link runPrivateDecoding}. */
+export interface PrivateDecodingInput extends DecodingSettings {
+  readonly source: LogitsSource;
 }
 
 /**

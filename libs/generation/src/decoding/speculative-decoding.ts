@@ -1,23 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { type PrivateTokenSampler } from '@synthgate/privacy';
 import { type KvCacheBatch } from '../runtime/kv-cache-batch';
-import { type DecodingOutcome, type StepTrace, type StopReason } from './private-decoding';
+import { type DecodingOutcome, type DecodingSettings, type StopReason } from './private-decoding';
 
 /** Inputs of {@link runSpeculativeDecoding}. */
-export interface SpeculativeDecodingInput {
+export interface SpeculativeDecodingInput extends DecodingSettings {
   /** Every row: private rows first, the public row last. */
   readonly batch: KvCacheBatch;
   /** The public row alone, for drafting. */
   readonly publicBatch: KvCacheBatch;
-  readonly sampler: PrivateTokenSampler;
-  readonly vocabSize: number;
-  readonly privateRows: number;
-  readonly eosTokenIds: ReadonlySet<number>;
-  readonly privateTokenCap: number;
-  readonly maxNewTokens: number;
   /** Longest draft verified in one batched pass (>= 2). */
   readonly maxDraftTokens: number;
-  readonly onStep?: (trace: StepTrace) => void;
 }
 
 /**
