@@ -11,6 +11,7 @@ import numpy as np
 
 import bpe
 import corpus
+import pairs
 
 # Fixture texts: the prompt template, newlines, digits, punctuation, non-ASCII, the special token.
 FIXTURE_TEXTS = [
@@ -97,3 +98,31 @@ def prepare(gutenberg: str, work: str, vocab_size: int, log=print) -> None:
     os.replace(os.path.join(work, "heldout.bin.tmp"), os.path.join(work, "heldout.bin"))
     os.replace(os.path.join(work, "train.bin.tmp"), os.path.join(work, "train.bin"))
     log(f"prepare: encoded in {time.time() - t2:.0f}s")
+
+
+def prepare_pairs(gutenberg: str, work: str, seed: int, log=print) -> None:
+    """pairs.bin: the paired prompt-format documents (pairs.py), each preceded by token 0;
+    pairs-starts.bin: the offset of each document's token 0 (int64), where training windows start."""
+    if os.path.exists(os.path.join(work, "pairs-starts.bin")):
+        log("prepare pairs: already done")
+        return
+    t0 = time.time()
+    docs, stats = pairs.paired_documents(gutenberg, seed, log)
+    tok = bpe.ByteLevelBPE.from_hf_json(os.path.join(work, "tokenizer.json"))
+    stream: list = []
+    starts: list = []
+    for doc in docs:
+        starts.append(len(stream))
+        stream.append(bpe.EOS_ID)
+        stream.extend(tok.encode(doc))
+    np.asarray(stream, dtype=np.uint16).tofile(os.path.join(work, "pairs.bin"))
+    stats["pairs_tokens"] = len(stream)
+    stats["pairs_documents"] = len(docs)
+    with open(os.path.join(work, "corpus-stats.json")) as f:
+        all_stats = json.load(f)
+    all_stats.update(stats)
+    with open(os.path.join(work, "corpus-stats.json"), "w") as f:
+        json.dump(all_stats, f, indent=1)
+    np.asarray(starts, dtype=np.int64).tofile(os.path.join(work, "pairs-starts.bin.tmp"))
+    os.replace(os.path.join(work, "pairs-starts.bin.tmp"), os.path.join(work, "pairs-starts.bin"))
+    log(f"prepare pairs: {len(docs)} documents, {len(stream)} tokens in {time.time() - t0:.0f}s")

@@ -65,6 +65,9 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--eval-windows", type=int, default=256, help="held-out windows (same rule as bench:model)")
     p.add_argument("--export-only", action="store_true", help="evaluate and export the last checkpoint as it is")
+    p.add_argument("--init-onnx", default=None, help="start from the weights of a Synthgate-built model.onnx (e.g. models/default/model.onnx) instead of from scratch")
+    p.add_argument("--tokenizer", default=None, help="use this tokenizer.json instead of training one (required with --init-onnx: the model's own)")
+    p.add_argument("--pairs-share", type=float, default=0.0, help="share of each batch drawn from the paired prompt-format documents (pairs.py), windows starting at a document")
     p.add_argument("--trial-steps", type=int, default=0, help="only time this many steps, write nothing")
     return p.parse_args(argv)
 
@@ -115,9 +118,17 @@ def main(argv=None) -> None:
     os.makedirs(a.work, exist_ok=True)
     out = a.out or os.path.join(a.work, "hf")
 
+    if a.tokenizer and not os.path.exists(os.path.join(a.work, "tokenizer.json")):
+        shutil.copy(a.tokenizer, os.path.join(a.work, "tokenizer.json"))
     prepare.prepare(a.corpus, a.work, a.vocab_size, log)
     train = np.fromfile(os.path.join(a.work, "train.bin"), dtype=np.uint16)
     held = np.fromfile(os.path.join(a.work, "heldout.bin"), dtype=np.uint16)
+    pairs_stream = pair_starts = None
+    if a.pairs_share > 0:
+        prepare.prepare_pairs(a.corpus, a.work, a.seed, log)
+        pairs_stream = np.fromfile(os.path.join(a.work, "pairs.bin"), dtype=np.uint16)
+        pair_starts = np.fromfile(os.path.join(a.work, "pairs-starts.bin"), dtype=np.int64)
+        pair_starts = pair_starts[pair_starts < len(pairs_stream) - a.context - 1]
 
     cfg = LlamaConfig(
         vocab_size=a.vocab_size,
@@ -128,7 +139,15 @@ def main(argv=None) -> None:
         num_key_value_heads=a.kv_heads,
         max_position_embeddings=a.context,
     )
-    model = LlamaForCausalLM(cfg).to(device)
+    model = LlamaForCausalLM(cfg)
+    if a.init_onnx:
+        from onnx_weights import read_llama_onnx
+
+        weights = read_llama_onnx(a.init_onnx, cfg)
+        missing, unexpected = model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()}, strict=False)
+        if unexpected or [k for k in missing if "rotary" not in k]:
+            raise SystemExit(f"--init-onnx: missing {missing}, unexpected {unexpected}")
+    model = model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -162,6 +181,9 @@ def main(argv=None) -> None:
 
     if a.export_only:
         total_steps = step  # skip the loop: evaluate and export the checkpoint as it stands
+    if a.init_onnx and step == 0:
+        initial, _ = evaluate(model, held, a.context, a.eval_windows, device)
+        log(f"initial weights from {a.init_onnx}: held-out loss {initial:.4f} perplexity {math.exp(initial):.3f}")
     model.train()
     last_save = time.time()
     t_start = time.time()
@@ -171,8 +193,12 @@ def main(argv=None) -> None:
     while step < total_steps:
         # Batches depend on (seed, step) only, so a resumed run sees exactly the same data.
         rng = np.random.default_rng([a.seed, step])
-        starts = rng.integers(0, len(train) - a.context - 1, size=a.batch_size)
-        x = torch.from_numpy(np.stack([train[s : s + a.context + 1].astype(np.int64) for s in starts])).to(device)
+        n_pairs = int(round(a.batch_size * a.pairs_share)) if pairs_stream is not None else 0
+        starts = rng.integers(0, len(train) - a.context - 1, size=a.batch_size - n_pairs)
+        windows = [train[s : s + a.context + 1] for s in starts]
+        if n_pairs:
+            windows += [pairs_stream[s : s + a.context + 1] for s in pair_starts[rng.integers(0, len(pair_starts), size=n_pairs)]]
+        x = torch.from_numpy(np.stack([w.astype(np.int64) for w in windows])).to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, total_steps, a)
         logits = model(x[:, :-1])

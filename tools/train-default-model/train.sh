@@ -3,7 +3,7 @@
 # rerun the same command after an interruption. Extra arguments go to train.py (--help).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-packages=(python3-torch python3-numpy python3-regex libopenblas0-pthread wordnet-base fortunes-min fortunes)
+packages=(python3-torch python3-numpy python3-regex libopenblas0-pthread wordnet-base fortunes-min fortunes dict-foldoc dict-vera python3-onnx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
