@@ -17,7 +17,7 @@ describe('release admission, input validation and access', () => {
     gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
     acme = await createOrganization(gateway);
     globex = await createOrganization(gateway);
-    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 })).id;
+    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, acme.users.DATA_OWNER.token, datasetId, csv(100));
   });
   afterAll(() => gateway.close());
@@ -32,7 +32,7 @@ describe('release admission, input validation and access', () => {
     const perRelease = releaseCost({ clip: 1, expectedBatchSize: 10, temperature: 2 }, 4, 1e-6).rho;
     // A budget between the epsilon of k and of k + 1 releases.
     const epsilon = (epsilonFromRho(k * perRelease, 1e-6) + epsilonFromRho((k + 1) * perRelease, 1e-6)) / 2;
-    const target = (await createDataset(gateway, owner(), { epsilon, delta: 1e-6 })).id;
+    const target = (await createDataset(gateway, owner(), { epsilon, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, target, csv(100));
     const results = await Promise.all(Array.from({ length: 40 }, () => gateway.gql(owner().token, create, { input: { ...base, datasetId: target } })));
     const admitted = results.filter((r) => !r.errors);
@@ -53,7 +53,7 @@ describe('release admission, input validation and access', () => {
   });
 
   it('debits nothing for a refused request and says why in planRelease', async () => {
-    const poor = (await createDataset(gateway, owner(), { epsilon: 0.01, delta: 1e-6 })).id;
+    const poor = (await createDataset(gateway, owner(), { epsilon: 0.01, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, poor, csv(50));
     const refused = await gateway.gql(owner().token, create, { input: { ...base, datasetId: poor } });
     expect(refused.errors?.[0]?.extensions?.code).toBe('BUDGET_EXHAUSTED');
@@ -112,11 +112,11 @@ describe('release admission, input validation and access', () => {
   });
 
   it('refuses a dataset with no records, and one whose delta is not below 1/N', async () => {
-    const empty = (await createDataset(gateway, owner())).id;
+    const empty = (await createDataset(gateway, owner(), { labels: ['even', 'odd'] })).id;
     const noRecords = await gateway.gql(owner().token, create, { input: { ...base, datasetId: empty } });
     expect(noRecords.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.datasetId' });
     expect(noRecords.errors?.[0]?.message).toMatch(/no records/);
-    const loose = (await createDataset(gateway, owner(), { delta: 0.5 })).id;
+    const loose = (await createDataset(gateway, owner(), { delta: 0.5, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, loose, csv(10));
     const deltaTooLarge = await gateway.gql(owner().token, create, { input: { ...base, batchSize: 2, datasetId: loose } });
     expect(deltaTooLarge.errors?.[0]?.message).toMatch(/not below 1\/record count/);
@@ -172,7 +172,7 @@ describe('budget changes after releases', () => {
 
   it('keeps delta fixed and epsilon at or above what is spent once a release is charged', async () => {
     const owner = acme.users.DATA_OWNER;
-    const id = (await createDataset(gateway, owner, { epsilon: 10, delta: 1e-6 })).id;
+    const id = (await createDataset(gateway, owner, { epsilon: 10, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner.token, id, csv(100));
     const update = 'mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { budget { epsilon delta } } }';
     expect((await gateway.data<{ updateDataset: unknown }>(owner.token, update, { input: { id, budget: { delta: 1e-7 } } })).updateDataset).toEqual({ budget: { epsilon: 10, delta: 1e-7 } });

@@ -44,7 +44,7 @@ describe('worker processes', () => {
   }
 
   async function release(records: number, batchSize: number, maxTokens: number): Promise<string> {
-    const dataset = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 100, delta: 1e-7 })).id;
+    const dataset = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 100, delta: 1e-7, labels: ['rain', 'sun'] })).id;
     const lines = Array.from({ length: records }, (_, i) => `"record ${i} about the weather in town ${i % 13}",${i % 3 ? 'rain' : 'sun'}`);
     await importRecords(gateway, acme.users.DATA_OWNER.token, dataset, `text,label\n${lines.join('\n')}\n`);
     const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(

@@ -125,9 +125,9 @@ export function validateReleaseRequest(
   } else {
     labels = input.labels?.length ? [...new Set(input.labels)] : [...dataset.labels];
     for (const label of labels) {
-      if (!dataset.labels.includes(label)) throw DomainError.badInput('input.labels', `unknown label "${label}"; the dataset's labels are ${dataset.labels.join(', ')}`);
+      if (!dataset.labels.includes(label)) throw DomainError.badInput('input.labels', `unknown label "${label}"; the dataset's declared labels are ${dataset.labels.join(', ')}`);
     }
-    if (labels.length === 0) throw DomainError.badInput('input.labels', 'the dataset has no labels yet');
+    if (labels.length === 0) throw DomainError.badInput('input.labels', 'the dataset declares no labels yet; declare them with updateDataset(input: { addLabels })');
     const allocation = input.labelAllocation ?? { mode: 'DECLARED' as const };
     if (allocation.mode === 'DP_COUNT') {
       if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.labelAllocation.mode', 'a public-only release reads no record, so it cannot count them; use DECLARED');
