@@ -112,7 +112,8 @@ function describePlan(plan: Plan): string {
 interface Progress {
   status: string;
   failureReason: string | null;
-  progress: { batchesDone: number; batchesTotal: number; tokensPerSecond: number | null; estimatedSecondsLeft: number | null };
+  /** Null for anyone but the owning organisation's DATA_OWNER and COMPLIANCE (pace depends on the records). */
+  progress: { batchesDone: number; batchesTotal: number; tokensPerSecond: number | null; estimatedSecondsLeft: number | null } | null;
 }
 
 function duration(seconds: number | null): string {
@@ -123,6 +124,7 @@ function duration(seconds: number | null): string {
 
 /** One line of progress: status, a bar of batches, tokens per second and time left. */
 export function progressLine(release: Progress, width = 30): string {
+  if (release.progress === null) return `${release.status.padEnd(9)} (progress is shown to the owning organisation only)`;
   const { batchesDone, batchesTotal, tokensPerSecond, estimatedSecondsLeft } = release.progress;
   const filled = batchesTotal > 0 ? Math.round((batchesDone / batchesTotal) * width) : 0;
   const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;

@@ -69,6 +69,7 @@ export interface DatasetsResult {
 export interface DatasetDetail extends DatasetSummary {
   textField: string;
   labelField: string | null;
+  labelsDerivedFromData: boolean;
   promptTemplate: string;
   benchmark: boolean;
   replayThreshold: number;
@@ -78,13 +79,22 @@ export interface DatasetDetail extends DatasetSummary {
 export const DATASET = /* GraphQL */ `
   query ConsoleDataset($id: ID!) {
     dataset(id: $id) {
-      id name description recordCount labels archived createdAt textField labelField promptTemplate benchmark replayThreshold
+      id name description recordCount labels labelsDerivedFromData archived createdAt textField labelField promptTemplate benchmark replayThreshold
       budget { epsilon delta spentRho spentEpsilon closedFormSpentEpsilon remainingEpsilon warnings nonPrivateReleases }
     }
   }
 `;
 export interface DatasetResult {
   dataset: DatasetDetail;
+}
+
+export const ADD_DATASET_LABELS = /* GraphQL */ `
+  mutation ConsoleAddDatasetLabels($input: UpdateDatasetInput!) {
+    updateDataset(input: $input) { id labels }
+  }
+`;
+export interface AddDatasetLabelsResult {
+  updateDataset: { id: string; labels: string[] };
 }
 
 export interface LedgerEntry {
@@ -191,7 +201,8 @@ export interface ReleaseSummary {
   batchCount: number;
   createdAt: string;
   finishedAt: string | null;
-  progress: ReleaseProgress;
+  /** Null (as are startedAt and finishedAt) for anyone but the owning organisation's DATA_OWNER and COMPLIANCE. */
+  progress: ReleaseProgress | null;
   cost: { differentiallyPrivate: boolean; epsilon: number | null; rho: number | null; delta: number };
 }
 

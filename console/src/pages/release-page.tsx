@@ -21,8 +21,7 @@ const modeNames: Record<ReleaseDetail['parameters']['mode'], string> = {
   NON_PRIVATE_REFERENCE: 'non-private reference (no privacy guarantee)',
 };
 
-function Progress({ release }: { release: ReleaseDetail }) {
-  const { progress } = release;
+function Progress({ release, progress }: { release: ReleaseDetail; progress: NonNullable<ReleaseDetail['progress']> }) {
   const active = release.status === 'QUEUED' || release.status === 'RUNNING';
   return (
     <section className="card" aria-labelledby="progress-heading">
@@ -162,7 +161,8 @@ export function ReleasePage({ id }: { id: string }) {
             </div>
           ) : null}
           <ErrorMessage error={cancel.error} context="Cancelling failed" />
-          {me.role !== 'CONSUMER' || active ? <Progress release={detail} /> : null}
+          {/* Progress and timing depend on the records: the API shows them to the owning organisation's owners and compliance only. */}
+          {detail.progress ? <Progress release={detail} progress={detail.progress} /> : null}
           <Parameters release={detail} />
           {seesQuality ? <QualityReport releaseId={detail.id} datasetId={detail.datasetId} status={detail.status} /> : null}
           {isOwner ? (

@@ -85,13 +85,18 @@ export function progressOf(release: ReleaseEntity, now = new Date()): ReleasePro
   };
 }
 
-export function toRelease(release: ReleaseEntity, datasetName: string): Release {
+/**
+ * The release as the API shows it. `runDetails` (progress, start and end times) only for the
+ * release's own organisation's DATA_OWNER and COMPLIANCE: how fast and when a release ran depends on
+ * its records, which no rho covers (DESIGN.md section 4), so consumers never see it.
+ */
+export function toRelease(release: ReleaseEntity, datasetName: string, view: { runDetails: boolean }): Release {
   return {
     id: release.id,
     datasetId: release.datasetId,
     datasetName,
     status: release.status,
-    progress: progressOf(release),
+    progress: view.runDetails ? progressOf(release) : null,
     parameters: toReleaseParameters(release.parameters),
     cost: toPrivacyCost(release.cost as unknown as AnyReleaseCost),
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
@@ -100,8 +105,8 @@ export function toRelease(release: ReleaseEntity, datasetName: string): Release 
     labelCounts: release.labelPlan.map((entry) => ({ label: entry.label, count: entry.batches })),
     failureReason: release.failureReason,
     createdAt: release.createdAt,
-    startedAt: release.startedAt,
-    finishedAt: release.finishedAt,
+    startedAt: view.runDetails ? release.startedAt : null,
+    finishedAt: view.runDetails ? release.finishedAt : null,
     organizationId: release.organizationId,
     createdById: release.createdBy,
   };

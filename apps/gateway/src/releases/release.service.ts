@@ -97,6 +97,14 @@ export class ReleaseService {
     return defineAbilityFor(actor).can('read', subject('Budget', { organizationId: release.organizationId })) ? all : all.filter((id) => id === actor.organizationId);
   }
 
+  /**
+   * Whether the caller sees a release's progress and timing: the audience of its quality report
+   * (the owning organisation's DATA_OWNER and COMPLIANCE), since both are computed from the records.
+   */
+  seesRunDetails(actor: Actor, release: { organizationId: string }): boolean {
+    return defineAbilityFor(actor).can('read', subject('QualityReport', { organizationId: release.organizationId }));
+  }
+
   /** Whether the caller may see who asked for a release (its own organisation's people only). */
   canSeeRequester(actor: Actor, release: { organizationId: string }): boolean {
     return actor.organizationId === release.organizationId;

@@ -393,8 +393,12 @@ export class Release {
   @Field(() => ReleaseStatusEnum)
   status!: ReleaseStatus;
 
-  @Field(() => ReleaseProgress)
-  progress!: ReleaseProgress;
+  @Field(() => ReleaseProgress, {
+    nullable: true,
+    description:
+      "How far the run is, for the release's own organisation's DATA_OWNER and COMPLIANCE; null for everyone else (consumers included): its pace depends on the records (DESIGN.md section 4).",
+  })
+  progress!: ReleaseProgress | null;
 
   @Field(() => ReleaseParameters)
   parameters!: ReleaseParameters;
@@ -420,10 +424,10 @@ export class Release {
   @Field()
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When the first batch started; null for anyone but the release's own organisation's DATA_OWNER and COMPLIANCE (timing depends on the records)." })
   startedAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When the release ended; null for anyone but the release's own organisation's DATA_OWNER and COMPLIANCE (timing depends on the records)." })
   finishedAt!: Date | null;
 
   /** Resolved by field resolvers with access checks. */
