@@ -6,7 +6,7 @@ import { GenerationError, type GenerationModel } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
-import { type ReleaseContext, ReleaseContextCache } from './release-context';
+import { type ReleaseContext, ReleaseContextCache, ReleaseOverError } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
 
@@ -136,6 +136,11 @@ export class ReleaseBatchProcessor {
         throw new GenerationError('MODEL_FORMAT_INVALID', 'the model changed since the release was created');
       }
     } catch (error) {
+      if (error instanceof ReleaseOverError) {
+        // Cancelled or finished while this job waited: nothing to run, and its secrets are gone.
+        await this.queue.complete(job.id);
+        return;
+      }
       // Nothing was read yet: the release fails, refunded if no other batch read a record either.
       this.logger.error(`release ${releaseId}: cannot prepare: ${failureReason(error)}`);
       await this.failRelease(releaseId, error instanceof GenerationError && error.message.includes('changed') ? 'the model changed since the release was created' : failureReason(error));
@@ -144,6 +149,8 @@ export class ReleaseBatchProcessor {
     }
 
     if (!(await this.claim(context.release, batchIndex, job.id))) {
+      // The release may be over (cancelled, failed): drop its secrets from memory too.
+      this.contexts.forget(releaseId);
       await this.queue.complete(job.id);
       return;
     }
