@@ -50,6 +50,8 @@ describe('datasets', () => {
     ['negative epsilon', { name: 'a', budget: { epsilon: -1 } }, 'input.budget.epsilon'],
     ['delta of 0', { name: 'a', budget: { delta: 0 } }, 'input.budget.delta'],
     ['delta of 1', { name: 'a', budget: { delta: 1 } }, 'input.budget.delta'],
+    ['subnormal delta of 5e-324', { name: 'a', budget: { delta: 5e-324 } }, 'input.budget.delta'],
+    ['subnormal epsilon of 5e-324', { name: 'a', budget: { epsilon: 5e-324 } }, 'input.budget.epsilon'],
     ['template without {text}', { name: 'a', promptTemplate: 'Nothing here' }, 'input.promptTemplate'],
     ['template with {text} twice', { name: 'a', promptTemplate: '{text} {text} more' }, 'input.promptTemplate'],
     ['template with an unknown placeholder', { name: 'a', promptTemplate: '{text} and {author}' }, 'input.promptTemplate'],

@@ -93,6 +93,7 @@ describe('release admission, input validation and access', () => {
     ['privateTokenCap', { targetEpsilon: 1 }],
     ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 0 }],
     ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 1e-9 }],
+    ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 5e-324 }],
     ['maxTokens', { maxTokens: 0 }],
     ['maxTokens', { maxTokens: 100_000 }],
     ['topK', { topK: -1 }],

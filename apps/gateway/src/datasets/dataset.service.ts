@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
-import { epsilonFromRho } from '@synthgate/privacy';
+import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptTemplate } from './prompt-template';
@@ -70,11 +70,13 @@ function validateEpsilon(field: string, epsilon: number): number {
   if (!Number.isFinite(epsilon) || epsilon <= 0 || epsilon > MAX_BUDGET_EPSILON) {
     throw DomainError.badInput(field, `must be a number above 0 and at most ${MAX_BUDGET_EPSILON}`);
   }
+  if (epsilon < MIN_NORMAL_DOUBLE) throw DomainError.badInput(field, `must be at least ${MIN_NORMAL_DOUBLE} (subnormal numbers are refused)`);
   return epsilon;
 }
 
 function validateDelta(field: string, delta: number): number {
   if (!Number.isFinite(delta) || delta <= 0 || delta >= 1) throw DomainError.badInput(field, 'must be a number strictly between 0 and 1');
+  if (delta < MIN_NORMAL_DOUBLE) throw DomainError.badInput(field, `must be at least ${MIN_NORMAL_DOUBLE} (subnormal numbers are refused)`);
   return delta;
 }
 

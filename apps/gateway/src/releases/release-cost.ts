@@ -1,4 +1,4 @@
-import { epsilonFromRho, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
+import { epsilonFromRho, floatingPointDelta, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { type ValidatedRequest } from './release-request';
 
@@ -18,8 +18,17 @@ export interface StoredCost {
   readonly conversion: 'tight';
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: number;
+  /**
+   * The delta floating-point sampling adds on top of the dataset's (libs/privacy floatingPointDelta,
+   * over the model's vocabulary or the top-k); null when the vocabulary size is unknown. Absent in
+   * releases created before it was accounted.
+   */
+  readonly floatingPointDelta?: number | null;
   readonly nonPrivate?: false;
 }
+
+/** The most floating-point delta a release may add: 1% of the dataset's delta. */
+export const MAX_FLOATING_POINT_DELTA_SHARE = 0.01;
 
 /**
  * The cost of a NON_PRIVATE_REFERENCE release: none is charged, because it has no guarantee to
@@ -50,7 +59,7 @@ export function tokenCostParameters(request: ValidatedRequest): TokenCostParamet
  * cost, with the label count's, stays within the target, and never more than maxTokens) and
  * prices the release.
  */
-export function priceRelease(request: ValidatedRequest, delta: number): { cost: AnyReleaseCost; privateTokenCap: number } {
+export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; privateTokenCap: number } {
   if (request.mode === 'NON_PRIVATE_REFERENCE') {
     const privateTokenCap = request.maxTokens;
     return {
@@ -61,7 +70,7 @@ export function priceRelease(request: ValidatedRequest, delta: number): { cost: 
   if (request.mode === 'PUBLIC_ONLY') {
     return {
       privateTokenCap: 0,
-      cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0 },
+      cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0, floatingPointDelta: 0 },
     };
   }
   const parameters = tokenCostParameters(request);
@@ -81,8 +90,28 @@ export function priceRelease(request: ValidatedRequest, delta: number): { cost: 
   }
   const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
   const rho = generation.rho + (labelCount?.rho ?? 0);
+  // Sampling in floating point adds a small delta (libs/privacy floating-point.ts); it must stay
+  // negligible next to the dataset's delta, which the stated epsilon is computed at.
+  const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
+  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature }) : null;
+  if (fpDelta !== null && fpDelta > MAX_FLOATING_POINT_DELTA_SHARE * delta) {
+    throw DomainError.badInput(
+      'input.privateTokenCap',
+      `${privateTokenCap} private tokens over ${candidates} candidate tokens add a floating-point delta of ${fpDelta.toPrecision(3)}, above 1% of the dataset's delta ${delta}; use fewer private tokens, a top-k, or a larger delta`,
+    );
+  }
   return {
     privateTokenCap,
-    cost: { generation, labelCount, rho, epsilon: epsilonFromRho(rho, delta, 'tight'), delta, conversion: 'tight', privateTokenCap, rhoPerPrivateToken: perToken },
+    cost: {
+      generation,
+      labelCount,
+      rho,
+      epsilon: epsilonFromRho(rho, delta, 'tight'),
+      delta,
+      conversion: 'tight',
+      privateTokenCap,
+      rhoPerPrivateToken: perToken,
+      floatingPointDelta: fpDelta,
+    },
   };
 }

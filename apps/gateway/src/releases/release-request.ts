@@ -1,6 +1,7 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { publicPromptTemplate } from '../datasets/prompt-template';
 
@@ -103,7 +104,14 @@ export function validateReleaseRequest(
     const hasTarget = input.targetEpsilon !== undefined && input.targetEpsilon !== null;
     if (hasCap === hasTarget) throw DomainError.badInput('input.privateTokenCap', 'give either privateTokenCap or targetEpsilon (exactly one)');
     if (hasCap) privateTokenCap = integer('input.privateTokenCap', input.privateTokenCap!, 1, maxTokens);
-    if (hasTarget) targetEpsilon = finite('input.targetEpsilon', input.targetEpsilon!, (v) => v > 0 && v <= LIMITS.targetEpsilon, `must be above 0 and at most ${LIMITS.targetEpsilon}`);
+    if (hasTarget) {
+      targetEpsilon = finite(
+        'input.targetEpsilon',
+        input.targetEpsilon!,
+        (v) => v >= MIN_NORMAL_DOUBLE && v <= LIMITS.targetEpsilon,
+        `must be above 0 (at least ${MIN_NORMAL_DOUBLE}: subnormal numbers are refused) and at most ${LIMITS.targetEpsilon}`,
+      );
+    }
   } else if (mode === 'NON_PRIVATE_REFERENCE') {
     for (const field of ['privateTokenCap', 'targetEpsilon'] as const) {
       if (input[field] !== undefined && input[field] !== null) {

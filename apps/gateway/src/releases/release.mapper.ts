@@ -21,6 +21,7 @@ export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
       privateTokenCap: cost.privateTokenCap,
       rhoPerPrivateToken: null,
       labelCountRho: 0,
+      floatingPointDelta: null,
     };
   }
   return {
@@ -32,6 +33,7 @@ export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
     privateTokenCap: cost.privateTokenCap,
     rhoPerPrivateToken: cost.rhoPerPrivateToken,
     labelCountRho: cost.labelCount?.rho ?? 0,
+    floatingPointDelta: cost.floatingPointDelta ?? null,
   };
 }
 

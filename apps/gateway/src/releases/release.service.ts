@@ -162,7 +162,7 @@ export class ReleaseService {
     const dataset = await this.datasetFor(actor, input.datasetId, repositories, false);
     const model = this.describeModel(input);
     const request = validateReleaseRequest(input, dataset, model);
-    const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
+    const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
     const labelPlan = this.publicLabelPlan(request, dataset);
     const spentRho = await repositories.ledger.totalRho(dataset.id);
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
@@ -203,7 +203,7 @@ export class ReleaseService {
         throw AccessError.forbidden(`a ${actor.role} may not create releases`);
       }
       const request = validateReleaseRequest(input, dataset, model);
-      const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
+      const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
       const memory = await this.memoryEstimate(dataset, request, model, repositories);
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));

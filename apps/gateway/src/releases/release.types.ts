@@ -208,8 +208,15 @@ export class PrivacyCost {
   @Field(() => Float, { nullable: true, description: 'rho of one private token: c^2/(2 s^2 tau^2) + 2/(s sigma)^2 with the drafter. Null when not differentially private.' })
   rhoPerPrivateToken!: number | null;
 
-  @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho.' })
+  @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho. Never refunded: the counts are drawn and shown when the release is created.' })
   labelCountRho!: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "The delta that sampling in floating point adds: epsilon holds at delta plus this (r (1 + e^(2c/(s tau))) V 2^-52 over the V candidate tokens; at most 1% of delta). Null when not differentially private or not recorded.",
+  })
+  floatingPointDelta!: number | null;
 }
 
 @ObjectType()
