@@ -41,6 +41,7 @@ export {
   loadModel,
   type MemoryPlan,
   type ModelInfo,
+  type RowMemoryPlan,
 } from './generation-model';
 export { DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 export { type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
