@@ -96,6 +96,8 @@ describe('release admission, input validation and access', () => {
     ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 5e-324 }],
     ['maxTokens', { maxTokens: 0 }],
     ['maxTokens', { maxTokens: 100_000 }],
+    ['maxPromptTokens', { maxPromptTokens: 1 }],
+    ['maxPromptTokens', { maxPromptTokens: 100_000 }],
     ['topK', { topK: -1 }],
     ['topK', { topK: 10_000 }],
     ['model', { model: 'no-such-model' }],

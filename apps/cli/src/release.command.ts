@@ -32,6 +32,7 @@ interface ReleaseFlags extends ConnectionOptions {
   privateTokens?: number;
   epsilon?: number;
   maxTokens?: number;
+  maxPromptTokens?: number;
   topK?: number;
   labels?: string[];
   countSigma?: number;
@@ -56,6 +57,7 @@ function releaseInput(flags: ReleaseFlags): Record<string, unknown> {
     privateTokenCap: flags.privateTokens ?? null,
     targetEpsilon: flags.epsilon ?? null,
     maxTokens: flags.maxTokens ?? null,
+    maxPromptTokens: flags.maxPromptTokens ?? null,
     topK: flags.topK ?? null,
     labels: flags.labels ?? null,
     labelAllocation: flags.countSigma !== undefined ? { mode: 'DP_COUNT', countSigma: flags.countSigma } : null,
@@ -75,6 +77,7 @@ function releaseFlags(command: Command): Command {
     .option('--private-tokens <r>', 'private tokens per example (or --epsilon)', integer)
     .option('--epsilon <epsilon>', 'target epsilon of this release (or --private-tokens)', number)
     .option('--max-tokens <T>', 'tokens per example at most (default 64)', integer)
+    .option('--max-prompt-tokens <P>', 'public bound on each prompt in tokens; longer record texts are cut (default 256 or the model context left)', integer)
     .option('--top-k <k>', "sample among the public row's top k tokens (default off)", integer)
     .option('--labels <labels>', 'labels to generate, comma-separated (default all)', list)
     .option('--count-sigma <sigma>', 'split batches over labels by a DP count with this noise (charged)', number)

@@ -28,6 +28,18 @@ function fill(template: string, text: string, label: string | null): string {
 }
 
 /**
+ * A record's prompt, cut to the release's public bound on prompt tokens by shortening the record
+ * text only: the template around it (the label part) stays whole, and the cut depends on this
+ * record and public values alone.
+ */
+function recordPrompt(model: GenerationModel, template: string, text: string, label: string | null, maxPromptTokens: number): string {
+  const at = template.indexOf('{text}');
+  const before = fill(template.slice(0, at), '', label);
+  const after = fill(template.slice(at + '{text}'.length), '', label);
+  return model.fitPrompt({ before, text, after }, maxPromptTokens);
+}
+
+/**
  * PostgreSQL text cannot hold NUL, which a model can emit through a byte-fallback token. Dropping
  * it is post-processing of the mechanism's output, so it costs no privacy.
  */
@@ -214,9 +226,13 @@ export class ReleaseBatchProcessor {
       return { text: storableText(result.continuation), tokens: result.tokenIds.length };
     }
     const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
+    // Public bounds only (DESIGN.md section 4): prompts are cut to maxPromptTokens and the engine plans
+    // memory from it. Releases made before it existed use the model's context room, the old cut.
+    const room = model.info.maxPositions - parameters.maxTokens;
+    const maxPromptTokens = parameters.maxPromptTokens ?? (Number.isFinite(room) ? Math.max(1, room) : 1_000_000);
     let lastStep: bigint | null = null;
     const example = await model.generateExample({
-      privatePrompts: records.map((record) => fill(context.promptTemplate, record.text, record.label)),
+      privatePrompts: records.map((record) => recordPrompt(model, context.promptTemplate, record.text, record.label, maxPromptTokens)),
       publicPrompt,
       params: {
         clip: parameters.clip,
@@ -227,6 +243,7 @@ export class ReleaseBatchProcessor {
         drafter: parameters.drafter,
         privateTokenCap: parameters.privateTokenCap,
         maxNewTokens: parameters.maxTokens,
+        maxPromptTokens,
         // Benchmark datasets only (the gateway and a database trigger refuse it elsewhere): the plain
         // mean of the raw logits, no clipping and no noise (libs/privacy's non-private reference).
         nonPrivate: parameters.mode === 'NON_PRIVATE_REFERENCE',

@@ -181,6 +181,8 @@ export interface ReleaseParameters {
   privateTokenCap: number;
   targetEpsilon: number | null;
   maxTokens: number;
+  /** Null for releases made before prompts had a public bound. */
+  maxPromptTokens: number | null;
   topK: number;
   labels: string[] | null;
   labelAllocation: { mode: 'DECLARED' | 'DP_COUNT'; proportions: { label: string; weight: number }[] | null; countSigma: number | null } | null;
@@ -190,7 +192,7 @@ export interface ReleaseParameters {
 
 const COST_FIELDS = 'differentiallyPrivate rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho';
 const PARAMETER_FIELDS = `mode model batchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
-  maxTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
+  maxTokens maxPromptTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
 const PROGRESS_FIELDS = 'batchesDone batchesTotal tokensGenerated tokensPerSecond elapsedSeconds estimatedSecondsLeft';
 
 export interface ReleaseSummary {

@@ -93,6 +93,7 @@ function Parameters({ release }: { release: ReleaseDetail }) {
             ['Public temperature', String(parameters.publicTemperature)],
             ['Drafter', parameters.drafter ? `θ ${parameters.drafter.threshold}, σ ${parameters.drafter.sigma}` : 'off'],
             ['Tokens per example at most (T)', String(parameters.maxTokens)],
+            ['Prompt tokens at most (longer record texts are cut)', parameters.maxPromptTokens === null ? 'the model context' : String(parameters.maxPromptTokens)],
             ['Top-k', parameters.topK === 0 ? 'off' : String(parameters.topK)],
             ['Labels', parameters.labels ? parameters.labels.join(', ') : 'all'],
           ]}

@@ -57,6 +57,7 @@ export function toReleaseParameters(parameters: ReleaseParameters): ReleaseParam
   const allocation = parameters.labelAllocation;
   return {
     ...parameters,
+    maxPromptTokens: parameters.maxPromptTokens ?? null,
     labels: parameters.labels ? [...parameters.labels] : null,
     drafter: parameters.drafter ? { ...parameters.drafter } : null,
     labelAllocation: allocation

@@ -22,7 +22,6 @@ import { type AnyReleaseCost, priceRelease } from './release-cost';
 import {
   allocateDeclared,
   allocateFromNoisyCounts,
-  fillTemplate,
   type ReleaseParameters,
   type ReleaseRequestInput,
   totalBatches,
@@ -49,8 +48,6 @@ export interface ReleasePlanResult {
 
 /** How long a batch may run before the queue retries it, and how often it is retried. */
 const BATCH_RETRY_LIMIT = 3;
-/** Characters per token for the memory estimate; a conservative guess for English text. */
-const CHARS_PER_TOKEN_ESTIMATE = 3;
 
 /**
  * Releases: planning, admission against the budget, publication and reading. The debit, its
@@ -146,14 +143,12 @@ export class ReleaseService {
     return plan;
   }
 
-  private async memoryEstimate(dataset: DatasetEntity, request: ValidatedRequest, model: ModelDescription, repositories: Repositories) {
-    const longestLabel = (request.labels ?? ['']).reduce((a, b) => (b.length > a.length ? b : a), '');
-    const templateTokens = model.tokenizer.encode(fillTemplate(request.promptTemplate, { text: '', label: longestLabel })).length;
-    const recordChars = request.mode === 'PUBLIC_ONLY' ? 0 : await repositories.records.textLengthPercentile(dataset.id, 0.95);
-    const estimatedPromptTokens = templateTokens + Math.ceil(recordChars / CHARS_PER_TOKEN_ESTIMATE);
+  /** The expected batch's KV cache, from public bounds only: s + 1 rows (1 without records) at maxPromptTokens + maxTokens. */
+  private memoryEstimate(request: ValidatedRequest, model: ModelDescription) {
     const rows = request.mode === 'PUBLIC_ONLY' ? 1 : request.batchSize + 1;
+    const positions = Math.min(request.maxPromptTokens + request.maxTokens, model.maxPositions);
     // The engine keeps two cache buffers and alternates between them, so a batch allocates twice the cache.
-    return { estimatedPromptTokens, kvCacheBytesPerBatch: 2 * this.models.kvCacheBytes(model, rows, estimatedPromptTokens + request.maxTokens) };
+    return { estimatedPromptTokens: request.maxPromptTokens, kvCacheBytesPerBatch: 2 * this.models.kvCacheBytes(model, rows, positions) };
   }
 
   /** `planRelease`: the whole computation of `createRelease`, debiting nothing. */
@@ -167,7 +162,7 @@ export class ReleaseService {
     const spentRho = await repositories.ledger.totalRho(dataset.id);
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
     const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
-    const memory = await this.memoryEstimate(dataset, request, model, repositories);
+    const memory = this.memoryEstimate(request, model);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     return {
       parameters: { ...request, privateTokenCap },
@@ -204,7 +199,7 @@ export class ReleaseService {
       }
       const request = validateReleaseRequest(input, dataset, model);
       const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
-      const memory = await this.memoryEstimate(dataset, request, model, repositories);
+      const memory = this.memoryEstimate(request, model);
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
       }
@@ -402,5 +397,5 @@ function exhaustedMessage(dataset: DatasetEntity, epsilonAfter: number): string 
 }
 
 function memoryMessage(bytes: number, limit: number): string {
-  return `one batch's KV cache would need about ${(bytes / 2 ** 20).toFixed(0)} MiB, above KV_CACHE_LIMIT_BYTES (${(limit / 2 ** 20).toFixed(0)} MiB); lower batchSize or maxTokens`;
+  return `one batch's KV cache would need about ${(bytes / 2 ** 20).toFixed(0)} MiB, above KV_CACHE_LIMIT_BYTES (${(limit / 2 ** 20).toFixed(0)} MiB); lower batchSize, maxTokens or maxPromptTokens`;
 }

@@ -86,6 +86,13 @@ export class ReleaseInput {
   @Field(() => Int, { nullable: true, description: 'T: tokens per synthetic example at most (default 64).' })
   maxTokens?: number | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "The public bound on each prompt's tokens (default 256, or the model's context less maxTokens when smaller): each record's text is cut so its prompt fits, keeping the label part, and a batch's memory is planned from it, never from the records.",
+  })
+  maxPromptTokens?: number | null;
+
   @Field(() => Int, { nullable: true, description: "Sample only among the public row's top k tokens; 0 = off (default)." })
   topK?: number | null;
 
@@ -168,6 +175,9 @@ export class ReleaseParameters {
 
   @Field(() => Int)
   maxTokens!: number;
+
+  @Field(() => Int, { nullable: true, description: "The public bound on each prompt's tokens; null for releases made before it existed." })
+  maxPromptTokens!: number | null;
 
   @Field(() => Int)
   topK!: number;
@@ -485,10 +495,13 @@ export class ReleasePlan {
   @Field(() => Float, { description: 'Expected records per batch (the divisor s) and the actual average N/batches.' })
   expectedBatchSize!: number;
 
-  @Field(() => Int, { description: 'Estimated prompt tokens of a batch (its longest prompts, 95th percentile).' })
+  @Field(() => Int, { description: "Prompt tokens per row at most: the release's maxPromptTokens (public; never estimated from the records)." })
   estimatedPromptTokens!: number;
 
-  @Field(() => Float, { description: 'KV-cache bytes one batch allocates: s private rows and the public row, prompt plus maxTokens, in the two buffers the engine alternates.' })
+  @Field(() => Float, {
+    description:
+      'KV-cache bytes of the expected batch: s private rows and the public row at maxPromptTokens plus maxTokens positions, in the two buffers the engine alternates. Must fit KV_CACHE_LIMIT_BYTES; a batch that happens to hold more rows decodes the extra rows without a cache instead of failing.',
+  })
   kvCacheBytesPerBatch!: number;
 
   @Field(() => Float)

@@ -32,6 +32,12 @@ export interface ReleaseParameters {
   readonly privateTokenCap: number;
   readonly targetEpsilon: number | null;
   readonly maxTokens: number;
+  /**
+   * The public bound on every prompt's length in tokens: each record's text is cut so its prompt
+   * fits, keeping the label part, and a batch's memory is planned from it. Absent in releases made
+   * before it existed (the worker then uses the model's context room, the old cut).
+   */
+  readonly maxPromptTokens?: number;
   readonly topK: number;
   /** Labels generated; null for an unlabelled dataset. */
   readonly labels: readonly string[] | null;
