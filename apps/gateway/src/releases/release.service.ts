@@ -397,5 +397,5 @@ function exhaustedMessage(dataset: DatasetEntity, epsilonAfter: number): string 
 }
 
 function memoryMessage(bytes: number, limit: number): string {
-  return `one batch's KV cache would need about ${(bytes / 2 ** 20).toFixed(0)} MiB, above KV_CACHE_LIMIT_BYTES (${(limit / 2 ** 20).toFixed(0)} MiB); lower batchSize, maxTokens or maxPromptTokens`;
+  return `one batch's KV cache would need ${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB), above KV_CACHE_LIMIT_BYTES (${limit} bytes); lower batchSize, maxTokens or maxPromptTokens`;
 }
