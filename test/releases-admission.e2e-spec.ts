@@ -52,6 +52,29 @@ describe('release admission, input validation and access', () => {
     expect(releases.nodes).toHaveLength(k);
   });
 
+  it('accounts the floating-point delta of sampling, and refuses a release whose share of delta is above 1% (issue 13, item 6)', async () => {
+    const planned = await gateway.data<{ planRelease: { admitted: boolean; refusal: string | null; cost: { floatingPointDelta: number } } }>(
+      owner().token,
+      'query($input: ReleaseInput!) { planRelease(input: $input) { admitted refusal cost { floatingPointDelta } } }',
+      { input: { ...base, datasetId } },
+    );
+    // r (1 + e^(2c/(s tau))) V 2^-52 with r = 4, c = 1, s = 10, tau = 2 and the tiny model's vocabulary.
+    expect(planned.planRelease.admitted).toBe(true);
+    expect(planned.planRelease.cost.floatingPointDelta).toBeGreaterThan(0);
+    expect(planned.planRelease.cost.floatingPointDelta).toBeLessThan(1e-8);
+    // tau = 0.01: 2c/(s tau) = 20, so e^20 V 2^-52 per token: far above 1% of delta 1e-6 (the budget would allow it).
+    const rich = (await createDataset(gateway, owner(), { epsilon: 1000, delta: 1e-6, labels: ['even', 'odd'] })).id;
+    await importRecords(gateway, owner().token, rich, csv(100));
+    const sharp = { ...base, datasetId: rich, temperature: 0.01 };
+    const refusedPlan = await gateway.data<{ planRelease: { admitted: boolean; refusal: string | null } }>(owner().token, 'query($input: ReleaseInput!) { planRelease(input: $input) { admitted refusal } }', {
+      input: sharp,
+    });
+    expect(refusedPlan.planRelease.admitted).toBe(false);
+    expect(refusedPlan.planRelease.refusal).toMatch(/floating-point delta of .* above 1% of the dataset's delta/);
+    const refused = await gateway.gql(owner().token, create, { input: sharp });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.privateTokenCap' });
+  });
+
   it('debits nothing for a refused request and says why in planRelease', async () => {
     const poor = (await createDataset(gateway, owner(), { epsilon: 0.01, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, poor, csv(50));

@@ -31,6 +31,17 @@ export interface StoredCost {
 export const MAX_FLOATING_POINT_DELTA_SHARE = 0.01;
 
 /**
+ * Why a release's floating-point delta is too large to be admitted (more than 1% of the dataset's
+ * delta, at which its epsilon is stated), or null. Planning shows it as the refusal; creating
+ * answers BAD_USER_INPUT on input.privateTokenCap.
+ */
+export function floatingPointRefusal(cost: AnyReleaseCost): string | null {
+  if (cost.nonPrivate || cost.floatingPointDelta === undefined || cost.floatingPointDelta === null) return null;
+  if (cost.floatingPointDelta <= MAX_FLOATING_POINT_DELTA_SHARE * cost.delta) return null;
+  return `${cost.privateTokenCap} private tokens add a floating-point delta of ${cost.floatingPointDelta.toPrecision(3)} (r (1 + e^(2c/(s tau))) V 2^-52), above 1% of the dataset's delta ${cost.delta}; use fewer private tokens, a top-k, a higher temperature, or a larger delta`;
+}
+
+/**
  * The cost of a NON_PRIVATE_REFERENCE release: none is charged, because it has no guarantee to
  * pay for (epsilon is infinite, which the ledger cannot hold). It writes no ledger entry; the
  * release row records rho = epsilon = Infinity, and the dataset's budget warns about it.
@@ -94,12 +105,6 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
   // negligible next to the dataset's delta, which the stated epsilon is computed at.
   const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
   const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature }) : null;
-  if (fpDelta !== null && fpDelta > MAX_FLOATING_POINT_DELTA_SHARE * delta) {
-    throw DomainError.badInput(
-      'input.privateTokenCap',
-      `${privateTokenCap} private tokens over ${candidates} candidate tokens add a floating-point delta of ${fpDelta.toPrecision(3)}, above 1% of the dataset's delta ${delta}; use fewer private tokens, a top-k, or a larger delta`,
-    );
-  }
   return {
     privateTokenCap,
     cost: {

@@ -18,7 +18,7 @@ import { checkReplay } from '@synthgate/quality';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
-import { type AnyReleaseCost, priceRelease } from './release-cost';
+import { type AnyReleaseCost, floatingPointRefusal, priceRelease } from './release-cost';
 import {
   allocateDeclared,
   allocateFromNoisyCounts,
@@ -163,6 +163,7 @@ export class ReleaseService {
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
     const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
     const memory = this.memoryEstimate(request, model);
+    const floatingPoint = floatingPointRefusal(cost);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     return {
       parameters: { ...request, privateTokenCap },
@@ -170,12 +171,12 @@ export class ReleaseService {
       epsilonBefore: admission.epsilonBefore,
       epsilonAfter: admission.epsilonAfter,
       remainingEpsilon: admission.remainingEpsilon,
-      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes,
+      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes && floatingPoint === null,
       refusal: !admission.admitted
         ? exhaustedMessage(dataset, admission.epsilonAfter)
         : memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes
           ? memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes)
-          : null,
+          : floatingPoint,
       labelPlan,
       batches,
       ...memory,
@@ -207,6 +208,8 @@ export class ReleaseService {
       const budget = { epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta };
       const admission = admitRelease(budget, spentRho, cost.nonPrivate ? 0 : cost.rho);
       if (!admission.admitted) throw new DomainError('BUDGET_EXHAUSTED', exhaustedMessage(dataset, admission.epsilonAfter));
+      const floatingPoint = floatingPointRefusal(cost);
+      if (floatingPoint) throw DomainError.badInput('input.privateTokenCap', floatingPoint);
 
       const maxRecordId = await repositories.records.maxId(dataset.id);
       const labelPlan = await this.labelPlan(request, dataset, maxRecordId, repositories);
