@@ -257,6 +257,17 @@ describe('neighbouring datasets: what a consumer reads', () => {
     }
   });
 
+  it('never shows the consumer the replay check, its outcome or an override (item 8)', async () => {
+    const audit = await gateway.gql(consumers.users.CONSUMER.token, '{ auditEvents(first: 10) { nodes { action details } } }');
+    expect(audit.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    for (const pair of Object.keys(ADVERSARIAL) as Pair[]) {
+      for (const id of releases[pair].private!) {
+        const { release } = await gateway.data<{ release: { qualityReport: unknown } }>(consumers.users.CONSUMER.token, 'query($id: ID!) { release(id: $id) { qualityReport { replay { replayShare } } } }', { id });
+        expect(release.qualityReport).toBeNull();
+      }
+    }
+  });
+
   it('keeps the public row bit-identical inside the worker when the long record joins its batch (item 5)', () => {
     const withLong = decoded.filter((entry) => entry.privatePrompts.some((prompt) => prompt.includes(LONG_MARKER)));
     expect(withLong.length).toBeGreaterThanOrEqual(1);
@@ -282,6 +293,9 @@ describe('neighbouring datasets: what a consumer reads', () => {
     expect(prompt.startsWith('Here is a text about hardware: ')).toBe(true);
     expect(prompt.endsWith('Here is another text about hardware:')).toBe(true);
     expect(prompt.length).toBeLessThan(ADVERSARIAL.long.text.length);
+    // Its batch held more rows than KV_CACHE_LIMIT_BYTES keeps cached (7 with the public row): the
+    // rest were decoded in row chunks, and the release still succeeded on both sides (above).
+    expect(decoded.some((entry) => entry.privatePrompts.includes(prompt) && entry.privatePrompts.length + 1 > 7 && entry.publicLogits.length > 0)).toBe(true);
   });
 });
 
