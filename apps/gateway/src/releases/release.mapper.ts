@@ -1,13 +1,13 @@
 import { type ReleaseEntity } from '@synthgate/persistence';
 import { type ReleaseQualityReport as QualityReportRecord } from '@synthgate/quality';
 import { type AnyReleaseCost } from './release-cost';
+import { type ReleaseQualityReport } from './release-quality.types';
 import { type ReleaseParameters } from './release-request';
 import {
   type PrivacyCost,
   type Release,
   type ReleaseProgress,
   type ReleaseParameters as ReleaseParametersType,
-  type ReleaseQualityReport,
 } from './release.types';
 
 export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {

@@ -5,6 +5,7 @@ import { type GraphQLContext } from '../graphql/loaders';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { Organization, toOrganization } from '../organizations/organization.types';
 import { toPrivacyCost, toQualityReport, toRelease, toReleaseParameters } from './release.mapper';
+import { ReleaseQualityReport } from './release-quality.types';
 import { ReleaseService } from './release.service';
 import {
   Release,
@@ -12,7 +13,6 @@ import {
   ReleaseFilter,
   ReleaseInput,
   ReleasePlan,
-  ReleaseQualityReport,
   SyntheticRecordConnection,
   toSyntheticRecord,
 } from './release.types';
