@@ -305,6 +305,7 @@ export interface ReleaseInput {
   privateTokenCap?: number;
   targetEpsilon?: number;
   maxTokens?: number;
+  maxPromptTokens?: number;
   topK?: number;
   labels?: string[];
 }
