@@ -56,14 +56,14 @@ describe('synthgate CLI against a running gateway', () => {
     expect(token.stderr).toMatch(/shown only now/);
 
     const owner = ['--url', gateway.url, '--token', secret];
-    const dataset = await cli('dataset', 'create', '--name', 'tickets', '--label-field', 'label', '--epsilon', '2', ...owner, '--json');
+    const dataset = await cli('dataset', 'create', '--name', 'tickets', '--label-field', 'label', '--labels', 'account,hardware', '--epsilon', '2', ...owner, '--json');
     expect(dataset.code).toBe(0);
     const datasetId = (JSON.parse(dataset.stdout) as { id: string }).id;
 
     const csv = join(files, 'records.csv');
     writeFileSync(csv, 'text,label\n"My printer is on fire",hardware\n"I forgot my password",account\n');
     const imported = await cli('import', datasetId, csv, ...owner);
-    expect(imported).toMatchObject({ code: 0, stdout: 'imported 2 records; the dataset now has 2 (labels: account, hardware)\n' });
+    expect(imported).toMatchObject({ code: 0, stdout: 'imported 2 records; the dataset now has 2 (declared labels: account, hardware)\n' });
 
     const bad = join(files, 'bad.jsonl');
     writeFileSync(bad, '{"text": "fine", "label": "a"}\nnot json\n');
@@ -85,6 +85,14 @@ describe('synthgate CLI against a running gateway', () => {
     const overBudget = await cli('release', 'create', '--dataset', datasetId, '--batch-size', '1', '--clip', '1000', '--private-tokens', '8', '--max-tokens', '8', ...owner);
     expect(overBudget.code).toBe(1);
     expect(overBudget.stderr).toMatch(/\[(BUDGET_EXHAUSTED|BAD_USER_INPUT)\]/);
+    const added = await cli('dataset', 'add-labels', datasetId, 'shipping, billing', ...owner);
+    expect(added).toMatchObject({ code: 0, stdout: 'dataset tickets declares 4 labels: account, billing, hardware, shipping\n' });
+    const undeclared = join(files, 'undeclared.csv');
+    writeFileSync(undeclared, 'text,label\n"Where is my parcel?",shipping\n"A rare case",rare-condition-x\n');
+    const refusedLabel = await cli('import', datasetId, undeclared, ...owner);
+    expect(refusedLabel.code).toBe(1);
+    expect(refusedLabel.stderr).toContain('[UNDECLARED_LABEL]');
+    expect(refusedLabel.stderr).toContain('line 3: label "rare-condition-x" is not declared');
   });
 
   it('reports the gateway\'s error code, and an unreachable gateway, in words', async () => {

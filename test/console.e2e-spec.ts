@@ -395,7 +395,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     // As in test/release-quality.e2e-spec.ts: greedy public decoding writes the same text each
     // time, so planting that text as a record makes the next release copy it.
     const owner = acme.users.DATA_OWNER;
-    const replayDataset = (await createDataset(gateway, owner, { epsilon: 8, name: `replayed-${Date.now().toString(36)}` })).id;
+    const replayDataset = (await createDataset(gateway, owner, { epsilon: 8, labels: ['billing'], name: `replayed-${Date.now().toString(36)}` })).id;
     await importRecords(gateway, owner.token, replayDataset, records(20, ['billing']));
     const baseline = { datasetId: replayDataset, batchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
     const release = async () => {

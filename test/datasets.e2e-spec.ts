@@ -34,7 +34,7 @@ describe('datasets', () => {
   });
 
   it('says where the budget is set that delta must be below 1/record count', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { delta: 0.5 });
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { delta: 0.5, labels: ['x', 'y'] });
     expect((await importRecords(gateway, acme.users.DATA_OWNER.token, dataset.id, 'text,label\na,x\nb,y\nc,x\n')).body.imported).toBe(3);
     const { dataset: read } = await gateway.data<{ dataset: { budget: { warnings: string[] } } }>(
       acme.users.DATA_OWNER.token,
@@ -50,6 +50,8 @@ describe('datasets', () => {
     ['negative epsilon', { name: 'a', budget: { epsilon: -1 } }, 'input.budget.epsilon'],
     ['delta of 0', { name: 'a', budget: { delta: 0 } }, 'input.budget.delta'],
     ['delta of 1', { name: 'a', budget: { delta: 1 } }, 'input.budget.delta'],
+    ['subnormal delta of 5e-324', { name: 'a', budget: { delta: 5e-324 } }, 'input.budget.delta'],
+    ['subnormal epsilon of 5e-324', { name: 'a', budget: { epsilon: 5e-324 } }, 'input.budget.epsilon'],
     ['template without {text}', { name: 'a', promptTemplate: 'Nothing here' }, 'input.promptTemplate'],
     ['template with {text} twice', { name: 'a', promptTemplate: '{text} {text} more' }, 'input.promptTemplate'],
     ['template with an unknown placeholder', { name: 'a', promptTemplate: '{text} and {author}' }, 'input.promptTemplate'],
@@ -57,6 +59,9 @@ describe('datasets', () => {
     ['{label} in an unlabelled dataset', { name: 'a', labelField: null, promptTemplate: '{label}: {text} next {label}' }, 'input.promptTemplate'],
     ['label field equal to text field', { name: 'a', labelField: 'text' }, 'input.labelField'],
     ['bad text field', { name: 'a', textField: 'has space' }, 'input.textField'],
+    ['label list on an unlabelled dataset', { name: 'a', labelField: null, labels: ['x'] }, 'input.labels'],
+    ['empty label', { name: 'a', labelField: 'label', labels: ['ok', '  '] }, 'input.labels'],
+    ['label of 201 characters', { name: 'a', labelField: 'label', labels: ['x'.repeat(201)] }, 'input.labels'],
   ])('refuses a %s as BAD_USER_INPUT naming the field', async (_, input, field) => {
     const result = await gateway.gql(acme.users.DATA_OWNER.token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }', { input });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
@@ -109,8 +114,25 @@ describe('datasets', () => {
     expect(imported.body.error?.code).toBe('CONFLICT');
   });
 
+  it('takes declared labels at creation (trimmed, distinct, sorted) and lets only the owner add more, never remove one', async () => {
+    const { createDataset: created } = await gateway.data<{ createDataset: { id: string; labels: string[]; labelsDerivedFromData: boolean } }>(
+      acme.users.DATA_OWNER.token,
+      'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id labels labelsDerivedFromData } }',
+      { input: { name: 'declared', labelField: 'label', labels: [' sport', 'weather', 'sport'] } },
+    );
+    expect(created).toMatchObject({ labels: ['sport', 'weather'], labelsDerivedFromData: false });
+    const add = 'mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { labels } }';
+    const added = await gateway.data<{ updateDataset: { labels: string[] } }>(acme.users.DATA_OWNER.token, add, { input: { id: created.id, addLabels: ['cooking', 'sport'] } });
+    expect(added.updateDataset.labels).toEqual(['cooking', 'sport', 'weather']);
+    expect((await gateway.gql(acme.users.COMPLIANCE.token, add, { input: { id: created.id, addLabels: ['x'] } })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await gateway.gql(globex.users.DATA_OWNER.token, add, { input: { id: created.id, addLabels: ['x'] } })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const unlabelled = await createDataset(gateway, acme.users.DATA_OWNER, { labelled: false });
+    const refused = await gateway.gql(acme.users.DATA_OWNER.token, add, { input: { id: unlabelled.id, addLabels: ['x'] } });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.addLabels' });
+  });
+
   it('lets only the owning DATA_OWNER read record text, and audits each read', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['x', 'y'] });
     await importRecords(gateway, acme.users.DATA_OWNER.token, dataset.id, 'text,label\nfirst,x\nsecond,y\nthird,x\n');
     const query = 'query($id: ID!, $label: String) { dataset(id: $id) { records(first: 10, label: $label) { nodes { text label } } } }';
     const owner = await gateway.data<{ dataset: { records: { nodes: unknown[] } } }>(acme.users.DATA_OWNER.token, query, { id: dataset.id, label: 'x' });

@@ -57,7 +57,7 @@ describe('gateway process shutdown', () => {
 
   it('on SIGTERM refuses new connections, finishes a streaming import in flight, then exits 0', async () => {
     const acme = await createOrganization(gateway);
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const port = Number(new URL(gateway.url).port);
     const upload = request({
       host: '127.0.0.1',

@@ -27,7 +27,7 @@ describe('record import', () => {
   }
 
   it('imports 100,000 CSV rows in one streamed request, counts them and reads them back', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['alpha', 'beta', 'gamma'] });
     const lines = ['id,text,label'];
     for (let i = 0; i < 100_000; i++) lines.push(`${i},"Record number ${i}, with a comma and ""quotes""",${['alpha', 'beta', 'gamma'][i % 3]}`);
     const response = await importRecords(gateway, owner().token, dataset.id, `${lines.join('\n')}\n`);
@@ -48,7 +48,7 @@ describe('record import', () => {
   }, 120_000);
 
   it('imports JSONL with multi-line text, tabs, backslashes, non-ASCII and numeric labels exactly', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['7', 'a'] });
     const records = [
       { text: 'line one\nline two\ttabbed \\ backslash', label: 'a' },
       { text: 'Ünïcödé — 日本語 — emoji 🎉', label: 7 },
@@ -83,7 +83,7 @@ describe('record import', () => {
     ['middle', 501],
     ['end', 1001],
   ])('imports nothing when a bad row is at the %s, and names its line', async (_, badLine) => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['x'] });
     const lines = ['text,label'];
     for (let line = 2; line <= 1001; line++) lines.push(line === badLine ? ',x' : `row ${line},x`);
     const response = await importRecords(gateway, owner().token, dataset.id, lines.join('\n'));
@@ -95,7 +95,7 @@ describe('record import', () => {
   });
 
   it('lists the first 20 problems and counts the rest', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['x'] });
     const lines = ['text,label'];
     for (let i = 0; i < 50; i++) lines.push(i % 2 === 0 ? `ok ${i},x` : `missing label ${i},`);
     const response = await importRecords(gateway, owner().token, dataset.id, lines.join('\n'));
@@ -107,7 +107,7 @@ describe('record import', () => {
   });
 
   it('refuses invalid UTF-8, naming the line', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['x'] });
     const body = Buffer.concat([Buffer.from('text,label\ngood,x\nbad '), Buffer.from([0xc3, 0x28]), Buffer.from(',x\n')]);
     const response = await importRecords(gateway, owner().token, dataset.id, body);
     expect(response.body.error).toMatchObject({ code: 'BAD_USER_INPUT', problems: [{ line: 3, rule: 'is not valid UTF-8' }] });
@@ -115,7 +115,7 @@ describe('record import', () => {
   });
 
   it('refuses an over-long record and a missing label', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['a'] });
     const long = await importRecords(gateway, owner().token, dataset.id, `text,label\n${'x'.repeat(1001)},a\n`);
     expect(long.body.error?.problems?.[0]).toEqual({ field: 'text', line: 2, rule: '"text" is longer than 1000 characters (IMPORT_MAX_RECORD_CHARS)' });
     const missing = await importRecords(gateway, owner().token, dataset.id, '{"text": "no label here"}\n', 'application/x-ndjson');
@@ -126,7 +126,7 @@ describe('record import', () => {
   });
 
   it('refuses JSONL lines that are not JSON objects, each by line', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['a'] });
     const body = '{"text": "fine", "label": "a"}\n{not json}\n["an", "array"]\n{"text": 42, "label": "a"}\n';
     const response = await importRecords(gateway, owner().token, dataset.id, body, 'application/x-ndjson');
     expect(response.body.error?.problems).toEqual([
@@ -152,6 +152,46 @@ describe('record import', () => {
     expect(await storedRows(dataset.id)).toBe(0);
   });
 
+  it('refuses a record whose label is not declared with UNDECLARED_LABEL, naming the line and the label, and imports nothing', async () => {
+    const dataset = await createDataset(gateway, owner(), { labels: ['common'] });
+    const body = `text,label\none,common\ntwo,common\nthree,rare-condition-x\nfour,common\n`;
+    const refused = await importRecords(gateway, owner().token, dataset.id, body);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      code: 'UNDECLARED_LABEL',
+      problemCount: 1,
+      problems: [{ field: 'label', line: 4, rule: expect.stringContaining('label "rare-condition-x" is not declared') as string, code: 'UNDECLARED_LABEL' }],
+    });
+    expect(refused.body.error?.message).toContain('line 4: label "rare-condition-x" is not declared');
+    expect(await storedRows(dataset.id)).toBe(0);
+    expect(await recordCount(dataset.id)).toBe(0);
+    // Mixed with another problem, the file is BAD_USER_INPUT; each problem keeps its own code.
+    const mixed = await importRecords(gateway, owner().token, dataset.id, `text,label\n,common\nfive,other\n`);
+    expect(mixed.body.error).toMatchObject({ code: 'BAD_USER_INPUT', problemCount: 2 });
+    expect(mixed.body.error?.problems?.[1]).toMatchObject({ line: 3, code: 'UNDECLARED_LABEL' });
+    // Once the owner declares the label, the same file imports, and the dataset's labels are the declared ones.
+    const { updateDataset } = await gateway.data<{ updateDataset: { labels: string[] } }>(
+      owner().token,
+      'mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { labels } }',
+      { input: { id: dataset.id, addLabels: ['rare-condition-x', ' common '] } },
+    );
+    expect(updateDataset.labels).toEqual(['common', 'rare-condition-x']);
+    const accepted = await importRecords(gateway, owner().token, dataset.id, body);
+    expect(accepted.body).toMatchObject({ imported: 4, labels: ['common', 'rare-condition-x'] });
+  });
+
+  it('keeps the declared labels whatever is imported: a label with no record stays, and none is added', async () => {
+    const dataset = await createDataset(gateway, owner(), { labels: ['never-used', 'used'] });
+    const response = await importRecords(gateway, owner().token, dataset.id, 'text,label\nhello,used\n');
+    expect(response.body).toMatchObject({ imported: 1, labels: ['never-used', 'used'] });
+    const { dataset: read } = await gateway.data<{ dataset: { labels: string[]; labelsDerivedFromData: boolean } }>(
+      owner().token,
+      'query($id: ID!) { dataset(id: $id) { labels labelsDerivedFromData } }',
+      { id: dataset.id },
+    );
+    expect(read).toEqual({ labels: ['never-used', 'used'], labelsDerivedFromData: false });
+  });
+
   it('answers NOT_FOUND for another organisation\'s dataset, FORBIDDEN for roles that never import, UNAUTHENTICATED without a token', async () => {
     const dataset = await createDataset(gateway, owner());
     const other = await importRecords(gateway, globex.users.DATA_OWNER.token, dataset.id, 'text,label\nx,y\n');
@@ -166,7 +206,7 @@ describe('record import', () => {
   });
 
   it('adds to earlier imports, and audits successes and failures with counts but no text', async () => {
-    const dataset = await createDataset(gateway, owner());
+    const dataset = await createDataset(gateway, owner(), { labels: ['a', 'b'] });
     await importRecords(gateway, owner().token, dataset.id, 'text,label\nsecret-one,a\n');
     await importRecords(gateway, owner().token, dataset.id, 'text,label\nsecret-two,b\nsecret-three,b\n');
     await importRecords(gateway, owner().token, dataset.id, 'text,label\n,b\n');

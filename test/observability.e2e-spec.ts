@@ -49,7 +49,7 @@ describe('logs and metrics of a deployment', () => {
 
   it('runs a release on records carrying the marker, and reads and exports it', async () => {
     const owner = acme.users.DATA_OWNER;
-    const dataset = await createDataset(gateway, owner, { name: datasetName, epsilon: 100, delta: 1e-7 });
+    const dataset = await createDataset(gateway, owner, { name: datasetName, epsilon: 100, delta: 1e-7, labels: ['rain', 'sun'] });
     const lines = Array.from({ length: 30 }, (_, i) => `"${marker} sensitive record ${i} about the weather",${i % 2 ? 'rain' : 'sun'}`);
     const imported = await importRecords(gateway, owner.token, dataset.id, `text,label\n${lines.join('\n')}\n`);
     expect(imported.body.imported).toBe(30);

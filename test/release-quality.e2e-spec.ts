@@ -93,7 +93,7 @@ describe('release quality reports and the replay check', () => {
   });
 
   it('flags a planted record the release replays, refuses to publish it, and publishes with an audited override', async () => {
-    const datasetId = (await createDataset(gateway, owner(), { epsilon: 8 })).id;
+    const datasetId = (await createDataset(gateway, owner(), { epsilon: 8, labels: ['billing'] })).id;
     await importRecords(gateway, owner().token, datasetId, records(20, ['billing']));
     // Greedy public decoding is deterministic: every release of this dataset writes the same text.
     const baseline = { datasetId, batchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
@@ -164,7 +164,7 @@ describe('release quality reports and the replay check', () => {
     it('runs on a benchmark dataset: labelled with no guarantee, not charged, publishable only to its own organisation', async () => {
       const { createDataset: created } = await gateway.data<{ createDataset: { id: string; benchmark: boolean; replayThreshold: number } }>(
         owner().token,
-        'mutation { createDataset(input: { name: "benchmark-trec", labelField: "label", benchmark: true, replayThreshold: 1, budget: { epsilon: 5, delta: 1e-6 } }) { id benchmark replayThreshold } }',
+        'mutation { createDataset(input: { name: "benchmark-trec", labelField: "label", labels: ["billing", "hardware"], benchmark: true, replayThreshold: 1, budget: { epsilon: 5, delta: 1e-6 } }) { id benchmark replayThreshold } }',
       );
       expect(created).toMatchObject({ benchmark: true, replayThreshold: 1 });
       const datasetId = created.id;

@@ -17,7 +17,7 @@ describe('release admission, input validation and access', () => {
     gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
     acme = await createOrganization(gateway);
     globex = await createOrganization(gateway);
-    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 })).id;
+    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, acme.users.DATA_OWNER.token, datasetId, csv(100));
   });
   afterAll(() => gateway.close());
@@ -32,7 +32,7 @@ describe('release admission, input validation and access', () => {
     const perRelease = releaseCost({ clip: 1, expectedBatchSize: 10, temperature: 2 }, 4, 1e-6).rho;
     // A budget between the epsilon of k and of k + 1 releases.
     const epsilon = (epsilonFromRho(k * perRelease, 1e-6) + epsilonFromRho((k + 1) * perRelease, 1e-6)) / 2;
-    const target = (await createDataset(gateway, owner(), { epsilon, delta: 1e-6 })).id;
+    const target = (await createDataset(gateway, owner(), { epsilon, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, target, csv(100));
     const results = await Promise.all(Array.from({ length: 40 }, () => gateway.gql(owner().token, create, { input: { ...base, datasetId: target } })));
     const admitted = results.filter((r) => !r.errors);
@@ -52,8 +52,31 @@ describe('release admission, input validation and access', () => {
     expect(releases.nodes).toHaveLength(k);
   });
 
+  it('accounts the floating-point delta of sampling, and refuses a release whose share of delta is above 1% (issue 13, item 6)', async () => {
+    const planned = await gateway.data<{ planRelease: { admitted: boolean; refusal: string | null; cost: { floatingPointDelta: number } } }>(
+      owner().token,
+      'query($input: ReleaseInput!) { planRelease(input: $input) { admitted refusal cost { floatingPointDelta } } }',
+      { input: { ...base, datasetId } },
+    );
+    // r (1 + e^(2c/(s tau))) V 2^-52 with r = 4, c = 1, s = 10, tau = 2 and the tiny model's vocabulary.
+    expect(planned.planRelease.admitted).toBe(true);
+    expect(planned.planRelease.cost.floatingPointDelta).toBeGreaterThan(0);
+    expect(planned.planRelease.cost.floatingPointDelta).toBeLessThan(1e-8);
+    // tau = 0.01: 2c/(s tau) = 20, so e^20 V 2^-52 per token: far above 1% of delta 1e-6 (the budget would allow it).
+    const rich = (await createDataset(gateway, owner(), { epsilon: 1000, delta: 1e-6, labels: ['even', 'odd'] })).id;
+    await importRecords(gateway, owner().token, rich, csv(100));
+    const sharp = { ...base, datasetId: rich, temperature: 0.01 };
+    const refusedPlan = await gateway.data<{ planRelease: { admitted: boolean; refusal: string | null } }>(owner().token, 'query($input: ReleaseInput!) { planRelease(input: $input) { admitted refusal } }', {
+      input: sharp,
+    });
+    expect(refusedPlan.planRelease.admitted).toBe(false);
+    expect(refusedPlan.planRelease.refusal).toMatch(/floating-point delta of .* above 1% of the dataset's delta/);
+    const refused = await gateway.gql(owner().token, create, { input: sharp });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.privateTokenCap' });
+  });
+
   it('debits nothing for a refused request and says why in planRelease', async () => {
-    const poor = (await createDataset(gateway, owner(), { epsilon: 0.01, delta: 1e-6 })).id;
+    const poor = (await createDataset(gateway, owner(), { epsilon: 0.01, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, poor, csv(50));
     const refused = await gateway.gql(owner().token, create, { input: { ...base, datasetId: poor } });
     expect(refused.errors?.[0]?.extensions?.code).toBe('BUDGET_EXHAUSTED');
@@ -93,8 +116,11 @@ describe('release admission, input validation and access', () => {
     ['privateTokenCap', { targetEpsilon: 1 }],
     ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 0 }],
     ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 1e-9 }],
+    ['targetEpsilon', { privateTokenCap: null, targetEpsilon: 5e-324 }],
     ['maxTokens', { maxTokens: 0 }],
     ['maxTokens', { maxTokens: 100_000 }],
+    ['maxPromptTokens', { maxPromptTokens: 1 }],
+    ['maxPromptTokens', { maxPromptTokens: 100_000 }],
     ['topK', { topK: -1 }],
     ['topK', { topK: 10_000 }],
     ['model', { model: 'no-such-model' }],
@@ -112,11 +138,11 @@ describe('release admission, input validation and access', () => {
   });
 
   it('refuses a dataset with no records, and one whose delta is not below 1/N', async () => {
-    const empty = (await createDataset(gateway, owner())).id;
+    const empty = (await createDataset(gateway, owner(), { labels: ['even', 'odd'] })).id;
     const noRecords = await gateway.gql(owner().token, create, { input: { ...base, datasetId: empty } });
     expect(noRecords.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.datasetId' });
     expect(noRecords.errors?.[0]?.message).toMatch(/no records/);
-    const loose = (await createDataset(gateway, owner(), { delta: 0.5 })).id;
+    const loose = (await createDataset(gateway, owner(), { delta: 0.5, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, loose, csv(10));
     const deltaTooLarge = await gateway.gql(owner().token, create, { input: { ...base, batchSize: 2, datasetId: loose } });
     expect(deltaTooLarge.errors?.[0]?.message).toMatch(/not below 1\/record count/);
@@ -172,7 +198,7 @@ describe('budget changes after releases', () => {
 
   it('keeps delta fixed and epsilon at or above what is spent once a release is charged', async () => {
     const owner = acme.users.DATA_OWNER;
-    const id = (await createDataset(gateway, owner, { epsilon: 10, delta: 1e-6 })).id;
+    const id = (await createDataset(gateway, owner, { epsilon: 10, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner.token, id, csv(100));
     const update = 'mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { budget { epsilon delta } } }';
     expect((await gateway.data<{ updateDataset: unknown }>(owner.token, update, { input: { id, budget: { delta: 1e-7 } } })).updateDataset).toEqual({ budget: { epsilon: 10, delta: 1e-7 } });

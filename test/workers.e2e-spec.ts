@@ -43,8 +43,10 @@ describe('worker processes', () => {
     return worker;
   }
 
+  const partitionKeys = new Map<string, Buffer>();
+
   async function release(records: number, batchSize: number, maxTokens: number): Promise<string> {
-    const dataset = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 100, delta: 1e-7 })).id;
+    const dataset = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 100, delta: 1e-7, labels: ['rain', 'sun'] })).id;
     const lines = Array.from({ length: records }, (_, i) => `"record ${i} about the weather in town ${i % 13}",${i % 3 ? 'rain' : 'sun'}`);
     await importRecords(gateway, acme.users.DATA_OWNER.token, dataset, `text,label\n${lines.join('\n')}\n`);
     const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(
@@ -52,6 +54,9 @@ describe('worker processes', () => {
       'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }',
       { input: { datasetId: dataset, batchSize, clip: 1, temperature: 2, privateTokenCap: maxTokens, maxTokens } },
     );
+    // The key is erased when the release ends (issue 13): keep it while the release is queued, to check the partition.
+    const { rows } = await db.query<{ partition_key: Buffer }>('SELECT partition_key FROM release WHERE id = $1', [createRelease.id]);
+    partitionKeys.set(createRelease.id, rows[0]!.partition_key);
     return createRelease.id;
   }
 
@@ -62,10 +67,12 @@ describe('worker processes', () => {
 
   /** Every batch has exactly one synthetic record, and the keyed partition puts every record in exactly one batch. */
   async function checkComplete(id: string): Promise<{ workers: Set<string>; attempts: number[] }> {
-    const { rows: [release] } = await db.query<{ batch_count: number; partition_key: Buffer; dataset_id: string; max_record_id: string; label_plan: { label: string; batches: number; offset: number }[] }>(
+    const { rows: [release] } = await db.query<{ batch_count: number; partition_key: Buffer | null; dataset_id: string; max_record_id: string; label_plan: { label: string; batches: number; offset: number }[] }>(
       'SELECT batch_count, partition_key, dataset_id, max_record_id, label_plan FROM release WHERE id = $1',
       [id],
     );
+    expect(release!.partition_key).toBeNull();
+    const partitionKey = partitionKeys.get(id)!;
     const { rows: records } = await db.query<{ ordinal: number }>('SELECT ordinal FROM synthetic_record WHERE release_id = $1 ORDER BY ordinal', [id]);
     expect(records.map((r) => r.ordinal)).toEqual(Array.from({ length: release!.batch_count }, (_, i) => i));
     const { rows: batches } = await db.query<{ status: string; worker_id: string; attempts: number }>('SELECT status, worker_id, attempts FROM release_batch WHERE release_id = $1', [id]);
@@ -74,7 +81,7 @@ describe('worker processes', () => {
     const members = new Array<number>(release!.batch_count).fill(0);
     for (const record of sensitive) {
       const group = release!.label_plan.find((g) => g.label === record.label)!;
-      members[group.offset + batchOfRecord(release!.partition_key, record.id, group.batches)]! += 1;
+      members[group.offset + batchOfRecord(partitionKey, record.id, group.batches)]! += 1;
     }
     expect(members.reduce((a, b) => a + b, 0)).toBe(sensitive.length);
     return { workers: new Set(batches.map((b) => b.worker_id)), attempts: batches.map((b) => b.attempts) };

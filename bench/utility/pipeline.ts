@@ -181,6 +181,9 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
         description: `utility benchmark: ${task.description}`,
         textField: 'text',
         labelField: 'label',
+        // The task's label set is its public schema (here read off the private part, which the
+        // benchmark owns); an import with any other label would be refused.
+        labels,
         promptTemplate: task.promptTemplate,
         benchmark: options.reference,
         // Every release is published to the owner's own organisation for export; replay is reported, not gated.

@@ -48,6 +48,8 @@ export async function createUser(gateway: ApiClient, organizationId: string, rol
 
 export interface DatasetOptions {
   readonly labelled?: boolean;
+  /** Declared labels of a labelled dataset (default billing and hardware); imports with others are refused. */
+  readonly labels?: readonly string[];
   readonly name?: string;
   readonly epsilon?: number;
   readonly delta?: number;
@@ -63,6 +65,7 @@ export async function createDataset(gateway: ApiClient, owner: TestUser, options
         name: options.name ?? unique('dataset'),
         textField: 'text',
         labelField: options.labelled === false ? null : 'label',
+        labels: options.labelled === false ? null : (options.labels ?? ['billing', 'hardware']),
         ...(options.promptTemplate ? { promptTemplate: options.promptTemplate } : {}),
         budget: { epsilon: options.epsilon ?? 3, delta: options.delta ?? 1e-6 },
       },

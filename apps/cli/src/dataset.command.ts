@@ -1,6 +1,13 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient, output, withConnection, type ConnectionOptions } from './gateway-client';
 
+/** `a,b,c` as a list of labels (trimmed, empty entries dropped). */
+function labelList(text: string): string[] {
+  const labels = text.split(',').map((label) => label.trim()).filter((label) => label.length > 0);
+  if (labels.length === 0) throw new InvalidArgumentError('must name at least one label, e.g. billing,hardware.');
+  return labels;
+}
+
 function number(text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value)) throw new InvalidArgumentError('must be a number.');
@@ -28,12 +35,22 @@ export function registerDatasetCommands(program: Command): void {
       .option('--description <text>', 'what it holds')
       .option('--text-field <field>', 'column or key holding the record text', 'text')
       .option('--label-field <field>', 'column or key holding the label (labelled datasets)')
+      .option('--labels <labels>', 'the declared labels of a labelled dataset, comma-separated (imports with other labels are refused)', labelList)
       .option('--template <template>', 'prompt template with {text} (and {label})')
       .option('--epsilon <epsilon>', 'total privacy budget epsilon (default 3)', number)
       .option('--delta <delta>', 'delta, below 1/record count (default 1e-6)', number),
   ).action(
     async (
-      options: ConnectionOptions & { name: string; description?: string; textField: string; labelField?: string; template?: string; epsilon?: number; delta?: number },
+      options: ConnectionOptions & {
+        name: string;
+        description?: string;
+        textField: string;
+        labelField?: string;
+        labels?: string[];
+        template?: string;
+        epsilon?: number;
+        delta?: number;
+      },
     ) => {
       const { createDataset } = await GatewayClient.fromOptions(options).graphql<{ createDataset: DatasetSummary }>(
         `mutation($input: CreateDatasetInput!) { createDataset(input: $input) { ${SUMMARY} } }`,
@@ -43,6 +60,7 @@ export function registerDatasetCommands(program: Command): void {
             description: options.description ?? null,
             textField: options.textField,
             labelField: options.labelField ?? null,
+            labels: options.labels ?? null,
             promptTemplate: options.template ?? null,
             budget: { epsilon: options.epsilon ?? null, delta: options.delta ?? null },
           },
@@ -51,6 +69,19 @@ export function registerDatasetCommands(program: Command): void {
       output(options, createDataset, `created dataset ${createDataset.name}: ${createDataset.id} (budget epsilon ${createDataset.budget?.epsilon}, delta ${createDataset.budget?.delta})`);
     },
   );
+  withConnection(
+    dataset
+      .command('add-labels')
+      .description('declare more labels for a labelled dataset (a declared label is never removed)')
+      .argument('<datasetId>', 'dataset id')
+      .argument('<labels>', 'labels to add, comma-separated', labelList),
+  ).action(async (datasetId: string, labels: string[], options: ConnectionOptions) => {
+    const { updateDataset } = await GatewayClient.fromOptions(options).graphql<{ updateDataset: DatasetSummary }>(
+      `mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { ${SUMMARY} } }`,
+      { input: { id: datasetId, addLabels: labels } },
+    );
+    output(options, updateDataset, `dataset ${updateDataset.name} declares ${updateDataset.labels.length} labels: ${updateDataset.labels.join(', ')}`);
+  });
   withConnection(dataset.command('list').description('list the datasets you may see')).action(async (options: ConnectionOptions) => {
     const { datasets } = await GatewayClient.fromOptions(options).graphql<{ datasets: { nodes: DatasetSummary[] } }>(
       `{ datasets(first: 100) { nodes { ${SUMMARY} } } }`,
@@ -74,6 +105,6 @@ export function registerDatasetCommands(program: Command): void {
       recordCount: number;
       labels: string[];
     };
-    output(options, result, `imported ${result.imported} records; the dataset now has ${result.recordCount}${result.labels.length ? ` (labels: ${result.labels.join(', ')})` : ''}`);
+    output(options, result, `imported ${result.imported} records; the dataset now has ${result.recordCount}${result.labels.length ? ` (declared labels: ${result.labels.join(', ')})` : ''}`);
   });
 }

@@ -73,12 +73,12 @@ async function main(): Promise<void> {
     const consumer = await person(admin, globex, 'engineer@globex.example', 'CONSUMER');
     say(`Acme Support ${acme}\nGlobex ML    ${globex}`);
 
-    step('data owner: a labelled dataset with a budget of epsilon 4 at delta 1e-5, and its records');
+    step('data owner: a labelled dataset declaring its four labels, with a budget of epsilon 4 at delta 1e-5, and its records');
     const { createDataset } = await owner.graphql<{ createDataset: { id: string } }>(
-      'mutation { createDataset(input: { name: "support tickets", labelField: "label", promptTemplate: "Customer ticket about {label}: {text}\\n\\nAnother customer ticket about {label}:", budget: { epsilon: 4, delta: 1e-5 } }) { id } }',
+      'mutation { createDataset(input: { name: "support tickets", labelField: "label", labels: ["account", "billing", "shipping", "technical"], promptTemplate: "Customer ticket about {label}: {text}\\n\\nAnother customer ticket about {label}:", budget: { epsilon: 4, delta: 1e-5 } }) { id } }',
     );
     const imported = (await owner.upload(`/datasets/${createDataset.id}/records`, join(root, 'demo', 'support-tickets.csv'), 'text/csv')) as { imported: number; labels: string[] };
-    say(`imported ${imported.imported} records (labels: ${imported.labels.join(', ')}) into dataset ${createDataset.id}`);
+    say(`imported ${imported.imported} records (declared labels: ${imported.labels.join(', ')}) into dataset ${createDataset.id}`);
 
     const input = {
       datasetId: createDataset.id,

@@ -32,6 +32,7 @@ interface ReleaseFlags extends ConnectionOptions {
   privateTokens?: number;
   epsilon?: number;
   maxTokens?: number;
+  maxPromptTokens?: number;
   topK?: number;
   labels?: string[];
   countSigma?: number;
@@ -56,6 +57,7 @@ function releaseInput(flags: ReleaseFlags): Record<string, unknown> {
     privateTokenCap: flags.privateTokens ?? null,
     targetEpsilon: flags.epsilon ?? null,
     maxTokens: flags.maxTokens ?? null,
+    maxPromptTokens: flags.maxPromptTokens ?? null,
     topK: flags.topK ?? null,
     labels: flags.labels ?? null,
     labelAllocation: flags.countSigma !== undefined ? { mode: 'DP_COUNT', countSigma: flags.countSigma } : null,
@@ -75,6 +77,7 @@ function releaseFlags(command: Command): Command {
     .option('--private-tokens <r>', 'private tokens per example (or --epsilon)', integer)
     .option('--epsilon <epsilon>', 'target epsilon of this release (or --private-tokens)', number)
     .option('--max-tokens <T>', 'tokens per example at most (default 64)', integer)
+    .option('--max-prompt-tokens <P>', 'public bound on each prompt in tokens; longer record texts are cut (default 256 or the model context left)', integer)
     .option('--top-k <k>', "sample among the public row's top k tokens (default off)", integer)
     .option('--labels <labels>', 'labels to generate, comma-separated (default all)', list)
     .option('--count-sigma <sigma>', 'split batches over labels by a DP count with this noise (charged)', number)
@@ -112,7 +115,8 @@ function describePlan(plan: Plan): string {
 interface Progress {
   status: string;
   failureReason: string | null;
-  progress: { batchesDone: number; batchesTotal: number; tokensPerSecond: number | null; estimatedSecondsLeft: number | null };
+  /** Null for anyone but the owning organisation's DATA_OWNER and COMPLIANCE (pace depends on the records). */
+  progress: { batchesDone: number; batchesTotal: number; tokensPerSecond: number | null; estimatedSecondsLeft: number | null } | null;
 }
 
 function duration(seconds: number | null): string {
@@ -123,6 +127,7 @@ function duration(seconds: number | null): string {
 
 /** One line of progress: status, a bar of batches, tokens per second and time left. */
 export function progressLine(release: Progress, width = 30): string {
+  if (release.progress === null) return `${release.status.padEnd(9)} (progress is shown to the owning organisation only)`;
   const { batchesDone, batchesTotal, tokensPerSecond, estimatedSecondsLeft } = release.progress;
   const filled = batchesTotal > 0 ? Math.round((batchesDone / batchesTotal) * width) : 0;
   const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'BUDGET_EXHAUSTED'
   | 'CONFLICT'
+  | 'UNDECLARED_LABEL'
   | 'TOO_MANY_REQUESTS'
   | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL_SERVER_ERROR';
@@ -17,6 +18,7 @@ export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
   'UNAUTHENTICATED',
   'BUDGET_EXHAUSTED',
   'CONFLICT',
+  'UNDECLARED_LABEL',
   'TOO_MANY_REQUESTS',
   'PAYLOAD_TOO_LARGE',
 ]);
@@ -26,6 +28,8 @@ export interface Problem {
   readonly field: string;
   readonly rule: string;
   readonly line?: number;
+  /** Set when the problem has a code of its own (an import's UNDECLARED_LABEL). */
+  readonly code?: ErrorCode;
 }
 
 /**

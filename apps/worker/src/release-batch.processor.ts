@@ -6,7 +6,7 @@ import { GenerationError, type GenerationModel } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
-import { type ReleaseContext, ReleaseContextCache } from './release-context';
+import { type ReleaseContext, ReleaseContextCache, ReleaseOverError } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
 
@@ -25,6 +25,18 @@ function auditRelease(repositories: Repositories, release: ReleaseEntity, action
 /** Fills `{text}` and `{label}` in one pass, so record text is never itself substituted. */
 function fill(template: string, text: string, label: string | null): string {
   return template.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? text : (label ?? '')));
+}
+
+/**
+ * A record's prompt, cut to the release's public bound on prompt tokens by shortening the record
+ * text only: the template around it (the label part) stays whole, and the cut depends on this
+ * record and public values alone.
+ */
+function recordPrompt(model: GenerationModel, template: string, text: string, label: string | null, maxPromptTokens: number): string {
+  const at = template.indexOf('{text}');
+  const before = fill(template.slice(0, at), '', label);
+  const after = fill(template.slice(at + '{text}'.length), '', label);
+  return model.fitPrompt({ before, text, after }, maxPromptTokens);
 }
 
 /**
@@ -136,6 +148,11 @@ export class ReleaseBatchProcessor {
         throw new GenerationError('MODEL_FORMAT_INVALID', 'the model changed since the release was created');
       }
     } catch (error) {
+      if (error instanceof ReleaseOverError) {
+        // Cancelled or finished while this job waited: nothing to run, and its secrets are gone.
+        await this.queue.complete(job.id);
+        return;
+      }
       // Nothing was read yet: the release fails, refunded if no other batch read a record either.
       this.logger.error(`release ${releaseId}: cannot prepare: ${failureReason(error)}`);
       await this.failRelease(releaseId, error instanceof GenerationError && error.message.includes('changed') ? 'the model changed since the release was created' : failureReason(error));
@@ -144,6 +161,8 @@ export class ReleaseBatchProcessor {
     }
 
     if (!(await this.claim(context.release, batchIndex, job.id))) {
+      // The release may be over (cancelled, failed): drop its secrets from memory too.
+      this.contexts.forget(releaseId);
       await this.queue.complete(job.id);
       return;
     }
@@ -207,9 +226,13 @@ export class ReleaseBatchProcessor {
       return { text: storableText(result.continuation), tokens: result.tokenIds.length };
     }
     const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
+    // Public bounds only (DESIGN.md section 4): prompts are cut to maxPromptTokens and the engine plans
+    // memory from it. Releases made before it existed use the model's context room, the old cut.
+    const room = model.info.maxPositions - parameters.maxTokens;
+    const maxPromptTokens = parameters.maxPromptTokens ?? (Number.isFinite(room) ? Math.max(1, room) : 1_000_000);
     let lastStep: bigint | null = null;
     const example = await model.generateExample({
-      privatePrompts: records.map((record) => fill(context.promptTemplate, record.text, record.label)),
+      privatePrompts: records.map((record) => recordPrompt(model, context.promptTemplate, record.text, record.label, maxPromptTokens)),
       publicPrompt,
       params: {
         clip: parameters.clip,
@@ -220,6 +243,7 @@ export class ReleaseBatchProcessor {
         drafter: parameters.drafter,
         privateTokenCap: parameters.privateTokenCap,
         maxNewTokens: parameters.maxTokens,
+        maxPromptTokens,
         // Benchmark datasets only (the gateway and a database trigger refuse it elsewhere): the plain
         // mean of the raw logits, no clipping and no noise (libs/privacy's non-private reference).
         nonPrivate: parameters.mode === 'NON_PRIVATE_REFERENCE',

@@ -2,6 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { Database, type ReleaseWithSecrets } from '@synthgate/persistence';
 import { batchOfRecord } from '@synthgate/privacy';
 
+/** The release does not exist or is over: its secrets are erased, and none of its batches may run. */
+export class ReleaseOverError extends Error {
+  constructor(releaseId: string) {
+    super(`release ${releaseId} is over or does not exist`);
+    this.name = 'ReleaseOverError';
+  }
+}
+
 /** What a worker needs to run any batch of one release, computed once per process and release. */
 export interface ReleaseContext {
   readonly release: ReleaseWithSecrets;
@@ -41,7 +49,7 @@ export class ReleaseContextCache {
   private async load(releaseId: string): Promise<ReleaseContext> {
     const repositories = this.database.repositories;
     const release = await repositories.releases.findWithSecrets(releaseId);
-    if (!release) throw new Error(`release ${releaseId} does not exist`);
+    if (!release) throw new ReleaseOverError(releaseId);
     const parameters = release.parameters;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
     // Both modes that read records partition them the same way; a public-only release reads none.

@@ -69,6 +69,7 @@ export interface DatasetsResult {
 export interface DatasetDetail extends DatasetSummary {
   textField: string;
   labelField: string | null;
+  labelsDerivedFromData: boolean;
   promptTemplate: string;
   benchmark: boolean;
   replayThreshold: number;
@@ -78,13 +79,22 @@ export interface DatasetDetail extends DatasetSummary {
 export const DATASET = /* GraphQL */ `
   query ConsoleDataset($id: ID!) {
     dataset(id: $id) {
-      id name description recordCount labels archived createdAt textField labelField promptTemplate benchmark replayThreshold
+      id name description recordCount labels labelsDerivedFromData archived createdAt textField labelField promptTemplate benchmark replayThreshold
       budget { epsilon delta spentRho spentEpsilon closedFormSpentEpsilon remainingEpsilon warnings nonPrivateReleases }
     }
   }
 `;
 export interface DatasetResult {
   dataset: DatasetDetail;
+}
+
+export const ADD_DATASET_LABELS = /* GraphQL */ `
+  mutation ConsoleAddDatasetLabels($input: UpdateDatasetInput!) {
+    updateDataset(input: $input) { id labels }
+  }
+`;
+export interface AddDatasetLabelsResult {
+  updateDataset: { id: string; labels: string[] };
 }
 
 export interface LedgerEntry {
@@ -171,6 +181,8 @@ export interface ReleaseParameters {
   privateTokenCap: number;
   targetEpsilon: number | null;
   maxTokens: number;
+  /** Null for releases made before prompts had a public bound. */
+  maxPromptTokens: number | null;
   topK: number;
   labels: string[] | null;
   labelAllocation: { mode: 'DECLARED' | 'DP_COUNT'; proportions: { label: string; weight: number }[] | null; countSigma: number | null } | null;
@@ -180,7 +192,7 @@ export interface ReleaseParameters {
 
 const COST_FIELDS = 'differentiallyPrivate rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho';
 const PARAMETER_FIELDS = `mode model batchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
-  maxTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
+  maxTokens maxPromptTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
 const PROGRESS_FIELDS = 'batchesDone batchesTotal tokensGenerated tokensPerSecond elapsedSeconds estimatedSecondsLeft';
 
 export interface ReleaseSummary {
@@ -191,7 +203,8 @@ export interface ReleaseSummary {
   batchCount: number;
   createdAt: string;
   finishedAt: string | null;
-  progress: ReleaseProgress;
+  /** Null (as are startedAt and finishedAt) for anyone but the owning organisation's DATA_OWNER and COMPLIANCE. */
+  progress: ReleaseProgress | null;
   cost: { differentiallyPrivate: boolean; epsilon: number | null; rho: number | null; delta: number };
 }
 
@@ -292,6 +305,7 @@ export interface ReleaseInput {
   privateTokenCap?: number;
   targetEpsilon?: number;
   maxTokens?: number;
+  maxPromptTokens?: number;
   topK?: number;
   labels?: string[];
 }

@@ -11,12 +11,13 @@ import { useAsync } from '../hooks';
 import { burnDownPoints, loadLedger } from '../ledger';
 import { Link } from '../router';
 import { useSession } from '../session';
+import { DeclaredLabels } from './declared-labels';
 import { ReleaseTable } from './release-list';
 import { VerificationResult } from './verification-result';
 
 /** A data owner's view of one dataset: its budget, where it went, and its releases. */
 export function DatasetPage({ id }: { id: string }) {
-  const { token } = useSession();
+  const { token, me } = useSession();
   const dataset = useAsync(() => graphql<DatasetResult>(token, DATASET, { id }), `dataset:${id}`);
   const ledger = useAsync(() => loadLedger(token, id), `ledger:${id}`);
   const verification = useAsync(() => graphql<VerifyLedgerResult>(token, VERIFY_LEDGER, { datasetId: id }), `verify:${id}`);
@@ -78,7 +79,7 @@ export function DatasetPage({ id }: { id: string }) {
                 label="Dataset facts"
                 items={[
                   ['Records', formatNumber(detail.recordCount)],
-                  ['Labels', detail.labels.length > 0 ? detail.labels.join(', ') : 'unlabelled'],
+                  ['Labels', detail.labelField ? (detail.labels.length > 0 ? `${detail.labels.join(', ')} (declared)` : 'none declared yet') : 'unlabelled'],
                   ['Text field', <code key="text">{detail.textField}</code>],
                   ['Label field', detail.labelField ? <code key="label">{detail.labelField}</code> : 'none'],
                   ['Replay threshold', `${formatPercent(detail.replayThreshold, 1)} of a release's records`],
@@ -90,6 +91,15 @@ export function DatasetPage({ id }: { id: string }) {
               <pre className="template">{detail.promptTemplate}</pre>
             </section>
           </div>
+          {detail.labelField ? (
+            <DeclaredLabels
+              datasetId={id}
+              labels={detail.labels}
+              derivedFromData={detail.labelsDerivedFromData}
+              canDeclare={me.role === 'DATA_OWNER' && !detail.archived}
+              onChange={(labels) => dataset.setData((current) => (current ? { dataset: { ...current.dataset, labels } } : current))}
+            />
+          ) : null}
           <section className="card" aria-labelledby="burn-heading">
             <h2 id="burn-heading">Budget burn-down</h2>
             <ErrorMessage error={ledger.error} context="Could not load the ledger" />

@@ -95,6 +95,10 @@ export function Publication({ releaseId, publishedTo, canPublish, onChange }: { 
                     (written to the audit log)
                   </label>
                 ) : null}
+                <p className="muted" role="note">
+                  The replay check reads the sensitive records: refusing or allowing publication because of it is outside the differential privacy guarantee. Consumers
+                  never see the check, its outcome or an override.
+                </p>
                 <div className="actions">
                   <button type="button" className="primary" onClick={() => void doPublish()} disabled={publish.busy || selected.length === 0}>
                     {publish.busy ? 'Publishing…' : 'Publish'}

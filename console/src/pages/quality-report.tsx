@@ -46,6 +46,10 @@ export function QualityReport({ releaseId, datasetId, status }: { releaseId: str
               {formatPercent(threshold, 1)}).
             </p>
           )}
+          <p className="muted" role="note">
+            This report is computed from the sensitive records and is not covered by the differential privacy guarantee: only your organisation&apos;s data owners and
+            compliance see it, and a publication refused or allowed because of the replay check is a decision outside the guarantee.
+          </p>
           <div className="grid">
             <div>
               <h3>Records</h3>

@@ -35,6 +35,7 @@ interface FormState {
   threshold: string;
   sigma: string;
   maxTokens: string;
+  maxPromptTokens: string;
   topK: string;
   labels: string[];
 }
@@ -56,6 +57,7 @@ function initialState(dataset: DatasetDetail): FormState {
     threshold: '0.5',
     sigma: '0.2',
     maxTokens: '64',
+    maxPromptTokens: '',
     topK: '0',
     labels: [...dataset.labels],
   };
@@ -66,7 +68,7 @@ function toInput(datasetId: string, dataset: DatasetDetail, form: FormState): Re
   const number = (value: string) => (value.trim() === '' ? undefined : Number(value));
   const input: ReleaseInput = { datasetId, mode: form.mode, batchSize: Number(form.batchSize) };
   if (form.model.trim() !== '') input.model = form.model.trim();
-  const optional = { clip: number(form.clip), temperature: number(form.temperature), publicTemperature: number(form.publicTemperature), maxTokens: number(form.maxTokens), topK: number(form.topK) };
+  const optional = { clip: number(form.clip), temperature: number(form.temperature), publicTemperature: number(form.publicTemperature), maxTokens: number(form.maxTokens), maxPromptTokens: number(form.maxPromptTokens), topK: number(form.topK) };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (input as unknown as Record<string, number>)[key] = value;
   if (form.costBy === 'privateTokenCap') {
     const cap = number(form.privateTokenCap);
@@ -251,6 +253,14 @@ function ReleaseForm({ datasetId, dataset }: { datasetId: string; dataset: Datas
         <fieldset>
           <legend>Length</legend>
           <NumberField id="maxTokens" label="Tokens per example at most (T)" step="1" value={form.maxTokens} onChange={update('maxTokens')} />
+          <NumberField
+            id="maxPromptTokens"
+            label="Prompt tokens at most"
+            help="Blank: 256, or what the model's context leaves after T. Longer record texts are cut (the label part stays); memory is planned from this bound, never from the records."
+            step="1"
+            value={form.maxPromptTokens}
+            onChange={update('maxPromptTokens')}
+          />
           <NumberField id="topK" label="Public top-k (0 = off)" step="1" value={form.topK} onChange={update('topK')} />
         </fieldset>
         <div className="actions">

@@ -31,7 +31,7 @@ export function ReleaseTable({ releases, showDataset = true, caption }: { releas
               {showDataset ? <td>{release.datasetName}</td> : null}
               <td>
                 <StatusBadge status={release.status} />
-                {release.status === 'RUNNING' || release.status === 'QUEUED' ? (
+                {release.progress && (release.status === 'RUNNING' || release.status === 'QUEUED') ? (
                   <span className="muted">
                     {' '}
                     {release.progress.batchesDone} / {release.progress.batchesTotal}

@@ -21,8 +21,7 @@ const modeNames: Record<ReleaseDetail['parameters']['mode'], string> = {
   NON_PRIVATE_REFERENCE: 'non-private reference (no privacy guarantee)',
 };
 
-function Progress({ release }: { release: ReleaseDetail }) {
-  const { progress } = release;
+function Progress({ release, progress }: { release: ReleaseDetail; progress: NonNullable<ReleaseDetail['progress']> }) {
   const active = release.status === 'QUEUED' || release.status === 'RUNNING';
   return (
     <section className="card" aria-labelledby="progress-heading">
@@ -94,6 +93,7 @@ function Parameters({ release }: { release: ReleaseDetail }) {
             ['Public temperature', String(parameters.publicTemperature)],
             ['Drafter', parameters.drafter ? `θ ${parameters.drafter.threshold}, σ ${parameters.drafter.sigma}` : 'off'],
             ['Tokens per example at most (T)', String(parameters.maxTokens)],
+            ['Prompt tokens at most (longer record texts are cut)', parameters.maxPromptTokens === null ? 'the model context' : String(parameters.maxPromptTokens)],
             ['Top-k', parameters.topK === 0 ? 'off' : String(parameters.topK)],
             ['Labels', parameters.labels ? parameters.labels.join(', ') : 'all'],
           ]}
@@ -162,7 +162,8 @@ export function ReleasePage({ id }: { id: string }) {
             </div>
           ) : null}
           <ErrorMessage error={cancel.error} context="Cancelling failed" />
-          {me.role !== 'CONSUMER' || active ? <Progress release={detail} /> : null}
+          {/* Progress and timing depend on the records: the API shows them to the owning organisation's owners and compliance only. */}
+          {detail.progress ? <Progress release={detail} progress={detail.progress} /> : null}
           <Parameters release={detail} />
           {seesQuality ? <QualityReport releaseId={detail.id} datasetId={detail.datasetId} status={detail.status} /> : null}
           {isOwner ? (

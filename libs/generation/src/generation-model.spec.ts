@@ -164,20 +164,30 @@ describe('GenerationModel.generateExample', () => {
     expect(maxDifference(rowsOf(a.steps[0]!, 2), rowsOf(kv.steps[0]!, 2))).toBeLessThan(1e-4);
   });
 
-  it('refuses a batch whose KV cache exceeds the limit before running it', async () => {
+  it('plans memory from the prompt bound: rows past the limit run without a cache (same tokens), and only a limit below one row refuses', async () => {
     const small = await loadModel(join(root, 'tiny'), { threads: 1, kvCacheLimitBytes: 10_000 });
+    const none = await loadModel(join(root, 'tiny'), { threads: 1, kvCacheLimitBytes: 1_000 });
     try {
       const plan = small.planMemory(5, 8, 10);
       expect(plan.kvCacheBytes).toBe(2 * 2 * 5 * 2 * 18 * 8 * 4);
       expect(plan.kvBufferBytes).toBe(2 * plan.kvCacheBytes);
       expect(plan.fits).toBe(false);
       expect(small.planMemory(1, 8, 10).fits).toBe(true);
-      await expect(small.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: PARAMS, rng: new SeededRng(1) })).rejects.toMatchObject({
+      // Two buffers of one row at 20 + 10 positions: 2 * (2 * 2 * 2 * 30 * 8 * 4) bytes; at 8 + 10 the limit holds one row (the public one).
+      expect(small.planRows(20, 10)).toEqual({ bytesPerRow: 15_360, cachedRows: 0, limitBytes: 10_000 });
+      expect(small.planRows(8, 10)).toEqual({ bytesPerRow: 9_216, cachedRows: 1, limitBytes: 10_000 });
+      const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, params: { ...PARAMS, maxPromptTokens: 8 } };
+      const bounded = await traced(small, { ...request, rng: new SeededRng(1) });
+      const unbounded = await traced(model, { ...request, rng: new SeededRng(1) });
+      expect(bounded.result.tokenIds).toEqual(unbounded.result.tokenIds);
+      bounded.steps.forEach((step, i) => expect(maxDifference(step.logits, unbounded.steps[i]!.logits)).toBeLessThan(1e-4));
+      await expect(none.generateExample({ ...request, rng: new SeededRng(1) })).rejects.toMatchObject({
         code: 'KV_CACHE_LIMIT_EXCEEDED',
         message: expect.stringContaining('KV_CACHE_LIMIT_BYTES'),
       });
     } finally {
       await small.release();
+      await none.release();
     }
   });
 

@@ -45,6 +45,13 @@ export type ExampleParams = TokenMechanismParams & {
   readonly privateTokenCap: number;
   /** `T`: stop after this many generated tokens. */
   readonly maxNewTokens: number;
+  /**
+   * A public bound on every prompt's length in tokens (a release parameter): prompts are cut to it
+   * (callers cut the record text with {@link GenerationModel.fitPrompt} first, keeping the label
+   * part), and the batch's memory is planned from it and `maxNewTokens`, never from the actual
+   * prompts. When absent (benchmarks, tests) the longest prompt of the batch stands in for it.
+   */
+  readonly maxPromptTokens?: number;
 };
 
 /** One synthetic example to generate from one batch of sensitive prompts. */
@@ -106,6 +113,20 @@ export interface GeneratedText {
   readonly continuation: string;
   readonly tokenIds: readonly number[];
   readonly stopReason: 'eos' | 'max-new-tokens';
+}
+
+/**
+ * How a batch's rows are laid out in memory, from public bounds only: each row's KV cache (two
+ * buffers) at `maxPromptTokens + maxNewTokens` positions, and how many rows keep one within the
+ * limit. Rows beyond `cachedRows` are decoded without a cache in row chunks (same logits, several
+ * forward passes per step), so a batch larger than its bound never fails.
+ */
+export interface RowMemoryPlan {
+  /** Two cache buffers of one row at full length. */
+  readonly bytesPerRow: number;
+  /** Rows (the public row included) whose caches fit the limit. */
+  readonly cachedRows: number;
+  readonly limitBytes: number;
 }
 
 /** Memory a batch will need, computed before anything is allocated. */
@@ -250,19 +271,51 @@ export class GenerationModel {
   }
 
   /**
-   * Token ids of a prompt as the engine feeds it: the tokenizer's special tokens added, and, when
-   * longer than the context leaves room for, cut to its last tokens (keeping a leading BOS). The
-   * cut depends on the prompt alone.
+   * The row layout of a batch from public bounds (see {@link RowMemoryPlan}); the gateway admits a
+   * release only if its expected batch (s private rows and the public one) keeps a cache.
    */
-  encodePrompt(text: string, maxNewTokens: number): number[] {
+  planRows(maxPromptTokens: number, maxNewTokens: number): RowMemoryPlan {
+    const bytesPerRow = 2 * this.kvCacheBytes(1, Math.min(maxPromptTokens + maxNewTokens, this.info.maxPositions));
+    return { bytesPerRow, cachedRows: Math.floor(this.options.kvCacheLimitBytes / bytesPerRow), limitBytes: this.options.kvCacheLimitBytes };
+  }
+
+  /**
+   * The prompt `before + text + after` cut to at most `maxPromptTokens` tokens by shortening
+   * `text` only: the template's parts around it (the label part) stay whole. Finds the longest
+   * token prefix of `text` that fits (binary search on whole tokens). Depends on this record and
+   * public values alone. When even an empty text does not fit, the engine's own cut (last tokens)
+   * applies, which the gateway's admission rules out for every declared label.
+   */
+  fitPrompt(parts: { readonly before: string; readonly text: string; readonly after: string }, maxPromptTokens: number): string {
+    requirePositiveInteger('maxPromptTokens', maxPromptTokens);
+    const whole = `${parts.before}${parts.text}${parts.after}`;
+    if (this.tokenizer.encode(whole).length <= maxPromptTokens) return whole;
+    const textTokens = this.tokenizer.encode(parts.text, { addSpecialTokens: false });
+    const candidate = (count: number): string => `${parts.before}${count > 0 ? this.tokenizer.decode(textTokens.slice(0, count)) : ''}${parts.after}`;
+    let fits = 0;
+    let tooLong = textTokens.length;
+    while (tooLong - fits > 1) {
+      const middle = (fits + tooLong) >> 1;
+      if (this.tokenizer.encode(candidate(middle)).length <= maxPromptTokens) fits = middle;
+      else tooLong = middle;
+    }
+    return candidate(fits);
+  }
+
+  /**
+   * Token ids of a prompt as the engine feeds it: the tokenizer's special tokens added, and, when
+   * longer than the context leaves room for (or than `maxPromptTokens`), cut to its last tokens
+   * (keeping a leading BOS). The cut depends on the prompt and public bounds alone.
+   */
+  encodePrompt(text: string, maxNewTokens: number, maxPromptTokens = Number.POSITIVE_INFINITY): number[] {
     let tokens = this.tokenizer.encode(text);
     if (tokens.length === 0) {
       if (this.info.bosTokenId === null) throw new GenerationError('INVALID_GENERATION_INPUT', 'a prompt encodes to no tokens and the model has no BOS token to start from');
       tokens = [this.info.bosTokenId];
     }
-    const room = this.info.maxPositions - maxNewTokens;
+    const room = Math.min(this.info.maxPositions - maxNewTokens, maxPromptTokens);
     if (room < 1) {
-      throw new GenerationError('CONTEXT_LENGTH_EXCEEDED', `maxNewTokens (${maxNewTokens}) leaves no room for a prompt in the model's ${this.info.maxPositions} positions`);
+      throw new GenerationError('CONTEXT_LENGTH_EXCEEDED', `maxNewTokens (${maxNewTokens}) and maxPromptTokens (${maxPromptTokens}) leave no room for a prompt in the model's ${this.info.maxPositions} positions`);
     }
     if (tokens.length > room) {
       const keepBos = this.info.bosTokenId !== null && tokens[0] === this.info.bosTokenId;
@@ -272,11 +325,14 @@ export class GenerationModel {
   }
 
   /**
-   * Generates one synthetic example from one batch (DESIGN.md section 5): the private prompts and
-   * the public prompt are prefilled once (left-padded) and decoded together; at each step the
-   * libs/privacy {@link PrivateTokenSampler} makes every privacy decision. Reproducible with a
-   * seeded `rng`. Throws `KV_CACHE_LIMIT_EXCEEDED` before allocating anything when the batch's
-   * cache would exceed the limit, `INVALID_GENERATION_INPUT` for bad caps or modes, and libs/privacy's
+   * Generates one synthetic example from one batch (DESIGN.md section 5): the private prompts are
+   * prefilled once (left-padded) and decoded together, the public prompt in a run of its own (so its
+   * logits never depend on the records); at each step the libs/privacy {@link PrivateTokenSampler}
+   * makes every privacy decision. Reproducible with a seeded `rng`. Memory is planned from public
+   * bounds (`maxPromptTokens`, `maxNewTokens`): private rows beyond what KV_CACHE_LIMIT_BYTES holds
+   * are decoded without a cache, so the records can never make a batch fail. Throws
+   * `KV_CACHE_LIMIT_EXCEEDED` before allocating anything only when not even one row's cache fits (a
+   * matter of public bounds), `INVALID_GENERATION_INPUT` for bad caps or modes, and libs/privacy's
    * `PrivacyError` for invalid mechanism parameters (checked before any prompt is run).
    */
   async generateExample(request: GenerateExampleRequest): Promise<GeneratedExample> {
@@ -285,18 +341,20 @@ export class GenerationModel {
     if (!DECODING_MODES.includes(mode)) throw new GenerationError('INVALID_GENERATION_INPUT', `mode must be one of ${DECODING_MODES.join(', ')}, got ${String(mode)}`);
     requirePositiveInteger('params.maxNewTokens', params.maxNewTokens);
     requirePositiveInteger('params.privateTokenCap', params.privateTokenCap);
-    const privateRows = request.privatePrompts.map((prompt) => this.encodePrompt(prompt, params.maxNewTokens));
-    const publicRow = this.encodePrompt(request.publicPrompt, params.maxNewTokens);
-    const width = Math.max(publicRow.length, ...privateRows.map((r) => r.length));
-    if (mode === 'kv-cache') {
-      const plan = this.planMemory(privateRows.length + 1, width, params.maxNewTokens);
-      if (!plan.fits) {
-        throw new GenerationError(
-          'KV_CACHE_LIMIT_EXCEEDED',
-          `the KV cache of ${privateRows.length + 1} rows x ${width + params.maxNewTokens} positions needs ${plan.kvBufferBytes} bytes (two buffers of ${plan.kvCacheBytes}), over the limit of ${plan.limitBytes} (KV_CACHE_LIMIT_BYTES); use smaller batches or fewer tokens`,
-        );
-      }
+    if (params.maxPromptTokens !== undefined) requirePositiveInteger('params.maxPromptTokens', params.maxPromptTokens);
+    const privateRows = request.privatePrompts.map((prompt) => this.encodePrompt(prompt, params.maxNewTokens, params.maxPromptTokens));
+    const publicRow = this.encodePrompt(request.publicPrompt, params.maxNewTokens, params.maxPromptTokens);
+    // Memory comes from public bounds (the declared prompt bound and T), never from the records:
+    // rows beyond what the limit holds are decoded without a cache instead of failing.
+    const promptBound = params.maxPromptTokens ?? Math.max(publicRow.length, ...privateRows.map((r) => r.length));
+    const rowPlan = this.planRows(promptBound, params.maxNewTokens);
+    if (mode === 'kv-cache' && rowPlan.cachedRows < 1) {
+      throw new GenerationError(
+        'KV_CACHE_LIMIT_EXCEEDED',
+        `one row's KV cache at ${promptBound + params.maxNewTokens} positions needs ${rowPlan.bytesPerRow} bytes (two buffers), over the limit of ${rowPlan.limitBytes} (KV_CACHE_LIMIT_BYTES); use fewer prompt or generated tokens`,
+      );
     }
+    const cachedPrivateRows = rowPlan.cachedRows - 1;
     // The sampler validates the mechanism parameters before any prompt is run.
     const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
     const settings: DecodingSettings = {
@@ -312,9 +370,14 @@ export class GenerationModel {
       if (mode !== 'kv-cache') throw new GenerationError('INVALID_GENERATION_INPUT', `speculative verification needs mode kv-cache, got ${mode}`);
       const draft = request.speculative.maxDraftTokens;
       if (!Number.isInteger(draft) || draft < 2) throw new GenerationError('INVALID_GENERATION_INPUT', `speculative.maxDraftTokens must be a whole number >= 2, got ${draft}`);
+      // Benchmarks only: verification needs every private row cached.
+      if (privateRows.length > cachedPrivateRows) {
+        throw new GenerationError('KV_CACHE_LIMIT_EXCEEDED', `speculative verification needs all ${privateRows.length} private rows cached; the limit holds ${Math.max(0, cachedPrivateRows)}`);
+      }
       const batchOptions = { chunkTokens: this.options.prefillChunkTokens, padTokenId: this.info.padTokenId, vocabSize: this.info.vocabSize, maxNewTokens: params.maxNewTokens };
       const outcome = await runSpeculativeDecoding({
-        batch: new KvCacheBatch(this.decoder, [...privateRows, publicRow], batchOptions),
+        // The public row runs apart from the private rows, in its own batch.
+        batch: privateRows.length > 0 ? new KvCacheBatch(this.decoder, privateRows, batchOptions) : null,
         publicBatch: new KvCacheBatch(this.decoder, [publicRow], batchOptions),
         ...settings,
         maxDraftTokens: draft,
@@ -325,6 +388,7 @@ export class GenerationModel {
       decoder: this.decoder,
       privateRows,
       publicRow,
+      cachedPrivateRows,
       resamplePool: request.resamplePool?.map((prompt) => this.encodePrompt(prompt, params.maxNewTokens)),
       rng: request.rng,
       chunkTokens: this.options.prefillChunkTokens,

@@ -7,10 +7,11 @@
  * const model = await loadModel('models/default', { threads, executionProvider, kvCacheLimitBytes });
  * model.fingerprint / model.files            // identity to record with a release
  * model.info                                 // vocabSize, eosTokenIds, maxPositions, layers, kv heads
- * model.planMemory(rows, promptTokens, maxNewTokens)   // KV-cache bytes before starting; fits?
+ * model.planRows(maxPromptTokens, maxNewTokens)        // public memory plan: bytes per row, rows that keep a cache
+ * model.fitPrompt({ before, text, after }, maxPromptTokens)   // a record's prompt cut to the bound, label part whole
  * const example = await model.generateExample({
- *   privatePrompts, publicPrompt,
- *   params: { clip, expectedBatchSize, temperature, publicTemperature, topK, drafter, privateTokenCap, maxNewTokens },
+ *   privatePrompts, publicPrompt,                  // the public row runs apart from the private rows
+ *   params: { clip, expectedBatchSize, temperature, publicTemperature, topK, drafter, privateTokenCap, maxNewTokens, maxPromptTokens },
  *   rng: new CryptoRng(),                    // SeededRng in tests
  *   mode: 'kv-cache',                        // default; 'recompute' and 'resample-per-token' for benchmarks
  *   speculative: { maxDraftTokens: 4 },      // optional: public drafts verified in one batched pass
@@ -41,6 +42,7 @@ export {
   loadModel,
   type MemoryPlan,
   type ModelInfo,
+  type RowMemoryPlan,
 } from './generation-model';
 export { DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 export { type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';

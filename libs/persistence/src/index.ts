@@ -22,7 +22,7 @@ export { PersistenceModule } from './persistence.module';
 export { BATCH_QUEUE, type BatchJob, type BatchJobData, type EnqueueOptions, type ExhaustedBatch, JobQueue, type JobQueueOptions } from './jobs/job-queue';
 export { LedgerEntryEntity, type LedgerEntryKind } from './ledger/ledger-entry.entity';
 export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash } from './ledger/ledger-hash';
-export { type NewLedgerEntry } from './ledger/ledger.repository';
+export { type NewLedgerEntry, refundableRho } from './ledger/ledger.repository';
 export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,

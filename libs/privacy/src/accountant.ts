@@ -1,4 +1,4 @@
-import { PrivacyError, requireDelta, requireNonNegative, requirePositive } from './privacy.errors';
+import { PrivacyError, requireDelta, requireEpsilon, requireNonNegative, requirePositive } from './privacy.errors';
 
 /*
  * Accounting in rho-zero-concentrated DP (Bun and Steinke 2016). Neighbouring datasets differ by
@@ -172,7 +172,7 @@ export function epsilonFromRho(rho: number, delta: number, conversion: Conversio
  * against the forward conversion, so `epsilonFromRho(rhoForEpsilon(e, d), d) <= e` holds exactly.
  */
 export function rhoForEpsilon(epsilon: number, delta: number, conversion: Conversion = 'tight'): number {
-  requireNonNegative('epsilon', epsilon);
+  requireEpsilon('epsilon', epsilon);
   requireDelta('delta', delta);
   requireConversion(conversion);
   if (epsilon === 0) return 0;
@@ -206,7 +206,7 @@ export function rhoForEpsilon(epsilon: number, delta: number, conversion: Conver
  */
 export function deltaFromRho(rho: number, epsilon: number, conversion: Conversion = 'tight'): number {
   requireRho(rho);
-  requireNonNegative('epsilon', epsilon);
+  requireEpsilon('epsilon', epsilon);
   requireConversion(conversion);
   if (rho === 0) return 0;
   if (rho === Infinity) return 1;

@@ -61,4 +61,5 @@ export {
   releaseCost,
   releaseCostFromJson,
 } from './release-planner';
-export { type PrivacyErrorCode, PrivacyError } from './privacy.errors';
+export { type PrivacyErrorCode, MIN_NORMAL_DOUBLE, PrivacyError } from './privacy.errors';
+export { floatingPointDelta, MIN_LOG_WEIGHT } from './floating-point';

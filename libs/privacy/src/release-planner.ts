@@ -1,5 +1,5 @@
 import { type Conversion, type TokenCostParameters, epsilonFromRho, rhoForEpsilon, rhoPerPrivateToken } from './accountant';
-import { PrivacyError, requireDelta, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
+import { PrivacyError, requireDelta, requireEpsilon, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
 
 /*
  * Release planning (DESIGN.md section 5.7): a release's rho is fixed before it starts, from its
@@ -104,7 +104,7 @@ export function releaseCost(
  * budget's epsilon. The gateway admits with this function, under the dataset row lock.
  */
 export function admitRelease(budget: PrivacyBudget, spentRho: number, rho: number, conversion: Conversion = 'tight'): AdmissionDecision {
-  requireNonNegative('budget.epsilon', budget.epsilon);
+  requireEpsilon('budget.epsilon', budget.epsilon);
   requireDelta('budget.delta', budget.delta);
   requireNonNegative('spentRho', spentRho);
   requireNonNegative('rho', rho);
@@ -128,7 +128,7 @@ export function admitRelease(budget: PrivacyBudget, spentRho: number, rho: numbe
 export function maxPrivateTokens(parameters: TokenCostParameters, budget: PrivacyBudget, options: PlanOptions = {}): number {
   const conversion = options.conversion ?? 'tight';
   const spentRho = options.spentRho ?? 0;
-  requireNonNegative('budget.epsilon', budget.epsilon);
+  requireEpsilon('budget.epsilon', budget.epsilon);
   requireDelta('budget.delta', budget.delta);
   requireNonNegative('spentRho', spentRho);
   const perToken = rhoPerPrivateToken(parameters);

@@ -1,3 +1,4 @@
+import { MIN_LOG_WEIGHT } from './floating-point';
 import { type Rng } from './rng';
 
 /*
@@ -229,7 +230,9 @@ export function sparseVectorStatistic(
 /**
  * Fills `weights[0 .. n)` with unnormalised probabilities of `softmax(scale * values)` over the
  * whole row (n = vocabSize) or over `candidates` (n = candidate count), in log space: each weight
- * is `exp(scale * (x - max))`, so the largest is exactly 1 and nothing overflows. Returns their sum.
+ * is `exp(max(scale * (x - max), MIN_LOG_WEIGHT))`, so the largest is exactly 1, nothing overflows,
+ * and no finite entry's weight underflows (below e^-700 the floor applies; see floating-point.ts
+ * for why the exponential mechanism stays `2c/(s tau)`-bounded-range with it). Returns their sum.
  * Same robustness as {@link accumulateSoftmaxRow} (NaN is -Infinity; infinite maxima take limits;
  * a row with no usable entry is uniform). `scale` is `1 / temperature`, or `1 / (s tau)` for the
  * private aggregate.
@@ -264,7 +267,9 @@ export function softmaxWeights(
   }
   for (let j = 0; j < n; j++) {
     const x = values[offset + (candidates === null ? j : candidates[j]!)]!;
-    const e = x > -Infinity ? Math.exp((x - max) * scale) : 0;
+    // Floored at MIN_LOG_WEIGHT: no weight is subnormal or 0 (the floor keeps the bounded range; floating-point.ts).
+    const exponent = (x - max) * scale;
+    const e = x > -Infinity ? Math.exp(exponent > MIN_LOG_WEIGHT ? exponent : MIN_LOG_WEIGHT) : 0;
     weights[j] = e;
     total += e;
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
-import { epsilonFromRho } from '@synthgate/privacy';
+import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptTemplate } from './prompt-template';
@@ -13,12 +13,18 @@ export const DEFAULT_BUDGET_DELTA = 1e-6;
 export const DEFAULT_REPLAY_THRESHOLD = 0;
 const MAX_BUDGET_EPSILON = 1000;
 const fieldName = /^[A-Za-z0-9_.-]{1,100}$/;
+/** The longest label a record may carry (the import's rule too). */
+const MAX_LABEL_LENGTH = 200;
+/** Labels a dataset may declare: each gets batches in a default release. */
+const MAX_DECLARED_LABELS = 1000;
 
 export interface CreateDataset {
   readonly name: string;
   readonly description?: string | null;
   readonly textField?: string | null;
   readonly labelField?: string | null;
+  /** The declared labels of a labelled dataset (public schema); more can be added later. */
+  readonly labels?: readonly string[] | null;
   readonly promptTemplate?: string | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
@@ -32,12 +38,27 @@ export interface UpdateDataset {
   readonly promptTemplate?: string | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
+  /** Labels to declare in addition to the dataset's (a declared label is never removed). */
+  readonly addLabels?: readonly string[] | null;
 }
 
 function validateName(field: string, name: string): string {
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 200) throw DomainError.badInput(field, 'must be 1 to 200 characters');
   return trimmed;
+}
+
+/**
+ * Declared labels: each 1 to MAX_LABEL_LENGTH characters after trimming, no NUL, at most
+ * MAX_DECLARED_LABELS in all; duplicates collapse. Returns them trimmed.
+ */
+function validateLabels(field: string, labels: readonly string[]): string[] {
+  const trimmed = labels.map((label) => label.trim());
+  for (const label of trimmed) {
+    if (label.length < 1 || label.length > MAX_LABEL_LENGTH) throw DomainError.badInput(field, `each label must be 1 to ${MAX_LABEL_LENGTH} characters`);
+    if (label.includes('\u0000')) throw DomainError.badInput(field, 'a label must not contain a NUL character');
+  }
+  return [...new Set(trimmed)];
 }
 
 function validateDescription(field: string, description: string): string {
@@ -49,11 +70,13 @@ function validateEpsilon(field: string, epsilon: number): number {
   if (!Number.isFinite(epsilon) || epsilon <= 0 || epsilon > MAX_BUDGET_EPSILON) {
     throw DomainError.badInput(field, `must be a number above 0 and at most ${MAX_BUDGET_EPSILON}`);
   }
+  if (epsilon < MIN_NORMAL_DOUBLE) throw DomainError.badInput(field, `must be at least ${MIN_NORMAL_DOUBLE} (subnormal numbers are refused)`);
   return epsilon;
 }
 
 function validateDelta(field: string, delta: number): number {
   if (!Number.isFinite(delta) || delta <= 0 || delta >= 1) throw DomainError.badInput(field, 'must be a number strictly between 0 and 1');
+  if (delta < MIN_NORMAL_DOUBLE) throw DomainError.badInput(field, `must be at least ${MIN_NORMAL_DOUBLE} (subnormal numbers are refused)`);
   return delta;
 }
 
@@ -95,6 +118,9 @@ export class DatasetService {
     const labelField = input.labelField?.trim() || null;
     if (labelField !== null && !fieldName.test(labelField)) throw DomainError.badInput('input.labelField', 'must be 1 to 100 letters, digits, _, . or -');
     if (labelField === textField) throw DomainError.badInput('input.labelField', 'must differ from textField');
+    const labels = validateLabels('input.labels', input.labels ?? []);
+    if (labelField === null && labels.length > 0) throw DomainError.badInput('input.labels', 'an unlabelled dataset (no labelField) declares no labels');
+    if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.labels', `must be at most ${MAX_DECLARED_LABELS} labels`);
     const promptTemplate = input.promptTemplate ?? (labelField ? DEFAULT_LABELLED_TEMPLATE : DEFAULT_UNLABELLED_TEMPLATE);
     validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
@@ -113,6 +139,7 @@ export class DatasetService {
         description,
         textField,
         labelField,
+        labels,
         promptTemplate,
         budgetEpsilon,
         budgetDelta,
@@ -127,7 +154,7 @@ export class DatasetService {
           outcome: 'SUCCESS',
           subjectType: 'Dataset',
           subjectId: dataset.id,
-          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, replayThreshold, benchmark },
+          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, labels, replayThreshold, benchmark },
         },
         repositories,
       );
@@ -150,6 +177,13 @@ export class DatasetService {
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);
       if (input.replayThreshold !== undefined && input.replayThreshold !== null) changes.replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold);
+      if (input.addLabels !== undefined && input.addLabels !== null && input.addLabels.length > 0) {
+        if (dataset.labelField === null) throw DomainError.badInput('input.addLabels', 'an unlabelled dataset (no labelField) declares no labels');
+        const added = validateLabels('input.addLabels', input.addLabels).filter((label) => !dataset.labels.includes(label));
+        const labels = [...dataset.labels, ...added].sort();
+        if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.addLabels', `a dataset declares at most ${MAX_DECLARED_LABELS} labels`);
+        if (added.length > 0) changes.labels = labels;
+      }
       const head = await repositories.ledger.head(dataset.id);
       if (head) {
         // Spent epsilon is computed at the dataset's delta: once releases are charged, changing it
@@ -175,6 +209,7 @@ export class DatasetService {
             budgetEpsilon: changes.budgetEpsilon ?? null,
             budgetDelta: changes.budgetDelta ?? null,
             replayThreshold: changes.replayThreshold ?? null,
+            labelsAdded: changes.labels ? changes.labels.filter((label) => !dataset.labels.includes(label)) : null,
           },
         },
         repositories,

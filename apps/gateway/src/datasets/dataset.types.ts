@@ -3,7 +3,7 @@ import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persi
 import { Connection } from '../graphql/pagination';
 import { publicPromptTemplate } from './prompt-template';
 
-@ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and label names are public metadata.' })
+@ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and declared labels are public metadata.' })
 export class Dataset {
   @Field(() => ID)
   id!: string;
@@ -23,8 +23,16 @@ export class Dataset {
   @Field(() => String, { nullable: true, description: 'The column or key holding the label; null for an unlabelled dataset.' })
   labelField!: string | null;
 
-  @Field(() => [String])
+  @Field(() => [String], {
+    description: 'The labels declared by the data owner (public schema, sorted): every record carries one of them, and releases generate only these.',
+  })
   labels!: string[];
+
+  @Field({
+    description:
+      'True for a dataset created before labels were declared: its labels were then taken from the imported records, so they are not covered by the privacy guarantee of releases made before the upgrade.',
+  })
+  labelsDerivedFromData!: boolean;
 
   @Field(() => Int)
   recordCount!: number;
@@ -106,6 +114,13 @@ export class CreateDatasetInput {
   @Field(() => String, { nullable: true, description: 'Set for a labelled dataset.' })
   labelField?: string | null;
 
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'The labels of a labelled dataset, declared up front (public schema: never taken from the records). An import with any other label is refused with UNDECLARED_LABEL; add labels later with updateDataset(input: { addLabels }).',
+  })
+  labels?: string[] | null;
+
   @Field(() => String, { nullable: true, description: 'Must contain {text} once; {label} in labelled datasets; continue after {text}.' })
   promptTemplate?: string | null;
 
@@ -142,6 +157,9 @@ export class UpdateDatasetInput {
 
   @Field(() => Float, { nullable: true, description: 'Share of replaying synthetic records a release may have and still be published without an override, in [0, 1].' })
   replayThreshold?: number | null;
+
+  @Field(() => [String], { nullable: true, description: 'Labels to declare in addition to the current ones (labelled datasets; a declared label is never removed).' })
+  addLabels?: string[] | null;
 }
 
 export function toDataset(entity: DatasetEntity): Dataset {
@@ -153,6 +171,7 @@ export function toDataset(entity: DatasetEntity): Dataset {
     textField: entity.textField,
     labelField: entity.labelField,
     labels: entity.labels,
+    labelsDerivedFromData: entity.labelsDerivedFromData,
     recordCount: entity.recordCount,
     promptTemplate: entity.promptTemplate,
     publicPromptTemplate: publicPromptTemplate(entity.promptTemplate),

@@ -32,9 +32,11 @@ type ParsedRow = RawRow | { readonly line: number; readonly parseError: string }
 class ProblemList {
   readonly listed: Problem[] = [];
   count = 0;
+  undeclaredLabels = 0;
 
   add(problem: Problem): void {
     this.count++;
+    if (problem.code === 'UNDECLARED_LABEL') this.undeclaredLabels++;
     if (this.listed.length < MAX_LISTED_PROBLEMS) this.listed.push(problem);
   }
 }
@@ -114,7 +116,8 @@ export class RecordImportService {
         // stream's own error event from escaping as an uncaught exception.
         copy.on('error', () => undefined);
         const problems = new ProblemList();
-        const labels = new Set<string>();
+        // Labels are public schema, declared by the owner: a record with any other label is refused.
+        const declaredLabels = new Set(locked.labels);
         let rows = 0;
         let copyFailed = false;
         let pending = '';
@@ -125,7 +128,7 @@ export class RecordImportService {
         try {
           const consume = async (parsed: AsyncIterable<ParsedRow>): Promise<void> => {
             for await (const row of parsed) {
-              const problem = 'parseError' in row ? { field: 'line', line: row.line, rule: row.parseError } : validateRow(row, textField, labelled ? labelField : null, maxChars);
+              const problem = 'parseError' in row ? { field: 'line', line: row.line, rule: row.parseError } : validateRow(row, textField, labelled ? labelField : null, maxChars, declaredLabels);
               if (problem) {
                 problems.add(problem);
                 if (!copyFailed) {
@@ -138,7 +141,6 @@ export class RecordImportService {
               if (copyFailed) continue;
               const row_ = row as RawRow;
               const label = labelled ? labelValue(row_.label) : null;
-              if (label !== null) labels.add(label);
               rows++;
               // Lines are batched into ~64 KB writes: one buffer per batch instead of one per row.
               pending += copyRecordLine(dataset.id, importId, row_.text as string, label);
@@ -188,7 +190,7 @@ export class RecordImportService {
         }
         copy.end(pending);
         await once(copy, 'finish');
-        await repositories.datasets.addImported(dataset.id, rows, [...labels]);
+        await repositories.datasets.addImported(dataset.id, rows);
         await this.audit.record(
           actor,
           {
@@ -201,8 +203,7 @@ export class RecordImportService {
           },
           repositories,
         );
-        const labelsAfter = [...new Set([...locked.labels, ...labels])].sort();
-        return { importId, datasetId: dataset.id, imported: rows, recordCount: locked.recordCount + rows, labels: labelsAfter };
+        return { importId, datasetId: dataset.id, imported: rows, recordCount: locked.recordCount + rows, labels: locked.labels };
       });
       return result;
     } catch (error) {
@@ -233,8 +234,8 @@ function labelValue(value: unknown): string {
   return typeof value === 'number' ? String(value) : (value as string).trim();
 }
 
-/** Checks one row against the dataset's rules; returns its problem, or null. */
-export function validateRow(row: RawRow, textField: string, labelField: string | null, maxChars: number): Problem | null {
+/** Checks one row against the dataset's rules (its label among `declaredLabels` when given); returns its problem, or null. */
+export function validateRow(row: RawRow, textField: string, labelField: string | null, maxChars: number, declaredLabels: ReadonlySet<string> | null = null): Problem | null {
   const { line, text, label } = row;
   if (text === undefined || text === null) return { field: textField, line, rule: `has no "${textField}"` };
   if (typeof text !== 'string') return { field: textField, line, rule: `"${textField}" must be a string` };
@@ -248,6 +249,9 @@ export function validateRow(row: RawRow, textField: string, labelField: string |
   if (labelText.length === 0) return { field: labelField, line, rule: `"${labelField}" is empty (the dataset is labelled)` };
   if (labelText.length > MAX_LABEL_LENGTH) return { field: labelField, line, rule: `"${labelField}" is longer than ${MAX_LABEL_LENGTH} characters` };
   if (labelText.includes('\u0000')) return { field: labelField, line, rule: `"${labelField}" contains a NUL character` };
+  if (declaredLabels !== null && !declaredLabels.has(labelText)) {
+    return { field: labelField, line, rule: `label "${labelText}" is not declared for this dataset (declare it with updateDataset addLabels)`, code: 'UNDECLARED_LABEL' };
+  }
   return null;
 }
 
@@ -263,7 +267,9 @@ function csvProblem(error: CsvError): Problem {
 function problemsError(problems: ProblemList): DomainError {
   const shown = problems.listed.map((p) => `${p.line !== undefined ? `line ${p.line}: ` : ''}${p.rule}`).join('; ');
   const more = problems.count > problems.listed.length ? `; and ${problems.count - problems.listed.length} more` : '';
-  return new DomainError('BAD_USER_INPUT', `file: ${problems.count} problem${problems.count === 1 ? '' : 's'}, nothing was imported: ${shown}${more}`, {
+  // An import refused only for labels the owner has not declared says so in its code.
+  const code = problems.undeclaredLabels === problems.count ? 'UNDECLARED_LABEL' : 'BAD_USER_INPUT';
+  return new DomainError(code, `file: ${problems.count} problem${problems.count === 1 ? '' : 's'}, nothing was imported: ${shown}${more}`, {
     field: 'file',
     problems: problems.listed,
     problemCount: problems.count,

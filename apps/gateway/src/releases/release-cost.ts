@@ -1,4 +1,4 @@
-import { epsilonFromRho, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
+import { epsilonFromRho, floatingPointDelta, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { type ValidatedRequest } from './release-request';
 
@@ -18,7 +18,27 @@ export interface StoredCost {
   readonly conversion: 'tight';
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: number;
+  /**
+   * The delta floating-point sampling adds on top of the dataset's (libs/privacy floatingPointDelta,
+   * over the model's vocabulary or the top-k); null when the vocabulary size is unknown. Absent in
+   * releases created before it was accounted.
+   */
+  readonly floatingPointDelta?: number | null;
   readonly nonPrivate?: false;
+}
+
+/** The most floating-point delta a release may add: 1% of the dataset's delta. */
+export const MAX_FLOATING_POINT_DELTA_SHARE = 0.01;
+
+/**
+ * Why a release's floating-point delta is too large to be admitted (more than 1% of the dataset's
+ * delta, at which its epsilon is stated), or null. Planning shows it as the refusal; creating
+ * answers BAD_USER_INPUT on input.privateTokenCap.
+ */
+export function floatingPointRefusal(cost: AnyReleaseCost): string | null {
+  if (cost.nonPrivate || cost.floatingPointDelta === undefined || cost.floatingPointDelta === null) return null;
+  if (cost.floatingPointDelta <= MAX_FLOATING_POINT_DELTA_SHARE * cost.delta) return null;
+  return `${cost.privateTokenCap} private tokens add a floating-point delta of ${cost.floatingPointDelta.toPrecision(3)} (r (1 + e^(2c/(s tau))) V 2^-52), above 1% of the dataset's delta ${cost.delta}; use fewer private tokens, a top-k, a higher temperature, or a larger delta`;
 }
 
 /**
@@ -50,7 +70,7 @@ export function tokenCostParameters(request: ValidatedRequest): TokenCostParamet
  * cost, with the label count's, stays within the target, and never more than maxTokens) and
  * prices the release.
  */
-export function priceRelease(request: ValidatedRequest, delta: number): { cost: AnyReleaseCost; privateTokenCap: number } {
+export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; privateTokenCap: number } {
   if (request.mode === 'NON_PRIVATE_REFERENCE') {
     const privateTokenCap = request.maxTokens;
     return {
@@ -61,7 +81,7 @@ export function priceRelease(request: ValidatedRequest, delta: number): { cost: 
   if (request.mode === 'PUBLIC_ONLY') {
     return {
       privateTokenCap: 0,
-      cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0 },
+      cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0, floatingPointDelta: 0 },
     };
   }
   const parameters = tokenCostParameters(request);
@@ -81,8 +101,22 @@ export function priceRelease(request: ValidatedRequest, delta: number): { cost: 
   }
   const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
   const rho = generation.rho + (labelCount?.rho ?? 0);
+  // Sampling in floating point adds a small delta (libs/privacy floating-point.ts); it must stay
+  // negligible next to the dataset's delta, which the stated epsilon is computed at.
+  const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
+  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature }) : null;
   return {
     privateTokenCap,
-    cost: { generation, labelCount, rho, epsilon: epsilonFromRho(rho, delta, 'tight'), delta, conversion: 'tight', privateTokenCap, rhoPerPrivateToken: perToken },
+    cost: {
+      generation,
+      labelCount,
+      rho,
+      epsilon: epsilonFromRho(rho, delta, 'tight'),
+      delta,
+      conversion: 'tight',
+      privateTokenCap,
+      rhoPerPrivateToken: perToken,
+      floatingPointDelta: fpDelta,
+    },
   };
 }

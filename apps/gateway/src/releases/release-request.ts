@@ -1,6 +1,7 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { publicPromptTemplate } from '../datasets/prompt-template';
 
@@ -17,6 +18,7 @@ export interface ReleaseRequestInput {
   readonly privateTokenCap?: number | null;
   readonly targetEpsilon?: number | null;
   readonly maxTokens?: number | null;
+  readonly maxPromptTokens?: number | null;
   readonly topK?: number | null;
   readonly labels?: readonly string[] | null;
   readonly labelAllocation?: {
@@ -31,6 +33,8 @@ export const RELEASE_DEFAULTS = {
   temperature: 2,
   publicTemperature: 1,
   maxTokens: 64,
+  /** Or the model's context room after maxTokens, when smaller. */
+  maxPromptTokens: 256,
   topK: 0,
 } as const;
 
@@ -55,7 +59,7 @@ function integer(field: string, value: number, min: number, max: number): number
 }
 
 /** What a request resolves to before its private-token cap is known. */
-export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap'> & { readonly privateTokenCap: number | null };
+export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxPromptTokens'> & { readonly privateTokenCap: number | null; readonly maxPromptTokens: number };
 
 /**
  * Checks a release request against its dataset and model, field by field: every bad value is
@@ -64,7 +68,7 @@ export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap'> & { re
 export function validateReleaseRequest(
   input: ReleaseRequestInput,
   dataset: DatasetEntity,
-  model: { name: string; vocabSize: number; maxPositions: number },
+  model: { name: string; vocabSize: number; maxPositions: number; tokenizer: { encode(text: string): number[] } },
 ): ValidatedRequest {
   const mode: ReleaseMode = input.mode ?? 'PRIVATE';
   if (dataset.archivedAt) throw DomainError.badInput('input.datasetId', 'the dataset is archived');
@@ -103,7 +107,14 @@ export function validateReleaseRequest(
     const hasTarget = input.targetEpsilon !== undefined && input.targetEpsilon !== null;
     if (hasCap === hasTarget) throw DomainError.badInput('input.privateTokenCap', 'give either privateTokenCap or targetEpsilon (exactly one)');
     if (hasCap) privateTokenCap = integer('input.privateTokenCap', input.privateTokenCap!, 1, maxTokens);
-    if (hasTarget) targetEpsilon = finite('input.targetEpsilon', input.targetEpsilon!, (v) => v > 0 && v <= LIMITS.targetEpsilon, `must be above 0 and at most ${LIMITS.targetEpsilon}`);
+    if (hasTarget) {
+      targetEpsilon = finite(
+        'input.targetEpsilon',
+        input.targetEpsilon!,
+        (v) => v >= MIN_NORMAL_DOUBLE && v <= LIMITS.targetEpsilon,
+        `must be above 0 (at least ${MIN_NORMAL_DOUBLE}: subnormal numbers are refused) and at most ${LIMITS.targetEpsilon}`,
+      );
+    }
   } else if (mode === 'NON_PRIVATE_REFERENCE') {
     for (const field of ['privateTokenCap', 'targetEpsilon'] as const) {
       if (input[field] !== undefined && input[field] !== null) {
@@ -125,9 +136,9 @@ export function validateReleaseRequest(
   } else {
     labels = input.labels?.length ? [...new Set(input.labels)] : [...dataset.labels];
     for (const label of labels) {
-      if (!dataset.labels.includes(label)) throw DomainError.badInput('input.labels', `unknown label "${label}"; the dataset's labels are ${dataset.labels.join(', ')}`);
+      if (!dataset.labels.includes(label)) throw DomainError.badInput('input.labels', `unknown label "${label}"; the dataset's declared labels are ${dataset.labels.join(', ')}`);
     }
-    if (labels.length === 0) throw DomainError.badInput('input.labels', 'the dataset has no labels yet');
+    if (labels.length === 0) throw DomainError.badInput('input.labels', 'the dataset declares no labels yet; declare them with updateDataset(input: { addLabels })');
     const allocation = input.labelAllocation ?? { mode: 'DECLARED' as const };
     if (allocation.mode === 'DP_COUNT') {
       if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.labelAllocation.mode', 'a public-only release reads no record, so it cannot count them; use DECLARED');
@@ -147,6 +158,24 @@ export function validateReleaseRequest(
     }
   }
 
+  // Every per-batch resource bound is public (DESIGN.md section 4): prompts are cut to
+  // maxPromptTokens (record text only) and memory is planned from it. It must hold the prompt's
+  // label part for every generated label, and the public prompt, with room for some text.
+  const promptTemplate = dataset.promptTemplate;
+  const publicTemplate = publicPromptTemplate(promptTemplate);
+  const frame = Math.max(
+    ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillTemplate(promptTemplate, { text: '', label })).length),
+    ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillTemplate(publicTemplate, { label })).length),
+  );
+  const room = model.maxPositions - maxTokens;
+  const maxPromptTokens = input.maxPromptTokens ?? Math.min(RELEASE_DEFAULTS.maxPromptTokens, room);
+  if (!Number.isInteger(maxPromptTokens) || maxPromptTokens <= frame || maxPromptTokens > room) {
+    throw DomainError.badInput(
+      'input.maxPromptTokens',
+      `must be an integer from ${frame + 1} (the prompt template with the longest label takes ${frame} tokens) to ${room} (the model's ${model.maxPositions} positions less maxTokens)`,
+    );
+  }
+
   return {
     mode,
     model: model.name,
@@ -158,11 +187,12 @@ export function validateReleaseRequest(
     privateTokenCap,
     targetEpsilon,
     maxTokens,
+    maxPromptTokens,
     topK,
     labels,
     labelAllocation,
-    promptTemplate: dataset.promptTemplate,
-    publicPromptTemplate: publicPromptTemplate(dataset.promptTemplate),
+    promptTemplate,
+    publicPromptTemplate: publicTemplate,
   };
 }
 

@@ -1,13 +1,13 @@
 import { type ReleaseEntity } from '@synthgate/persistence';
 import { type ReleaseQualityReport as QualityReportRecord } from '@synthgate/quality';
 import { type AnyReleaseCost } from './release-cost';
+import { type ReleaseQualityReport } from './release-quality.types';
 import { type ReleaseParameters } from './release-request';
 import {
   type PrivacyCost,
   type Release,
   type ReleaseProgress,
   type ReleaseParameters as ReleaseParametersType,
-  type ReleaseQualityReport,
 } from './release.types';
 
 export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
@@ -21,6 +21,7 @@ export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
       privateTokenCap: cost.privateTokenCap,
       rhoPerPrivateToken: null,
       labelCountRho: 0,
+      floatingPointDelta: null,
     };
   }
   return {
@@ -32,6 +33,7 @@ export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
     privateTokenCap: cost.privateTokenCap,
     rhoPerPrivateToken: cost.rhoPerPrivateToken,
     labelCountRho: cost.labelCount?.rho ?? 0,
+    floatingPointDelta: cost.floatingPointDelta ?? null,
   };
 }
 
@@ -55,6 +57,7 @@ export function toReleaseParameters(parameters: ReleaseParameters): ReleaseParam
   const allocation = parameters.labelAllocation;
   return {
     ...parameters,
+    maxPromptTokens: parameters.maxPromptTokens ?? null,
     labels: parameters.labels ? [...parameters.labels] : null,
     drafter: parameters.drafter ? { ...parameters.drafter } : null,
     labelAllocation: allocation
@@ -85,13 +88,18 @@ export function progressOf(release: ReleaseEntity, now = new Date()): ReleasePro
   };
 }
 
-export function toRelease(release: ReleaseEntity, datasetName: string): Release {
+/**
+ * The release as the API shows it. `runDetails` (progress, start and end times) only for the
+ * release's own organisation's DATA_OWNER and COMPLIANCE: how fast and when a release ran depends on
+ * its records, which no rho covers (DESIGN.md section 4), so consumers never see it.
+ */
+export function toRelease(release: ReleaseEntity, datasetName: string, view: { runDetails: boolean }): Release {
   return {
     id: release.id,
     datasetId: release.datasetId,
     datasetName,
     status: release.status,
-    progress: progressOf(release),
+    progress: view.runDetails ? progressOf(release) : null,
     parameters: toReleaseParameters(release.parameters),
     cost: toPrivacyCost(release.cost as unknown as AnyReleaseCost),
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
@@ -100,8 +108,8 @@ export function toRelease(release: ReleaseEntity, datasetName: string): Release 
     labelCounts: release.labelPlan.map((entry) => ({ label: entry.label, count: entry.batches })),
     failureReason: release.failureReason,
     createdAt: release.createdAt,
-    startedAt: release.startedAt,
-    finishedAt: release.finishedAt,
+    startedAt: view.runDetails ? release.startedAt : null,
+    finishedAt: view.runDetails ? release.finishedAt : null,
     organizationId: release.organizationId,
     createdById: release.createdBy,
   };

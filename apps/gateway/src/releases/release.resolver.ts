@@ -1,9 +1,11 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { type Actor, Can, CurrentActor } from '@synthgate/access';
+import { type ReleaseEntity } from '@synthgate/persistence';
 import { type GraphQLContext } from '../graphql/loaders';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { Organization, toOrganization } from '../organizations/organization.types';
 import { toPrivacyCost, toQualityReport, toRelease, toReleaseParameters } from './release.mapper';
+import { ReleaseQualityReport } from './release-quality.types';
 import { ReleaseService } from './release.service';
 import {
   Release,
@@ -11,7 +13,6 @@ import {
   ReleaseFilter,
   ReleaseInput,
   ReleasePlan,
-  ReleaseQualityReport,
   SyntheticRecordConnection,
   toSyntheticRecord,
 } from './release.types';
@@ -46,14 +47,14 @@ export class ReleaseResolver {
   @Can('create', 'Release')
   async createRelease(@CurrentActor() actor: Actor, @Args('input') input: ReleaseInput, @Context() context: GraphQLContext) {
     const release = await this.releaseService.create(actor, input);
-    return toRelease(release, await this.datasetName(context, release.datasetId));
+    return this.toRelease(actor, release, await this.datasetName(context, release.datasetId));
   }
 
   @Mutation(() => Release, { description: 'Refunds the budget only if no batch has read a record yet.' })
   @Can('cancel', 'Release')
   async cancelRelease(@CurrentActor() actor: Actor, @Args('id', { type: () => ID }) id: string, @Context() context: GraphQLContext) {
     const release = await this.releaseService.cancel(actor, id);
-    return toRelease(release, await this.datasetName(context, release.datasetId));
+    return this.toRelease(actor, release, await this.datasetName(context, release.datasetId));
   }
 
   @Mutation(() => Release, { description: "Refused (CONFLICT) when the release's quality report exceeds the dataset's replayThreshold, unless overrideReplayCheck (audited)." })
@@ -67,7 +68,7 @@ export class ReleaseResolver {
     overrideReplayCheck?: boolean | null,
   ) {
     const release = await this.releaseService.publish(actor, id, organizationIds, overrideReplayCheck ?? false);
-    return toRelease(release, await this.datasetName(context, release.datasetId));
+    return this.toRelease(actor, release, await this.datasetName(context, release.datasetId));
   }
 
   @Mutation(() => Release)
@@ -79,7 +80,7 @@ export class ReleaseResolver {
     @Context() context: GraphQLContext,
   ) {
     const release = await this.releaseService.revoke(actor, id, organizationIds);
-    return toRelease(release, await this.datasetName(context, release.datasetId));
+    return this.toRelease(actor, release, await this.datasetName(context, release.datasetId));
   }
 
   @Query(() => ReleaseConnection, { description: "Releases the caller may see: its organisation's, or those published to it." })
@@ -94,7 +95,7 @@ export class ReleaseResolver {
     const names = await Promise.all(result.items.map((release) => this.datasetName(context, release.datasetId)));
     return toConnection(
       { ...result, items: result.items.map((release, index) => ({ release, name: names[index]! })) },
-      ({ release, name }) => toRelease(release, name),
+      ({ release, name }) => this.toRelease(actor, release, name),
     );
   }
 
@@ -102,7 +103,7 @@ export class ReleaseResolver {
   @Can('read', 'Release')
   async release(@CurrentActor() actor: Actor, @Args('id', { type: () => ID }) id: string, @Context() context: GraphQLContext) {
     const release = await this.releaseService.find(actor, id);
-    return toRelease(release, await this.datasetName(context, release.datasetId));
+    return this.toRelease(actor, release, await this.datasetName(context, release.datasetId));
   }
 
   @ResolveField(() => SyntheticRecordConnection)
@@ -133,6 +134,10 @@ export class ReleaseResolver {
   @ResolveField(() => ID, { nullable: true, description: 'Who requested it; only for its own organisation.' })
   createdBy(@CurrentActor() actor: Actor, @Parent() release: Release): string | null {
     return this.releaseService.canSeeRequester(actor, release) ? release.createdById : null;
+  }
+
+  private toRelease(actor: Actor, release: ReleaseEntity, datasetName: string): Release {
+    return toRelease(release, datasetName, { runDetails: this.releaseService.seesRunDetails(actor, release) });
   }
 
   private async datasetName(context: GraphQLContext, datasetId: string): Promise<string> {

@@ -18,11 +18,10 @@ import { checkReplay } from '@synthgate/quality';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
-import { type AnyReleaseCost, priceRelease } from './release-cost';
+import { type AnyReleaseCost, floatingPointRefusal, priceRelease } from './release-cost';
 import {
   allocateDeclared,
   allocateFromNoisyCounts,
-  fillTemplate,
   type ReleaseParameters,
   type ReleaseRequestInput,
   totalBatches,
@@ -49,8 +48,6 @@ export interface ReleasePlanResult {
 
 /** How long a batch may run before the queue retries it, and how often it is retried. */
 const BATCH_RETRY_LIMIT = 3;
-/** Characters per token for the memory estimate; a conservative guess for English text. */
-const CHARS_PER_TOKEN_ESTIMATE = 3;
 
 /**
  * Releases: planning, admission against the budget, publication and reading. The debit, its
@@ -97,6 +94,14 @@ export class ReleaseService {
     return defineAbilityFor(actor).can('read', subject('Budget', { organizationId: release.organizationId })) ? all : all.filter((id) => id === actor.organizationId);
   }
 
+  /**
+   * Whether the caller sees a release's progress and timing: the audience of its quality report
+   * (the owning organisation's DATA_OWNER and COMPLIANCE), since both are computed from the records.
+   */
+  seesRunDetails(actor: Actor, release: { organizationId: string }): boolean {
+    return defineAbilityFor(actor).can('read', subject('QualityReport', { organizationId: release.organizationId }));
+  }
+
   /** Whether the caller may see who asked for a release (its own organisation's people only). */
   canSeeRequester(actor: Actor, release: { organizationId: string }): boolean {
     return actor.organizationId === release.organizationId;
@@ -138,14 +143,12 @@ export class ReleaseService {
     return plan;
   }
 
-  private async memoryEstimate(dataset: DatasetEntity, request: ValidatedRequest, model: ModelDescription, repositories: Repositories) {
-    const longestLabel = (request.labels ?? ['']).reduce((a, b) => (b.length > a.length ? b : a), '');
-    const templateTokens = model.tokenizer.encode(fillTemplate(request.promptTemplate, { text: '', label: longestLabel })).length;
-    const recordChars = request.mode === 'PUBLIC_ONLY' ? 0 : await repositories.records.textLengthPercentile(dataset.id, 0.95);
-    const estimatedPromptTokens = templateTokens + Math.ceil(recordChars / CHARS_PER_TOKEN_ESTIMATE);
+  /** The expected batch's KV cache, from public bounds only: s + 1 rows (1 without records) at maxPromptTokens + maxTokens. */
+  private memoryEstimate(request: ValidatedRequest, model: ModelDescription) {
     const rows = request.mode === 'PUBLIC_ONLY' ? 1 : request.batchSize + 1;
+    const positions = Math.min(request.maxPromptTokens + request.maxTokens, model.maxPositions);
     // The engine keeps two cache buffers and alternates between them, so a batch allocates twice the cache.
-    return { estimatedPromptTokens, kvCacheBytesPerBatch: 2 * this.models.kvCacheBytes(model, rows, estimatedPromptTokens + request.maxTokens) };
+    return { estimatedPromptTokens: request.maxPromptTokens, kvCacheBytesPerBatch: 2 * this.models.kvCacheBytes(model, rows, positions) };
   }
 
   /** `planRelease`: the whole computation of `createRelease`, debiting nothing. */
@@ -154,12 +157,13 @@ export class ReleaseService {
     const dataset = await this.datasetFor(actor, input.datasetId, repositories, false);
     const model = this.describeModel(input);
     const request = validateReleaseRequest(input, dataset, model);
-    const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
+    const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
     const labelPlan = this.publicLabelPlan(request, dataset);
     const spentRho = await repositories.ledger.totalRho(dataset.id);
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
     const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
-    const memory = await this.memoryEstimate(dataset, request, model, repositories);
+    const memory = this.memoryEstimate(request, model);
+    const floatingPoint = floatingPointRefusal(cost);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     return {
       parameters: { ...request, privateTokenCap },
@@ -167,12 +171,12 @@ export class ReleaseService {
       epsilonBefore: admission.epsilonBefore,
       epsilonAfter: admission.epsilonAfter,
       remainingEpsilon: admission.remainingEpsilon,
-      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes,
+      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes && floatingPoint === null,
       refusal: !admission.admitted
         ? exhaustedMessage(dataset, admission.epsilonAfter)
         : memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes
           ? memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes)
-          : null,
+          : floatingPoint,
       labelPlan,
       batches,
       ...memory,
@@ -195,8 +199,8 @@ export class ReleaseService {
         throw AccessError.forbidden(`a ${actor.role} may not create releases`);
       }
       const request = validateReleaseRequest(input, dataset, model);
-      const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta);
-      const memory = await this.memoryEstimate(dataset, request, model, repositories);
+      const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
+      const memory = this.memoryEstimate(request, model);
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
       }
@@ -204,6 +208,8 @@ export class ReleaseService {
       const budget = { epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta };
       const admission = admitRelease(budget, spentRho, cost.nonPrivate ? 0 : cost.rho);
       if (!admission.admitted) throw new DomainError('BUDGET_EXHAUSTED', exhaustedMessage(dataset, admission.epsilonAfter));
+      const floatingPoint = floatingPointRefusal(cost);
+      if (floatingPoint) throw DomainError.badInput('input.privateTokenCap', floatingPoint);
 
       const maxRecordId = await repositories.records.maxId(dataset.id);
       const labelPlan = await this.labelPlan(request, dataset, maxRecordId, repositories);
@@ -394,5 +400,5 @@ function exhaustedMessage(dataset: DatasetEntity, epsilonAfter: number): string 
 }
 
 function memoryMessage(bytes: number, limit: number): string {
-  return `one batch's KV cache would need about ${(bytes / 2 ** 20).toFixed(0)} MiB, above KV_CACHE_LIMIT_BYTES (${(limit / 2 ** 20).toFixed(0)} MiB); lower batchSize or maxTokens`;
+  return `one batch's KV cache would need ${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB), above KV_CACHE_LIMIT_BYTES (${limit} bytes); lower batchSize, maxTokens or maxPromptTokens`;
 }

@@ -86,6 +86,13 @@ export class ReleaseInput {
   @Field(() => Int, { nullable: true, description: 'T: tokens per synthetic example at most (default 64).' })
   maxTokens?: number | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "The public bound on each prompt's tokens (default 256, or the model's context less maxTokens when smaller): each record's text is cut so its prompt fits, keeping the label part, and a batch's memory is planned from it, never from the records.",
+  })
+  maxPromptTokens?: number | null;
+
   @Field(() => Int, { nullable: true, description: "Sample only among the public row's top k tokens; 0 = off (default)." })
   topK?: number | null;
 
@@ -169,6 +176,9 @@ export class ReleaseParameters {
   @Field(() => Int)
   maxTokens!: number;
 
+  @Field(() => Int, { nullable: true, description: "The public bound on each prompt's tokens; null for releases made before it existed." })
+  maxPromptTokens!: number | null;
+
   @Field(() => Int)
   topK!: number;
 
@@ -208,8 +218,15 @@ export class PrivacyCost {
   @Field(() => Float, { nullable: true, description: 'rho of one private token: c^2/(2 s^2 tau^2) + 2/(s sigma)^2 with the drafter. Null when not differentially private.' })
   rhoPerPrivateToken!: number | null;
 
-  @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho.' })
+  @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho. Never refunded: the counts are drawn and shown when the release is created.' })
   labelCountRho!: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "The delta that sampling in floating point adds: epsilon holds at delta plus this (r (1 + e^(2c/(s tau))) V 2^-52 over the V candidate tokens; at most 1% of delta). Null when not differentially private or not recorded.",
+  })
+  floatingPointDelta!: number | null;
 }
 
 @ObjectType()
@@ -280,105 +297,6 @@ export class SyntheticRecord {
 
 export const SyntheticRecordConnection = Connection(SyntheticRecord, 'SyntheticRecord');
 
-@ObjectType()
-export class LengthStatistics {
-  @Field(() => Float)
-  min!: number;
-
-  @Field(() => Float)
-  max!: number;
-
-  @Field(() => Float)
-  mean!: number;
-
-  @Field(() => Float)
-  median!: number;
-}
-
-@ObjectType({ description: 'Duplicates inside a release, by normalised words (case and punctuation aside).' })
-export class DuplicateStatistics {
-  @Field(() => Int)
-  distinctTexts!: number;
-
-  @Field(() => Int, { description: "Records whose words equal an earlier record's." })
-  duplicateRecords!: number;
-
-  @Field(() => Int)
-  largestGroup!: number;
-}
-
-@ObjectType({ description: 'A synthetic record that replays sensitive text.' })
-export class FlaggedRecord {
-  @Field(() => Int)
-  ordinal!: number;
-
-  @Field(() => String, { nullable: true })
-  label!: string | null;
-
-  @Field(() => Int)
-  longestSharedNgram!: number;
-
-  @Field()
-  exactMatch!: boolean;
-}
-
-@ObjectType({ description: "Replay checks of a release's synthetic records against the sensitive records." })
-export class ReplayStatistics {
-  @Field(() => Int, { description: 'Words in a run that counts as replay (8).' })
-  ngramSize!: number;
-
-  @Field(() => Int)
-  sensitiveRecordsCompared!: number;
-
-  @Field(() => Int, { description: "Synthetic records whose words equal some sensitive record's." })
-  exactMatches!: number;
-
-  @Field(() => Int, { description: 'Synthetic records sharing a run of ngramSize words with some sensitive record.' })
-  recordsSharingNgram!: number;
-
-  @Field(() => Float)
-  ngramShare!: number;
-
-  @Field(() => Float, { description: "Share of records that share an ngramSize-word run or copy a record: compared with the dataset's replayThreshold." })
-  replayShare!: number;
-
-  @Field(() => Int, { description: 'The longest run of words any synthetic record shares with any sensitive record.' })
-  longestSharedNgram!: number;
-
-  @Field(() => Float)
-  meanLongestSharedNgram!: number;
-
-  @Field(() => [FlaggedRecord], { description: 'Up to 20 replaying records, longest shared run first.' })
-  flagged!: FlaggedRecord[];
-}
-
-@ObjectType({ description: 'Computed by the worker when a release succeeds, from sensitive records: DATA_OWNER and COMPLIANCE of the organisation only.' })
-export class ReleaseQualityReport {
-  @Field()
-  computedAt!: Date;
-
-  @Field(() => Int)
-  records!: number;
-
-  @Field(() => [LabelCount])
-  labelCounts!: LabelCount[];
-
-  @Field(() => Int, { description: 'Records with no word.' })
-  emptyRecords!: number;
-
-  @Field(() => LengthStatistics, { description: 'Words per record.' })
-  words!: LengthStatistics;
-
-  @Field(() => LengthStatistics, { description: 'Characters per record.' })
-  characters!: LengthStatistics;
-
-  @Field(() => DuplicateStatistics)
-  duplicates!: DuplicateStatistics;
-
-  @Field(() => ReplayStatistics)
-  replay!: ReplayStatistics;
-}
-
 @ObjectType({ description: 'A synthetic release of a dataset.' })
 export class Release {
   @Field(() => ID)
@@ -393,8 +311,12 @@ export class Release {
   @Field(() => ReleaseStatusEnum)
   status!: ReleaseStatus;
 
-  @Field(() => ReleaseProgress)
-  progress!: ReleaseProgress;
+  @Field(() => ReleaseProgress, {
+    nullable: true,
+    description:
+      "How far the run is, for the release's own organisation's DATA_OWNER and COMPLIANCE; null for everyone else (consumers included): its pace depends on the records (DESIGN.md section 4).",
+  })
+  progress!: ReleaseProgress | null;
 
   @Field(() => ReleaseParameters)
   parameters!: ReleaseParameters;
@@ -420,10 +342,10 @@ export class Release {
   @Field()
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When the first batch started; null for anyone but the release's own organisation's DATA_OWNER and COMPLIANCE (timing depends on the records)." })
   startedAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When the release ended; null for anyone but the release's own organisation's DATA_OWNER and COMPLIANCE (timing depends on the records)." })
   finishedAt!: Date | null;
 
   /** Resolved by field resolvers with access checks. */
@@ -474,10 +396,13 @@ export class ReleasePlan {
   @Field(() => Float, { description: 'Expected records per batch (the divisor s) and the actual average N/batches.' })
   expectedBatchSize!: number;
 
-  @Field(() => Int, { description: 'Estimated prompt tokens of a batch (its longest prompts, 95th percentile).' })
+  @Field(() => Int, { description: "Prompt tokens per row at most: the release's maxPromptTokens (public; never estimated from the records)." })
   estimatedPromptTokens!: number;
 
-  @Field(() => Float, { description: 'KV-cache bytes one batch allocates: s private rows and the public row, prompt plus maxTokens, in the two buffers the engine alternates.' })
+  @Field(() => Float, {
+    description:
+      'KV-cache bytes of the expected batch: s private rows and the public row at maxPromptTokens plus maxTokens positions, in the two buffers the engine alternates. Must fit KV_CACHE_LIMIT_BYTES; a batch that happens to hold more rows decodes the extra rows without a cache instead of failing.',
+  })
   kvCacheBytesPerBatch!: number;
 
   @Field(() => Float)

@@ -39,6 +39,13 @@ export interface LogitsSourceInput {
   /** Private rows' prompt ids. */
   readonly privateRows: readonly (readonly number[])[];
   readonly publicRow: readonly number[];
+  /**
+   * `kv-cache` only: how many private rows keep a KV cache (default: all). The rest are decoded
+   * without one, in row chunks: each step runs their prompt plus the generated suffix again, which
+   * gives the same logits with memory bounded by one chunk (a batch larger than its public memory
+   * bound is never refused).
+   */
+  readonly cachedPrivateRows?: number;
   /** `resample-per-token` only: prompts to draw each step's rows from (default: the private rows). */
   readonly resamplePool?: readonly (readonly number[])[];
   /** `resample-per-token` only: the generator of its per-step samples. */
@@ -63,53 +70,112 @@ export function createLogitsSource(mode: DecodingMode, input: LogitsSourceInput)
   }
 }
 
-class KvCacheSource implements LogitsSource {
-  private readonly batch: KvCacheBatch;
+/**
+ * Logits of rows without a cache: each call runs every row's prompt plus `suffix` again, in
+ * chunks of rows bounded by `chunkTokens`, and writes `[rows, vocab]` into `target`.
+ */
+async function recomputeRows(input: LogitsSourceInput, rows: readonly (readonly number[])[], suffix: readonly number[], target: Float32Array): Promise<number> {
+  if (rows.length === 0) return 0;
+  const out = await prefillRows(
+    input.decoder,
+    rows.map((row) => [...row, ...suffix]),
+    input.vocabSize,
+    { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId, keepCache: false },
+  );
+  target.set(out.logits.subarray(0, rows.length * input.vocabSize));
+  return out.ortMs;
+}
 
-  constructor(input: LogitsSourceInput) {
-    this.batch = new KvCacheBatch(input.decoder, [...input.privateRows, input.publicRow], {
-      chunkTokens: input.chunkTokens,
-      padTokenId: input.padTokenId,
-      vocabSize: input.vocabSize,
-      maxNewTokens: input.maxNewTokens,
-    });
+/**
+ * The production source. The public row runs in a KV-cached batch of its own, never in the same
+ * forward pass as a private row: its logits are then bit-identical whatever the records (adding or
+ * removing one changes neither its padding nor its batch), so public steps are exactly free and
+ * the drafter's statistic keeps its `1/s` sensitivity (DESIGN.md section 4). The private rows run in
+ * one KV-cached batch, the first `cachedPrivateRows` of them; any beyond are decoded without a
+ * cache (see {@link LogitsSourceInput.cachedPrivateRows}). Every part writes straight into its
+ * slice of one `[rows, vocab]` buffer.
+ */
+class KvCacheSource implements LogitsSource {
+  private readonly logits: Float32Array;
+  private readonly privateBatch: KvCacheBatch | null;
+  private readonly publicBatch: KvCacheBatch;
+  private readonly overflowRows: readonly (readonly number[])[];
+  private readonly overflowLogits: Float32Array;
+  private readonly suffix: number[] = [];
+  private overflowOrtMs = 0;
+  private overflowCalls = 0;
+
+  constructor(private readonly input: LogitsSourceInput) {
+    const vocab = input.vocabSize;
+    const privateCount = input.privateRows.length;
+    const cached = Math.max(0, Math.min(privateCount, input.cachedPrivateRows ?? privateCount));
+    this.logits = new Float32Array((privateCount + 1) * vocab);
+    const options = { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId, vocabSize: vocab, maxNewTokens: input.maxNewTokens };
+    this.privateBatch = cached > 0 ? new KvCacheBatch(input.decoder, input.privateRows.slice(0, cached), { ...options, logits: this.logits.subarray(0, cached * vocab) }) : null;
+    this.overflowRows = input.privateRows.slice(cached);
+    this.overflowLogits = this.logits.subarray(cached * vocab, privateCount * vocab);
+    this.publicBatch = new KvCacheBatch(input.decoder, [input.publicRow], { ...options, logits: this.logits.subarray(privateCount * vocab) });
   }
 
   get rows(): number {
-    return this.batch.rows;
+    return this.input.privateRows.length + 1;
   }
 
   get ortMs(): number {
-    return this.batch.ortMs;
+    return (this.privateBatch?.ortMs ?? 0) + this.publicBatch.ortMs + this.overflowOrtMs;
   }
 
+  /** Batched passes after the prefill: one per step (the public row's own pass and any row chunks are not counted). */
   get forwardCalls(): number {
-    return this.batch.forwardCalls;
+    return this.privateBatch?.forwardCalls ?? this.publicBatch.forwardCalls;
   }
 
-  start(): Promise<Float32Array> {
-    return this.batch.prefill();
+  /** Extra passes for private rows beyond the cached ones (one per chunk per step). */
+  get overflowForwardCalls(): number {
+    return this.overflowCalls;
   }
 
-  next(token: number): Promise<Float32Array> {
-    return this.batch.append(token);
+  async start(): Promise<Float32Array> {
+    await this.privateBatch?.prefill();
+    this.overflowOrtMs += await recomputeRows(this.input, this.overflowRows, this.suffix, this.overflowLogits);
+    await this.publicBatch.prefill();
+    return this.logits;
+  }
+
+  async next(token: number): Promise<Float32Array> {
+    this.suffix.push(token);
+    await this.privateBatch?.append(token);
+    if (this.overflowRows.length > 0) {
+      this.overflowOrtMs += await recomputeRows(this.input, this.overflowRows, this.suffix, this.overflowLogits);
+      this.overflowCalls += 1;
+    }
+    await this.publicBatch.append(token);
+    return this.logits;
   }
 
   dispose(): void {
-    this.batch.dispose();
+    this.privateBatch?.dispose();
+    this.publicBatch.dispose();
+    this.suffix.length = 0;
   }
 }
 
-/** Without a cache: each step prefills (prompt + suffix) for the rows `privateRowsForStep` picks. */
+/**
+ * Without a cache: each step prefills (prompt + suffix) for the rows `privateRowsForStep` picks,
+ * and the public row in a pass of its own (as in the cached source).
+ */
 class RecomputeSource implements LogitsSource {
   ortMs = 0;
   forwardCalls = 0;
   private readonly suffix: number[] = [];
+  private readonly logits: Float32Array;
 
   constructor(
     private readonly input: LogitsSourceInput,
     private readonly privateRowsForStep: () => readonly (readonly number[])[],
-  ) {}
+  ) {
+    this.logits = new Float32Array((input.privateRows.length + 1) * input.vocabSize);
+  }
 
   get rows(): number {
     return this.input.privateRows.length + 1;
@@ -130,14 +196,11 @@ class RecomputeSource implements LogitsSource {
   }
 
   private async run(): Promise<Float32Array> {
-    const rows = [...this.privateRowsForStep(), this.input.publicRow].map((row) => [...row, ...this.suffix]);
-    const out = await prefillRows(this.input.decoder, rows, this.input.vocabSize, {
-      chunkTokens: this.input.chunkTokens,
-      padTokenId: this.input.padTokenId,
-      keepCache: false,
-    });
-    this.ortMs += out.ortMs;
-    return out.logits;
+    const vocab = this.input.vocabSize;
+    const privateCount = this.input.privateRows.length;
+    this.ortMs += await recomputeRows(this.input, this.privateRowsForStep(), this.suffix, this.logits.subarray(0, privateCount * vocab));
+    this.ortMs += await recomputeRows(this.input, [this.input.publicRow], this.suffix, this.logits.subarray(privateCount * vocab));
+    return this.logits;
   }
 }
 

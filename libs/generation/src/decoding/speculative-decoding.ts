@@ -4,9 +4,9 @@ import { type DecodingOutcome, type DecodingSettings, type StopReason } from './
 
 /** Inputs of {@link runSpeculativeDecoding}. */
 export interface SpeculativeDecodingInput extends DecodingSettings {
-  /** Every row: private rows first, the public row last. */
-  readonly batch: KvCacheBatch;
-  /** The public row alone, for drafting. */
+  /** The private rows (null when the batch has none); never the public row. */
+  readonly batch: KvCacheBatch | null;
+  /** The public row alone: it drafts, and its logits are the public row of every step. */
   readonly publicBatch: KvCacheBatch;
   /** Longest draft verified in one batched pass (>= 2). */
   readonly maxDraftTokens: number;
@@ -14,24 +14,31 @@ export interface SpeculativeDecodingInput extends DecodingSettings {
 
 /**
  * Speculative verification (DESIGN.md section 5, "Beyond the paper"): the public row drafts
- * tokens alone from `softmax(z_pub / tau_pub)`; all rows then score the draft in one batched
- * forward pass, and the sparse-vector test runs position by position. A public decision accepts
- * the drafted token, which was drawn from exactly the distribution the sequential public step
- * draws from; the first private decision samples a private token instead, cuts the draft there and
- * rolls the KV caches back. Token distribution and privacy cost are those of one-at-a-time
+ * tokens alone from `softmax(z_pub / tau_pub)`; the private rows then score the draft in one
+ * batched forward pass, and the sparse-vector test runs position by position. A public decision
+ * accepts the drafted token, which was drawn from exactly the distribution the sequential public
+ * step draws from; the first private decision samples a private token instead, cuts the draft there
+ * and rolls the KV caches back. Token distribution and privacy cost are those of one-at-a-time
  * decoding: every test and every private sample sees the logits of the same prefix, and drafts
- * come from the public row only. What changes is the number of batched forward passes.
+ * come from the public row only. The public row never shares a forward pass with a private row, so
+ * its logits do not depend on the records (DESIGN.md section 4). What changes is the number of
+ * batched forward passes.
  */
 export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): Promise<DecodingOutcome> {
   const { batch, publicBatch, sampler, vocabSize, privateRows } = input;
   const rows = privateRows + 1;
+  const privateFloats = privateRows * vocabSize;
   const started = performance.now();
-  let logits = await batch.prefill();
-  await publicBatch.prefill();
+  // `step` is the [rows, vocab] buffer every decision reads: private rows first, the public row last.
+  const step = new Float32Array(rows * vocabSize);
+  const stepPublic = step.subarray(privateFloats);
+  const setPrivate = (source: Float32Array): void => step.set(source.subarray(0, privateFloats));
+  if (batch) setPrivate(await batch.prefill());
+  stepPublic.set(await publicBatch.prefill());
   const prefillMs = performance.now() - started;
   const tokenIds: number[] = [];
-  const step = new Float32Array(rows * vocabSize);
-  const carried = new Float32Array(rows * vocabSize);
+  // The public row's logits at each drafted position (position j follows drafts[0 .. j-1]).
+  const publicAt: Float32Array[] = Array.from({ length: input.maxDraftTokens }, () => new Float32Array(vocabSize));
   let privateSteps = 0;
   let publicSteps = 0;
   let mechanismMs = 0;
@@ -45,12 +52,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     mechanismMs += performance.now() - t;
     return value;
   };
-  const publicOf = (buffer: Float32Array): Float32Array => buffer.subarray(privateRows * vocabSize, rows * vocabSize);
   /** Records a decided token; returns false when decoding must stop. */
-  const decide = (token: number, isPrivate: boolean, stepLogits: Float32Array): boolean => {
+  const decide = (token: number, isPrivate: boolean): boolean => {
     if (isPrivate) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step: trace, logits: stepLogits, token, private: isPrivate });
+    input.onStep?.({ step: trace, logits: step, token, private: isPrivate });
     trace += 1;
     if (input.eosTokenIds.has(token)) {
       stop = 'eos';
@@ -61,66 +67,66 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     else if (tokenIds.length >= input.maxNewTokens) stop = 'max-new-tokens';
     return stop === null;
   };
-  /** After a private token: both caches take it; the batch gives the next logits. */
+  /** After a private token: both caches take it; the step buffer gets the next logits. */
   const appendPrivate = async (token: number): Promise<void> => {
-    logits = await batch.append(token);
-    await publicBatch.append(token);
+    if (batch) setPrivate(await batch.append(token));
+    stepPublic.set(await publicBatch.append(token));
   };
 
   while (stop === null) {
     // Position 1 of the round: its logits are at hand, so test before drafting anything.
-    const first = logits;
-    if (timed(() => sampler.isPrivateStep(first, privateRows, publicOf(first)))) {
-      const token = timed(() => sampler.samplePrivate(first, privateRows, publicOf(first)));
-      if (!decide(token, true, first)) break;
+    if (timed(() => sampler.isPrivateStep(step, privateRows, stepPublic))) {
+      const token = timed(() => sampler.samplePrivate(step, privateRows, stepPublic));
+      if (!decide(token, true)) break;
       await appendPrivate(token);
       continue;
     }
-    const lead = timed(() => sampler.samplePublic(publicOf(first)));
-    if (!decide(lead, false, first)) break;
-    // Draft from the public row alone, within the token budget.
+    const lead = timed(() => sampler.samplePublic(stepPublic));
+    if (!decide(lead, false)) break;
+    // Draft from the public row alone, within the token budget, keeping its logits at each position.
     const budget = Math.min(draftLength, input.maxNewTokens - tokenIds.length + 1);
     const drafts = [lead];
     while (drafts.length < budget) {
-      const publicLogits = await publicBatch.append(drafts[drafts.length - 1]!);
+      const publicLogits = publicAt[drafts.length]!;
+      publicLogits.set(await publicBatch.append(drafts[drafts.length - 1]!));
       const token = timed(() => sampler.samplePublic(publicLogits));
       drafts.push(token);
       if (input.eosTokenIds.has(token)) break;
     }
-    // The public batch has consumed every draft but the last; one batched pass scores them all
-    // (an end-of-sequence draft needs no logits after it).
+    // The public batch has consumed every draft but the last; one batched pass of the private rows
+    // scores them all (an end-of-sequence draft needs no logits after it).
     const last = drafts[drafts.length - 1]!;
     const fed = input.eosTokenIds.has(last) ? drafts.slice(0, -1) : drafts;
-    const base = batch.length;
-    const scored = await batch.appendMany(fed);
+    const base = batch?.length ?? 0;
+    const scored = batch ? await batch.appendMany(fed) : null;
     const width = fed.length;
     let accepted = 1;
     for (let j = 1; j < drafts.length && stop === null; j += 1) {
-      // Gather position j's logits (after drafts[0..j-1]) into one [rows, vocab] buffer.
-      for (let r = 0; r < rows; r += 1) step.set(scored.subarray((r * width + j - 1) * vocabSize, (r * width + j) * vocabSize), r * vocabSize);
-      if (timed(() => sampler.isPrivateStep(step, privateRows, publicOf(step)))) {
-        const token = timed(() => sampler.samplePrivate(step, privateRows, publicOf(step)));
+      // Position j's logits (after drafts[0..j-1]): the private rows' from the scored pass, the public row's from drafting.
+      if (scored) for (let r = 0; r < privateRows; r += 1) step.set(scored.subarray((r * width + j - 1) * vocabSize, (r * width + j) * vocabSize), r * vocabSize);
+      stepPublic.set(publicAt[j]!);
+      if (timed(() => sampler.isPrivateStep(step, privateRows, stepPublic))) {
+        const token = timed(() => sampler.samplePrivate(step, privateRows, stepPublic));
         // Cut the draft: keep drafts[0..j-1] in both caches, then add the private token.
-        batch.truncate(base + j);
+        batch?.truncate(base + j);
         publicBatch.truncate(publicBatch.length - (drafts.length - 1 - j));
-        if (decide(token, true, step)) await appendPrivate(token);
+        if (decide(token, true)) await appendPrivate(token);
         draftLength = Math.max(2, j);
         accepted = -1;
         break;
       }
-      if (!decide(drafts[j]!, false, step)) break;
+      if (!decide(drafts[j]!, false)) break;
       accepted += 1;
     }
     if (stop !== null || accepted < 0) continue;
-    // Every draft accepted: the batch's next logits are the last scored position; the public
+    // Every draft accepted: the private rows' next logits are the last scored position; the public
     // batch catches up with the last draft.
-    for (let r = 0; r < rows; r += 1) carried.set(scored.subarray((r * width + width - 1) * vocabSize, (r * width + width) * vocabSize), r * vocabSize);
-    logits = carried;
-    await publicBatch.append(last);
+    if (scored) for (let r = 0; r < privateRows; r += 1) step.set(scored.subarray((r * width + width - 1) * vocabSize, (r * width + width) * vocabSize), r * vocabSize);
+    stepPublic.set(await publicBatch.append(last));
     draftLength = Math.min(input.maxDraftTokens, draftLength * 2);
   }
   const totalMs = performance.now() - started;
-  const ortMs = batch.ortMs + publicBatch.ortMs;
+  const ortMs = (batch?.ortMs ?? 0) + publicBatch.ortMs;
   return {
     tokenIds,
     privateSteps,
@@ -134,7 +140,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
       mechanismMs,
       outsideOrtMs: totalMs - ortMs,
       totalMs,
-      batchForwards: batch.forwardCalls,
+      batchForwards: batch?.forwardCalls ?? publicBatch.forwardCalls,
     },
   };
 }

@@ -40,7 +40,14 @@ export class KvCacheBatch {
   constructor(
     private readonly decoder: OnnxDecoder,
     private readonly rowTokens: readonly (readonly number[])[],
-    private readonly options: { chunkTokens: number; padTokenId: number; vocabSize: number; maxNewTokens: number },
+    private readonly options: {
+      chunkTokens: number;
+      padTokenId: number;
+      vocabSize: number;
+      maxNewTokens: number;
+      /** Where to write each step's `[rows, vocab]` logits (e.g. a slice of a larger buffer); allocated when absent. */
+      logits?: Float32Array;
+    },
   ) {
     if (rowTokens.length === 0) throw new GenerationError('INVALID_GENERATION_INPUT', 'a batch needs at least one row');
     const rows = rowTokens.length;
@@ -51,7 +58,10 @@ export class KvCacheBatch {
     this.maskBuffer = new BigInt64Array(rows * capacity);
     this.idBuffer = new BigInt64Array(rows);
     this.positionBuffer = new BigInt64Array(rows);
-    this.logits = new Float32Array(rows * options.vocabSize);
+    if (options.logits && options.logits.length !== rows * options.vocabSize) {
+      throw new GenerationError('INVALID_GENERATION_INPUT', `the logits buffer holds ${options.logits.length} floats, not rows * vocab = ${rows * options.vocabSize}`);
+    }
+    this.logits = options.logits ?? new Float32Array(rows * options.vocabSize);
     const { numLayers, numKvHeads, headDim } = decoder.signature;
     const floats = rows * numKvHeads * capacity * headDim;
     const set = (): Float32Array[] => Array.from({ length: 2 * numLayers }, () => new Float32Array(floats));
@@ -77,7 +87,8 @@ export class KvCacheBatch {
     });
     this.ortMs += out.ortMs;
     this.cache = out.cache;
-    return out.logits;
+    if (out.logits !== this.logits && out.logits.length === this.logits.length) this.logits.set(out.logits);
+    return this.logits;
   }
 
   /** Appends `token` to every row and returns `[rows, vocab]` logits for the next position. */
@@ -163,7 +174,9 @@ export class KvCacheBatch {
     this.forwardCalls += 1;
     this.cache = out.present;
     this.buffers = [this.buffers[1], this.buffers[0]];
-    return out.logits;
+    // A graph without num_logits_to_keep answers in a buffer of its own: keep the caller's buffer current.
+    if (out.logits !== logits) logits.set(out.logits);
+    return logits;
   }
 
   /** Drops the cache buffers (they can be hundreds of megabytes). */

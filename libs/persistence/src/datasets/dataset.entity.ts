@@ -1,8 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /**
- * A sensitive dataset and its privacy budget. Record count and label names are public
- * metadata (DESIGN.md section 4: the size of a dataset is treated as public).
+ * A sensitive dataset and its privacy budget. Record count and declared label names are public
+ * metadata (DESIGN.md section 4: the size of a dataset is treated as public; labels are declared).
  */
 @Entity({ name: 'dataset' })
 @Index('dataset_organization_name_active', ['organizationId', 'name'], { unique: true, where: 'archived_at IS NULL' })
@@ -38,9 +38,16 @@ export class DatasetEntity {
   @Column({ name: 'record_count', type: 'integer', default: 0 })
   recordCount!: number;
 
-  /** Distinct labels of the imported records, sorted. */
+  /**
+   * The labels declared by the owner (public schema), sorted. Every imported record carries one of
+   * them (an import with any other label is refused whole); releases generate these only.
+   */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   labels!: string[];
+
+  /** True for datasets created before labels were declared: their labels were found in the records. */
+  @Column({ name: 'labels_derived_from_data', type: 'boolean', default: false })
+  labelsDerivedFromData!: boolean;
 
   /**
    * Created for utility benchmarks: only such a dataset may have NON_PRIVATE_REFERENCE releases.

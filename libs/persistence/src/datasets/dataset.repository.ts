@@ -11,6 +11,8 @@ export interface NewDataset {
   readonly description: string;
   readonly textField: string;
   readonly labelField: string | null;
+  /** Declared labels (public schema); empty for an unlabelled dataset. */
+  readonly labels: readonly string[];
   readonly promptTemplate: string;
   readonly budgetEpsilon: number;
   readonly budgetDelta: number;
@@ -20,7 +22,7 @@ export interface NewDataset {
 }
 
 export type DatasetChanges = Partial<
-  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold'>
+  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold' | 'labels'>
 >;
 
 const datasetScopeColumns = { id: { column: 'd.id' }, organizationId: { column: 'd.organization_id' } };
@@ -32,7 +34,7 @@ export class DatasetRepository {
   async create(dataset: NewDataset): Promise<DatasetEntity> {
     try {
       return await this.manager.save(
-        this.manager.create(DatasetEntity, { ...dataset, recordCount: 0, labels: [], archivedAt: null }),
+        this.manager.create(DatasetEntity, { ...dataset, labels: [...dataset.labels].sort(), labelsDerivedFromData: false, recordCount: 0, archivedAt: null }),
       );
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -86,15 +88,8 @@ export class DatasetRepository {
     await this.manager.update(DatasetEntity, { id }, { archivedAt: at });
   }
 
-  /** Adds imported records to the public metadata (count and label names). */
-  async addImported(id: string, count: number, labels: readonly string[]): Promise<void> {
-    await this.manager.query(
-      `UPDATE dataset
-          SET record_count = record_count + $2,
-              labels = ARRAY(SELECT DISTINCT l FROM unnest(labels || $3::text[]) AS l ORDER BY l),
-              updated_at = now()
-        WHERE id = $1`,
-      [id, count, labels],
-    );
+  /** Adds imported records to the public record count. Labels are declared, never taken from records. */
+  async addImported(id: string, count: number): Promise<void> {
+    await this.manager.query(`UPDATE dataset SET record_count = record_count + $2, updated_at = now() WHERE id = $1`, [id, count]);
   }
 }

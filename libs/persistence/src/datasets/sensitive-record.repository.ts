@@ -52,15 +52,6 @@ export class SensitiveRecordRepository {
     return new Map(labels.map((label) => [label, rows.find((row) => row.label === label)?.count ?? 0]));
   }
 
-  /** A percentile of record text length in characters (for the data owner's memory estimate). */
-  async textLengthPercentile(datasetId: string, fraction: number): Promise<number> {
-    const rows = (await this.manager.query(
-      `SELECT COALESCE(percentile_disc($2::float8) WITHIN GROUP (ORDER BY length(text)), 0)::int AS length FROM sensitive_record WHERE dataset_id = $1`,
-      [datasetId, fraction],
-    )) as { length: number }[];
-    return rows[0]!.length;
-  }
-
   /** Ids and labels of a release's records, for partitioning (the worker). */
   async idsAndLabels(datasetId: string, maxId: string): Promise<{ id: string; label: string | null }[]> {
     return (await this.manager.query(`SELECT id::text AS id, label FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 ORDER BY id`, [datasetId, maxId])) as {

@@ -19,6 +19,18 @@ export interface NewLedgerEntry {
   readonly actorUserId: string | null;
 }
 
+/**
+ * The part of a release's rho that a refund may give back: all of it but the noisy label count's.
+ * A DP_COUNT release draws its noisy counts when it is created and shows them as `labelCounts` at
+ * once, so that count is released (and paid for) whatever happens to the release afterwards;
+ * refunding it would let create-and-cancel cycles average the noise away for free.
+ */
+export function refundableRho(release: { readonly rho: number; readonly cost: Record<string, unknown> }): number {
+  const labelCount = release.cost.labelCount as { rho?: unknown } | null | undefined;
+  const countRho = typeof labelCount?.rho === 'number' ? labelCount.rho : 0;
+  return Math.max(0, release.rho - countRho);
+}
+
 /** The budget ledger. Entries are only ever appended, by `append`, under the dataset row lock. */
 export class LedgerRepository {
   constructor(private readonly manager: EntityManager) {}
@@ -53,9 +65,10 @@ export class LedgerRepository {
   }
 
   /**
-   * Gives a release's whole rho back, as its own hash-chained REFUND entry. Only for a release that
-   * provably never read a record (cancelled or failed before its first batch): refunds are never
-   * data-dependent (DESIGN.md section 4). The caller holds the dataset's row lock.
+   * Gives a release's rho back, as its own hash-chained REFUND entry: all of it but its noisy label
+   * count's ({@link refundableRho}), which was released at creation. Only for a release that
+   * provably never read a record for generation (cancelled or failed before its first batch):
+   * refunds are never data-dependent (DESIGN.md section 4). The caller holds the dataset's row lock.
    */
   async refundRelease(refund: {
     readonly dataset: { readonly id: string; readonly budgetDelta: number };
@@ -63,17 +76,18 @@ export class LedgerRepository {
     readonly actorUserId: string | null;
     readonly reason: string;
   }): Promise<LedgerEntryEntity> {
-    const totalRho = Math.max(0, (await this.totalRho(refund.dataset.id)) - refund.release.rho);
+    const rho = refundableRho(refund.release);
+    const totalRho = Math.max(0, (await this.totalRho(refund.dataset.id)) - rho);
     return this.append({
       datasetId: refund.dataset.id,
       releaseId: refund.release.id,
       kind: 'REFUND',
-      rho: -refund.release.rho,
+      rho: -rho,
       totalRho,
       epsilonAfter: epsilonFromRho(totalRho, refund.dataset.budgetDelta, 'tight'),
       delta: refund.dataset.budgetDelta,
       conversion: 'tight',
-      parameters: { releaseId: refund.release.id, reason: refund.reason, cost: refund.release.cost },
+      parameters: { releaseId: refund.release.id, reason: refund.reason, cost: refund.release.cost, keptRho: refund.release.rho - rho, kept: rho < refund.release.rho ? 'the noisy label count, released at creation' : null },
       actorUserId: refund.actorUserId,
     });
   }

@@ -32,6 +32,12 @@ export interface ReleaseParameters {
   readonly privateTokenCap: number;
   readonly targetEpsilon: number | null;
   readonly maxTokens: number;
+  /**
+   * The public bound on every prompt's length in tokens: each record's text is cut so its prompt
+   * fits, keeping the label part, and a batch's memory is planned from it. Absent in releases made
+   * before it existed (the worker then uses the model's context room, the old cut).
+   */
+  readonly maxPromptTokens?: number;
   readonly topK: number;
   /** Labels generated; null for an unlabelled dataset. */
   readonly labels: readonly string[] | null;
@@ -55,7 +61,8 @@ export interface LabelPlanEntry {
 
 /**
  * A synthetic release. `partitionKey` and `randomSeed` are secrets of the mechanism: they never
- * leave the database except to the worker (DESIGN.md section 4).
+ * leave the database except to the worker (DESIGN.md section 4), and they exist only while batches
+ * can still run: a database trigger erases both when the release reaches a final state.
  */
 @Entity({ name: 'release' })
 export class ReleaseEntity {
@@ -124,11 +131,13 @@ export class ReleaseEntity {
   @Column({ name: 'tokens_generated', type: 'bigint', default: 0 })
   tokensGenerated!: string;
 
-  @Column({ name: 'partition_key', type: 'bytea', select: false })
-  partitionKey!: Buffer;
+  /** Null once the release is SUCCEEDED, FAILED or CANCELLED (erased by a trigger). */
+  @Column({ name: 'partition_key', type: 'bytea', select: false, nullable: true })
+  partitionKey!: Buffer | null;
 
-  @Column({ name: 'random_seed', type: 'bytea', select: false })
-  randomSeed!: Buffer;
+  /** Null once the release is SUCCEEDED, FAILED or CANCELLED (erased by a trigger): nothing can replay its noise. */
+  @Column({ name: 'random_seed', type: 'bytea', select: false, nullable: true })
+  randomSeed!: Buffer | null;
 
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason!: string | null;

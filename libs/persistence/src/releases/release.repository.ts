@@ -78,14 +78,15 @@ export class ReleaseRepository {
     return this.manager.createQueryBuilder(ReleaseEntity, 'r').setLock('pessimistic_write').where('r.id = :id', { id }).getOne();
   }
 
-  /** The release with its partition key and random seed, for the worker. */
+  /**
+   * The release with its partition key and random seed, for the worker; null when it does not
+   * exist or is over (its secrets are erased when it reaches a final state).
+   */
   async findWithSecrets(id: string): Promise<ReleaseWithSecrets | null> {
     if (!isUuid(id)) return null;
-    return (await this.manager
-      .createQueryBuilder(ReleaseEntity, 'r')
-      .addSelect(['r.partitionKey', 'r.randomSeed'])
-      .where('r.id = :id', { id })
-      .getOne()) as ReleaseWithSecrets | null;
+    const release = await this.manager.createQueryBuilder(ReleaseEntity, 'r').addSelect(['r.partitionKey', 'r.randomSeed']).where('r.id = :id', { id }).getOne();
+    if (!release?.partitionKey || !release.randomSeed) return null;
+    return release as ReleaseWithSecrets;
   }
 
   list(scope: RowScope, filter: ReleaseFilter, page: PageRequest): Promise<Page<ReleaseEntity>> {
