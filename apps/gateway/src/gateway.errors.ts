@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'TOO_MANY_REQUESTS'
   | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_IMPORTS'
   | 'INTERNAL_SERVER_ERROR';
 
 export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
@@ -19,6 +20,7 @@ export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
   'CONFLICT',
   'TOO_MANY_REQUESTS',
   'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_IMPORTS',
 ]);
 
 /** One problem of a bad input: the field (or file line) and the rule it breaks. */

@@ -32,6 +32,8 @@ export const configSchema = z.object({
   GATEWAY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int('must be an integer').min(0).max(3600).default(30),
   IMPORT_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   IMPORT_MAX_RECORD_CHARS: positiveInt.default(20_000),
+  IMPORT_MAX_CONCURRENT: positiveInt.max(1000).default(4),
+  IMPORT_MAX_CONCURRENT_PER_ORGANIZATION: positiveInt.max(1000).default(2),
   ALLOW_BENCHMARK_DATASETS: booleanString.default('false'),
   API_TOKEN_DEFAULT_TTL_DAYS: positiveInt.max(3650, 'must be at most 3650').default(90),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -72,7 +74,13 @@ export interface SynthgateConfig {
   readonly rateLimitPerMinute: number;
   /** On SIGTERM, how long the gateway lets requests in flight (imports, exports) finish. */
   readonly shutdownGraceSeconds: number;
-  readonly importLimits: { readonly maxBytes: number; readonly maxRecordChars: number };
+  readonly importLimits: {
+    readonly maxBytes: number;
+    readonly maxRecordChars: number;
+    /** Imports running at once in one gateway process (each holds a pool connection while its upload lasts). */
+    readonly maxConcurrent: number;
+    readonly maxConcurrentPerOrganization: number;
+  };
   /** Whether data owners may create benchmark datasets (NON_PRIVATE_REFERENCE releases; no privacy guarantee). */
   readonly allowBenchmarkDatasets: boolean;
   readonly apiTokenDefaultTtlDays: number;
@@ -117,7 +125,12 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
     httpBodyLimit: parsed.HTTP_BODY_LIMIT,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     shutdownGraceSeconds: parsed.GATEWAY_SHUTDOWN_GRACE_SECONDS,
-    importLimits: { maxBytes: parsed.IMPORT_MAX_BYTES, maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS },
+    importLimits: {
+      maxBytes: parsed.IMPORT_MAX_BYTES,
+      maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS,
+      maxConcurrent: parsed.IMPORT_MAX_CONCURRENT,
+      maxConcurrentPerOrganization: parsed.IMPORT_MAX_CONCURRENT_PER_ORGANIZATION,
+    },
     allowBenchmarkDatasets: parsed.ALLOW_BENCHMARK_DATASETS,
     apiTokenDefaultTtlDays: parsed.API_TOKEN_DEFAULT_TTL_DAYS,
     metricsToken: parsed.METRICS_TOKEN,

@@ -9,7 +9,8 @@ import { copyRecordLine, Database } from '@synthgate/persistence';
 import { type CsvError, parse as parseCsv } from 'csv-parse';
 import { AuditService } from '../audit/audit.service';
 import { DomainError, type Problem } from '../gateway.errors';
-import { ByteLimit, JsonLinesParser, type RawRow, Utf8Validator } from './import-streams';
+import { ImportSlots } from './import-slots';
+import { ByteLimit, JsonLinesParser, lineTooLong, maxLineChars, type RawRow, Utf8Validator } from './import-streams';
 
 export type ImportFormat = 'csv' | 'jsonl';
 
@@ -88,16 +89,26 @@ function headerError(rule: string): DomainError {
  * bytes are limited and checked as UTF-8, parsed, validated row by row and written with
  * PostgreSQL COPY inside one transaction that holds the dataset's row lock. A bad file imports
  * nothing; the error names the first 20 problems by line and rule, then counts the rest.
+ *
+ * `upload` aborts the import (the COPY is cancelled, the transaction rolls back, the lock and the
+ * connection are released) the moment the caller's upload fails: a client that disconnects, or a
+ * multipart form cut off before its closing boundary. Its reason becomes the import's error.
+ * At most IMPORT_MAX_CONCURRENT imports run at once, IMPORT_MAX_CONCURRENT_PER_ORGANIZATION per
+ * organisation; more are refused with TOO_MANY_IMPORTS.
  */
 @Injectable()
 export class RecordImportService {
+  private readonly slots: ImportSlots;
+
   constructor(
     private readonly database: Database,
     private readonly audit: AuditService,
     @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
-  ) {}
+  ) {
+    this.slots = new ImportSlots(config.importLimits.maxConcurrent, config.importLimits.maxConcurrentPerOrganization);
+  }
 
-  async import(actor: Actor, datasetId: string, source: Readable, format: ImportFormat): Promise<ImportResult> {
+  async import(actor: Actor, datasetId: string, source: Readable, format: ImportFormat, upload: AbortSignal): Promise<ImportResult> {
     const importId = randomUUID();
     const dataset = await this.database.repositories.datasets.findById(datasetId);
     if (!dataset || !defineAbilityFor(actor).can('import', subject('SensitiveRecord', { organizationId: dataset.organizationId }))) {
@@ -105,7 +116,10 @@ export class RecordImportService {
     }
     if (dataset.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
     const limiter = new ByteLimit(this.config.importLimits.maxBytes);
+    let releaseSlot = (): void => undefined;
     try {
+      releaseSlot = this.slots.acquire(dataset.organizationId);
+      upload.throwIfAborted();
       const result = await this.database.transaction(async (repositories) => {
         const locked = (await repositories.datasets.lockForUpdate(dataset.id))!;
         if (locked.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
@@ -119,6 +133,7 @@ export class RecordImportService {
         let copyFailed = false;
         let pending = '';
         const maxChars = this.config.importLimits.maxRecordChars;
+        const lineChars = maxLineChars(maxChars);
         const labelled = dataset.labelField !== null;
         const textField = dataset.textField;
         const labelField = dataset.labelField ?? '';
@@ -156,19 +171,22 @@ export class RecordImportService {
               relax_column_count: true,
               skip_empty_lines: true,
               skip_records_with_error: true,
+              max_record_size: lineChars,
               on_skip: (error?: CsvError) => {
-                if (error) problems.add(csvProblem(error));
+                if (error) problems.add(csvProblem(error, lineChars));
                 return undefined;
               },
             });
-            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume);
+            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume, { signal: upload });
           } else {
-            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField), consume);
+            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars), consume, { signal: upload });
           }
         } catch (error) {
           if (!copyFailed) copy.destroy(new Error('import aborted'));
+          // A failed upload shows up as whichever stream broke first; its own reason says what happened.
+          if (upload.aborted) throw upload.reason;
           if (isCsvError(error)) {
-            problems.add(csvProblem(error));
+            problems.add(csvProblem(error, lineChars));
             throw problemsError(problems);
           }
           throw error;
@@ -206,6 +224,7 @@ export class RecordImportService {
       });
       return result;
     } catch (error) {
+      releaseSlot();
       await this.audit.record(actor, {
         action: 'records.import',
         outcome: 'FAILURE',
@@ -221,6 +240,8 @@ export class RecordImportService {
         },
       });
       throw error;
+    } finally {
+      releaseSlot();
     }
   }
 }
@@ -251,13 +272,27 @@ export function validateRow(row: RawRow, textField: string, labelField: string |
   return null;
 }
 
+/**
+ * What each csv-parse error means, in words that never quote the record: csv-parse's own messages
+ * echo the field's text (e.g. `value is "..."`), which must not reach a response or a log.
+ */
+const csvRules: Readonly<Record<string, string>> = {
+  INVALID_OPENING_QUOTE: 'has a quote inside an unquoted field (quote the whole field and double the quotes inside it)',
+  CSV_INVALID_CLOSING_QUOTE: 'has a character right after a closing quote (a quote inside a quoted field must be doubled)',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'has a character right after a closing quote (a quote inside a quoted field must be doubled)',
+  CSV_QUOTE_NOT_CLOSED: 'opens a quote that is never closed',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'has a different number of fields than the header',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'has a different number of fields than the header',
+};
+
 function isCsvError(error: unknown): error is CsvError {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('CSV_');
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && (error.code.startsWith('CSV_') || error.code in csvRules);
 }
 
-function csvProblem(error: CsvError): Problem {
+function csvProblem(error: CsvError, maxChars: number): Problem {
   const line = (error as CsvError & { lines?: number }).lines;
-  return { field: 'line', ...(line ? { line } : {}), rule: error.message.replace(/^Invalid [^:]*: /, '') };
+  const rule = error.code === 'CSV_MAX_RECORD_SIZE' ? lineTooLong(maxChars) : (csvRules[error.code] ?? 'is not valid CSV');
+  return { field: 'line', ...(typeof line === 'number' && line > 0 ? { line } : {}), rule };
 }
 
 function problemsError(problems: ProblemList): DomainError {
