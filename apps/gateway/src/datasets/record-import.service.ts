@@ -265,6 +265,8 @@ export function validateRow(row: RawRow, textField: string, labelField: string |
   if (labelField === null) return null;
   if (label === undefined || label === null) return { field: labelField, line, rule: `has no "${labelField}" (the dataset is labelled)` };
   if (typeof label !== 'string' && typeof label !== 'number') return { field: labelField, line, rule: `"${labelField}" must be a string` };
+  // JSON.parse reads 1e999 as Infinity, which would become the label "Infinity".
+  if (typeof label === 'number' && !Number.isFinite(label)) return { field: labelField, line, rule: `"${labelField}" must be a string or a finite number` };
   const labelText = labelValue(label);
   if (labelText.length === 0) return { field: labelField, line, rule: `"${labelField}" is empty (the dataset is labelled)` };
   if (labelText.length > MAX_LABEL_LENGTH) return { field: labelField, line, rule: `"${labelField}" is longer than ${MAX_LABEL_LENGTH} characters` };

@@ -1,5 +1,6 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { type Actor, Can, CurrentActor } from '@synthgate/access';
+import { FIELD_COSTS } from '../graphql/field-costs';
 import { type GraphQLContext } from '../graphql/loaders';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { Organization, toOrganization } from '../organizations/organization.types';
@@ -20,7 +21,7 @@ import {
 export class ReleaseResolver {
   constructor(private readonly releaseService: ReleaseService) {}
 
-  @Query(() => ReleasePlan, { description: 'Dry run of createRelease: cost, examples, memory. Debits nothing.' })
+  @Query(() => ReleasePlan, { description: 'Dry run of createRelease: cost, examples, memory. Debits nothing.', complexity: FIELD_COSTS.releasePlan })
   @Can('plan', 'Release')
   async planRelease(@CurrentActor() actor: Actor, @Args('input') input: ReleaseInput): Promise<ReleasePlan> {
     const plan = await this.releaseService.plan(actor, input);
