@@ -33,6 +33,7 @@ export class ReleaseResolver {
       admitted: plan.admitted,
       refusal: plan.refusal,
       batches: plan.batches,
+      maxBatches: plan.maxBatches,
       expectedExamples: plan.batches,
       labels: plan.labelPlan.map((entry) => ({ label: entry.label, batches: entry.batches })),
       expectedBatchSize: plan.parameters.batchSize,
