@@ -45,6 +45,8 @@ function graphqlCorpus(datasetId: string): [string, string, Record<string, unkno
     ['control characters', '{ me \u0001 { id } }'],
     ['a string that never ends', '{ dataset(id: "abc) { id } }'],
     ['3,000 nested selections', `${'{ me '.repeat(3000)}${'}'.repeat(3000)}`],
+    ['100,000 nested selections', `${'{a'.repeat(100_000)}${'}'.repeat(100_000)}`],
+    ['100,000 nested list values', `{ dataset(id: ${'['.repeat(100_000)}${']'.repeat(100_000)}) { id } }`],
     ['a two-fragment cycle', 'query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }'],
     ['a fragment spreading itself', 'query { ...A } fragment A on Query { me { id } ...A }'],
     ['a cycle through a field', 'query { me { ...U } } fragment U on User { organization { id } ...V } fragment V on User { ...U }'],
@@ -96,6 +98,12 @@ function graphqlCorpus(datasetId: string): [string, string, Record<string, unkno
     ['first: 0', '{ datasets(first: 0) { nodes { id } } }'],
     ['first: -1', '{ datasets(first: -1) { nodes { id } } }'],
     ['first: 101', '{ datasets(first: 101) { nodes { id } } }'],
+    ['a dataset with a negative epsilon', 'mutation { createDataset(input: { name: "x1", textField: "text", budget: { epsilon: -1, delta: 1e-6 } }) { id } }'],
+    ['a dataset with delta 2', 'mutation { createDataset(input: { name: "x2", textField: "text", budget: { epsilon: 1, delta: 2 } }) { id } }'],
+    ['a dataset with NaN-like epsilon', 'mutation($e: Float!) { createDataset(input: { name: "x3", textField: "text", budget: { epsilon: $e, delta: 1e-6 } }) { id } }', { e: 'NaN' }],
+    ['a release with batchSize 0', `mutation { createRelease(input: { datasetId: "${datasetId}", batchSize: 0, privateTokenCap: 1 }) { id } }`],
+    ['a release with countSigma 20000', `mutation { createRelease(input: { datasetId: "${datasetId}", batchSize: 1, privateTokenCap: 1, labelAllocation: { mode: DP_COUNT, countSigma: 20000 } }) { id } }`],
+    ['a plan with a 1e308 clip', `{ planRelease(input: { datasetId: "${datasetId}", batchSize: 1, clip: 1e308, privateTokenCap: 1 }) { admitted } }`],
   ];
 }
 
@@ -164,6 +172,8 @@ describe('bad-input corpus against a gateway process', () => {
     ['variables as a string', JSON.stringify({ query: '{ me { id } }', variables: 'x' })],
     ['a batch (batching is off)', JSON.stringify([{ query: '{ me { id } }' }, { query: '{ me { id } }' }])],
     ['an unknown operation name', JSON.stringify({ query: 'query A { me { id } }', operationName: 'B' })],
+    ['100,000 nested arrays for an ID variable', `{"query": "query($id: ID!) { dataset(id: $id) { id } }", "variables": {"id": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`],
+    ['100,000 nested objects for an input variable', `{"query": "query($f: AuditFilter) { auditEvents(filter: $f) { nodes { id } } }", "variables": {"f": ${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`],
   ])('GraphQL transport: %s answers 400', async (name, body) => {
     const response = await fetch(`${gateway.url}/graphql`, {
       method: 'POST',
