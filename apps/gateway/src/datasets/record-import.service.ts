@@ -224,6 +224,7 @@ export class RecordImportService {
       });
       return result;
     } catch (error) {
+      // The import is over (rolled back): its slot is free before the audit write, not after.
       releaseSlot();
       await this.audit.record(actor, {
         action: 'records.import',
