@@ -50,6 +50,8 @@ function graphqlCorpus(datasetId: string): [string, string, Record<string, unkno
     ['a two-fragment cycle', 'query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }'],
     ['a fragment spreading itself', 'query { ...A } fragment A on Query { me { id } ...A }'],
     ['a cycle through a field', 'query { me { ...U } } fragment U on User { organization { id } ...V } fragment V on User { ...U }'],
+    ['a chain of 5,000 fragments', `{ me { ...F0 } } ${Array.from({ length: 5000 }, (_, i) => `fragment F${i} on User { id ${i < 4999 ? `...F${i + 1}` : ''} }`).join(' ')}`],
+    ['a chain of 1,000 fragments (under the token limit)', `{ me { ...F0 } } ${Array.from({ length: 1000 }, (_, i) => `fragment F${i} on User { id ${i < 999 ? `...F${i + 1}` : ''} }`).join(' ')} query Q { x }`],
     ['a cycle inside an inline fragment', 'query { ...A } fragment A on Query { ... on Query { ...A } }'],
     ['an unknown fragment', '{ ...Nowhere }'],
     ['an unknown field', '{ me { nothing } }'],

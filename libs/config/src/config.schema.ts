@@ -27,6 +27,7 @@ export const configSchema = z.object({
   GRAPHQL_INTROSPECTION: booleanString.optional(),
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
   GRAPHQL_MAX_COMPLEXITY: positiveInt.default(2000),
+  GRAPHQL_MAX_TOKENS: positiveInt.max(1_000_000).default(10_000),
   HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb').default('1mb'),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
   GATEWAY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int('must be an integer').min(0).max(3600).default(30),
@@ -69,6 +70,8 @@ export interface SynthgateConfig {
     readonly introspection: boolean;
     readonly maxDepth: number;
     readonly maxComplexity: number;
+    /** Tokens a document may have: graphql's own validation recurses through long fragment chains. */
+    readonly maxTokens: number;
   };
   readonly httpBodyLimit: string;
   readonly rateLimitPerMinute: number;
@@ -121,6 +124,7 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
       introspection: parsed.GRAPHQL_INTROSPECTION ?? parsed.NODE_ENV !== 'production',
       maxDepth: parsed.GRAPHQL_MAX_DEPTH,
       maxComplexity: parsed.GRAPHQL_MAX_COMPLEXITY,
+      maxTokens: parsed.GRAPHQL_MAX_TOKENS,
     },
     httpBodyLimit: parsed.HTTP_BODY_LIMIT,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,

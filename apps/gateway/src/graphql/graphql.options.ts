@@ -134,6 +134,8 @@ export function graphqlOptions(config: SynthgateConfig, database: Database, audi
     },
     context: ({ req }: { req: GraphQLContext['req'] }): GraphQLContext => ({ req, loaders: new Loaders(database) }),
     formatError: formatGraphQLError,
+    // Bounds the document before graphql's validation, whose rules recurse through fragment chains.
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     // A strict DateTime in place of @nestjs/graphql's, which turned "yesterday" into an Invalid Date.
     buildSchemaOptions: { scalarsMap: [{ type: Date, scalar: GraphQLDateTime }] },
     validationRules: [depthLimitRule(config.graphql.maxDepth)],
