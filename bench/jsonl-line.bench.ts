@@ -4,6 +4,11 @@
  * must be linear in the line's length: twice the bytes, about twice the time. The line cap is set
  * above the line here so the whole line is scanned and parsed; in the gateway the cap
  * (6 x IMPORT_MAX_RECORD_CHARS + 64 KiB) refuses such a line after its first few hundred KB.
+ *
+ * On the 2-core development machine, 5 / 10 / 20 / 50 MB: 254 / 598 / 2,081 / 13,688 ms with the
+ * old parser (each chunk re-scanned the whole unfinished line), 22 / 37 / 70 / 181 ms now. Through
+ * the gateway (in-process test gateway, one JSON line posted): 0.99 / 1.67 / 4.99 / 32.2 s before
+ * (a /health probe waited up to 10.2 s), 0.15 / 0.23 / 0.50 / 0.97 s now (/health at most 0.46 s).
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
