@@ -3,8 +3,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { type ApolloDriverConfig } from '@nestjs/apollo';
 import { type SynthgateConfig } from '@synthgate/config';
 import { type Database } from '@synthgate/persistence';
-import { GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import { getVariableValues } from 'graphql/execution/values';
+import { getVariableValues, GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { type ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { type AuditService } from '../audit/audit.service';
 import { type GatewayMetrics } from '../metrics/gateway-metrics';
