@@ -194,3 +194,60 @@ describe('record import under hostile uploads', () => {
     expect(await stored(dataset.id)).toBe(0);
   });
 });
+
+describe('record import from a client that stalls', () => {
+  let gateway: TestGateway;
+  let acme: TestOrganization;
+  let db: Client;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ IMPORT_STALL_TIMEOUT_SECONDS: '1' });
+    acme = await createOrganization(gateway);
+    db = new Client({ connectionString: gateway.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await gateway?.close();
+  });
+
+  async function lockFree(datasetId: string): Promise<boolean> {
+    await db.query('BEGIN');
+    try {
+      await db.query('SELECT id FROM dataset WHERE id = $1 FOR UPDATE NOWAIT', [datasetId]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await db.query('ROLLBACK');
+    }
+  }
+
+  it('aborts an upload that sends nothing for IMPORT_STALL_TIMEOUT_SECONDS, answering why, and frees its lock', async () => {
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, 'text/csv', 1_000_000);
+    upload.socket.write(`text,label\n${csvRows(0, 100)}`);
+    await waitUntil(async () => !(await lockFree(dataset.id)), 10_000, 'the import to take its lock');
+    const stalledAt = Date.now();
+    const response = await upload.response;
+    expect(Date.now() - stalledAt).toBeLessThan(4000);
+    expect(response).toMatch(/^HTTP\/1\.1 400/);
+    expect(response).toContain('IMPORT_STALL_TIMEOUT_SECONDS');
+    expect(await lockFree(dataset.id)).toBe(true);
+    expect(await gateway.database.repositories.records.countByDataset(dataset.id)).toBe(0);
+  });
+
+  it('lets a slow upload that keeps sending finish', async () => {
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const chunks = [`text,label\n`, ...Array.from({ length: 6 }, (_, i) => csvRows(i * 10, 10))];
+    const body = chunks.join('');
+    const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, 'text/csv', Buffer.byteLength(body));
+    for (const chunk of chunks) {
+      upload.socket.write(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    const response = await upload.response;
+    expect(response).toMatch(/^HTTP\/1\.1 201/);
+    expect(await gateway.database.repositories.records.countByDataset(dataset.id)).toBe(60);
+  });
+});

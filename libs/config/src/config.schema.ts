@@ -35,6 +35,7 @@ export const configSchema = z.object({
   IMPORT_MAX_RECORD_CHARS: positiveInt.default(20_000),
   IMPORT_MAX_CONCURRENT: positiveInt.max(1000).default(4),
   IMPORT_MAX_CONCURRENT_PER_ORGANIZATION: positiveInt.max(1000).default(2),
+  IMPORT_STALL_TIMEOUT_SECONDS: positiveInt.max(3600).default(60),
   ALLOW_BENCHMARK_DATASETS: booleanString.default('false'),
   API_TOKEN_DEFAULT_TTL_DAYS: positiveInt.max(3650, 'must be at most 3650').default(90),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -83,6 +84,8 @@ export interface SynthgateConfig {
     /** Imports running at once in one gateway process (each holds a pool connection while its upload lasts). */
     readonly maxConcurrent: number;
     readonly maxConcurrentPerOrganization: number;
+    /** An import whose client sends nothing for this long is aborted (it holds a lock and a connection). */
+    readonly stallTimeoutSeconds: number;
   };
   /** Whether data owners may create benchmark datasets (NON_PRIVATE_REFERENCE releases; no privacy guarantee). */
   readonly allowBenchmarkDatasets: boolean;
@@ -134,6 +137,7 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
       maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS,
       maxConcurrent: parsed.IMPORT_MAX_CONCURRENT,
       maxConcurrentPerOrganization: parsed.IMPORT_MAX_CONCURRENT_PER_ORGANIZATION,
+      stallTimeoutSeconds: parsed.IMPORT_STALL_TIMEOUT_SECONDS,
     },
     allowBenchmarkDatasets: parsed.ALLOW_BENCHMARK_DATASETS,
     apiTokenDefaultTtlDays: parsed.API_TOKEN_DEFAULT_TTL_DAYS,

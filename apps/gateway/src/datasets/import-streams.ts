@@ -1,15 +1,35 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { DomainError } from '../gateway.errors';
 
-/** Fails the import once more than `maxBytes` have arrived, before reading the rest. */
+/**
+ * Fails the import once more than `maxBytes` have arrived, before reading the rest. As the first
+ * stage after the upload it also tells how long the import has been waiting on the client.
+ */
 export class ByteLimit extends Transform {
   bytes = 0;
+  private lastActivity = Date.now();
 
   constructor(private readonly maxBytes: number) {
     super();
   }
 
+  /**
+   * Milliseconds the import has waited on the client: since the last chunk arrived, counting only
+   * time when nothing sits in this stage's buffers (when they hold data, the import itself, e.g.
+   * a slow COPY, is what holds the upload back, not the client).
+   */
+  /** Starts the clock of {@link waitingOnClientFor} (when the import begins to read). */
+  startClock(now = Date.now()): void {
+    this.lastActivity = now;
+  }
+
+  waitingOnClientFor(now = Date.now()): number {
+    if (this.writableLength > 0 || this.readableLength > 0) this.lastActivity = now;
+    return now - this.lastActivity;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.lastActivity = Date.now();
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
       callback(new DomainError('PAYLOAD_TOO_LARGE', `file: is larger than the import limit of ${this.maxBytes} bytes (IMPORT_MAX_BYTES)`));

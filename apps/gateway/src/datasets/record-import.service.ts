@@ -92,7 +92,8 @@ function headerError(rule: string): DomainError {
  *
  * `upload` aborts the import (the COPY is cancelled, the transaction rolls back, the lock and the
  * connection are released) the moment the caller's upload fails: a client that disconnects, or a
- * multipart form cut off before its closing boundary. Its reason becomes the import's error.
+ * multipart form cut off before its closing boundary. Its reason becomes the import's error. An
+ * upload that sends nothing for IMPORT_STALL_TIMEOUT_SECONDS is aborted the same way.
  * At most IMPORT_MAX_CONCURRENT imports run at once, IMPORT_MAX_CONCURRENT_PER_ORGANIZATION per
  * organisation; more are refused with TOO_MANY_IMPORTS.
  */
@@ -117,9 +118,12 @@ export class RecordImportService {
     if (dataset.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
     const limiter = new ByteLimit(this.config.importLimits.maxBytes);
     let releaseSlot = (): void => undefined;
+    const stall = new AbortController();
+    const aborted = AbortSignal.any([upload, stall.signal]);
+    let stopWatching = (): void => undefined;
     try {
       releaseSlot = this.slots.acquire(dataset.organizationId);
-      upload.throwIfAborted();
+      aborted.throwIfAborted();
       const result = await this.database.transaction(async (repositories) => {
         const locked = (await repositories.datasets.lockForUpdate(dataset.id))!;
         if (locked.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
@@ -137,6 +141,8 @@ export class RecordImportService {
         const labelled = dataset.labelField !== null;
         const textField = dataset.textField;
         const labelField = dataset.labelField ?? '';
+        // The clock starts once the lock is held: waiting for another import's lock is not a stall.
+        stopWatching = watchForStall(limiter, this.config.importLimits.stallTimeoutSeconds * 1000, stall);
         try {
           const consume = async (parsed: AsyncIterable<ParsedRow>): Promise<void> => {
             for await (const row of parsed) {
@@ -177,19 +183,22 @@ export class RecordImportService {
                 return undefined;
               },
             });
-            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume, { signal: upload });
+            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume, { signal: aborted });
           } else {
-            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars), consume, { signal: upload });
+            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars), consume, { signal: aborted });
           }
         } catch (error) {
           if (!copyFailed) copy.destroy(new Error('import aborted'));
           // A failed upload shows up as whichever stream broke first; its own reason says what happened.
-          if (upload.aborted) throw upload.reason;
+          if (aborted.aborted) throw aborted.reason;
           if (isCsvError(error)) {
             problems.add(csvProblem(error, lineChars));
             throw problemsError(problems);
           }
           throw error;
+        } finally {
+          // The whole upload has been read: what follows (COPY's end, the commit) waits on the database.
+          stopWatching();
         }
         if (problems.count > 0) {
           // CSV errors reported through on_skip reach here with the COPY still open.
@@ -242,9 +251,25 @@ export class RecordImportService {
       });
       throw error;
     } finally {
+      stopWatching();
       releaseSlot();
     }
   }
+}
+
+/** Aborts `stall` once the import has waited on its client for `timeoutMs`; returns the stop. */
+function watchForStall(limiter: ByteLimit, timeoutMs: number, stall: AbortController): () => void {
+  limiter.startClock();
+  const timer = setInterval(
+    () => {
+      if (limiter.waitingOnClientFor() < timeoutMs) return;
+      const seconds = Math.round(timeoutMs / 1000);
+      stall.abort(DomainError.badInput('file', `the upload sent nothing for ${seconds} s (IMPORT_STALL_TIMEOUT_SECONDS); nothing was imported`));
+    },
+    Math.min(1000, timeoutMs / 4),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function drained(stream: Writable): Promise<void> {
