@@ -63,7 +63,7 @@ describe('record import under hostile uploads', () => {
   }
 
   async function copyRunning(): Promise<boolean> {
-    const { rows } = await db.query<{ count: string }>(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'COPY%' AND pid <> pg_backend_pid()`);
+    const { rows } = await db.query<{ count: string }>(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query ILIKE 'COPY%' AND pid <> pg_backend_pid()`);
     return Number(rows[0]!.count) > 0;
   }
 
@@ -119,6 +119,8 @@ describe('record import under hostile uploads', () => {
   it('after 12 multipart uploads hung up mid-file, health and GraphQL still answer at once for everyone', async () => {
     const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
     for (let i = 0; i < 12; i++) {
+      // Each upload's own COPY is the one seen running: the previous one is gone first.
+      await waitUntil(async () => !(await copyRunning()), 2000, 'the previous import to roll back');
       const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, `multipart/form-data; boundary=${BOUNDARY}`, 50_000_000);
       upload.socket.write(multipartHead(`text,label\n${csvRows(0, 500)}`));
       await waitUntil(copyRunning, 10_000, 'the import to start its COPY');
