@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'UNDECLARED_LABEL'
   | 'TOO_MANY_REQUESTS'
   | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_IMPORTS'
   | 'INTERNAL_SERVER_ERROR';
 
 export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
@@ -21,6 +22,7 @@ export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
   'UNDECLARED_LABEL',
   'TOO_MANY_REQUESTS',
   'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_IMPORTS',
 ]);
 
 /** One problem of a bad input: the field (or file line) and the rule it breaks. */

@@ -27,11 +27,15 @@ export const configSchema = z.object({
   GRAPHQL_INTROSPECTION: booleanString.optional(),
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
   GRAPHQL_MAX_COMPLEXITY: positiveInt.default(2000),
+  GRAPHQL_MAX_TOKENS: positiveInt.max(1_000_000).default(10_000),
   HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'must look like 512kb or 1mb').default('1mb'),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
   GATEWAY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int('must be an integer').min(0).max(3600).default(30),
   IMPORT_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   IMPORT_MAX_RECORD_CHARS: positiveInt.default(20_000),
+  IMPORT_MAX_CONCURRENT: positiveInt.max(1000).default(4),
+  IMPORT_MAX_CONCURRENT_PER_ORGANIZATION: positiveInt.max(1000).default(2),
+  IMPORT_STALL_TIMEOUT_SECONDS: positiveInt.max(3600).default(60),
   ALLOW_BENCHMARK_DATASETS: booleanString.default('false'),
   API_TOKEN_DEFAULT_TTL_DAYS: positiveInt.max(3650, 'must be at most 3650').default(90),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -67,12 +71,22 @@ export interface SynthgateConfig {
     readonly introspection: boolean;
     readonly maxDepth: number;
     readonly maxComplexity: number;
+    /** Tokens a document may have: graphql's own validation recurses through long fragment chains. */
+    readonly maxTokens: number;
   };
   readonly httpBodyLimit: string;
   readonly rateLimitPerMinute: number;
   /** On SIGTERM, how long the gateway lets requests in flight (imports, exports) finish. */
   readonly shutdownGraceSeconds: number;
-  readonly importLimits: { readonly maxBytes: number; readonly maxRecordChars: number };
+  readonly importLimits: {
+    readonly maxBytes: number;
+    readonly maxRecordChars: number;
+    /** Imports running at once in one gateway process (each holds a pool connection while its upload lasts). */
+    readonly maxConcurrent: number;
+    readonly maxConcurrentPerOrganization: number;
+    /** An import whose client sends nothing for this long is aborted (it holds a lock and a connection). */
+    readonly stallTimeoutSeconds: number;
+  };
   /** Whether data owners may create benchmark datasets (NON_PRIVATE_REFERENCE releases; no privacy guarantee). */
   readonly allowBenchmarkDatasets: boolean;
   readonly apiTokenDefaultTtlDays: number;
@@ -113,11 +127,18 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
       introspection: parsed.GRAPHQL_INTROSPECTION ?? parsed.NODE_ENV !== 'production',
       maxDepth: parsed.GRAPHQL_MAX_DEPTH,
       maxComplexity: parsed.GRAPHQL_MAX_COMPLEXITY,
+      maxTokens: parsed.GRAPHQL_MAX_TOKENS,
     },
     httpBodyLimit: parsed.HTTP_BODY_LIMIT,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     shutdownGraceSeconds: parsed.GATEWAY_SHUTDOWN_GRACE_SECONDS,
-    importLimits: { maxBytes: parsed.IMPORT_MAX_BYTES, maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS },
+    importLimits: {
+      maxBytes: parsed.IMPORT_MAX_BYTES,
+      maxRecordChars: parsed.IMPORT_MAX_RECORD_CHARS,
+      maxConcurrent: parsed.IMPORT_MAX_CONCURRENT,
+      maxConcurrentPerOrganization: parsed.IMPORT_MAX_CONCURRENT_PER_ORGANIZATION,
+      stallTimeoutSeconds: parsed.IMPORT_STALL_TIMEOUT_SECONDS,
+    },
     allowBenchmarkDatasets: parsed.ALLOW_BENCHMARK_DATASETS,
     apiTokenDefaultTtlDays: parsed.API_TOKEN_DEFAULT_TTL_DAYS,
     metricsToken: parsed.METRICS_TOKEN,

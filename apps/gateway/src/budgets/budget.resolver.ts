@@ -1,5 +1,6 @@
 import { Args, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { type Actor, Can, CurrentActor } from '@synthgate/access';
+import { FIELD_COSTS } from '../graphql/field-costs';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { budgetWarnings, Dataset } from '../datasets/dataset.types';
 import { BudgetService } from './budget.service';
@@ -9,7 +10,7 @@ import { Budget, LedgerEntryConnection, LedgerVerification, toLedgerEntry } from
 export class BudgetResolver {
   constructor(private readonly budgetService: BudgetService) {}
 
-  @Query(() => LedgerVerification, { description: "Recomputes a dataset's ledger hash chain and total rho." })
+  @Query(() => LedgerVerification, { description: "Recomputes a dataset's ledger hash chain and total rho.", complexity: FIELD_COSTS.ledgerVerification })
   @Can('read', 'Budget')
   async verifyLedger(@CurrentActor() actor: Actor, @Args('datasetId', { type: () => ID }) datasetId: string) {
     return this.budgetService.verify(actor, datasetId);
@@ -20,7 +21,7 @@ export class BudgetResolver {
     return toConnection(await this.budgetService.ledger(actor, budget.datasetId, pageRequest(page)), toLedgerEntry);
   }
 
-  @ResolveField(() => LedgerVerification)
+  @ResolveField(() => LedgerVerification, { complexity: FIELD_COSTS.ledgerVerification })
   async verification(@CurrentActor() actor: Actor, @Parent() budget: Budget) {
     return this.budgetService.verify(actor, budget.datasetId);
   }

@@ -1,15 +1,35 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { DomainError } from '../gateway.errors';
 
-/** Fails the import once more than `maxBytes` have arrived, before reading the rest. */
+/**
+ * Fails the import once more than `maxBytes` have arrived, before reading the rest. As the first
+ * stage after the upload it also tells how long the import has been waiting on the client.
+ */
 export class ByteLimit extends Transform {
   bytes = 0;
+  private lastActivity = Date.now();
 
   constructor(private readonly maxBytes: number) {
     super();
   }
 
+  /**
+   * Milliseconds the import has waited on the client: since the last chunk arrived, counting only
+   * time when nothing sits in this stage's buffers (when they hold data, the import itself, e.g.
+   * a slow COPY, is what holds the upload back, not the client).
+   */
+  /** Starts the clock of {@link waitingOnClientFor} (when the import begins to read). */
+  startClock(now = Date.now()): void {
+    this.lastActivity = now;
+  }
+
+  waitingOnClientFor(now = Date.now()): number {
+    if (this.writableLength > 0 || this.readableLength > 0) this.lastActivity = now;
+    return now - this.lastActivity;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.lastActivity = Date.now();
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
       callback(new DomainError('PAYLOAD_TOO_LARGE', `file: is larger than the import limit of ${this.maxBytes} bytes (IMPORT_MAX_BYTES)`));
@@ -82,42 +102,96 @@ export interface RawRow {
 }
 
 /**
+ * The longest line (JSON Lines) or record (CSV) an import accepts: room for a text of
+ * `maxRecordChars` characters written entirely as `\uXXXX` escapes (6 characters each), plus
+ * 64 KiB for the label and other fields. A longer one cannot hold a valid record, so it is refused
+ * as soon as it passes this length, without buffering the rest of it.
+ */
+export function maxLineChars(maxRecordChars: number): number {
+  return 6 * maxRecordChars + 64 * 1024;
+}
+
+/** The rule an over-long line or CSV record breaks. */
+export function lineTooLong(maxChars: number): string {
+  return `is longer than ${maxChars} characters (the limit is 6 x IMPORT_MAX_RECORD_CHARS + 65536)`;
+}
+
+/**
  * Splits JSON Lines into rows: one JSON object per line, blank lines skipped. A line that is not
- * a JSON object becomes a row with a `parseError`, so the import can report every bad line.
+ * a JSON object, or is longer than `maxLineChars`, becomes a row with a `parseError`, so the
+ * import can report every bad line.
+ *
+ * Linear in the input: each decoded chunk is scanned for newlines once, and the unfinished line is
+ * kept as a list of parts joined once when its newline arrives (re-scanning or re-slicing one
+ * growing string made a 50 MB line take 14 s; see bench/jsonl-line.bench.ts).
  */
 export class JsonLinesParser extends Transform {
-  private buffer = '';
+  /** The unfinished line, in parts, and its length in characters. */
+  private parts: string[] = [];
+  private partsLength = 0;
+  /** The unfinished line passed the cap: its parts are dropped until its newline. */
+  private overlong = false;
   private line = 0;
   private readonly decoder = new TextDecoder('utf-8');
 
   constructor(
     private readonly textField: string,
     private readonly labelField: string | null,
+    private readonly maxLineChars: number,
   ) {
     super({ readableObjectMode: true });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.buffer += this.decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let newline = this.buffer.indexOf('\n', start);
-    while (newline !== -1) {
-      this.emitLine(this.buffer.slice(start, newline));
-      start = newline + 1;
-      newline = this.buffer.indexOf('\n', start);
-    }
-    this.buffer = this.buffer.slice(start);
+    this.scan(this.decoder.decode(chunk, { stream: true }));
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    this.buffer += this.decoder.decode();
-    if (this.buffer.length > 0) this.emitLine(this.buffer);
+    this.scan(this.decoder.decode());
+    if (this.partsLength > 0 || this.overlong) this.endLine('');
     callback();
   }
 
-  private emitLine(raw: string): void {
+  private scan(text: string): void {
+    let start = 0;
+    let newline = text.indexOf('\n');
+    while (newline !== -1) {
+      this.endLine(text.slice(start, newline));
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
+    }
+    if (start < text.length) this.append(text.slice(start));
+  }
+
+  private append(part: string): void {
+    if (this.overlong) return;
+    this.partsLength += part.length;
+    if (this.partsLength > this.maxLineChars) {
+      this.overlong = true;
+      this.parts = [];
+      this.partsLength = 0;
+      return;
+    }
+    this.parts.push(part);
+  }
+
+  private endLine(last: string): void {
+    this.append(last);
+    const overlong = this.overlong;
+    const raw = overlong ? '' : this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    this.parts = [];
+    this.partsLength = 0;
+    this.overlong = false;
     this.line++;
+    if (overlong) {
+      this.push({ line: this.line, parseError: lineTooLong(this.maxLineChars) });
+      return;
+    }
+    this.emitLine(raw);
+  }
+
+  private emitLine(raw: string): void {
     const text = this.line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
     if (text.trim().length === 0) return;
     let value: unknown;

@@ -22,10 +22,32 @@ function formatOf(contentType: string | undefined, filename: string | undefined,
   return null;
 }
 
+/** Why an upload stopped before its end: the import it fed imports nothing. */
+function cutOff(): DomainError {
+  return DomainError.badInput('file', 'the upload ended before the file was complete (the client disconnected); nothing was imported');
+}
+
+/**
+ * Aborts when the client goes away before its request body is complete: the import rolls back at
+ * once instead of holding its connection and lock until a timeout.
+ */
+function uploadAbort(request: Request): AbortController {
+  const upload = new AbortController();
+  const onEnd = (): void => {
+    if (!request.complete) upload.abort(cutOff());
+  };
+  // Registered before the import's pipeline, so the import sees the cut-off reason first.
+  request.once('error', onEnd);
+  request.once('close', onEnd);
+  return upload;
+}
+
 /**
  * `POST /datasets/:id/records`: import records, all or nothing. The body is the file itself
  * (`Content-Type: text/csv` or `application/x-ndjson`) or a multipart form whose first file part
- * is the file; `?format=csv|jsonl` overrides what the content type says.
+ * is the file; `?format=csv|jsonl` overrides what the content type says. A client that
+ * disconnects mid-upload, or a multipart form without its closing boundary, imports nothing and
+ * releases everything the import held within moments.
  */
 @Controller('datasets')
 export class RecordImportController {
@@ -40,18 +62,26 @@ export class RecordImportController {
     @Req() request: Request,
     @Query('format') format?: string,
   ): Promise<ImportResult> {
+    const upload = uploadAbort(request);
     const contentType = request.headers['content-type'];
     if (contentType?.toLowerCase().startsWith('multipart/form-data')) {
-      return this.importMultipart(actor, datasetId, request, format);
+      return this.importMultipart(actor, datasetId, request, format, upload);
     }
     const resolved = formatOf(contentType, undefined, format);
     if (!resolved) {
       throw DomainError.badInput('content-type', 'must be text/csv, application/x-ndjson or multipart/form-data (or pass ?format=csv|jsonl)');
     }
-    return this.imports.import(actor, datasetId, request, resolved);
+    // The request's own 'error' (ECONNRESET on a disconnect) reaches the import's pipeline.
+    return this.imports.import(actor, datasetId, request, resolved, upload.signal);
   }
 
-  private importMultipart(actor: Actor, datasetId: string, request: Request, explicit: string | undefined): Promise<ImportResult> {
+  /**
+   * The first file part of a multipart form is imported. busboy's file stream fails (e.g. no
+   * closing boundary) before the import has attached its pipeline, so its error handling is
+   * attached here at once: any failure of the form aborts the import, and the answer waits for
+   * the import to have rolled back.
+   */
+  private importMultipart(actor: Actor, datasetId: string, request: Request, explicit: string | undefined, upload: AbortController): Promise<ImportResult> {
     return new Promise((resolve, reject) => {
       let parser: busboy.Busboy;
       try {
@@ -61,7 +91,9 @@ export class RecordImportController {
         return;
       }
       let started = false;
+      const invalid = (error: unknown): DomainError => DomainError.badInput('file', `is not a valid multipart upload (${error instanceof Error ? error.message : String(error)})`);
       parser.on('file', (_name: string, file: Readable, info: busboy.FileInfo) => {
+        file.on('error', (error: unknown) => upload.abort(invalid(error)));
         if (started) {
           file.resume();
           return;
@@ -80,14 +112,24 @@ export class RecordImportController {
           reject(DomainError.badInput('file', 'must be a .csv or .jsonl file (or pass ?format=csv|jsonl)'));
           return;
         }
-        this.imports.import(actor, datasetId, file, format).then(resolve, (error: unknown) => {
+        this.imports.import(actor, datasetId, file, format, upload.signal).then(resolve, (error: unknown) => {
           file.resume();
           reject(error);
         });
       });
-      parser.on('error', (error: unknown) => reject(DomainError.badInput('file', `is not a valid multipart upload (${String(error)})`)));
+      parser.on('error', (error: unknown) => {
+        upload.abort(invalid(error));
+        // Once the import has started, its own rejection (after the rollback) answers the request.
+        if (!started) reject(invalid(error));
+      });
       parser.on('close', () => {
         if (!started) reject(DomainError.badInput('file', 'the multipart form has no file part'));
+      });
+      // pipe() does not pass the request's failure on: a disconnect must end busboy's streams too.
+      upload.signal.addEventListener('abort', () => {
+        request.unpipe(parser);
+        parser.destroy();
+        if (!started) reject(upload.signal.reason);
       });
       request.pipe(parser);
     });

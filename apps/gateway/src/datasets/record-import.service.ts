@@ -9,7 +9,8 @@ import { copyRecordLine, Database } from '@synthgate/persistence';
 import { type CsvError, parse as parseCsv } from 'csv-parse';
 import { AuditService } from '../audit/audit.service';
 import { DomainError, type Problem } from '../gateway.errors';
-import { ByteLimit, JsonLinesParser, type RawRow, Utf8Validator } from './import-streams';
+import { ImportSlots } from './import-slots';
+import { ByteLimit, JsonLinesParser, lineTooLong, maxLineChars, type RawRow, Utf8Validator } from './import-streams';
 
 export type ImportFormat = 'csv' | 'jsonl';
 
@@ -90,16 +91,27 @@ function headerError(rule: string): DomainError {
  * bytes are limited and checked as UTF-8, parsed, validated row by row and written with
  * PostgreSQL COPY inside one transaction that holds the dataset's row lock. A bad file imports
  * nothing; the error names the first 20 problems by line and rule, then counts the rest.
+ *
+ * `upload` aborts the import (the COPY is cancelled, the transaction rolls back, the lock and the
+ * connection are released) the moment the caller's upload fails: a client that disconnects, or a
+ * multipart form cut off before its closing boundary. Its reason becomes the import's error. An
+ * upload that sends nothing for IMPORT_STALL_TIMEOUT_SECONDS is aborted the same way.
+ * At most IMPORT_MAX_CONCURRENT imports run at once, IMPORT_MAX_CONCURRENT_PER_ORGANIZATION per
+ * organisation; more are refused with TOO_MANY_IMPORTS.
  */
 @Injectable()
 export class RecordImportService {
+  private readonly slots: ImportSlots;
+
   constructor(
     private readonly database: Database,
     private readonly audit: AuditService,
     @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
-  ) {}
+  ) {
+    this.slots = new ImportSlots(config.importLimits.maxConcurrent, config.importLimits.maxConcurrentPerOrganization);
+  }
 
-  async import(actor: Actor, datasetId: string, source: Readable, format: ImportFormat): Promise<ImportResult> {
+  async import(actor: Actor, datasetId: string, source: Readable, format: ImportFormat, upload: AbortSignal): Promise<ImportResult> {
     const importId = randomUUID();
     const dataset = await this.database.repositories.datasets.findById(datasetId);
     if (!dataset || !defineAbilityFor(actor).can('import', subject('SensitiveRecord', { organizationId: dataset.organizationId }))) {
@@ -107,7 +119,13 @@ export class RecordImportService {
     }
     if (dataset.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
     const limiter = new ByteLimit(this.config.importLimits.maxBytes);
+    let releaseSlot = (): void => undefined;
+    const stall = new AbortController();
+    const aborted = AbortSignal.any([upload, stall.signal]);
+    let stopWatching = (): void => undefined;
     try {
+      releaseSlot = this.slots.acquire(dataset.organizationId);
+      aborted.throwIfAborted();
       const result = await this.database.transaction(async (repositories) => {
         const locked = (await repositories.datasets.lockForUpdate(dataset.id))!;
         if (locked.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
@@ -122,9 +140,12 @@ export class RecordImportService {
         let copyFailed = false;
         let pending = '';
         const maxChars = this.config.importLimits.maxRecordChars;
+        const lineChars = maxLineChars(maxChars);
         const labelled = dataset.labelField !== null;
         const textField = dataset.textField;
         const labelField = dataset.labelField ?? '';
+        // The clock starts once the lock is held: waiting for another import's lock is not a stall.
+        stopWatching = watchForStall(limiter, this.config.importLimits.stallTimeoutSeconds * 1000, stall);
         try {
           const consume = async (parsed: AsyncIterable<ParsedRow>): Promise<void> => {
             for await (const row of parsed) {
@@ -158,22 +179,28 @@ export class RecordImportService {
               relax_column_count: true,
               skip_empty_lines: true,
               skip_records_with_error: true,
+              max_record_size: lineChars,
               on_skip: (error?: CsvError) => {
-                if (error) problems.add(csvProblem(error));
+                if (error) problems.add(csvProblem(error, lineChars));
                 return undefined;
               },
             });
-            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume);
+            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume, { signal: aborted });
           } else {
-            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField), consume);
+            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars), consume, { signal: aborted });
           }
         } catch (error) {
           if (!copyFailed) copy.destroy(new Error('import aborted'));
+          // A failed upload shows up as whichever stream broke first; its own reason says what happened.
+          if (aborted.aborted) throw aborted.reason;
           if (isCsvError(error)) {
-            problems.add(csvProblem(error));
+            problems.add(csvProblem(error, lineChars));
             throw problemsError(problems);
           }
           throw error;
+        } finally {
+          // The whole upload has been read: what follows (COPY's end, the commit) waits on the database.
+          stopWatching();
         }
         if (problems.count > 0) {
           // CSV errors reported through on_skip reach here with the COPY still open.
@@ -207,6 +234,8 @@ export class RecordImportService {
       });
       return result;
     } catch (error) {
+      // The import is over (rolled back): its slot is free before the audit write, not after.
+      releaseSlot();
       await this.audit.record(actor, {
         action: 'records.import',
         outcome: 'FAILURE',
@@ -222,8 +251,26 @@ export class RecordImportService {
         },
       });
       throw error;
+    } finally {
+      stopWatching();
+      releaseSlot();
     }
   }
+}
+
+/** Aborts `stall` once the import has waited on its client for `timeoutMs`; returns the stop. */
+function watchForStall(limiter: ByteLimit, timeoutMs: number, stall: AbortController): () => void {
+  limiter.startClock();
+  const timer = setInterval(
+    () => {
+      if (limiter.waitingOnClientFor() < timeoutMs) return;
+      const seconds = Math.round(timeoutMs / 1000);
+      stall.abort(DomainError.badInput('file', `the upload sent nothing for ${seconds} s (IMPORT_STALL_TIMEOUT_SECONDS); nothing was imported`));
+    },
+    Math.min(1000, timeoutMs / 4),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function drained(stream: Writable): Promise<void> {
@@ -245,6 +292,8 @@ export function validateRow(row: RawRow, textField: string, labelField: string |
   if (labelField === null) return null;
   if (label === undefined || label === null) return { field: labelField, line, rule: `has no "${labelField}" (the dataset is labelled)` };
   if (typeof label !== 'string' && typeof label !== 'number') return { field: labelField, line, rule: `"${labelField}" must be a string` };
+  // JSON.parse reads 1e999 as Infinity, which would become the label "Infinity".
+  if (typeof label === 'number' && !Number.isFinite(label)) return { field: labelField, line, rule: `"${labelField}" must be a string or a finite number` };
   const labelText = labelValue(label);
   if (labelText.length === 0) return { field: labelField, line, rule: `"${labelField}" is empty (the dataset is labelled)` };
   if (labelText.length > MAX_LABEL_LENGTH) return { field: labelField, line, rule: `"${labelField}" is longer than ${MAX_LABEL_LENGTH} characters` };
@@ -255,13 +304,27 @@ export function validateRow(row: RawRow, textField: string, labelField: string |
   return null;
 }
 
+/**
+ * What each csv-parse error means, in words that never quote the record: csv-parse's own messages
+ * echo the field's text (e.g. `value is "..."`), which must not reach a response or a log.
+ */
+const csvRules: Readonly<Record<string, string>> = {
+  INVALID_OPENING_QUOTE: 'has a quote inside an unquoted field (quote the whole field and double the quotes inside it)',
+  CSV_INVALID_CLOSING_QUOTE: 'has a character right after a closing quote (a quote inside a quoted field must be doubled)',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'has a character right after a closing quote (a quote inside a quoted field must be doubled)',
+  CSV_QUOTE_NOT_CLOSED: 'opens a quote that is never closed',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'has a different number of fields than the header',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'has a different number of fields than the header',
+};
+
 function isCsvError(error: unknown): error is CsvError {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('CSV_');
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && (error.code.startsWith('CSV_') || error.code in csvRules);
 }
 
-function csvProblem(error: CsvError): Problem {
+function csvProblem(error: CsvError, maxChars: number): Problem {
   const line = (error as CsvError & { lines?: number }).lines;
-  return { field: 'line', ...(line ? { line } : {}), rule: error.message.replace(/^Invalid [^:]*: /, '') };
+  const rule = error.code === 'CSV_MAX_RECORD_SIZE' ? lineTooLong(maxChars) : (csvRules[error.code] ?? 'is not valid CSV');
+  return { field: 'line', ...(typeof line === 'number' && line > 0 ? { line } : {}), rule };
 }
 
 function problemsError(problems: ProblemList): DomainError {

@@ -3,12 +3,13 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { type ApolloDriverConfig } from '@nestjs/apollo';
 import { type SynthgateConfig } from '@synthgate/config';
 import { type Database } from '@synthgate/persistence';
-import { GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import depthLimit from 'graphql-depth-limit';
-import { type ComplexityEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { getVariableValues, GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { type ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { type AuditService } from '../audit/audit.service';
 import { type GatewayMetrics } from '../metrics/gateway-metrics';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.plugin';
+import { GraphQLDateTime } from './date-time.scalar';
+import { depthLimitRule } from './depth-limit.rule';
 import { formatGraphQLError, toClientError } from './error-mapping';
 import { type GraphQLContext, Loaders } from './loaders';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
@@ -25,25 +26,62 @@ const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
   return undefined;
 };
 
-/** Refuses operations whose estimated cost exceeds GRAPHQL_MAX_COMPLEXITY, before running them. */
+function tooComplex(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field: 'query', http: { status: 400 } } });
+}
+
+/**
+ * Refuses operations whose estimated cost exceeds GRAPHQL_MAX_COMPLEXITY, before running them.
+ * Every alias of a field is counted; fields that do heavy work declare their own cost
+ * (`complexity` in their decorator, e.g. verifyLedger), so 900 aliased verifications are refused.
+ * The refusal is a 400: a bad request, not a server failure.
+ */
 function complexityPlugin(maxComplexity: number, schema: () => GraphQLSchema | null): ApolloServerPlugin {
   return {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ request, document }) => {
+      didResolveOperation: async ({ request, document, operation }) => {
         const currentSchema = schema();
         if (!currentSchema) return;
-        const complexity = getComplexity({
-          schema: currentSchema,
-          query: document,
-          operationName: request.operationName,
-          variables: request.variables,
-          estimators: [pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
-        });
-        if (complexity > maxComplexity) {
-          throw new GraphQLError(`query: estimated complexity ${complexity} exceeds the limit of ${maxComplexity} (GRAPHQL_MAX_COMPLEXITY); ask for smaller pages or fewer fields`, {
-            extensions: { code: 'BAD_USER_INPUT', field: 'query' },
+        // Variables that do not coerce (wrong type, missing, Int overflow, unknown enum value) are
+        // refused by execution itself with 400 BAD_USER_INPUT naming the variable; the estimate
+        // needs coerced values, so it leaves them to that (getComplexity would throw a 500).
+        const coerced = getVariableValues(currentSchema, operation?.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
+        if (coerced.errors) return;
+        let complexity: number;
+        try {
+          complexity = getComplexity({
+            schema: currentSchema,
+            query: document,
+            operationName: request.operationName,
+            variables: coerced.coerced,
+            estimators: [fieldExtensionsEstimator(), pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
           });
+        } catch (error) {
+          // The estimator itself gives up on documents of more than 10,000 nodes (e.g. 5,000 aliases).
+          if (error instanceof GraphQLError) throw tooComplex(`query: has too many fields to estimate (${error.message})`);
+          throw error;
         }
+        if (complexity > maxComplexity) {
+          throw tooComplex(`query: estimated complexity ${complexity} exceeds the limit of ${maxComplexity} (GRAPHQL_MAX_COMPLEXITY); ask for smaller pages or fewer fields`);
+        }
+      },
+    }),
+  };
+}
+
+/**
+ * A request whose every error is BAD_USER_INPUT (a crafted `after` cursor, an out-of-range
+ * `first`, a bad mutation input) answers HTTP 400, as GraphQL's own parse, validation and variable
+ * errors do; the body is unchanged (any data that was produced, and the errors). Other failures
+ * (NOT_FOUND, FORBIDDEN, ...) keep GraphQL's 200 with their code in the body.
+ */
+function badRequestStatusPlugin(): ApolloServerPlugin {
+  return {
+    requestDidStart: async () => ({
+      willSendResponse: async ({ response }) => {
+        if (response.body.kind !== 'single') return;
+        const { errors } = response.body.singleResult;
+        if (errors?.length && errors.every((error) => error.extensions?.code === 'BAD_USER_INPUT')) response.http.status = 400;
       },
     }),
   };
@@ -87,17 +125,24 @@ export function graphqlOptions(config: SynthgateConfig, database: Database, audi
     playground: false,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    // Nest would reset every answer with a `data` key to 200, undoing badRequestStatusPlugin.
+    preserveHttpStatusForExecutionErrors: false,
     transformSchema: (built: GraphQLSchema) => {
       schema = built;
       return built;
     },
     context: ({ req }: { req: GraphQLContext['req'] }): GraphQLContext => ({ req, loaders: new Loaders(database) }),
     formatError: formatGraphQLError,
-    validationRules: [depthLimit(config.graphql.maxDepth)],
+    // Bounds the document before graphql's validation, whose rules recurse through fragment chains.
+    parseOptions: { maxTokens: config.graphql.maxTokens },
+    // A strict DateTime in place of @nestjs/graphql's, which turned "yesterday" into an Invalid Date.
+    buildSchemaOptions: { scalarsMap: [{ type: Date, scalar: GraphQLDateTime }] },
+    validationRules: [depthLimitRule(config.graphql.maxDepth)],
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       complexityPlugin(config.graphql.maxComplexity, () => schema),
       auditFailuresPlugin(audit),
+      badRequestStatusPlugin(),
       graphqlMetricsPlugin(metrics),
     ],
   };

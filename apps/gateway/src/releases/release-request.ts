@@ -143,7 +143,14 @@ export function validateReleaseRequest(
     if (allocation.mode === 'DP_COUNT') {
       if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.labelAllocation.mode', 'a public-only release reads no record, so it cannot count them; use DECLARED');
       if (mode === 'NON_PRIVATE_REFERENCE') throw DomainError.badInput('input.labelAllocation.mode', 'a NON_PRIVATE_REFERENCE release is charged nothing, so it cannot pay for a DP count; use DECLARED');
-      const countSigma = finite('input.labelAllocation.countSigma', allocation.countSigma ?? Number.NaN, (v) => v > 0 && v <= LIMITS.countSigma, `must be above 0 and at most ${LIMITS.countSigma}`);
+      // Noise wider than the whole dataset drowns every count; the bound uses only the public size N.
+      const maxSigma = Math.min(LIMITS.countSigma, dataset.recordCount);
+      const countSigma = finite(
+        'input.labelAllocation.countSigma',
+        allocation.countSigma ?? Number.NaN,
+        (v) => v > 0 && v <= maxSigma,
+        `must be above 0 and at most ${maxSigma} (the dataset's record count, capped at ${LIMITS.countSigma}): noise wider than the dataset drowns every count`,
+      );
       labelAllocation = { mode: 'DP_COUNT', countSigma };
     } else {
       const given = allocation.proportions ?? labels.map((label) => ({ label, weight: 1 }));
@@ -220,11 +227,47 @@ export function allocateDeclared(total: number, proportions: readonly { label: s
 }
 
 /**
- * Batches per label from DP-noised counts: `floor(max(0, noisy) / s)`, at least one per label.
- * The noisy counts are a DP release themselves (charged), so the allocation may depend on them.
+ * How far above `floor(N/s)` a DP count's batches may go: three standard deviations of the noisy
+ * total (L labels, each count noised with sigma: the total's standard deviation is
+ * `sigma * sqrt(L)`), in batches, and never more than `floor(N/s)` itself.
  */
-export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], batchSize: number): LabelPlanEntry[] {
-  return withOffsets(noisy.map(({ label, noisyCount }) => ({ label, batches: Math.max(1, Math.floor(Math.max(0, noisyCount) / batchSize)), noisyCount })));
+export function dpCountMargin(recordCount: number, batchSize: number, countSigma: number, labelCount: number): number {
+  return Math.min(Math.floor(recordCount / batchSize), Math.ceil((3 * countSigma * Math.sqrt(labelCount)) / batchSize));
+}
+
+/**
+ * The most batches a DP_COUNT release may have:
+ * `max(L, floor(N/s) + min(floor(N/s), ceil(3 sigma sqrt(L) / s)))`.
+ *
+ * Public by construction: N (the record count, public by DESIGN section 4), s, sigma and the label
+ * set L are all known before any record is read, so the bound reveals nothing and planRelease can
+ * show it. It lets the noisy total exceed N by three standard deviations (a 0.13% tail, where the
+ * counts are informative) but never doubles the batches of a DECLARED release of the same N and s:
+ * a large sigma no longer turns a 10-record dataset into thousands of batches.
+ */
+export function maxDpCountBatches(recordCount: number, batchSize: number, countSigma: number, labelCount: number): number {
+  return Math.max(labelCount, totalBatches(recordCount, batchSize) + dpCountMargin(recordCount, batchSize, countSigma, labelCount));
+}
+
+/**
+ * Batches per label from DP-noised counts: `floor(max(0, noisy) / s)`, at least one per label.
+ * When that sums to more than `maxBatches` (see {@link maxDpCountBatches}), each label gets one
+ * batch and the other `maxBatches - L` are shared in proportion to `max(0, noisy)` (largest
+ * remainder). The noisy counts are a DP release themselves (charged), and the cap is public, so
+ * the allocation is post-processing and costs nothing more.
+ */
+export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], batchSize: number, maxBatches: number): LabelPlanEntry[] {
+  if (maxBatches < noisy.length) throw new Error(`maxBatches ${maxBatches} is below one batch per label (${noisy.length})`);
+  const batches = noisy.map(({ noisyCount }) => Math.max(1, Math.floor(Math.max(0, noisyCount) / batchSize)));
+  if (batches.reduce((sum, count) => sum + count, 0) > maxBatches) {
+    // Some label has more than one batch, so some weight is positive.
+    const shares = allocateDeclared(
+      maxBatches - noisy.length,
+      noisy.map(({ label, noisyCount }) => ({ label, weight: Math.max(0, noisyCount) })),
+    );
+    shares.forEach((share, index) => (batches[index] = 1 + share.batches));
+  }
+  return withOffsets(noisy.map(({ label, noisyCount }, index) => ({ label, batches: batches[index]!, noisyCount })));
 }
 
 export function withOffsets(groups: readonly { label: string | null; batches: number; noisyCount?: number }[]): LabelPlanEntry[] {

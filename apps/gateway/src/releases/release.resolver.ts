@@ -1,6 +1,7 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { type Actor, Can, CurrentActor } from '@synthgate/access';
 import { type ReleaseEntity } from '@synthgate/persistence';
+import { FIELD_COSTS } from '../graphql/field-costs';
 import { type GraphQLContext } from '../graphql/loaders';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
 import { Organization, toOrganization } from '../organizations/organization.types';
@@ -21,7 +22,7 @@ import {
 export class ReleaseResolver {
   constructor(private readonly releaseService: ReleaseService) {}
 
-  @Query(() => ReleasePlan, { description: 'Dry run of createRelease: cost, examples, memory. Debits nothing.' })
+  @Query(() => ReleasePlan, { description: 'Dry run of createRelease: cost, examples, memory. Debits nothing.', complexity: FIELD_COSTS.releasePlan })
   @Can('plan', 'Release')
   async planRelease(@CurrentActor() actor: Actor, @Args('input') input: ReleaseInput): Promise<ReleasePlan> {
     const plan = await this.releaseService.plan(actor, input);
@@ -33,6 +34,7 @@ export class ReleaseResolver {
       admitted: plan.admitted,
       refusal: plan.refusal,
       batches: plan.batches,
+      maxBatches: plan.maxBatches,
       expectedExamples: plan.batches,
       labels: plan.labelPlan.map((entry) => ({ label: entry.label, batches: entry.batches })),
       expectedBatchSize: plan.parameters.batchSize,

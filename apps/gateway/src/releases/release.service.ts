@@ -24,6 +24,7 @@ import {
   allocateFromNoisyCounts,
   type ReleaseParameters,
   type ReleaseRequestInput,
+  maxDpCountBatches,
   totalBatches,
   validateReleaseRequest,
   type ValidatedRequest,
@@ -41,9 +42,18 @@ export interface ReleasePlanResult {
   readonly refusal: string | null;
   readonly labelPlan: readonly { label: string | null; batches: number | null }[];
   readonly batches: number | null;
+  /** `batches`, or the public cap of a DP label count ({@link maxDpCountBatches}). */
+  readonly maxBatches: number;
   readonly estimatedPromptTokens: number;
   readonly kvCacheBytesPerBatch: number;
   readonly kvCacheLimitBytes: number;
+}
+
+/** The public cap on a DP label count's batches (release-request.ts, maxDpCountBatches). */
+function dpCountCap(request: ValidatedRequest, dataset: DatasetEntity): number {
+  const allocation = request.labelAllocation;
+  if (allocation?.mode !== 'DP_COUNT' || !request.labels) throw new Error('dpCountCap: the request has no DP label count');
+  return maxDpCountBatches(dataset.recordCount, request.batchSize, allocation.countSigma, request.labels.length);
 }
 
 /** How long a batch may run before the queue retries it, and how often it is retried. */
@@ -165,6 +175,7 @@ export class ReleaseService {
     const memory = this.memoryEstimate(request, model);
     const floatingPoint = floatingPointRefusal(cost);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
+    const maxBatches = batches ?? dpCountCap(request, dataset);
     return {
       parameters: { ...request, privateTokenCap },
       cost,
@@ -179,6 +190,7 @@ export class ReleaseService {
           : floatingPoint,
       labelPlan,
       batches,
+      maxBatches,
       ...memory,
       kvCacheLimitBytes: this.models.kvCacheLimitBytes,
     };
@@ -293,7 +305,11 @@ export class ReleaseService {
     if (request.labels && request.labelAllocation?.mode === 'DP_COUNT') {
       const exact = await repositories.records.countByLabel(dataset.id, maxRecordId, request.labels);
       const noisy = noisyCounts(new CryptoRng(), request.labels.map((label) => exact.get(label)!), request.labelAllocation.countSigma);
-      return allocateFromNoisyCounts(request.labels.map((label, index) => ({ label, noisyCount: noisy.counts[index]! })), request.batchSize);
+      return allocateFromNoisyCounts(
+        request.labels.map((label, index) => ({ label, noisyCount: noisy.counts[index]! })),
+        request.batchSize,
+        dpCountCap(request, dataset),
+      );
     }
     return withOffsets(this.publicLabelPlan(request, dataset).map((entry) => ({ label: entry.label, batches: entry.batches! })));
   }

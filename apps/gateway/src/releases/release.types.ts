@@ -387,6 +387,11 @@ export class ReleasePlan {
   @Field(() => Int, { nullable: true, description: 'Batches (= synthetic examples); null until a DP label count is drawn.' })
   batches!: number | null;
 
+  @Field(() => Int, {
+    description: 'The most batches the release can have: batches itself, or for a DP label count the public cap max(L, floor(N/s) + min(floor(N/s), ceil(3 countSigma sqrt(L) / s))).',
+  })
+  maxBatches!: number;
+
   @Field(() => Int, { nullable: true })
   expectedExamples!: number | null;
 
