@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type KvCacheBatch } from '../runtime/kv-cache-batch';
 import { type DecodingOutcome, type DecodingSettings, type StopReason } from './private-decoding';
+import { Utf8Guard } from './utf8-token-mask';
 
 /** Inputs of {@link runSpeculativeDecoding}. */
 export interface SpeculativeDecodingInput extends DecodingSettings {
@@ -38,6 +39,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   let draftLength = input.maxDraftTokens;
   let stop: StopReason | null = null;
   let trace = 0;
+  // UTF-8 state of the accepted tokens; `draftStates[j]` is the state before draft j.
+  const guard = input.utf8Table ? new Utf8Guard(input.utf8Table) : null;
+  const restrict = (state: number) => {
+    if (guard) sampler.restrictTo(guard.table.allowedIn(state));
+  };
 
   const timed = <T>(f: () => T): T => {
     const t = performance.now();
@@ -57,6 +63,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
       return false;
     }
     tokenIds.push(token);
+    guard?.accept(token);
     if (isPrivate && privateSteps >= input.privateTokenCap) stop = 'private-token-cap';
     else if (tokenIds.length >= input.maxNewTokens) stop = 'max-new-tokens';
     return stop === null;
@@ -70,6 +77,8 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   while (stop === null) {
     // Position 1 of the round: its logits are at hand, so test before drafting anything.
     const first = logits;
+    const roundState = guard?.state ?? 0;
+    restrict(roundState);
     if (timed(() => sampler.isPrivateStep(first, privateRows, publicOf(first)))) {
       const token = timed(() => sampler.samplePrivate(first, privateRows, publicOf(first)));
       if (!decide(token, true, first)) break;
@@ -81,10 +90,16 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     // Draft from the public row alone, within the token budget.
     const budget = Math.min(draftLength, input.maxNewTokens - tokenIds.length + 1);
     const drafts = [lead];
+    const draftStates = [roundState];
     while (drafts.length < budget) {
-      const publicLogits = await publicBatch.append(drafts[drafts.length - 1]!);
+      const previous = drafts[drafts.length - 1]!;
+      // The state before the next draft (an end-of-sequence lead never gets here: decide stopped).
+      const state = guard ? guard.table.after(draftStates[draftStates.length - 1]!, previous) : 0;
+      const publicLogits = await publicBatch.append(previous);
+      restrict(state);
       const token = timed(() => sampler.samplePublic(publicLogits));
       drafts.push(token);
+      draftStates.push(state);
       if (input.eosTokenIds.has(token)) break;
     }
     // The public batch has consumed every draft but the last; one batched pass scores them all
@@ -98,6 +113,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     for (let j = 1; j < drafts.length && stop === null; j += 1) {
       // Gather position j's logits (after drafts[0..j-1]) into one [rows, vocab] buffer.
       for (let r = 0; r < rows; r += 1) step.set(scored.subarray((r * width + j - 1) * vocabSize, (r * width + j) * vocabSize), r * vocabSize);
+      restrict(draftStates[j]!);
       if (timed(() => sampler.isPrivateStep(step, privateRows, publicOf(step)))) {
         const token = timed(() => sampler.samplePrivate(step, privateRows, publicOf(step)));
         // Cut the draft: keep drafts[0..j-1] in both caches, then add the private token.
@@ -126,6 +142,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     privateSteps,
     publicSteps,
     stopReason: stop ?? 'max-new-tokens',
+    endsInsideCharacter: guard?.incomplete ?? false,
     stepTimings: {
       steps: privateSteps + publicSteps,
       prefillMs,
