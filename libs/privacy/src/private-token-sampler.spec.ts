@@ -321,6 +321,22 @@ describe('sparse-vector drafter', () => {
     return t >= 0 ? tail(t) : 1 - tail(-t);
   }
 
+  it('exposes the statistic of the last tested step (NaN when no test ran), for aggregate metrics', () => {
+    const vocab = 8;
+    const logits = randomRows(new SeededRng('svt-last-logits'), 3, vocab);
+    const pub = randomRows(new SeededRng('svt-last-public'), 1, vocab);
+    const d = sparseVectorStatistic(logits, 3, vocab, pub, 4, new Float64Array(vocab), new Float64Array(vocab), null);
+    const sampler = new PrivateTokenSampler(vocab, { ...BASE, expectedBatchSize: 4, drafter: { threshold: 0.5, sigma: 1 } }, new SeededRng(1));
+    expect(sampler.lastStatistic).toBeNaN();
+    sampler.next(logits, 3, pub);
+    expect(sampler.lastStatistic).toBeCloseTo(d, 12);
+    sampler.isPrivateStep(logits, 2, pub);
+    expect(sampler.lastStatistic).toBeCloseTo(sparseVectorStatistic(logits, 2, vocab, pub, 4, new Float64Array(vocab), new Float64Array(vocab), null), 12);
+    const plain = new PrivateTokenSampler(vocab, BASE, new SeededRng(1));
+    plain.next(logits, 3, pub);
+    expect(plain.lastStatistic).toBeNaN();
+  });
+
   it('goes private with probability P(d + Lap(2 sigma) >= theta + Lap(sigma)) for a fresh threshold', () => {
     const vocab = 8;
     const rows = 3;

@@ -77,6 +77,7 @@ export class PrivateTokenSampler {
   private rowMaxima: Float64Array;
   private noisyThreshold = Number.NaN;
   private privateStepCount = 0;
+  private statistic = Number.NaN;
 
   constructor(
     readonly vocabSize: number,
@@ -108,6 +109,15 @@ export class PrivateTokenSampler {
   }
 
   /**
+   * The sparse-vector statistic `d` of the last step that ran the test; NaN when it did not (no
+   * drafter, non-private mode). Data-dependent: for aggregate operator metrics only (a fleet-wide
+   * histogram), never to be released or stored with a release (DESIGN.md section 4).
+   */
+  get lastStatistic(): number {
+    return this.statistic;
+  }
+
+  /**
    * One decoding step: with the drafter, the sparse-vector test decides between a private step
    * (exponential mechanism on the clipped aggregate) and a free public step; without it every
    * step is private. In the non-private reference mode the raw mean is sampled instead.
@@ -115,6 +125,7 @@ export class PrivateTokenSampler {
   next(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): TokenDecision {
     this.checkStepInputs(logits, privateRows, publicLogits);
     this.prepareCandidates(publicLogits);
+    this.statistic = Number.NaN;
     if (this.params.nonPrivate === true) {
       if (privateRows === 0) return { token: this.drawPublic(publicLogits), private: false };
       this.privateStepCount += 1;
@@ -138,6 +149,7 @@ export class PrivateTokenSampler {
    */
   isPrivateStep(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): boolean {
     this.checkStepInputs(logits, privateRows, publicLogits);
+    this.statistic = Number.NaN;
     if (this.params.drafter == null) {
       this.privateStepCount += 1;
       return true;
@@ -226,6 +238,7 @@ export class PrivateTokenSampler {
       this.softmaxScratch!,
       keepMaxima ? this.rowMaxima : null,
     );
+    this.statistic = statistic;
     if (statistic + sampleLaplace(this.rng, 2 * drafter.sigma) < this.noisyThreshold) return false;
     this.noisyThreshold = drafter.threshold + sampleLaplace(this.rng, drafter.sigma);
     this.privateStepCount += 1;

@@ -43,6 +43,11 @@ export interface StepTrace {
   readonly logits: Float32Array;
   readonly token: number;
   readonly private: boolean;
+  /**
+   * The sparse-vector statistic of this step's test, or null when none ran (no drafter,
+   * non-private mode). Sensitive like the logits: for aggregate metrics only.
+   */
+  readonly drafterStatistic: number | null;
 }
 
 /** The outcome of the decoding loop, before detokenisation. */
@@ -108,7 +113,7 @@ export async function runPrivateDecoding(input: PrivateDecodingInput): Promise<D
     mechanismMs += performance.now() - mechanismStarted;
     if (decision.private) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step, logits, token: decision.token, private: decision.private });
+    input.onStep?.({ step, logits, token: decision.token, private: decision.private, drafterStatistic: Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     if (input.eosTokenIds.has(decision.token)) {
       stopReason = 'eos';
       break;

@@ -56,7 +56,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   const decide = (token: number, isPrivate: boolean, stepLogits: Float32Array): boolean => {
     if (isPrivate) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step: trace, logits: stepLogits, token, private: isPrivate });
+    input.onStep?.({ step: trace, logits: stepLogits, token, private: isPrivate, drafterStatistic: Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     trace += 1;
     if (input.eosTokenIds.has(token)) {
       stop = 'eos';
