@@ -6,6 +6,7 @@ import { GenerationError, type GenerationModel } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
+import { fillPrompt } from './prompt-fill';
 import { type ReleaseContext, ReleaseContextCache } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
@@ -20,11 +21,6 @@ class HandBack extends Error {
 /** An audit entry of the worker's own about a release (no user, no request). */
 function auditRelease(repositories: Repositories, release: ReleaseEntity, action: string, outcome: 'SUCCESS' | 'FAILURE', details: Record<string, unknown>): Promise<void> {
   return repositories.audit.append({ organizationId: release.organizationId, actorUserId: null, actorTokenId: null, action, subjectType: 'Release', subjectId: release.id, outcome, requestId: null, details });
-}
-
-/** Fills `{text}` and `{label}` in one pass, so record text is never itself substituted. */
-function fill(template: string, text: string, label: string | null): string {
-  return template.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? text : (label ?? '')));
 }
 
 /**
@@ -191,7 +187,7 @@ export class ReleaseBatchProcessor {
     const parameters = release.parameters;
     const group = release.labelPlan.find((entry) => batchIndex >= entry.offset && batchIndex < entry.offset + entry.batches);
     const label = group?.label ?? null;
-    const publicPrompt = fill(context.publicPromptTemplate, '', label);
+    const publicPrompt = fillPrompt(context.publicPromptTemplate, '', label);
     // Deterministic per batch from the release's secret seed: a retry replays the same randomness.
     const rng = batchRng(release.randomSeed, batchIndex);
     const started = process.hrtime.bigint();
@@ -209,7 +205,7 @@ export class ReleaseBatchProcessor {
     const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
     let lastStep: bigint | null = null;
     const example = await model.generateExample({
-      privatePrompts: records.map((record) => fill(context.promptTemplate, record.text, record.label)),
+      privatePrompts: records.map((record) => fillPrompt(context.promptTemplate, record.text, record.label)),
       publicPrompt,
       params: {
         clip: parameters.clip,
@@ -226,8 +222,10 @@ export class ReleaseBatchProcessor {
       },
       rng,
       mode: 'kv-cache',
-      onStep: () => {
+      onStep: (trace) => {
         if (signal.aborted) throw new HandBack();
+        // Fleet-wide histogram only (like the token counts): never stored with the release.
+        if (trace.drafterStatistic !== null) this.metrics.observeDrafterStatistic(trace.drafterStatistic);
         // Step latency for the fleet's histogram; the first interval holds the prefill, so it starts after it.
         const now = process.hrtime.bigint();
         if (lastStep !== null) this.metrics.observeStep(Number(now - lastStep) / 1e9);
