@@ -49,7 +49,7 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <fi
   --drafter-sigma <sigma>   the drafter's noise scale sigma alone (overrides --drafter's second value)
   --delta <delta>           the dataset's delta (default 1e-6)
   --count-sigma <sigma>     noise of the DP label count (default 30)
-  --template <text>         the dataset's prompt template, {label} and {text}, \n for a line break (default per task)
+  --template <text>         the dataset's prompt template, {label} and {text}, \\n for a line break (default per task)
   --seed <n>                seeds the splits, subsample and classifiers (default 1)
   --seeds <n>               runs of each setting (default 3): fresh releases, classifier seeds seed .. seed+n-1;
                             the report gives mean and range and says which differences are within the spread
@@ -61,7 +61,7 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <fi
 `;
 
 /** Every option that takes a value (from HELP), so a misspelt one is refused rather than ignored. */
-const VALUE_OPTIONS = new Set([...HELP.matchAll(/^ {2}(--[a-z-]+) </gm)].map((match) => match[1]!));
+const VALUE_OPTIONS = new Set(['--task', '--train', '--test', '--name', ...[...HELP.matchAll(/^ {2}(--[a-z-]+) </gm)].map((match) => match[1]!)]);
 
 interface Args {
   readonly values: Map<string, string>;
