@@ -12,7 +12,7 @@ describe('utility metrics', () => {
   });
 
   it('the best constant answer scores the largest label share of the test part', () => {
-    expect(bestConstantAccuracy(truth)).toBeCloseTo(0.6, 12);
+    expect(bestConstantAccuracy(truth)).toBe(0.6);
     expect(bestConstantAccuracy(['x'])).toBe(1);
   });
 

@@ -26,9 +26,9 @@ export function balancedAccuracy(predicted: readonly string[], truth: readonly s
 
 /** Shares of each label in `labels` (summing to 1). */
 export function labelShares(labels: readonly string[]): Map<string, number> {
-  const shares = new Map<string, number>();
-  for (const label of labels) shares.set(label, (shares.get(label) ?? 0) + 1 / labels.length);
-  return shares;
+  const counts = new Map<string, number>();
+  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return new Map([...counts].map(([label, count]) => [label, count / labels.length]));
 }
 
 /** The test accuracy of the best single label answered for every example: the largest label share of `truth`. */

@@ -86,7 +86,7 @@ describe('utility report', () => {
     const notes = automaticNotes(result);
     expect(notes).toContain('public only and ε = 1: the difference in balanced accuracy (0.200 (0.150–0.250) against 0.290 (0.230–0.350)) is within the run-to-run spread.');
     expect(notes.some((note) => note.startsWith('ε = 1 and ε = 3: the difference'))).toBe(false);
-    expect(notes).toContain('At chance (balanced accuracy 0.200 within or above the range of runs): public only.');
+    expect(notes).toContain('Not above chance (balanced accuracy 0.200 lies within the range of runs, or above it): public only.');
     expect(drafterTable(repeated).split('\n')[2]).toBe('| ε = 1 | 1 | 0.500 | 40 | 0.050 | 0.100 | 0.200 | 0.300 | 0.450 |');
   });
 

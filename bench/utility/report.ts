@@ -192,7 +192,7 @@ export function spreadNotes(summaries: readonly SettingSummary[], chance: number
   }
   const holds = (range: Spread, value: number) => range.min <= value && value <= range.max;
   const atChance = sorted.filter((summary) => holds(summary.balancedAccuracy, chance) || summary.balancedAccuracy.max < chance);
-  if (atChance.length > 0) notes.push(`At chance (balanced accuracy ${chance.toFixed(3)} within or above the range of runs): ${atChance.map(settingLabel).join(', ')}.`);
+  if (atChance.length > 0) notes.push(`Not above chance (balanced accuracy ${chance.toFixed(3)} lies within the range of runs, or above it): ${atChance.map(settingLabel).join(', ')}.`);
   const blind = sorted.filter((summary) => summary.labelFidelity.min <= summary.blindFidelity.max);
   if (blind.length > 0) notes.push(`Label fidelity not above what a label-blind generator scores (ranges overlap): ${blind.map(settingLabel).join(', ')}.`);
   return notes;
