@@ -98,6 +98,14 @@ describe('GenerationModel.generateExample', () => {
     expect(result.text).toBe(decoded.replace(/\uFFFD+$/u, ''));
   });
 
+  it('reads the bytes of a SentencePiece byte-fallback vocabulary: <0xNN> is one byte, the word marker a space', () => {
+    const bytes = model.tokenizer.tokenBytes();
+    const id = (token: string) => model.tokenizer.tokenId(token)!;
+    expect([...bytes[id('<0xE2>')]!]).toEqual([0xe2]);
+    expect(new TextDecoder().decode(bytes[id('▁the')]!)).toBe(' the');
+    expect(bytes[id('</s>')]).toBeNull();
+  });
+
   it('writes valid UTF-8 with no replacement character, whatever the random model samples', async () => {
     // The tiny model's random weights favour its 256 byte tokens: unmasked, most examples held U+FFFD.
     const encoder = new TextEncoder();

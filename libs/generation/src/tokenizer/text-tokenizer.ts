@@ -95,7 +95,7 @@ function parseJsonFile(path: string): object {
 }
 
 interface TokenizerJson {
-  readonly model?: { readonly type?: string; readonly vocab?: Record<string, number> | readonly (readonly [string, number])[] };
+  readonly model?: { readonly type?: string; readonly byte_fallback?: boolean; readonly vocab?: Record<string, number> | readonly (readonly [string, number])[] };
   readonly added_tokens?: readonly { readonly id: number; readonly content: string; readonly special?: boolean }[];
   readonly decoder?: DecoderJson | null;
 }
@@ -146,7 +146,7 @@ function tokenBytesOf(json: TokenizerJson): (Uint8Array | null)[] {
     }
   } else {
     const replacements = decoders.filter((d) => d.type === 'Replace' && typeof d.pattern?.String === 'string').map((d) => [d.pattern!.String!, d.content ?? ''] as const);
-    const byteFallback = decoders.some((d) => d.type === 'ByteFallback');
+    const byteFallback = json.model?.byte_fallback === true || decoders.some((d) => d.type === 'ByteFallback');
     for (const [piece, id] of entries) {
       const fallback = byteFallback ? /^<0x([0-9A-Fa-f]{2})>$/.exec(piece) : null;
       if (fallback) {
