@@ -14,17 +14,27 @@
  * (non-private setting, so the mechanism adds almost nothing) at 1, 32 and 128 rows, on the
  * configured threads (2). Figures from a shared machine are indicative only.
  *
+ * Record influence (recordInfluence): the mean L1 distance between the first next-token
+ * distributions with and without the record, over the public probe set bench/probes/record-influence.json
+ * (60 short texts of varied kinds written for this repository, never an evaluation set), each as the
+ * product prompts it ("Here is a {kind} about {label}: {text}\n\nHere is another {kind} about
+ * {label}:" against its public prompt), through the product's template code and engine
+ * (bench/model/record-influence.ts); also with shuffled pairings (record i under probe j's kind and
+ * label). A model that ignores the record scores near 0.
+ *
  * Options: --model DIR (default models/default), --windows K (default 256), --samples N (print
- * N samples at temperature 1, seeds 1..N, unconditional or after --prompt TEXT), --skip-speed,
- * --skip-perplexity.
+ * N samples at temperature 1, seeds 1..N, unconditional or after --prompt TEXT), --probes FILE
+ * (default bench/probes/record-influence.json), --json FILE (write the figures measured as JSON),
+ * --skip-speed, --skip-perplexity, --skip-influence.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { DECODER_IO, type GenerationModel, loadModel, TextTokenizer } from '@synthgate/generation';
 import { SeededRng } from '@synthgate/privacy';
+import { readProbeSet, recordInfluence, type RecordInfluence } from './model/record-influence';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CORPUS = join(ROOT, '..', 'shared', 'data', 'corpus', 'gutenberg-60mb.txt');
@@ -40,6 +50,24 @@ interface Options {
   readonly prompt: string;
   readonly speed: boolean;
   readonly perplexity: boolean;
+  readonly influence: boolean;
+  readonly probes: string;
+  readonly json: string | null;
+}
+
+/** What --json writes: every figure this run measured. */
+interface ModelBenchResult {
+  model: string;
+  perplexity?: PerplexityResult;
+  recordInfluence?: RecordInfluence;
+}
+
+interface PerplexityResult {
+  readonly books: number;
+  readonly tokens: number;
+  readonly predictedTokens: number;
+  readonly meanNll: number;
+  readonly perplexity: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -54,6 +82,9 @@ function parseOptions(argv: readonly string[]): Options {
     prompt: (value('--prompt') ?? '').replace(/\\n/g, '\n'),
     speed: !argv.includes('--skip-speed'),
     perplexity: !argv.includes('--skip-perplexity'),
+    influence: !argv.includes('--skip-influence'),
+    probes: resolve(ROOT, value('--probes') ?? 'bench/probes/record-influence.json'),
+    json: value('--json') ? resolve(value('--json')!) : null,
   };
 }
 
@@ -88,10 +119,10 @@ function windowStarts(streamLength: number, context: number, count: number): num
   return Array.from({ length: k }, (_, i) => Math.floor((i * n) / k) * context);
 }
 
-async function perplexity(options: Options): Promise<void> {
+async function perplexity(options: Options): Promise<PerplexityResult | undefined> {
   if (!existsSync(CORPUS)) {
     console.log(`perplexity: skipped: ${CORPUS} is absent (shared data is not part of a fresh clone)`);
-    return;
+    return undefined;
   }
   const started = performance.now();
   const books = heldOutBooks(readFileSync(CORPUS, 'utf8'));
@@ -170,6 +201,7 @@ async function perplexity(options: Options): Promise<void> {
       'evaluate s': Number(((performance.now() - evalStarted) / 1000).toFixed(1)),
     },
   ]);
+  return { books: books.length, tokens: stream.length, predictedTokens: predicted, meanNll: Number(meanNll.toFixed(4)), perplexity: Number(Math.exp(meanNll).toFixed(3)) };
 }
 
 const SPEED_PROMPT = 'Here is a question about LOC: Where is the Eiffel Tower?\n\nHere is another question about LOC:';
@@ -222,15 +254,26 @@ async function main(): Promise<void> {
     console.log(`bench:model: skipped: ${options.model} does not exist (import a model with synthgate model import)`);
     return;
   }
-  if (options.perplexity) await perplexity(options);
-  if (options.speed || options.samples > 0) {
+  const result: ModelBenchResult = { model: options.model };
+  if (options.perplexity) result.perplexity = await perplexity(options);
+  if (options.speed || options.samples > 0 || options.influence) {
     const model = await loadModel(options.model, { threads: 2 });
     try {
+      if (options.influence) {
+        const influence = await recordInfluence(model, readProbeSet(options.probes));
+        result.recordInfluence = influence;
+        console.log('recordInfluence (%s, %d public probes from %s): mean L1 %s with the record against the public prompt; %s with shuffled pairings', model.name, influence.probes, options.probes.replace(`${ROOT}/`, ''), influence.meanL1, influence.shuffledMeanL1);
+        console.table(Object.entries(influence.byKind).map(([kind, value]) => ({ kind, ...value })));
+      }
       if (options.speed) await speed(model);
       if (options.samples > 0) await samples(model, options.samples, options.prompt);
     } finally {
       await model.release();
     }
+  }
+  if (options.json) {
+    writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`wrote ${options.json}`);
   }
 }
 

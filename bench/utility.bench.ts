@@ -1,5 +1,5 @@
 /**
- * `npm run bench:utility -- --task <trec|agnews|dbpedia> --epsilon 1,3,10,inf [--model <name>] [--json]`
+ * `npm run bench:utility -- --task <trec|agnews|dbpedia> --epsilon 1,3,10,inf [--seeds 3] [--model <name>] [--json]`
  * (or `--train <file.jsonl> --test <file.jsonl>`): the utility of synthetic releases, measured
  * through the product. Starts a gateway process on a fresh embedded PostgreSQL and worker
  * process(es) from dist/, imports the task's private part as a benchmark dataset, requests a
@@ -44,17 +44,24 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <fi
   --temperature <tau>       private temperature (default 1)
   --public-temperature <t>  public temperature (default 1)
   --top-k <k>               sample among the public row's top k tokens (default 40)
-  --drafter <theta,sigma>   sparse-vector drafter threshold and noise (default 0.5,1); --no-drafter for none
+  --drafter <theta,sigma>   sparse-vector drafter threshold and noise scale (default 0.5,1); --no-drafter for none
+  --drafter-threshold <t>   the drafter's threshold theta alone (overrides --drafter's first value)
+  --drafter-sigma <sigma>   the drafter's noise scale sigma alone (overrides --drafter's second value)
   --delta <delta>           the dataset's delta (default 1e-6)
   --count-sigma <sigma>     noise of the DP label count (default 30)
-  --template <text>         the dataset's prompt template, {label} and {text}, \n for a line break (default per task)
+  --template <text>         the dataset's prompt template, {label} and {text}, \\n for a line break (default per task)
   --seed <n>                seeds the splits, subsample and classifiers (default 1)
+  --seeds <n>               runs of each setting (default 3): fresh releases, classifier seeds seed .. seed+n-1;
+                            the report gives mean and range and says which differences are within the spread
   --workers <n>             worker processes (default 1)
   --threads <n>             onnxruntime threads per worker (default: cores / workers)
   --data <dir>              evaluation sets (default ../shared/data/eval)
   --out <dir>               report folder (default docs/benchmarks); --no-report to write none
   --export-dir <dir>        also write each release's synthetic records there
 `;
+
+/** Every option that takes a value (from HELP), so a misspelt one is refused rather than ignored. */
+const VALUE_OPTIONS = new Set(['--task', '--train', '--test', '--name', ...[...HELP.matchAll(/^ {2}(--[a-z-]+) </gm)].map((match) => match[1]!)]);
 
 interface Args {
   readonly values: Map<string, string>;
@@ -68,7 +75,7 @@ function parseArgs(argv: readonly string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (valueless.has(arg)) flags.add(arg);
-    else if (arg.startsWith('--') && i + 1 < argv.length) values.set(arg, argv[++i]!);
+    else if (VALUE_OPTIONS.has(arg) && i + 1 < argv.length) values.set(arg, argv[++i]!);
     else throw new Error(`unexpected argument ${arg}\n\n${HELP}`);
   }
   return { values, flags };
@@ -136,8 +143,14 @@ async function main(): Promise<void> {
     if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--epsilon: ${part} is neither a positive number nor inf`);
     return value;
   });
-  const drafterArg = args.values.get('--drafter') ?? '0.5,1';
-  const [threshold, sigma] = drafterArg.split(',').map(Number);
+  const drafterArg = (args.values.get('--drafter') ?? '0.5,1').split(',');
+  if (drafterArg.length !== 2 || drafterArg.some((part) => part.trim() === '' || !Number.isFinite(Number(part)))) {
+    throw new Error(`--drafter: ${args.values.get('--drafter')} is not "threshold,sigma" (two numbers)`);
+  }
+  const threshold = numberArg(args, '--drafter-threshold', Number(drafterArg[0]));
+  const sigma = numberArg(args, '--drafter-sigma', Number(drafterArg[1]), (v) => Number.isFinite(v) && v > 0);
+  if (!(sigma > 0)) throw new Error(`--drafter: the noise scale sigma must be > 0, got ${sigma}`);
+  const runs = numberArg(args, '--seeds', 3, (v) => Number.isInteger(v) && v >= 1);
   const workers = numberArg(args, '--workers', 1, (v) => Number.isInteger(v) && v >= 1);
   const threads = numberArg(args, '--threads', Math.max(1, Math.floor(cpus().length / workers)), (v) => Number.isInteger(v) && v >= 1);
   const privateRecordsArg = numberArg(args, '--private-records', defaults.privateRecords ?? 0, (v) => Number.isInteger(v) && v >= 0);
@@ -150,6 +163,7 @@ async function main(): Promise<void> {
     publicOnly: !args.flags.has('--no-public'),
     privateRecords: privateRecordsArg === 0 ? null : privateRecordsArg,
     seed,
+    runs,
     classifier: { model: { seed } },
     exportDir: args.values.get('--export-dir') ?? null,
     log,
@@ -161,7 +175,7 @@ async function main(): Promise<void> {
       temperature: numberArg(args, '--temperature', 1, (v) => v > 0),
       publicTemperature: numberArg(args, '--public-temperature', 1, (v) => v >= 0),
       topK: numberArg(args, '--top-k', 40, (v) => Number.isInteger(v) && v >= 0),
-      drafter: args.flags.has('--no-drafter') ? null : { threshold: threshold!, sigma: sigma! },
+      drafter: args.flags.has('--no-drafter') ? null : { threshold, sigma },
       delta: numberArg(args, '--delta', 1e-6, (v) => v > 0 && v < 1),
       countSigma: numberArg(args, '--count-sigma', 30, (v) => v > 0),
     },
@@ -198,13 +212,20 @@ async function main(): Promise<void> {
     const result = await runUtilityBenchmark(access, options);
     const wallSeconds = (Date.now() - started) / 1000;
     if (json) for (const row of result.rows) process.stdout.write(`${JSON.stringify(row)}\n`);
-    else console.table(result.rows);
+    else console.table(result.rows.map(({ drafterStatistic, ...row }) => ({ ...row, drafterStatisticMedian: drafterStatistic?.p50 ?? null })));
 
     if (!args.flags.has('--no-report')) {
       const outDir = resolve(args.values.get('--out') ?? join(root, 'docs', 'benchmarks'));
       mkdirSync(outDir, { recursive: true });
       const svgFile = `utility-${task.name}.svg`;
-      writeFileSync(join(outDir, svgFile), accuracySvg(`${task.name}: test accuracy of a classifier trained on synthetic data`, result.rows, result.majorityAccuracy));
+      writeFileSync(
+        join(outDir, svgFile),
+        accuracySvg(`${task.name}: test accuracy of a classifier trained on synthetic data`, result.summaries, {
+          realDataAccuracy: result.rows[0]?.realDataAccuracy ?? 0,
+          bestConstantAccuracy: result.bestConstantAccuracy,
+          chanceBalancedAccuracy: result.chanceBalancedAccuracy,
+        }),
+      );
       const manifest = join(modelsDir, model, 'manifest.json');
       const loadAfter = loadavg();
       const markdown = markdownReport(result, {
@@ -227,7 +248,7 @@ async function main(): Promise<void> {
           'private records': options.privateRecords === null ? `all ${task.privatePart.length}` : `${result.importedRecords} of ${task.privatePart.length} (seeded, stratified sample)`,
           'post-processing': 'each synthetic text is cut to its first non-empty line (the prompt asks for one record)',
           classifier: 'hashed word 1-2-grams (2^18 buckets), sublinear TF-IDF, L2-normalised; multinomial logistic regression, AdaGrad SGD, 15 epochs, step 0.5, L2 1e-5',
-          seeds: `${seed} (split, subsample, classifier order, distinguishing folds); release randomness: CSPRNG (not seeded, as in production)`,
+          seeds: `${seed} (split, subsample); runs: ${runs} per setting, classifier seeds ${seed}..${seed + runs - 1} (classifier order, distinguishing folds); release randomness: CSPRNG (not seeded, as in production), fresh each run`,
           'model files': existsSync(manifest) ? `${modelsDir.replace(`${root}/`, '')}/${model} (manifest.json)` : model,
           'workers / threads': `${workers} worker process(es), ${threads} onnxruntime thread(s) each`,
         },

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accuracy, distinguishingAuc, TextClassifier, type TextClassifierOptions } from '@synthgate/text-classifier';
 import { GatewayClient } from '../../apps/cli/src/gateway-client';
+import { balancedAccuracy, bestConstantAccuracy, blindFidelity, type BucketCounts, histogramQuantile, labelFidelity, type Spread, spread } from './metrics';
 import { type Example, stratifiedSample, type Task } from './tasks';
 
 /** Decoding and accounting parameters shared by every release of a run. */
@@ -33,6 +34,11 @@ export interface BenchmarkOptions {
   /** Import at most this many records of the private part (seeded, stratified); null for all. */
   readonly privateRecords: number | null;
   readonly seed: number;
+  /**
+   * Runs of each setting (default 1): each is a fresh release (fresh randomness and partition key),
+   * scored with classifier seed `seed + run`; the report gives their mean and spread.
+   */
+  readonly runs?: number;
   readonly classifier?: TextClassifierOptions;
   /** Give up on a release after this long. */
   readonly releaseTimeoutMs?: number;
@@ -50,22 +56,60 @@ export interface GatewayAccess {
 
 export type Setting = 'public-only' | 'private' | 'non-private-reference';
 
-/** One row of the table, with exactly the fields of `--json`. */
+/** Quantiles of the drafter's sparse-vector statistic over the steps of one release (from the fleet histogram). */
+export interface StatisticQuantiles {
+  /** Steps that ran the sparse-vector test. */
+  readonly steps: number;
+  readonly p10: number;
+  readonly p25: number;
+  readonly p50: number;
+  readonly p75: number;
+  readonly p90: number;
+}
+
+/** One row of the table (one release), with exactly the fields of `--json`. */
 export interface UtilityRow {
   readonly task: string;
   readonly setting: Setting;
   /** The release's target epsilon; 0 for public-only; "inf" for the non-private reference. */
   readonly epsilon: number | 'inf';
+  /** Which run of the setting (0 .. runs - 1). */
+  readonly run: number;
   readonly syntheticExamples: number;
   /** Test accuracy of the classifier trained on the synthetic examples. */
   readonly accuracy: number;
+  /** Its balanced accuracy (mean per-label recall on the test part; chance is 1 / labels). */
+  readonly balancedAccuracy: number;
   /** Test accuracy of the same classifier trained on the imported private records. */
   readonly realDataAccuracy: number;
+  readonly realDataBalancedAccuracy: number;
+  /** Accuracy of the best single label answered for every test example (the test part's largest label share). */
+  readonly bestConstantAccuracy: number;
+  /** Share of synthetic examples whose attached label the real-data classifier predicts for their text. */
+  readonly labelFidelity: number;
+  /** What a label-blind generator would score: sum over labels of (attached share x predicted share). */
+  readonly blindFidelity: number;
   /** Cross-validated ROC AUC of a classifier telling synthetic from real held-out text (0.5: indistinguishable); null with fewer than two examples. */
   readonly distinguishAuc: number | null;
   /** Public (drafter) tokens over all tokens the workers generated for this release. */
   readonly publicTokenShare: number | null;
+  /** The sparse-vector statistic's distribution over this release's tested steps; null when no step was tested. */
+  readonly drafterStatistic: StatisticQuantiles | null;
   readonly examplesPerMinute: number;
+}
+
+/** Mean and spread of one setting over its runs. */
+export interface SettingSummary {
+  readonly setting: Setting;
+  readonly epsilon: number | 'inf';
+  readonly runs: number;
+  readonly accuracy: Spread;
+  readonly balancedAccuracy: Spread;
+  readonly labelFidelity: Spread;
+  readonly blindFidelity: Spread;
+  readonly publicTokenShare: Spread | null;
+  /** Median of the drafter statistic, over runs (each run's median); null without drafter steps. */
+  readonly drafterStatisticMedian: Spread | null;
 }
 
 /** What the markdown report shows beyond the JSON row. */
@@ -86,8 +130,14 @@ export interface BenchmarkResult {
   readonly details: readonly RowDetails[];
   readonly importedRecords: number;
   readonly testRecords: number;
-  /** Test accuracy of always answering the private part's most frequent label: the floor. */
+  /** Test accuracy of always answering the private part's most frequent label. */
   readonly majorityAccuracy: number;
+  /** Test accuracy of the best single label (the test part's largest label share): the floor of accuracy. */
+  readonly bestConstantAccuracy: number;
+  /** Balanced accuracy of chance (and of any constant answer): 1 / labels of the test part. */
+  readonly chanceBalancedAccuracy: number;
+  /** One entry per setting, in run order. */
+  readonly summaries: readonly SettingSummary[];
   readonly labels: readonly string[];
   readonly datasetId: string;
   readonly model: { readonly name: string; readonly fingerprint: string };
@@ -104,7 +154,47 @@ interface ReleaseView {
 }
 
 /** The worker fleet's token counters from GET /metrics (Prometheus text format). */
-export async function fleetCounters(access: GatewayAccess): Promise<{ batches: number; privateTokens: number; publicTokens: number }> {
+export interface FleetCounters {
+  readonly batches: number;
+  readonly privateTokens: number;
+  readonly publicTokens: number;
+  /** The drafter statistic's histogram (non-cumulative counts); empty before any drafter step. */
+  readonly drafterStatistic: BucketCounts;
+}
+
+/** Reads a Prometheus histogram's buckets (cumulative in the text) back into non-cumulative counts. */
+export function parseHistogram(text: string, name: string): BucketCounts {
+  const bounds: number[] = [];
+  const cumulative: number[] = [];
+  let overflow = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))) {
+    if (match[1] === '+Inf') overflow = Number(match[2]);
+    else {
+      bounds.push(Number(match[1]));
+      cumulative.push(Number(match[2]));
+    }
+  }
+  const counts = cumulative.map((value, i) => value - (i === 0 ? 0 : cumulative[i - 1]!));
+  if (bounds.length > 0) counts.push(overflow - cumulative[cumulative.length - 1]!);
+  return { bounds, counts };
+}
+
+/** The difference of two snapshots of one histogram (after minus before); bounds must agree. */
+function histogramDelta(after: BucketCounts, before: BucketCounts): BucketCounts {
+  if (before.counts.length === 0) return after;
+  if (before.bounds.length !== after.bounds.length) return { bounds: after.bounds, counts: [] };
+  return { bounds: after.bounds, counts: after.counts.map((count, i) => count - (before.counts[i] ?? 0)) };
+}
+
+/** Quantiles of a histogram of drafter statistics; null when it holds no step. */
+export function statisticQuantiles(histogram: BucketCounts): StatisticQuantiles | null {
+  const steps = histogram.counts.reduce((a, c) => a + c, 0);
+  if (steps === 0) return null;
+  const q = (p: number) => Number(histogramQuantile(histogram, p)!.toFixed(4));
+  return { steps, p10: q(0.1), p25: q(0.25), p50: q(0.5), p75: q(0.75), p90: q(0.9) };
+}
+
+export async function fleetCounters(access: GatewayAccess): Promise<FleetCounters> {
   const response = await fetch(`${access.url}/metrics`, { headers: { authorization: `Bearer ${access.metricsToken}` } });
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}; start the gateway with METRICS_TOKEN`);
   const text = await response.text();
@@ -116,6 +206,7 @@ export async function fleetCounters(access: GatewayAccess): Promise<{ batches: n
     batches: value(/^synthgate_worker_batches_total (\S+)$/m),
     privateTokens: value(/^synthgate_worker_tokens_total\{kind="private"\} (\S+)$/m),
     publicTokens: value(/^synthgate_worker_tokens_total\{kind="public"\} (\S+)$/m),
+    drafterStatistic: parseHistogram(text, 'synthgate_drafter_statistic'),
   };
 }
 
@@ -172,7 +263,9 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
   const privateRecords = options.privateRecords === null ? [...task.privatePart] : stratifiedSample(task.privatePart, options.privateRecords, options.seed);
   const labels = [...labelCounts(privateRecords).keys()].sort();
   // Each private release spends at most its target; their sum covers them all (zCDP composes below it).
-  const budgetEpsilon = Math.min(1000, Math.max(1, options.epsilons.reduce((sum, epsilon) => sum + epsilon, 0) * 1.01));
+  const runs = options.runs ?? 1;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a whole number >= 1, got ${runs}`);
+  const budgetEpsilon = Math.min(1000, Math.max(1, options.epsilons.reduce((sum, epsilon) => sum + epsilon, 0) * runs * 1.01));
   const { createDataset } = await owner.graphql<{ createDataset: { id: string } }>(
     'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
     {
@@ -231,26 +324,52 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
     privateRecords.map((example) => example.label),
     options.classifier,
   );
-  const realDataAccuracy = accuracy(real.predict(testTexts), testLabels);
-  log(`classifier trained on the ${privateRecords.length} imported records: test accuracy ${realDataAccuracy.toFixed(4)}`);
+  const realPredictions = real.predict(testTexts);
+  const realDataAccuracy = accuracy(realPredictions, testLabels);
+  const realDataBalancedAccuracy = balancedAccuracy(realPredictions, testLabels);
+  log(`classifier trained on the ${privateRecords.length} imported records: test accuracy ${realDataAccuracy.toFixed(4)}, balanced ${realDataBalancedAccuracy.toFixed(4)}`);
   const majority = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
   const majorityAccuracy = accuracy(
     testLabels.map(() => majority),
     testLabels,
   );
+  const bestConstant = bestConstantAccuracy(testLabels);
+  const chanceBalancedAccuracy = 1 / new Set(testLabels).size;
 
   const rows: UtilityRow[] = [];
   const details: RowDetails[] = [];
   let model = { name: '', fingerprint: '' };
   for (const plan of plans) {
+    for (let run = 0; run < runs; run += 1) {
+      const { row, detail, modelInfo } = await runRelease(plan, run);
+      rows.push(row);
+      details.push(detail);
+      model = modelInfo;
+    }
+  }
+  const summaries = summarise(rows);
+  return {
+    rows,
+    details,
+    summaries,
+    importedRecords: privateRecords.length,
+    testRecords: task.test.length,
+    majorityAccuracy,
+    bestConstantAccuracy: bestConstant,
+    chanceBalancedAccuracy,
+    labels,
+    datasetId,
+    model,
+  };
+
+  async function runRelease(plan: (typeof plans)[number], run: number): Promise<{ row: UtilityRow; detail: RowDetails; modelInfo: { name: string; fingerprint: string } }> {
     const before = await fleetCounters(access);
     const { createRelease } = await owner.graphql<{ createRelease: { id: string; batchCount: number; cost: { privateTokenCap: number } } }>(
       'mutation($input: ReleaseInput!) { createRelease(input: $input) { id batchCount cost { privateTokenCap } } }',
       { input: plan.input },
     );
-    log(`${plan.setting} epsilon ${plan.epsilon}: release ${createRelease.id}, ${createRelease.batchCount} batches, up to ${createRelease.cost.privateTokenCap} private tokens each`);
+    log(`${plan.setting} epsilon ${plan.epsilon} run ${run + 1}/${runs}: release ${createRelease.id}, ${createRelease.batchCount} batches, up to ${createRelease.cost.privateTokenCap} private tokens each`);
     const done = await waitForRelease(owner, createRelease.id, options.releaseTimeoutMs ?? 4 * 3600_000);
-    model = done.model;
     // The workers publish their totals every heartbeat: wait until this release's batches show.
     let after = await fleetCounters(access);
     for (let waited = 0; after.batches - before.batches < done.batchCount && waited < 60_000; waited += 250) {
@@ -267,18 +386,19 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
       .filter((line) => line.trim())
       .map((line) => JSON.parse(line) as { ordinal: number; label: string; text: string })
       .map((record) => ({ label: record.label, text: firstLine(record.text) }));
-    if (options.exportDir) writeFileSync(join(options.exportDir, `${task.name}-${plan.setting}-${plan.epsilon}.jsonl`), `${synthetic.map((s) => JSON.stringify(s)).join('\n')}\n`);
+    if (options.exportDir) {
+      const suffix = runs > 1 ? `-run${run + 1}` : '';
+      writeFileSync(join(options.exportDir, `${task.name}-${plan.setting}-${plan.epsilon}${suffix}.jsonl`), `${synthetic.map((example) => JSON.stringify(example)).join('\n')}\n`);
+    }
 
-    const classifier = TextClassifier.train(
-      synthetic.map((s) => s.text),
-      synthetic.map((s) => s.label),
-      options.classifier,
-    );
-    const distinguish = distinguishingAuc(
-      testTexts,
-      synthetic.map((s) => s.text),
-      { ...options.classifier, seed: options.seed },
-    );
+    const classifierOptions = { ...options.classifier, model: { ...options.classifier?.model, seed: options.seed + run } };
+    const syntheticTexts = synthetic.map((example) => example.text);
+    const attached = synthetic.map((example) => example.label);
+    const classifier = TextClassifier.train(syntheticTexts, attached, classifierOptions);
+    const predictions = classifier.predict(testTexts);
+    const distinguish = distinguishingAuc(testTexts, syntheticTexts, { ...classifierOptions, seed: options.seed + run });
+    // The real-data classifier labels each synthetic text: does the text carry its attached label?
+    const realOnSynthetic = syntheticTexts.length > 0 ? real.predict(syntheticTexts) : [];
     const { release: reviewed } = await owner.graphql<{ release: { qualityReport: { words: { mean: number }; duplicates: { duplicateRecords: number }; replay: { replayShare: number; longestSharedNgram: number } } | null } }>(
       'query($id: ID!) { release(id: $id) { qualityReport { words { mean } duplicates { duplicateRecords } replay { replayShare longestSharedNgram } } } }',
       { id: done.id },
@@ -288,15 +408,21 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
       task: task.name,
       setting: plan.setting,
       epsilon: plan.epsilon,
+      run,
       syntheticExamples: synthetic.length,
-      accuracy: accuracy(classifier.predict(testTexts), testLabels),
+      accuracy: accuracy(predictions, testLabels),
+      balancedAccuracy: balancedAccuracy(predictions, testLabels),
       realDataAccuracy,
+      realDataBalancedAccuracy,
+      bestConstantAccuracy: bestConstant,
+      labelFidelity: labelFidelity(realOnSynthetic, attached),
+      blindFidelity: blindFidelity(realOnSynthetic, attached),
       distinguishAuc: distinguish?.auc ?? null,
       publicTokenShare: privateTokens + publicTokens > 0 ? publicTokens / (privateTokens + publicTokens) : null,
+      drafterStatistic: statisticQuantiles(histogramDelta(after.drafterStatistic, before.drafterStatistic)),
       examplesPerMinute: seconds > 0 ? (done.progress.batchesDone / seconds) * 60 : 0,
     };
-    rows.push(row);
-    details.push({
+    const detail: RowDetails = {
       releaseId: done.id,
       batches: done.batchCount,
       privateTokenCap: done.cost.privateTokenCap,
@@ -306,12 +432,36 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
       replayShare: reviewed.qualityReport?.replay.replayShare ?? null,
       longestSharedNgram: reviewed.qualityReport?.replay.longestSharedNgram ?? null,
       duplicates: reviewed.qualityReport?.duplicates.duplicateRecords ?? null,
-    });
+    };
     log(
-      `  ${row.syntheticExamples} examples in ${seconds.toFixed(0)} s: accuracy ${row.accuracy.toFixed(4)}, distinguishing AUC ${row.distinguishAuc?.toFixed(3) ?? 'n/a'}, public token share ${row.publicTokenShare?.toFixed(3) ?? 'n/a'}`,
+      `  ${row.syntheticExamples} examples in ${seconds.toFixed(0)} s: accuracy ${row.accuracy.toFixed(4)} (balanced ${row.balancedAccuracy.toFixed(4)}), label fidelity ${row.labelFidelity.toFixed(3)} (blind ${row.blindFidelity.toFixed(3)}), distinguishing AUC ${row.distinguishAuc?.toFixed(3) ?? 'n/a'}, public token share ${row.publicTokenShare?.toFixed(3) ?? 'n/a'}${row.drafterStatistic ? `, drafter statistic median ${row.drafterStatistic.p50}` : ''}`,
     );
+    return { row, detail, modelInfo: done.model };
   }
-  return { rows, details, importedRecords: privateRecords.length, testRecords: task.test.length, majorityAccuracy, labels, datasetId, model };
+}
+
+/** Mean and spread per setting, in the order the settings first appear. */
+export function summarise(rows: readonly UtilityRow[]): SettingSummary[] {
+  const groups = new Map<string, UtilityRow[]>();
+  for (const row of rows) {
+    const key = `${row.setting}:${row.epsilon}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const shares = group.map((row) => row.publicTokenShare).filter((share): share is number => share !== null);
+    const medians = group.map((row) => row.drafterStatistic?.p50).filter((median): median is number => median !== undefined);
+    return {
+      setting: group[0]!.setting,
+      epsilon: group[0]!.epsilon,
+      runs: group.length,
+      accuracy: spread(group.map((row) => row.accuracy)),
+      balancedAccuracy: spread(group.map((row) => row.balancedAccuracy)),
+      labelFidelity: spread(group.map((row) => row.labelFidelity)),
+      blindFidelity: spread(group.map((row) => row.blindFidelity)),
+      publicTokenShare: shares.length > 0 ? spread(shares) : null,
+      drafterStatisticMedian: medians.length > 0 ? spread(medians) : null,
+    };
+  });
 }
 
 async function waitForRelease(owner: GatewayClient, id: string, timeoutMs: number): Promise<ReleaseView> {

@@ -2,7 +2,8 @@
  * `npm run demo`: the whole product on a fresh clone, in one command. Starts a gateway and a worker
  * on an embedded PostgreSQL in a throw-away folder, then plays each role through the API:
  * an admin sets up a data owner's organisation and a consumer's; the data owner imports the
- * fictional tickets in demo/support-tickets.csv, plans and requests a release with the default
+ * short, fictional customer messages in demo/support-tickets.csv (under a plain "Here is a short
+ * message from a customer about {label}" header, the format the default model is trained on), plans and requests a release with the default
  * model and watches it; the consumer reads a few synthetic records; compliance reads the ledger.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
 
     step('data owner: a labelled dataset declaring its four labels, with a budget of epsilon 4 at delta 1e-5, and its records');
     const { createDataset } = await owner.graphql<{ createDataset: { id: string } }>(
-      'mutation { createDataset(input: { name: "support tickets", labelField: "label", labels: ["account", "billing", "shipping", "technical"], promptTemplate: "Customer ticket about {label}: {text}\\n\\nAnother customer ticket about {label}:", budget: { epsilon: 4, delta: 1e-5 } }) { id } }',
+      'mutation { createDataset(input: { name: "support tickets", labelField: "label", labels: ["billing", "delivery", "password", "repair"], promptTemplate: "Here is a short message from a customer about {label}: {text}\\n\\nHere is another short message from a customer about {label}:", budget: { epsilon: 4, delta: 1e-5 } }) { id } }',
     );
     const imported = (await owner.upload(`/datasets/${createDataset.id}/records`, join(root, 'demo', 'support-tickets.csv'), 'text/csv')) as { imported: number; labels: string[] };
     say(`imported ${imported.imported} records (declared labels: ${imported.labels.join(', ')}) into dataset ${createDataset.id}`);
@@ -86,9 +87,11 @@ async function main(): Promise<void> {
       clip: 4,
       temperature: 1.5,
       publicTemperature: 1,
+      // Sample among the public row's 40 most likely tokens (free: public post-processing).
+      topK: 40,
       drafter: { threshold: 0.5, sigma: 1 },
       targetEpsilon: 2,
-      maxTokens: 48,
+      maxTokens: 32,
     };
     step('data owner: plan the release (a dry run that debits nothing)');
     const { planRelease } = await owner.graphql<{ planRelease: { cost: { privateTokenCap: number; rho: number; epsilon: number }; epsilonAfter: number; remainingEpsilon: number; batches: number; kvCacheBytesPerBatch: number } }>(
@@ -115,6 +118,8 @@ async function main(): Promise<void> {
     );
     say(`"${release.datasetName}", epsilon ${release.cost.epsilon.toFixed(2)} at delta ${release.cost.delta}, model ${release.model.name}`);
     for (const record of release.records.nodes) say(`  [${record.label}] ${record.text.trim().replace(/\s+/g, ' ').slice(0, 160)}`);
+    // Generation keeps every example valid UTF-8 (libs/generation decoding/utf8-token-mask.ts).
+    if (release.records.nodes.some((record) => record.text.includes('\uFFFD'))) throw new Error('a synthetic record holds U+FFFD, a character cut in the middle: this is a bug');
     const peek = await fetch(`${consumer.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${consumer.token}` }, body: JSON.stringify({ query: `{ dataset(id: "${createDataset.id}") { records { nodes { text } } } }` }) });
     const refused = ((await peek.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code;
     say(`the sensitive records themselves: ${refused ?? 'visible (this would be a bug)'}`);

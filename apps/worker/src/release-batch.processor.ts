@@ -6,6 +6,7 @@ import { GenerationError, type GenerationModel } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
+import { fillPrompt } from './prompt-fill';
 import { type ReleaseContext, ReleaseContextCache, ReleaseOverError } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
@@ -22,11 +23,6 @@ function auditRelease(repositories: Repositories, release: ReleaseEntity, action
   return repositories.audit.append({ organizationId: release.organizationId, actorUserId: null, actorTokenId: null, action, subjectType: 'Release', subjectId: release.id, outcome, requestId: null, details });
 }
 
-/** Fills `{text}` and `{label}` in one pass, so record text is never itself substituted. */
-function fill(template: string, text: string, label: string | null): string {
-  return template.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? text : (label ?? '')));
-}
-
 /**
  * A record's prompt, cut to the release's public bound on prompt tokens by shortening the record
  * text only: the template around it (the label part) stays whole, and the cut depends on this
@@ -34,8 +30,8 @@ function fill(template: string, text: string, label: string | null): string {
  */
 function recordPrompt(model: GenerationModel, template: string, text: string, label: string | null, maxPromptTokens: number): string {
   const at = template.indexOf('{text}');
-  const before = fill(template.slice(0, at), '', label);
-  const after = fill(template.slice(at + '{text}'.length), '', label);
+  const before = fillPrompt(template.slice(0, at), '', label);
+  const after = fillPrompt(template.slice(at + '{text}'.length), '', label);
   return model.fitPrompt({ before, text, after }, maxPromptTokens);
 }
 
@@ -210,7 +206,7 @@ export class ReleaseBatchProcessor {
     const parameters = release.parameters;
     const group = release.labelPlan.find((entry) => batchIndex >= entry.offset && batchIndex < entry.offset + entry.batches);
     const label = group?.label ?? null;
-    const publicPrompt = fill(context.publicPromptTemplate, '', label);
+    const publicPrompt = fillPrompt(context.publicPromptTemplate, '', label);
     // Deterministic per batch from the release's secret seed: a retry replays the same randomness.
     const rng = batchRng(release.randomSeed, batchIndex);
     const started = process.hrtime.bigint();
@@ -250,8 +246,10 @@ export class ReleaseBatchProcessor {
       },
       rng,
       mode: 'kv-cache',
-      onStep: () => {
+      onStep: (trace) => {
         if (signal.aborted) throw new HandBack();
+        // Fleet-wide histogram only (like the token counts): never stored with the release.
+        if (trace.drafterStatistic !== null) this.metrics.observeDrafterStatistic(trace.drafterStatistic);
         // Step latency for the fleet's histogram; the first interval holds the prefill, so it starts after it.
         const now = process.hrtime.bigint();
         if (lastStep !== null) this.metrics.observeStep(Number(now - lastStep) / 1e9);

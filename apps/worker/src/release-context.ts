@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type ReleaseWithSecrets } from '@synthgate/persistence';
-import { batchOfRecord } from '@synthgate/privacy';
+import { batchOfRecord, referencePartition } from '@synthgate/privacy';
 
 /** The release does not exist or is over: its secrets are erased, and none of its batches may run. */
 export class ReleaseOverError extends Error {
@@ -21,7 +21,8 @@ export interface ReleaseContext {
 
 /**
  * Partitions a release's records into its batches: within each label group, record r goes to
- * batch `offset + HMAC(key, r) mod batches` (libs/privacy `batchOfRecord`). Only records up to the
+ * batch `offset + HMAC(key, r) mod batches` (libs/privacy `batchOfRecord`); the non-private
+ * reference deals them evenly (`referencePartition`). Only records up to the
  * release's snapshot id count, so records imported later never join. Every worker computes the
  * same partition from the stored key, so a retried or resumed batch reads the same records.
  */
@@ -52,13 +53,21 @@ export class ReleaseContextCache {
     if (!release) throw new ReleaseOverError(releaseId);
     const parameters = release.parameters;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
-    // Both modes that read records partition them the same way; a public-only release reads none.
+    // A public-only release reads no record. A private one partitions by keyed hash (a record's
+    // batch depends on it alone). The non-private reference deals the records evenly instead, so
+    // none of its batches is empty (an empty batch would decode from the public prompt alone).
     if (parameters.mode === 'PRIVATE' || parameters.mode === 'NON_PRIVATE_REFERENCE') {
-      const groups = new Map(release.labelPlan.map((entry) => [entry.label, entry]));
+      const groups = new Map(release.labelPlan.map((entry) => [entry.label, { entry, ids: [] as string[] }]));
       for (const record of await repositories.records.idsAndLabels(release.datasetId, release.maxRecordId)) {
         const group = groups.get(record.label);
         if (!group) continue; // a label this release does not generate
-        batches[group.offset + batchOfRecord(release.partitionKey, record.id, group.batches)]!.push(record.id);
+        if (parameters.mode === 'PRIVATE') batches[group.entry.offset + batchOfRecord(release.partitionKey, record.id, group.entry.batches)]!.push(record.id);
+        else group.ids.push(record.id);
+      }
+      if (parameters.mode === 'NON_PRIVATE_REFERENCE') {
+        for (const { entry, ids } of groups.values()) {
+          referencePartition(release.partitionKey, ids, entry.batches).forEach((batch, i) => batches[entry.offset + i]!.push(...batch));
+        }
       }
     }
     return { release, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches };

@@ -72,6 +72,7 @@ export class WorkerMetricsPublisher implements OnApplicationBootstrap, OnApplica
         publicTokens: this.metrics.publicTokens,
         generationSeconds: this.metrics.generationSeconds,
         step: this.metrics.stepHistogram,
+        drafterStatistic: this.metrics.drafterStatisticHistogram,
       });
     } catch (error) {
       this.logger.warn(`could not publish metrics: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,4 +1,4 @@
-import { STEP_SECONDS_BOUNDS, WorkerMetrics } from './worker-metrics';
+import { DRAFTER_STATISTIC_BOUNDS, STEP_SECONDS_BOUNDS, WorkerMetrics } from './worker-metrics';
 
 describe('WorkerMetrics', () => {
   it('sums batches and tokens over batches', () => {
@@ -19,5 +19,21 @@ describe('WorkerMetrics', () => {
     expect(counts[bounds.indexOf(0.5)]).toBe(1);
     expect(counts[bounds.length]).toBe(1);
     expect(sum).toBeCloseTo(99.3026, 6);
+  });
+});
+
+describe('WorkerMetrics drafter statistic', () => {
+  it('buckets the statistic the same way, with an overflow bucket', () => {
+    const metrics = new WorkerMetrics();
+    for (const value of [0, 0.025, 0.03, 0.5, 1.1, 3]) metrics.observeDrafterStatistic(value);
+    const { bounds, counts, sum } = metrics.drafterStatisticHistogram;
+    expect(bounds).toBe(DRAFTER_STATISTIC_BOUNDS);
+    expect(counts).toHaveLength(bounds.length + 1);
+    expect(counts[0]).toBe(2);
+    expect(counts[1]).toBe(1);
+    expect(counts[bounds.indexOf(0.5)]).toBe(1);
+    expect(counts[bounds.indexOf(1.25)]).toBe(1);
+    expect(counts[bounds.length]).toBe(1);
+    expect(sum).toBeCloseTo(4.655, 9);
   });
 });

@@ -5,6 +5,12 @@ import { type LatencyHistogram } from '@synthgate/persistence';
 export const STEP_SECONDS_BOUNDS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
+ * Upper bounds of the drafter statistic histogram: d lies in [0, 1 + rows / s]; steps of 0.025 up
+ * to 1 resolve its quantiles against thresholds of 0.1 to 1, coarser above.
+ */
+export const DRAFTER_STATISTIC_BOUNDS: readonly number[] = [...Array.from({ length: 40 }, (_, i) => Number(((i + 1) * 0.025).toFixed(3))), 1.25, 1.5, 2];
+
+/**
  * Aggregate counters of this worker process, published to the database every heartbeat (see
  * WorkerMetricsPublisher) and exported fleet-wide by the gateway's GET /metrics. Per-batch
  * private and public step counts are not covered by the privacy guarantee, so they only ever
@@ -19,6 +25,8 @@ export class WorkerMetrics {
   generationSeconds = 0;
   private readonly stepCounts = new Array<number>(STEP_SECONDS_BOUNDS.length + 1).fill(0);
   private stepSecondsSum = 0;
+  private readonly drafterCounts = new Array<number>(DRAFTER_STATISTIC_BOUNDS.length + 1).fill(0);
+  private drafterSum = 0;
 
   recordBatch(publicTokens: number, privateTokens: number, seconds: number): void {
     this.batches += 1;
@@ -33,6 +41,21 @@ export class WorkerMetrics {
     if (bucket === -1) bucket = STEP_SECONDS_BOUNDS.length;
     this.stepCounts[bucket]! += 1;
     this.stepSecondsSum += seconds;
+  }
+
+  /**
+   * The drafter's statistic at one tested step. Computed from sensitive rows: it only ever enters
+   * this fleet-wide histogram (like the token counts), never a release.
+   */
+  observeDrafterStatistic(value: number): void {
+    let bucket = DRAFTER_STATISTIC_BOUNDS.findIndex((bound) => value <= bound);
+    if (bucket === -1) bucket = DRAFTER_STATISTIC_BOUNDS.length;
+    this.drafterCounts[bucket]! += 1;
+    this.drafterSum += value;
+  }
+
+  get drafterStatisticHistogram(): LatencyHistogram {
+    return { bounds: DRAFTER_STATISTIC_BOUNDS, counts: [...this.drafterCounts], sum: this.drafterSum };
   }
 
   get stepHistogram(): LatencyHistogram {

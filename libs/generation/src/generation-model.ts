@@ -4,6 +4,7 @@ import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synth
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
+import { dropIncompleteTail, Utf8Guard, Utf8TokenTable } from './decoding/utf8-token-mask';
 import { GenerationError } from './generation.errors';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
 import { prefillChunkRows } from './runtime/batch-prefill';
@@ -182,6 +183,7 @@ function requirePositiveInteger(field: string, value: number): void {
 export class GenerationModel {
   /** sha256 over the manifest's file hashes: the model identity a release records. */
   readonly fingerprint: string;
+  private utf8: Utf8TokenTable | null = null;
 
   private constructor(
     readonly name: string,
@@ -239,6 +241,12 @@ export class GenerationModel {
       { kvCacheLimitBytes: options.kvCacheLimitBytes ?? 4 * 1024 ** 3, prefillChunkTokens: options.prefillChunkTokens ?? 4096 },
       config,
     );
+  }
+
+  /** What each token does to a UTF-8 decoder, computed once per model from its public tokenizer. */
+  get utf8Table(): Utf8TokenTable {
+    this.utf8 ??= new Utf8TokenTable(this.tokenizer.tokenBytes(), this.info.vocabSize);
+    return this.utf8;
   }
 
   /** Bytes of a KV cache of `rows` rows holding `maxSequence` positions each. */
@@ -364,6 +372,7 @@ export class GenerationModel {
       eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
       privateTokenCap: params.privateTokenCap,
       maxNewTokens: params.maxNewTokens,
+      utf8Table: this.utf8Table,
       ...(request.onStep ? { onStep: request.onStep } : {}),
     };
     if (request.speculative) {
@@ -382,7 +391,7 @@ export class GenerationModel {
         ...settings,
         maxDraftTokens: draft,
       });
-      return { ...outcome, text: this.tokenizer.decodeContinuation(publicRow, outcome.tokenIds) };
+      return { ...outcome, text: this.continuationText(publicRow, outcome) };
     }
     const source = createLogitsSource(mode, {
       decoder: this.decoder,
@@ -405,7 +414,12 @@ export class GenerationModel {
     } finally {
       source.dispose();
     }
-    return { ...outcome, text: this.tokenizer.decodeContinuation(publicRow, outcome.tokenIds) };
+    return { ...outcome, text: this.continuationText(publicRow, outcome) };
+  }
+
+  /** The example's text; an example cut inside a character loses the character's incomplete bytes. */
+  private continuationText(publicRow: readonly number[], outcome: DecodingOutcome): string {
+    return dropIncompleteTail(this.tokenizer.decodeContinuation(publicRow, outcome.tokenIds), outcome.endsInsideCharacter);
   }
 
   /**
@@ -434,16 +448,21 @@ export class GenerationModel {
     const eos = new Set(this.info.eosTokenIds);
     const generated: number[] = [];
     let stopReason: GeneratedText['stopReason'] = 'max-new-tokens';
+    // The same UTF-8 restriction as generateExample: only tokens that keep the text decodable.
+    const guard = new Utf8Guard(this.utf8Table);
     try {
       let logits = await source.start();
       for (;;) {
         const row = logits.subarray(0, vocab);
-        const token = sampler ? sampler.next(row, 1, row).token : argmax(row);
+        const allowed = guard.allowed();
+        sampler?.restrictTo(allowed);
+        const token = sampler ? sampler.next(row, 1, row).token : argmax(row, allowed);
         if (eos.has(token)) {
           stopReason = 'eos';
           break;
         }
         generated.push(token);
+        guard.accept(token);
         if (generated.length >= request.maxNewTokens) break;
         logits = await source.next(token);
       }
@@ -451,8 +470,8 @@ export class GenerationModel {
       source.dispose();
     }
     return {
-      text: this.tokenizer.decode([...prompt, ...generated]),
-      continuation: this.tokenizer.decodeContinuation(prompt, generated),
+      text: dropIncompleteTail(this.tokenizer.decode([...prompt, ...generated]), guard.incomplete),
+      continuation: dropIncompleteTail(this.tokenizer.decodeContinuation(prompt, generated), guard.incomplete),
       tokenIds: generated,
       stopReason,
     };
@@ -468,9 +487,13 @@ export class GenerationModel {
   }
 }
 
-/** Index of the largest value; ties go to the smaller index. */
-function argmax(values: Float32Array): number {
-  let best = 0;
+/** Index of the largest value among the allowed ones; ties go to the smaller index. */
+function argmax(values: Float32Array, allowed: Uint8Array): number {
+  let best = -1;
+  for (let i = 0; i < values.length; i += 1) if (allowed[i] !== 0 && (best < 0 || values[i]! > values[best]!)) best = i;
+  if (best >= 0) return best;
+  // No token allowed (a vocabulary without byte tokens): unrestricted, as the sampler does.
+  best = 0;
   for (let i = 1; i < values.length; i += 1) if (values[i]! > values[best]!) best = i;
   return best;
 }

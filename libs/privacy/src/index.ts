@@ -19,7 +19,7 @@
  * with `releaseCostFromJson`, which re-derives it from its parameters.
  */
 export { type Rng, CryptoRng, KeyedStreamRng, SeededRng, nextUint53 } from './rng';
-export { batchOfRecord, batchRng } from './partition';
+export { batchOfRecord, batchRng, referencePartition } from './partition';
 export { sampleGaussian, sampleLaplace, sampleStandardExponential } from './noise';
 export { sampleDiscreteGaussian, sampleDiscreteLaplace } from './discrete-noise';
 export {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { batchOfRecord, batchRng } from './partition';
+import { batchOfRecord, batchRng, referencePartition } from './partition';
 
 describe('batchOfRecord', () => {
   const key = Buffer.alloc(32, 7);
@@ -63,5 +63,42 @@ describe('batchRng', () => {
     const mean = sum / n;
     expect(Math.abs(mean - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / n));
     expect(Math.abs(sumSquares / n - mean * mean - 1 / 12)).toBeLessThan(5 * Math.sqrt(1 / 180 / n));
+  });
+});
+
+describe('referencePartition (non-private reference only)', () => {
+  const key = Buffer.alloc(32, 9);
+
+  it('leaves no batch empty: sizes differ by at most one and every record is used once', () => {
+    const ids = Array.from({ length: 103 }, (_, i) => String(i + 1));
+    for (const batches of [1, 10, 103]) {
+      const out = referencePartition(key, ids, batches);
+      const sizes = out.map((batch) => batch.length);
+      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      expect(out.flat().sort()).toEqual([...ids].sort());
+    }
+    // Hash partitioning at one record per batch leaves about a third of the batches empty.
+    const hashed = new Set(ids.map((id) => batchOfRecord(key, id, ids.length)));
+    expect(hashed.size).toBeLessThan(ids.length * 0.8);
+  });
+
+  it('orders records by the keyed MAC (same key, same partition; another key, another order)', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => i + 1);
+    const first = referencePartition(key, ids, 8);
+    expect(referencePartition(key, [...ids].reverse(), 8)).toEqual(first);
+    expect(referencePartition(Buffer.alloc(32, 10), ids, 8)).not.toEqual(first);
+    const order = [...ids].sort((a, b) => {
+      const mac = (id: number) => createHmac('sha256', key).update(`synthgate.reference-order.v1:${id}`).digest('hex');
+      return mac(a) < mac(b) ? -1 : 1;
+    });
+    expect(first[0]).toEqual([order[0], order[8], order[16], order[24], order[32]]);
+  });
+
+  it('reuses records when there are fewer records than batches, and refuses bad input', () => {
+    expect(referencePartition(key, ['a', 'b'], 5).map((batch) => batch.length)).toEqual([1, 1, 1, 1, 1]);
+    expect(referencePartition(key, [], 3)).toEqual([[], [], []]);
+    expect(() => referencePartition(key, ['a'], 0)).toThrow(RangeError);
+    expect(() => referencePartition(Buffer.alloc(8), ['a'], 1)).toThrow(RangeError);
   });
 });

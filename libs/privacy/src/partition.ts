@@ -30,3 +30,27 @@ export function batchRng(seed: Uint8Array, batchIndex: number): Rng {
   if (!Number.isInteger(batchIndex) || batchIndex < 0) throw new RangeError(`batchRng: bad batch index ${batchIndex}`);
   return new KeyedStreamRng(createHmac('sha256', seed).update(`synthgate.batch-rng.v1:${batchIndex}`).digest());
 }
+
+/**
+ * The partition of the non-private reference (epsilon = infinity, benchmark datasets only): the
+ * records in the order of their keyed MAC, dealt round-robin, so batch sizes differ by at most one
+ * and no batch is empty while there are at least as many records as batches; with fewer records,
+ * batch i reuses record `i mod n`. The reference has no guarantee to keep, and an empty batch
+ * would decode from the public prompt alone, so the "non-private" figure would mix in public-only
+ * examples (at s = 1, about e^-1 = 37% of hash-partitioned batches are empty). Never use it for a
+ * private release: one record added moves every later record (see {@link batchOfRecord}).
+ */
+export function referencePartition<T extends string | number | bigint>(key: Uint8Array, recordIds: readonly T[], batches: number): T[][] {
+  if (!Number.isInteger(batches) || batches < 1) throw new RangeError(`referencePartition: batches must be a positive integer, got ${batches}`);
+  if (key.length < 32) throw new RangeError('referencePartition: the key must have at least 32 bytes');
+  const keyed = recordIds.map((id) => ({ id, mac: createHmac('sha256', key).update(`synthgate.reference-order.v1:${String(id)}`).digest('hex') }));
+  keyed.sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
+  const out: T[][] = Array.from({ length: batches }, () => []);
+  if (keyed.length === 0) return out;
+  if (keyed.length < batches) {
+    for (let i = 0; i < batches; i += 1) out[i]!.push(keyed[i % keyed.length]!.id);
+    return out;
+  }
+  keyed.forEach((record, rank) => out[rank % batches]!.push(record.id));
+  return out;
+}

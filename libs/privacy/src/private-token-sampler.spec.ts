@@ -26,6 +26,7 @@ function referenceLogProbabilities(
   pub: Float32Array,
   p: { clip: number; temperature: number; topK: number },
   divisor: number,
+  restriction: Uint8Array | null = null,
 ): number[] {
   const sum = new Array<number>(vocab).fill(0);
   for (let i = 0; i < rows; i++) {
@@ -36,9 +37,10 @@ function referenceLogProbabilities(
     });
   }
   const key = (j: number): number => (Number.isNaN(pub[j]) ? -Infinity : pub[j]!);
-  const ids = Array.from({ length: vocab }, (_, j) => j);
+  // A public restriction (restrictTo) comes first; the top-k is taken among what it allows.
+  const ids = Array.from({ length: vocab }, (_, j) => j).filter((j) => restriction === null || restriction[j] === 1);
   const allowed = new Set(
-    p.topK > 0 && p.topK < vocab ? ids.sort((a, b) => (key(a) === key(b) ? a - b : key(b) > key(a) ? 1 : -1)).slice(0, p.topK) : ids,
+    p.topK > 0 && p.topK < ids.length ? ids.sort((a, b) => (key(a) === key(b) ? a - b : key(b) > key(a) ? 1 : -1)).slice(0, p.topK) : ids,
   );
   const scaled = sum.map((v, j) => (allowed.has(j) ? v / divisor / p.temperature : -Infinity));
   const max = Math.max(...scaled);
@@ -52,6 +54,8 @@ interface PrivacyCase {
   params: TokenMechanismParams;
   logits: Float32Array; // rows + 1 rows: the last is the neighbour's extra row
   pub: Float32Array;
+  /** A public restriction of the candidates (PrivateTokenSampler.restrictTo), never empty; null: none. */
+  allowed: Uint8Array | null;
 }
 
 function randomCase(rng: Rng): PrivacyCase {
@@ -65,7 +69,14 @@ function randomCase(rng: Rng): PrivacyCase {
     publicTemperature: 1,
     topK: rng.nextDouble() < 0.4 ? randomInt(rng, 1, vocab) : 0,
   };
-  return { vocab, rows, params, logits: randomRows(rng, rows + 1, vocab), pub: randomRows(rng, 1, vocab) };
+  const logits = randomRows(rng, rows + 1, vocab);
+  const pub = randomRows(rng, 1, vocab);
+  let allowed: Uint8Array | null = null;
+  if (rng.nextDouble() < 0.4) {
+    allowed = Uint8Array.from({ length: vocab }, () => (rng.nextDouble() < 0.5 ? 1 : 0));
+    allowed[randomInt(rng, 0, vocab - 1)] = 1;
+  }
+  return { vocab, rows, params, logits, pub, allowed };
 }
 
 /**
@@ -101,6 +112,7 @@ describe('private step: exact privacy loss (bounded range 2c / (s tau))', () => 
     for (let t = 0; t < CASES; t++) {
       const c = randomCase(rng);
       const sampler = new PrivateTokenSampler(c.vocab, c.params, rng);
+      sampler.restrictTo(c.allowed);
       const eta = (2 * c.params.clip) / (c.params.expectedBatchSize * c.params.temperature);
       const tolerance = 1e-9 * (1 + eta);
       const base = logProbabilities(sampler, c.logits, c.rows, c.pub);
@@ -145,6 +157,7 @@ describe('private step: exact privacy loss (bounded range 2c / (s tau))', () => 
     for (let t = 0; t < 2000; t++) {
       const c = randomCase(rng);
       const sampler = new PrivateTokenSampler(c.vocab, c.params, rng);
+      sampler.restrictTo(c.allowed);
       const ours = logProbabilities(sampler, c.logits, c.rows, c.pub);
       const reference = referenceLogProbabilities(
         c.logits,
@@ -153,6 +166,7 @@ describe('private step: exact privacy loss (bounded range 2c / (s tau))', () => 
         c.pub,
         { clip: c.params.clip, temperature: c.params.temperature, topK: c.params.topK ?? 0 },
         c.params.expectedBatchSize,
+        c.allowed,
       );
       reference.forEach((r, y) => {
         if (r === -Infinity) expect(ours[y]).toBe(-Infinity);
@@ -234,6 +248,46 @@ describe('private step: aggregation and sampling', () => {
   });
 });
 
+describe('public restriction (restrictTo)', () => {
+  it('keeps every draw (private, public, greedy, non-private) inside the allowed set, the top-k taken among it', () => {
+    const rng = new SeededRng('restrict-to');
+    const pub = new Float32Array([0, 5, 1, 4, 3, 2]);
+    const allowed = Uint8Array.of(1, 0, 1, 1, 0, 1);
+    const samplers = [
+      new PrivateTokenSampler(6, { ...BASE, topK: 2, drafter: { threshold: 0.5, sigma: 1 } }, rng),
+      new PrivateTokenSampler(6, { ...BASE, publicTemperature: 0 }, rng),
+      new PrivateTokenSampler(6, { ...BASE, topK: 2, nonPrivate: true }, rng),
+    ];
+    const seen = samplers.map(() => new Set<number>());
+    for (let t = 0; t < 300; t++) {
+      const rows = randomInt(rng, 0, 4);
+      const logits = randomRows(rng, rows, 6);
+      samplers.forEach((sampler, i) => {
+        sampler.restrictTo(allowed);
+        seen[i]!.add(sampler.next(logits, rows, pub).token);
+        seen[i]!.add(sampler.samplePublic(pub));
+      });
+    }
+    // Top-2 among {0, 2, 3, 5} by the public logits: 3 (4) and 5 (2).
+    expect([...seen[0]!].sort()).toEqual([3, 5]);
+    expect(seen[1]!.has(1) || seen[1]!.has(4)).toBe(false);
+    expect([...seen[2]!].sort()).toEqual([3, 5]);
+    const out = new Float64Array(6);
+    samplers[0]!.restrictTo(null);
+    samplers[0]!.publicLogProbabilities(pub, out);
+    expect(Array.from(out, (v) => v > -Infinity)).toEqual([false, true, false, true, false, false]);
+  });
+
+  it('is ignored when it allows nothing, and refuses a set shorter than the vocabulary', () => {
+    const sampler = new PrivateTokenSampler(3, BASE, new SeededRng('restrict-empty'));
+    sampler.restrictTo(new Uint8Array(3));
+    const out = new Float64Array(3);
+    sampler.publicLogProbabilities(new Float32Array([1, 2, 3]), out);
+    expect(out.every((v) => v > -Infinity)).toBe(true);
+    expect(() => sampler.restrictTo(new Uint8Array(2))).toThrow(PrivacyError);
+  });
+});
+
 describe('public step', () => {
   it('samples softmax(z_pub / tau_pub) (chi-square, p > 1e-4), within the top-k when set', () => {
     const rng = new SeededRng('public-chi-square');
@@ -266,6 +320,22 @@ describe('sparse-vector drafter', () => {
     const t = threshold - statistic;
     return t >= 0 ? tail(t) : 1 - tail(-t);
   }
+
+  it('exposes the statistic of the last tested step (NaN when no test ran), for aggregate metrics', () => {
+    const vocab = 8;
+    const logits = randomRows(new SeededRng('svt-last-logits'), 3, vocab);
+    const pub = randomRows(new SeededRng('svt-last-public'), 1, vocab);
+    const d = sparseVectorStatistic(logits, 3, vocab, pub, 4, new Float64Array(vocab), new Float64Array(vocab), null);
+    const sampler = new PrivateTokenSampler(vocab, { ...BASE, expectedBatchSize: 4, drafter: { threshold: 0.5, sigma: 1 } }, new SeededRng(1));
+    expect(sampler.lastStatistic).toBeNaN();
+    sampler.next(logits, 3, pub);
+    expect(sampler.lastStatistic).toBeCloseTo(d, 12);
+    sampler.isPrivateStep(logits, 2, pub);
+    expect(sampler.lastStatistic).toBeCloseTo(sparseVectorStatistic(logits, 2, vocab, pub, 4, new Float64Array(vocab), new Float64Array(vocab), null), 12);
+    const plain = new PrivateTokenSampler(vocab, BASE, new SeededRng(1));
+    plain.next(logits, 3, pub);
+    expect(plain.lastStatistic).toBeNaN();
+  });
 
   it('goes private with probability P(d + Lap(2 sigma) >= theta + Lap(sigma)) for a fresh threshold', () => {
     const vocab = 8;

@@ -358,12 +358,16 @@ function siftDown(values: LogitBuffer, heap: Int32Array, size: number, start: nu
  * returns how many were written, `min(k, vocabSize)`. A bounded min-heap with the lowest-ranked
  * selected token at the root: O(vocabSize log k) worst case, deterministic, allocation-free.
  * Restricting both samplers to this set is post-processing of public data (DESIGN.md section 5.8).
+ * With `among` (token ids, `amongCount` of them), selects among those ids only.
  */
-export function selectTopK(values: LogitBuffer, vocabSize: number, k: number, out: Int32Array): number {
-  const size = Math.min(k, vocabSize);
-  for (let token = 0; token < size; token++) out[token] = token;
+export function selectTopK(values: LogitBuffer, vocabSize: number, k: number, out: Int32Array, among: Int32Array | null = null, amongCount = vocabSize): number {
+  const count = among === null ? vocabSize : amongCount;
+  const id = (i: number) => (among === null ? i : among[i]!);
+  const size = Math.min(k, count);
+  for (let i = 0; i < size; i++) out[i] = id(i);
   for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(values, out, size, i);
-  for (let token = size; token < vocabSize; token++) {
+  for (let i = size; i < count; i++) {
+    const token = id(i);
     if (ranksBelow(values, out[0]!, token)) {
       out[0] = token;
       siftDown(values, out, size, 0);

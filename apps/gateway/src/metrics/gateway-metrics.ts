@@ -85,6 +85,10 @@ export class GatewayMetrics {
   });
   private readonly workerSeconds = new Counter({ name: 'synthgate_worker_generation_seconds_total', help: 'Time all workers spent generating batches', registers: [this.registry] });
   private readonly modelStepSeconds = new SnapshotHistogram('synthgate_model_step_seconds', 'Latency of one private decoding step (batched forward pass and mechanism), over all workers');
+  private readonly drafterStatistic = new SnapshotHistogram(
+    'synthgate_drafter_statistic',
+    'The sparse-vector drafter statistic d (L1 distance between the private rows\' mean distribution and the public one) at every tested step, over all workers and releases',
+  );
 
   constructor(
     private readonly database: Database,
@@ -92,6 +96,7 @@ export class GatewayMetrics {
   ) {
     // prom-client types only its own metric classes; the registry formats anything with get().
     this.registry.registerMetric(this.modelStepSeconds as unknown as Metric);
+    this.registry.registerMetric(this.drafterStatistic as unknown as Metric);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -128,6 +133,7 @@ export class GatewayMetrics {
       this.workerSeconds.reset();
       this.workerSeconds.inc(fleet.generationSeconds);
       this.modelStepSeconds.snapshot = fleet.step;
+      this.drafterStatistic.snapshot = fleet.drafterStatistic;
       this.databaseUp.set(1);
     } catch (error) {
       // The process metrics still answer; the database-backed ones keep their last values.

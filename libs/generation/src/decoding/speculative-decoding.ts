@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type KvCacheBatch } from '../runtime/kv-cache-batch';
 import { type DecodingOutcome, type DecodingSettings, type StopReason } from './private-decoding';
+import { Utf8Guard } from './utf8-token-mask';
 
 /** Inputs of {@link runSpeculativeDecoding}. */
 export interface SpeculativeDecodingInput extends DecodingSettings {
@@ -39,6 +40,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   const tokenIds: number[] = [];
   // The public row's logits at each drafted position (position j follows drafts[0 .. j-1]).
   const publicAt: Float32Array[] = Array.from({ length: input.maxDraftTokens }, () => new Float32Array(vocabSize));
+  // UTF-8 state of the accepted tokens; `draftStates[j]` is the state before draft j.
+  const guard = input.utf8Table ? new Utf8Guard(input.utf8Table) : null;
+  const restrict = (state: number) => {
+    if (guard) sampler.restrictTo(guard.table.allowedIn(state));
+  };
   let privateSteps = 0;
   let publicSteps = 0;
   let mechanismMs = 0;
@@ -56,13 +62,14 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   const decide = (token: number, isPrivate: boolean): boolean => {
     if (isPrivate) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step: trace, logits: step, token, private: isPrivate });
+    input.onStep?.({ step: trace, logits: step, token, private: isPrivate, drafterStatistic: Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     trace += 1;
     if (input.eosTokenIds.has(token)) {
       stop = 'eos';
       return false;
     }
     tokenIds.push(token);
+    guard?.accept(token);
     if (isPrivate && privateSteps >= input.privateTokenCap) stop = 'private-token-cap';
     else if (tokenIds.length >= input.maxNewTokens) stop = 'max-new-tokens';
     return stop === null;
@@ -75,6 +82,8 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
 
   while (stop === null) {
     // Position 1 of the round: its logits are at hand, so test before drafting anything.
+    const roundState = guard?.state ?? 0;
+    restrict(roundState);
     if (timed(() => sampler.isPrivateStep(step, privateRows, stepPublic))) {
       const token = timed(() => sampler.samplePrivate(step, privateRows, stepPublic));
       if (!decide(token, true)) break;
@@ -86,11 +95,17 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     // Draft from the public row alone, within the token budget, keeping its logits at each position.
     const budget = Math.min(draftLength, input.maxNewTokens - tokenIds.length + 1);
     const drafts = [lead];
+    const draftStates = [roundState];
     while (drafts.length < budget) {
+      const previous = drafts[drafts.length - 1]!;
+      // The state before the next draft (an end-of-sequence lead never gets here: decide stopped).
+      const state = guard ? guard.table.after(draftStates[draftStates.length - 1]!, previous) : 0;
       const publicLogits = publicAt[drafts.length]!;
-      publicLogits.set(await publicBatch.append(drafts[drafts.length - 1]!));
+      publicLogits.set(await publicBatch.append(previous));
+      restrict(state);
       const token = timed(() => sampler.samplePublic(publicLogits));
       drafts.push(token);
+      draftStates.push(state);
       if (input.eosTokenIds.has(token)) break;
     }
     // The public batch has consumed every draft but the last; one batched pass of the private rows
@@ -105,6 +120,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
       // Position j's logits (after drafts[0..j-1]): the private rows' from the scored pass, the public row's from drafting.
       if (scored) for (let r = 0; r < privateRows; r += 1) step.set(scored.subarray((r * width + j - 1) * vocabSize, (r * width + j) * vocabSize), r * vocabSize);
       stepPublic.set(publicAt[j]!);
+      restrict(draftStates[j]!);
       if (timed(() => sampler.isPrivateStep(step, privateRows, stepPublic))) {
         const token = timed(() => sampler.samplePrivate(step, privateRows, stepPublic));
         // Cut the draft: keep drafts[0..j-1] in both caches, then add the private token.
@@ -132,6 +148,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     privateSteps,
     publicSteps,
     stopReason: stop ?? 'max-new-tokens',
+    endsInsideCharacter: guard?.incomplete ?? false,
     stepTimings: {
       steps: privateSteps + publicSteps,
       prefillMs,
