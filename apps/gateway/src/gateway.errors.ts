@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'BUDGET_EXHAUSTED'
   | 'CONFLICT'
+  | 'LEDGER_INVALID'
   | 'TOO_MANY_REQUESTS'
   | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL_SERVER_ERROR';
@@ -17,6 +18,7 @@ export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
   'UNAUTHENTICATED',
   'BUDGET_EXHAUSTED',
   'CONFLICT',
+  'LEDGER_INVALID',
   'TOO_MANY_REQUESTS',
   'PAYLOAD_TOO_LARGE',
 ]);

@@ -5,7 +5,7 @@ import { type Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, onStopSignal } from '@synthgate/config';
 import { NestPinoLogger } from '@synthgate/logging';
-import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
+import { connectDatabase, loadLedgerKey, openDatabaseServer } from '@synthgate/persistence';
 import { createGatewayApp } from './app';
 import { drainHttpServer } from './http/http-drain';
 import { createGatewayLogger } from './http/request-observer';
@@ -38,7 +38,15 @@ async function main(): Promise<void> {
     // stop() below stops an embedded server, after the requests in flight are done.
     stopOnSignals: false,
   });
-  const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true, queue: 'enqueue' });
+  const database = await connectDatabase({
+    url: server.url,
+    ledgerKey: loadLedgerKey(config),
+    applicationRole: config.databaseAppRole,
+    poolSize: config.databasePoolSize,
+    applicationName: 'synthgate-gateway',
+    migrate: true,
+    queue: 'enqueue',
+  });
   const app = await createGatewayApp(config, database, log);
   await app.listen(config.port, config.host);
   logger.log(`database: ${server.description}`);

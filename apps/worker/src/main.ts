@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, onStopSignal } from '@synthgate/config';
 import { createLogger, NestPinoLogger } from '@synthgate/logging';
-import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
+import { connectDatabase, loadLedgerKey, openDatabaseServer } from '@synthgate/persistence';
 import { startWorker } from './worker';
 
 const logger = new Logger('Worker');
@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const server = await openDatabaseServer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedPort: config.embeddedPostgresPort, stopOnSignals: false });
   const database = await connectDatabase({
     url: server.url,
+    ledgerKey: loadLedgerKey(config),
+    applicationRole: config.databaseAppRole,
     poolSize: 4,
     applicationName: 'synthgate-worker',
     migrate: true,

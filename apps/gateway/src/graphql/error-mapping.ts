@@ -18,6 +18,8 @@ const statusByCode: Record<ErrorCode, number> = {
   UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
   BUDGET_EXHAUSTED: HttpStatus.CONFLICT,
   CONFLICT: HttpStatus.CONFLICT,
+  // The dataset's ledger failed verification: nothing is admitted until an operator repairs it.
+  LEDGER_INVALID: HttpStatus.SERVICE_UNAVAILABLE,
   TOO_MANY_REQUESTS: HttpStatus.TOO_MANY_REQUESTS,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   INTERNAL_SERVER_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
