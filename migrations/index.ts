@@ -4,6 +4,7 @@ import { Releases1764374520000 } from './1764374520000-Releases';
 import { WorkerMetrics1764380000000 } from './1764380000000-WorkerMetrics';
 import { ReleaseQualityAndBenchmarks1764380060000 } from './1764380060000-ReleaseQualityAndBenchmarks';
 import { LedgerKeyedChain1764390000000 } from './1764390000000-LedgerKeyedChain';
+import { PlatformOperator1764390060000 } from './1764390060000-PlatformOperator';
 
 /** Every migration, in order. The schema is these files; a merged migration is never edited. */
-export const migrations = [Identity1764374400000, DatasetsAndAudit1764374460000, Releases1764374520000, WorkerMetrics1764380000000, ReleaseQualityAndBenchmarks1764380060000, LedgerKeyedChain1764390000000];
+export const migrations = [Identity1764374400000, DatasetsAndAudit1764374460000, Releases1764374520000, WorkerMetrics1764380000000, ReleaseQualityAndBenchmarks1764380060000, LedgerKeyedChain1764390000000, PlatformOperator1764390060000];

@@ -17,7 +17,9 @@ export class LedgerGuard {
   constructor(private readonly metrics: GatewayMetrics) {}
 
   async verify(repositories: Repositories, dataset: { readonly id: string; readonly budgetDelta: number }): Promise<LedgerVerificationResult> {
-    const [evidence, releases] = await Promise.all([repositories.ledger.evidence(dataset.id), repositories.releases.ledgerViews(dataset.id)]);
+    // One after the other: in a transaction both run on one connection.
+    const evidence = await repositories.ledger.evidence(dataset.id);
+    const releases = await repositories.releases.ledgerViews(dataset.id);
     const result = verifyLedgerEntries({ ...evidence, releases, delta: dataset.budgetDelta });
     if (result.ok) {
       if (this.invalid.delete(dataset.id)) this.logger.log(`the budget ledger of dataset ${dataset.id} verifies again`);

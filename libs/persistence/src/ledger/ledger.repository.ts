@@ -71,7 +71,9 @@ export class LedgerRepository {
    * {@link ledgerHeadProblem}); returns the verified head. Run under the dataset row lock.
    */
   async verifiedHead(datasetId: string): Promise<LedgerEntryEntity | null> {
-    const [head, anchor] = await Promise.all([this.head(datasetId), this.anchor(datasetId)]);
+    // One after the other: in a transaction both run on one connection.
+    const head = await this.head(datasetId);
+    const anchor = await this.anchor(datasetId);
     const problem = ledgerHeadProblem(head, anchor, this.key);
     if (problem) throw new PersistenceError('LEDGER_INVALID', `the budget ledger of dataset ${datasetId} does not verify: ${problem}`);
     return head;
@@ -137,8 +139,8 @@ export class LedgerRepository {
 
   /** What verification needs from the ledger: every entry in sequence order, the head anchor and the key. */
   async evidence(datasetId: string): Promise<{ entries: LedgerEntryEntity[]; anchor: LedgerHeadEntity | null; key: Buffer }> {
-    const [entries, anchor] = await Promise.all([this.all(datasetId), this.anchor(datasetId)]);
-    return { entries, anchor, key: this.key };
+    const entries = await this.all(datasetId);
+    return { entries, anchor: await this.anchor(datasetId), key: this.key };
   }
 
   /** Every entry of a dataset in sequence order, for verification. */
