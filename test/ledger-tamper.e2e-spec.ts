@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { applicationRoleFor, applicationUrl, canonicalJson, loadLedgerKey } from '@synthgate/persistence';
+import { applicationRoleFor, applicationUrl, canonicalJson, createDataSource, loadLedgerKey, runMigrations } from '@synthgate/persistence';
+import { withMigrationLedgerKey } from '../libs/persistence/src/migration-context';
+import { LedgerKeyedChain1764390000000 } from '../migrations/1764390000000-LedgerKeyedChain';
 import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
@@ -225,5 +227,44 @@ describe('ledger tamper resistance', () => {
     const result = await verification(id);
     expect(result.firstBroken).toEqual({ sequence: 1, reason: expect.stringMatching(/does not match its keyed hash/) });
     await expectRefused(id);
+  });
+
+  it('re-keys an existing SHA-256 ledger at migration time, but leaves one already broken to fail', async () => {
+    const intact = await datasetWithReleases(2);
+    const broken = await datasetWithReleases(2);
+    const ledgerKey = loadLedgerKey({ ledgerKey: undefined, dataDir: gateway.dataDir });
+    const ownerSource = createDataSource({ url: gateway.databaseUrl, poolSize: 1 });
+    await ownerSource.initialize();
+    const runner = ownerSource.createQueryRunner();
+    try {
+      await withMigrationLedgerKey(ledgerKey, async () => {
+        // Back to the schema before the migration: plain SHA-256 chains, no anchors.
+        await new LedgerKeyedChain1764390000000().down(runner);
+        const { rows } = await superuser.query<Row>('SELECT * FROM budget_ledger_entry WHERE dataset_id = $1 ORDER BY sequence', [intact.id]);
+        let previousHash = '0'.repeat(64);
+        for (const row of rows) {
+          const v1 = createHash('sha256')
+            .update(canonicalJson({ version: 1, datasetId: row.dataset_id, sequence: row.sequence, releaseId: row.release_id, kind: row.kind, rho: row.rho, totalRho: row.total_rho, epsilonAfter: row.epsilon_after, delta: row.delta, conversion: row.conversion, parameters: row.parameters, actorUserId: row.actor_user_id, createdAt: row.created_at.toISOString(), previousHash }))
+            .digest('hex');
+          expect(row.hash).toBe(v1);
+          previousHash = v1;
+        }
+        // Someone rewrote the second dataset's ledger before the upgrade.
+        await asReplica(async () => {
+          await superuser.query('UPDATE budget_ledger_entry SET rho = rho / 2 WHERE dataset_id = $1 AND sequence = 1', [broken.id]);
+        });
+        await new LedgerKeyedChain1764390000000().up(runner);
+      });
+    } finally {
+      await runner.release();
+      await ownerSource.destroy();
+    }
+    // The recreated anchor table is granted to the application role again, as at every start.
+    await runMigrations(gateway.databaseUrl, { ledgerKey, applicationRole: applicationRoleFor(gateway.databaseUrl, ledgerKey) });
+    expect(await verification(intact.id)).toEqual({ ok: true, entries: 2, firstBroken: null });
+    await gateway.data(owner().token, createQuery, { input: input(intact.id) });
+    expect(await verification(intact.id)).toEqual({ ok: true, entries: 3, firstBroken: null });
+    expect((await verification(broken.id)).firstBroken).toEqual({ sequence: 1, reason: expect.stringMatching(/does not match its keyed hash/) });
+    await expectRefused(broken.id);
   });
 });
