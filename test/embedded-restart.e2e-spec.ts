@@ -109,6 +109,15 @@ describe('workers across embedded PostgreSQL restarts', () => {
         expect(worker.output()).not.toMatch(/unhandled rejection/);
       }
     }
+    // Each outage was logged once, and nothing else above info level was (no retry, reaper or metrics noise).
+    for (const worker of workers) {
+      const alarms = worker
+        .output()
+        .split('\n')
+        .filter((line) => /^\{"level":"(warn|error|fatal)"/.test(line))
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(alarms).toEqual([expect.stringMatching(/^lost the database/), expect.stringMatching(/^lost the database/)]);
+    }
     blocker?.close();
     blocker = null;
     for (const worker of workers) worker.child.kill('SIGTERM');

@@ -65,7 +65,7 @@ export class WorkerSupervisor {
   constructor(private readonly options: WorkerSupervisorOptions) {
     this.pingIntervalMs = options.pingIntervalMs ?? 1000;
     this.failuresForOutage = options.failuresForOutage ?? 2;
-    this.backoff = options.backoff ?? { initialMs: 200, maxMs: 5000 };
+    this.backoff = options.backoff ?? { initialMs: 200, maxMs: 3000 };
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   }
 
