@@ -52,6 +52,8 @@ async function rechain(queryRunner: QueryRunner, entries: readonly StoredEntry[]
  *   instead of being laundered into a valid keyed one.
  * - `budget_ledger_head` holds each dataset's head (sequence, hash, total rho) under a keyed MAC,
  *   written in the same transaction as every entry.
+ * - `ledger_key_check` holds an HMAC of a fixed label under the key (it reveals nothing of the
+ *   key), so a process started with another key is refused before it writes anything.
  * The append-only trigger is switched off only inside this migration's transaction, by the owner.
  */
 export class LedgerKeyedChain1764390000000 implements MigrationInterface {
@@ -67,6 +69,7 @@ export class LedgerKeyedChain1764390000000 implements MigrationInterface {
         mac text NOT NULL,
         updated_at timestamptz NOT NULL
       )`);
+    await queryRunner.query(`CREATE TABLE ledger_key_check (id smallint PRIMARY KEY CHECK (id = 1), mac text NOT NULL)`);
     const byDataset = await entriesByDataset(queryRunner);
     if (byDataset.size === 0) return;
     const key = migrationLedgerKey();
@@ -95,5 +98,6 @@ export class LedgerKeyedChain1764390000000 implements MigrationInterface {
     }
     await queryRunner.query(`ALTER TABLE budget_ledger_entry ENABLE TRIGGER budget_ledger_entry_append_only`);
     await queryRunner.query(`DROP TABLE budget_ledger_head`);
+    await queryRunner.query(`DROP TABLE ledger_key_check`);
   }
 }

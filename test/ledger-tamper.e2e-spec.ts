@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { applicationRoleFor, applicationUrl, canonicalJson, createDataSource, loadLedgerKey, runMigrations } from '@synthgate/persistence';
+import { applicationRoleFor, applicationUrl, canonicalJson, connectDatabase, createDataSource, loadLedgerKey, runMigrations } from '@synthgate/persistence';
 import { withMigrationLedgerKey } from '../libs/persistence/src/migration-context';
 import { LedgerKeyedChain1764390000000 } from '../migrations/1764390000000-LedgerKeyedChain';
 import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
@@ -134,6 +134,15 @@ describe('ledger tamper resistance', () => {
     } finally {
       await app.end();
     }
+    expect(await verification(id)).toEqual({ ok: true, entries: 1, firstBroken: null });
+  });
+
+  it('refuses a process started with another ledger key before it writes anything or touches the role', async () => {
+    await expect(
+      connectDatabase({ url: gateway.databaseUrl, ledgerKey: randomBytes(32), poolSize: 1, applicationName: 'synthgate-test-other-key', migrate: true }),
+    ).rejects.toThrow(/keyed with another ledger key/);
+    // The application role's password was not reset under the gateway: new connections still work.
+    const { id } = await datasetWithReleases(1);
     expect(await verification(id)).toEqual({ ok: true, entries: 1, firstBroken: null });
   });
 

@@ -61,5 +61,5 @@ export async function provisionApplicationRole(runner: QueryRunner, role: Applic
   }
   for (const table of APPEND_ONLY) await runner.query(`REVOKE UPDATE, DELETE ON ${table} FROM ${name}`);
   await runner.query(`REVOKE DELETE ON budget_ledger_head FROM ${name}`);
-  await runner.query(`REVOKE INSERT, UPDATE, DELETE ON migrations FROM ${name}`);
+  await runner.query(`REVOKE INSERT, UPDATE, DELETE ON migrations, ledger_key_check FROM ${name}`);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -43,4 +43,9 @@ export function loadLedgerKey(options: { readonly ledgerKey: string | undefined;
   }
   if ((statSync(file).mode & 0o077) !== 0) throw new LedgerKeyError(`${file}: the ledger key file must be readable by its owner only (chmod 600)`);
   return parseKey(readFileSync(file, 'utf8'), file);
+}
+
+/** What `ledger_key_check` stores: an HMAC of a fixed label, which tells keys apart and reveals neither. */
+export function ledgerKeyCheck(key: Buffer): string {
+  return createHmac('sha256', key).update('synthgate ledger key check v1').digest('hex');
 }
