@@ -79,7 +79,7 @@ async function run(nodeOptions: string[]): Promise<void> {
       { org: me.organizationId },
     );
     const { createApiToken } = await admin.graphql<{ createApiToken: { secret: string } }>(
-      'mutation($user: ID!) { createApiToken(input: { userId: $user, name: "bench" }) { secret } }',
+      'mutation($user: ID!) { createApiToken(input: { userId: $user, name: "bench", reason: "benchmark: a token for the benchmark user" }) { secret } }',
       { user: createUser.id },
     );
     const owner = new GatewayClient(admin.url, createApiToken.secret);

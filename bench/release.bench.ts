@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       'mutation($org: ID!) { createUser(input: { organizationId: $org, email: "bench@example.test", role: DATA_OWNER }) { id } }',
       { org: me.organizationId },
     );
-    const { createApiToken } = await admin.graphql<{ createApiToken: { secret: string } }>('mutation($u: ID!) { createApiToken(input: { userId: $u, name: "bench" }) { secret } }', { u: createUser.id });
+    const { createApiToken } = await admin.graphql<{ createApiToken: { secret: string } }>('mutation($u: ID!) { createApiToken(input: { userId: $u, name: "bench", reason: "benchmark: a token for the benchmark user" }) { secret } }', { u: createUser.id });
     const owner = new GatewayClient(admin.url, createApiToken.secret);
     const { createDataset } = await owner.graphql<{ createDataset: { id: string } }>(
       'mutation { createDataset(input: { name: "bench", labelField: "label", budget: { epsilon: 1000, delta: 1e-7 } }) { id } }',

@@ -49,7 +49,11 @@ describe('synthgate CLI against a running gateway', () => {
     const user = await cli('user', 'create', '--org', orgId, '--email', 'owner@cli.test', '--role', 'DATA_OWNER', ...admin, '--json');
     const userId = (JSON.parse(user.stdout) as { id: string }).id;
 
-    const token = await cli('token', 'create', '--user', userId, '--name', 'laptop', ...admin);
+    // The platform operator issues a token for another user only with a reason (audited in that organisation).
+    const silent = await cli('token', 'create', '--user', userId, '--name', 'laptop', ...admin);
+    expect(silent.code).not.toBe(0);
+    expect(silent.stderr).toMatch(/input\.reason/);
+    const token = await cli('token', 'create', '--user', userId, '--name', 'laptop', '--reason', 'first data owner of CLI Corp', ...admin);
     expect(token.code).toBe(0);
     const secret = token.stdout.trim();
     expect(secret).toMatch(/^sg_[A-Za-z0-9_-]{43}$/);

@@ -18,7 +18,7 @@ describe('identity: organisations, users and tokens', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, 'utf8').trim()).toMatch(/^sg_[A-Za-z0-9_-]{43}$/);
     const { me } = await gateway.data<{ me: { role: string; email: string } }>(gateway.adminToken, '{ me { role email } }');
-    expect(me).toEqual({ role: 'ADMIN', email: 'admin@synthgate.local' });
+    expect(me).toEqual({ role: 'OPERATOR', email: 'admin@synthgate.local' });
   });
 
   it('answers UNAUTHENTICATED without a token, with a malformed one and with an unknown one', async () => {

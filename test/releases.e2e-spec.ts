@@ -256,6 +256,6 @@ describe('synthetic releases end to end', () => {
     const result = await gateway.data<{ verifyLedger: { ok: boolean; firstBroken: { sequence: number; reason: string } } }>(acme.users.COMPLIANCE.token, verify, { id: other });
     expect(result.verifyLedger.ok).toBe(false);
     expect(result.verifyLedger.firstBroken.sequence).toBe(2);
-    expect(result.verifyLedger.firstBroken.reason).toMatch(/does not match its hash/);
+    expect(result.verifyLedger.firstBroken.reason).toMatch(/does not match its keyed hash/);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { connectDatabase, type Database, type WorkerMetricsSnapshot } from '@synthgate/persistence';
 import { createTestDatabase } from './setup/test-database';
@@ -24,7 +25,7 @@ describe('worker metrics in the database', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    connection = await connectDatabase({ url: database.url, poolSize: 4, applicationName: 'synthgate-test', migrate: false, queue: false });
+    connection = await connectDatabase({ url: database.url, ledgerKey: randomBytes(32), poolSize: 4, applicationName: 'synthgate-test', migrate: true, queue: false });
   });
   afterAll(async () => {
     await connection?.close();

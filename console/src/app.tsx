@@ -14,7 +14,7 @@ import { SignInPage } from './pages/sign-in';
 import { Link, matchRoute, navigate, usePath } from './router';
 import { type Session, SessionContext, storedToken, storeToken } from './session';
 
-const roleNames: Record<Role, string> = { ADMIN: 'admin', DATA_OWNER: 'data owner', CONSUMER: 'consumer', COMPLIANCE: 'compliance' };
+const roleNames: Record<Role, string> = { OPERATOR: 'platform operator', ADMIN: 'organisation admin', DATA_OWNER: 'data owner', CONSUMER: 'consumer', COMPLIANCE: 'compliance' };
 
 /**
  * What each role is offered. This is navigation only: the gateway decides what each role may
@@ -32,6 +32,7 @@ const navigation: Record<Role, { to: string; label: string }[]> = {
     { to: '/audit', label: 'Audit log' },
   ],
   ADMIN: [{ to: '/audit', label: 'Audit log' }],
+  OPERATOR: [{ to: '/audit', label: 'Audit log' }],
 };
 
 function Routes({ path, role }: { path: string; role: Role }) {

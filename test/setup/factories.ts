@@ -1,6 +1,6 @@
 import { type ApiClient } from './gateway';
 
-export type Role = 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
+export type Role = 'OPERATOR' | 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
 
 export interface TestUser {
   readonly id: string;
@@ -12,21 +12,21 @@ export interface TestUser {
 export interface TestOrganization {
   readonly id: string;
   readonly name: string;
-  readonly users: Record<Role, TestUser>;
+  readonly users: Record<Exclude<Role, 'OPERATOR'>, TestUser>;
 }
 
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 
-/** Creates an organisation with one user of each role, each with a read-write token, as the bootstrap admin. */
+/** Creates an organisation with one user of each organisation role, each with a read-write token, as the platform operator (the bootstrap admin). */
 export async function createOrganization(gateway: ApiClient, name = unique('org')): Promise<TestOrganization> {
   const { createOrganization: organization } = await gateway.data<{ createOrganization: { id: string } }>(
     gateway.adminToken,
     'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }',
     { input: { name } },
   );
-  const roles: Role[] = ['ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
-  const users = {} as Record<Role, TestUser>;
+  const roles = ['ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'] as const;
+  const users = {} as Record<Exclude<Role, 'OPERATOR'>, TestUser>;
   for (const role of roles) users[role] = await createUser(gateway, organization.id, role);
   return { id: organization.id, name, users };
 }
@@ -41,7 +41,7 @@ export async function createUser(gateway: ApiClient, organizationId: string, rol
   const { createApiToken } = await gateway.data<{ createApiToken: { secret: string } }>(
     gateway.adminToken,
     'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret } }',
-    { input: { userId: user.id, name: 'test', ...(scopes ? { scopes } : {}) } },
+    { input: { userId: user.id, name: 'test', reason: 'test fixture: a token for a new user', ...(scopes ? { scopes } : {}) } },
   );
   return { id: user.id, token: createApiToken.secret, role, organizationId };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type INestApplication } from '@nestjs/common';
 import { loadConfig, type SynthgateConfig } from '@synthgate/config';
-import { connectDatabase, type Database } from '@synthgate/persistence';
+import { connectDatabase, type Database, loadLedgerKey } from '@synthgate/persistence';
 import { createGatewayApp } from '../../apps/gateway/src/app';
 import { createTestDatabase } from './test-database';
 
@@ -64,7 +64,14 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     PORT: '1',
     ...env,
   });
-  const connection = await connectDatabase({ url: database.url, poolSize: 10, applicationName: 'synthgate-test', migrate: true, queue: 'enqueue' });
+  const connection = await connectDatabase({
+    url: database.url,
+    ledgerKey: loadLedgerKey(config),
+    poolSize: 10,
+    applicationName: 'synthgate-test',
+    migrate: true,
+    queue: 'enqueue',
+  });
   let app: INestApplication;
   try {
     app = await createGatewayApp(config, connection, false);

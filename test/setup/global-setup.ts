@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'build.js'), '--quiet'], { stdio: 'inherit' });
   // Global setup runs outside Jest's module mapper (no @synthgate/* aliases): use the fresh build.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { JobQueue, runMigrations, startEmbeddedPostgres } = require('../../dist/libs/persistence/src') as typeof import('../../libs/persistence/src');
+  const { runMigrations, startEmbeddedPostgres } = require('../../dist/libs/persistence/src') as typeof import('../../libs/persistence/src');
   let server: TestDatabaseServer;
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
@@ -40,10 +40,9 @@ export default async function globalSetup(): Promise<void> {
     adminUrl.pathname = '/postgres';
     server = { adminUrl: adminUrl.toString(), templateUrl: handle.url };
   }
+  // Migrations also install pg-boss's schema, so every clone has it. The template holds no ledger
+  // entry to re-key, and each test database provisions its own application role when it connects.
   await runMigrations(server.templateUrl);
-  // pg-boss installs its own schema on first start; do it once here so every clone has it.
-  const queue = await JobQueue.start({ url: server.templateUrl, supervise: false, applicationName: 'synthgate-test-setup' });
-  await queue.stop();
   process.env.SYNTHGATE_TEST_DATABASE = JSON.stringify(server);
   process.env.TZ = 'UTC';
 }

@@ -36,8 +36,11 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 /** A gateway process (dist/apps/gateway) on a free port, once it answers /health. */
 export type GatewayProcess = WorkerProcess & ApiClient;
 
-/** Starts a gateway process; `env` must name DATABASE_URL and SYNTHGATE_DATA_DIR (its admin token lands there). */
-export async function spawnGateway(env: Record<string, string> & { DATABASE_URL: string; SYNTHGATE_DATA_DIR: string }): Promise<GatewayProcess> {
+/**
+ * Starts a gateway process; `env` must name SYNTHGATE_DATA_DIR (its admin token lands there), and
+ * DATABASE_URL unless the gateway is to start its own embedded PostgreSQL in that folder.
+ */
+export async function spawnGateway(env: Record<string, string> & { SYNTHGATE_DATA_DIR: string }, timeoutMs = 90_000): Promise<GatewayProcess> {
   const port = await findFreePort();
   const gateway = spawnProcess('gateway', { HOST: '127.0.0.1', PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
@@ -50,7 +53,7 @@ export async function spawnGateway(env: Record<string, string> & { DATABASE_URL:
           () => false,
         );
       },
-      90_000,
+      timeoutMs,
       'the gateway process to answer /health',
       100,
     );

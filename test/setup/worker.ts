@@ -1,5 +1,5 @@
 import { loadConfig } from '@synthgate/config';
-import { connectDatabase } from '@synthgate/persistence';
+import { connectDatabase, loadLedgerKey } from '@synthgate/persistence';
 import { type RunningWorker, startWorker } from '../../apps/worker/src/worker';
 import { type TestGateway } from './gateway';
 
@@ -19,7 +19,14 @@ export async function startTestWorker(gateway: TestGateway, env: Record<string, 
     GENERATION_THREADS: '1',
     ...env,
   });
-  const database = await connectDatabase({ url: gateway.databaseUrl, poolSize: 4, applicationName: 'synthgate-test-worker', migrate: false, queue: 'work' });
+  const database = await connectDatabase({
+    url: gateway.databaseUrl,
+    ledgerKey: loadLedgerKey(config),
+    poolSize: 4,
+    applicationName: 'synthgate-test-worker',
+    migrate: false,
+    queue: 'work',
+  });
   const worker = await startWorker(config, database, process.env.SYNTHGATE_TEST_WORKER_LOGS ? undefined : false);
   return {
     ...worker,

@@ -47,7 +47,7 @@ async function person(admin: GatewayClient, organizationId: string, email: strin
     { input: { organizationId, email, role } },
   );
   const { createApiToken } = await admin.graphql<{ createApiToken: { secret: string } }>(
-    'mutation($user: ID!) { createApiToken(input: { userId: $user, name: "demo", expiresInDays: 1 }) { secret } }',
+    'mutation($user: ID!) { createApiToken(input: { userId: $user, name: "demo", expiresInDays: 1, reason: "demo: a token for a demo user" }) { secret } }',
     { user: createUser.id },
   );
   return new GatewayClient(admin.url, createApiToken.secret);

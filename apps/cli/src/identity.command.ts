@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient, output, withConnection, type ConnectionOptions } from './gateway-client';
 
-const roles = ['ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
+const roles = ['OPERATOR', 'ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
 
 function days(text: string): number {
   const value = Number(text);
@@ -65,14 +65,15 @@ export function registerIdentityCommands(program: Command): void {
       .command('create')
       .description('create an API token and print its secret once (on stdout, alone)')
       .requiredOption('--name <name>', 'what the token is for')
-      .option('--user <id>', 'whose token (default: yours; ADMIN only for others)')
+      .option('--user <id>', 'whose token (default: yours; an ADMIN for its organisation, the OPERATOR with --reason)')
+      .option('--reason <text>', "why a platform operator issues a token for another user (recorded in that organisation's audit log)")
       .option('--scopes <scopes>', 'read or read,write (default read,write)', scopes)
       .option('--expires-in-days <days>', 'lifetime in days (default API_TOKEN_DEFAULT_TTL_DAYS)', days),
-  ).action(async (options: ConnectionOptions & { name: string; user?: string; scopes?: string[]; expiresInDays?: number }) => {
+  ).action(async (options: ConnectionOptions & { name: string; user?: string; reason?: string; scopes?: string[]; expiresInDays?: number }) => {
     const { createApiToken } = await GatewayClient.fromOptions(options).graphql<{
       createApiToken: { secret: string; token: { id: string; expiresAt: string; scopes: string[] } };
     }>('mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret token { id expiresAt scopes } } }', {
-      input: { name: options.name, userId: options.user ?? null, scopes: options.scopes ?? null, expiresInDays: options.expiresInDays ?? null },
+      input: { name: options.name, userId: options.user ?? null, scopes: options.scopes ?? null, expiresInDays: options.expiresInDays ?? null, reason: options.reason ?? null },
     });
     if (options.json) {
       output(options, createApiToken, '');

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'BUDGET_EXHAUSTED'
   | 'CONFLICT'
   | 'UNDECLARED_LABEL'
+  | 'LEDGER_INVALID'
   | 'TOO_MANY_REQUESTS'
   | 'PAYLOAD_TOO_LARGE'
   | 'TOO_MANY_IMPORTS'
@@ -20,6 +21,7 @@ export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
   'BUDGET_EXHAUSTED',
   'CONFLICT',
   'UNDECLARED_LABEL',
+  'LEDGER_INVALID',
   'TOO_MANY_REQUESTS',
   'PAYLOAD_TOO_LARGE',
   'TOO_MANY_IMPORTS',

@@ -11,6 +11,7 @@ import { AuditResolver } from './audit/audit.resolver';
 import { AuditService } from './audit/audit.service';
 import { BudgetResolver, DatasetBudgetResolver } from './budgets/budget.resolver';
 import { BudgetService } from './budgets/budget.service';
+import { LedgerGuard } from './budgets/ledger-guard';
 import { ActorResolverService } from './auth/actor-resolver.service';
 import { BootstrapAdminService } from './auth/bootstrap-admin.service';
 import { DatasetResolver } from './datasets/dataset.resolver';
@@ -81,6 +82,7 @@ export class GatewayModule {
         DatasetService,
         RecordImportService,
         BudgetService,
+        LedgerGuard,
         ModelCatalogService,
         ReleaseService,
         ReleaseExportService,

@@ -5,21 +5,20 @@ import { type Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, onStopSignal } from '@synthgate/config';
 import { NestPinoLogger } from '@synthgate/logging';
-import { connectDatabase, openDatabaseServer } from '@synthgate/persistence';
+import { connectDatabase, loadLedgerKey, openDatabaseServer } from '@synthgate/persistence';
 import { createGatewayApp } from './app';
 import { drainHttpServer } from './http/http-drain';
 import { createGatewayLogger } from './http/request-observer';
 
 const logger = new Logger('Gateway');
 
-/** Starts a worker process on the same database (`npm start` runs gateway and worker together). */
-function startWorker(databaseUrl: string): ChildProcess {
-  const child = fork(join(__dirname, '..', '..', 'worker', 'src', 'main.js'), [], {
-    // The worker reads its configuration like any process, plus the database it must share.
-    // eslint-disable-next-line no-restricted-properties
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: 'inherit',
-  });
+/**
+ * Starts a worker process on the same database (`npm start` runs gateway and worker together).
+ * It reads the same configuration: with an embedded server it follows the URL this process
+ * publishes in the data folder, as any worker does.
+ */
+function startWorker(): ChildProcess {
+  const child = fork(join(__dirname, '..', '..', 'worker', 'src', 'main.js'), [], { stdio: 'inherit' });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') logger.error(`worker exited (code ${code}, signal ${signal})`);
   });
@@ -37,13 +36,22 @@ async function main(): Promise<void> {
     embeddedPort: config.embeddedPostgresPort,
     // stop() below stops an embedded server, after the requests in flight are done.
     stopOnSignals: false,
+    notice: (message) => logger.warn(message),
   });
-  const database = await connectDatabase({ url: server.url, poolSize: config.databasePoolSize, applicationName: 'synthgate-gateway', migrate: true, queue: 'enqueue' });
+  const database = await connectDatabase({
+    url: server.url,
+    ledgerKey: loadLedgerKey(config),
+    applicationRole: config.databaseAppRole,
+    poolSize: config.databasePoolSize,
+    applicationName: 'synthgate-gateway',
+    migrate: true,
+    queue: 'enqueue',
+  });
   const app = await createGatewayApp(config, database, log);
   await app.listen(config.port, config.host);
   logger.log(`database: ${server.description}`);
   logger.log(`GraphQL API at http://${config.host}:${config.port}/graphql, web console at /console, health at /health`);
-  const worker = process.argv.includes('--with-worker') ? startWorker(server.url) : null;
+  const worker = process.argv.includes('--with-worker') ? startWorker() : null;
 
   onStopSignal(async (signal) => {
     logger.log(`${signal}: taking no new connections; letting requests in flight finish (up to ${config.shutdownGraceSeconds}s)`);

@@ -10,6 +10,7 @@ import { fillPrompt } from './prompt-fill';
 import { type ReleaseContext, ReleaseContextCache, ReleaseOverError } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
+import { isDatabaseUnavailable } from './worker-supervisor';
 
 /** Thrown out of the decoding loop to hand a batch back (graceful shutdown). */
 class HandBack extends Error {
@@ -81,7 +82,9 @@ export class ReleaseBatchProcessor {
 
   async start(): Promise<void> {
     await this.queue.work(this.config.worker.concurrency, 1, (job) => this.track(job));
-    this.reaper = setInterval(() => void this.reap().catch((error: unknown) => this.logger.warn(`reaper: ${String(error)}`)), this.config.worker.heartbeatSeconds * 1000);
+    // A lost database is the supervisor's to report, once (worker-supervisor.ts).
+    const reap = () => this.reap().catch((error: unknown) => (isDatabaseUnavailable(error) ? undefined : this.logger.warn(`reaper: ${String(error)}`)));
+    this.reaper = setInterval(() => void reap(), this.config.worker.heartbeatSeconds * 1000);
     this.reaper.unref();
   }
 
@@ -104,7 +107,10 @@ export class ReleaseBatchProcessor {
 
   private async track(job: BatchJob): Promise<void> {
     const abort = new AbortController();
-    const done = this.handle(job, abort.signal).catch((error: unknown) => this.logger.error(`job ${job.id}: ${error instanceof Error ? error.stack : String(error)}`));
+    const done = this.handle(job, abort.signal).catch((error: unknown) =>
+      // With the database gone the batch is abandoned; its lease hands it back once it returns.
+      isDatabaseUnavailable(error) ? this.logger.debug(`job ${job.id}: abandoned with the database`) : this.logger.error(`job ${job.id}: ${error instanceof Error ? error.stack : String(error)}`),
+    );
     this.inFlight.set(job.id, { abort, done });
     try {
       await done;

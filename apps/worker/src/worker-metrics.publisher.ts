@@ -3,6 +3,7 @@ import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database } from '@synthgate/persistence';
 import { ReleaseBatchProcessor } from './release-batch.processor';
 import { WorkerMetrics } from './worker-metrics';
+import { isDatabaseUnavailable } from './worker-supervisor';
 
 /** Rows of workers silent this long are folded into the fleet's retired totals. */
 const RETIRE_AFTER_SECONDS = 24 * 3600;
@@ -75,7 +76,8 @@ export class WorkerMetricsPublisher implements OnApplicationBootstrap, OnApplica
         drafterStatistic: this.metrics.drafterStatisticHistogram,
       });
     } catch (error) {
-      this.logger.warn(`could not publish metrics: ${error instanceof Error ? error.message : String(error)}`);
+      // A lost database is the supervisor's to report, once (worker-supervisor.ts).
+      if (!isDatabaseUnavailable(error)) this.logger.warn(`could not publish metrics: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 }

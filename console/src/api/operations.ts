@@ -2,7 +2,7 @@
 // types only (no DOM, no imports): test/console.e2e-spec.ts validates each document against the
 // gateway's schema, so a renamed field fails a test instead of a page.
 
-export type Role = 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
+export type Role = 'OPERATOR' | 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
 export type ReleaseStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export type AuditOutcome = 'SUCCESS' | 'FAILURE' | 'DENIED';
 

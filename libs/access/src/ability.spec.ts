@@ -28,10 +28,18 @@ const allowedProbes: Record<Reach, Probe[]> = {
 
 /** The permission table, written out by hand: anything missing is denied. A diff here is a permission change. */
 const table: Record<Role, Partial<Record<SubjectType, Partial<Record<Action, Reach>>>>> = {
-  ADMIN: {
+  // The platform operator: organisations and their users, no data; a token for someone else is an audited `issue`.
+  OPERATOR: {
     Organization: { read: 'all', create: 'all' },
     User: { read: 'all', create: 'all', update: 'all' },
-    ApiToken: { read: 'all', create: 'all', revoke: 'all' },
+    ApiToken: { read: 'all', create: 'self', revoke: 'all', issue: 'all' },
+    AuditEvent: { read: 'organization' },
+  },
+  // An organisation's admin: its own organisation only.
+  ADMIN: {
+    Organization: { read: 'ownOrganizationItself' },
+    User: { read: 'organization', create: 'organization', update: 'organization' },
+    ApiToken: { read: 'organization', create: 'organization', revoke: 'organization' },
     Dataset: { read: 'organization' },
     AuditEvent: { read: 'organization' },
   },
@@ -72,7 +80,7 @@ const table: Record<Role, Partial<Record<SubjectType, Partial<Record<Action, Rea
   },
 };
 
-const roles: Role[] = ['ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
+const roles: Role[] = ['OPERATOR', 'ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
 const actorFor = (role: Role, scopes: Actor['scopes'] = ['read', 'write']): Actor => ({
   userId: SELF_USER,
   organizationId: OWN,
@@ -126,6 +134,19 @@ describe('defineAbilityFor', () => {
     const ability = defineAbilityFor(actorFor('CONSUMER'));
     expect(ability.can('read', subject('QualityReport', probes.published))).toBe(false);
     expect(ability.can('read', subject('Release', probes.published))).toBe(true);
+  });
+
+  it('never lets an organisation ADMIN reach another organisation, nor the OPERATOR read any organisation\'s data', () => {
+    const admin = defineAbilityFor(actorFor('ADMIN'));
+    for (const [action, type] of [['create', 'User'], ['update', 'User'], ['read', 'User'], ['create', 'ApiToken'], ['issue', 'ApiToken'], ['read', 'Organization']] as const) {
+      expect({ action, type, can: admin.can(action, subject(type, probes.other)) }).toEqual({ action, type, can: false });
+    }
+    const operator = defineAbilityFor(actorFor('OPERATOR'));
+    for (const type of ['Dataset', 'SensitiveRecord', 'Release', 'SyntheticRecord', 'QualityReport', 'Budget'] as const) {
+      expect({ type, can: operator.can('read', type) }).toEqual({ type, can: false });
+    }
+    expect(operator.can('create', subject('ApiToken', probes.other))).toBe(false);
+    expect(operator.can('issue', subject('ApiToken', probes.other))).toBe(true);
   });
 
   it('never lets anyone but a DATA_OWNER of the organisation read sensitive records', () => {

@@ -20,7 +20,8 @@ export type SubjectType = (typeof subjectTypes)[number];
 export const actionsBySubject = {
   Organization: ['read', 'create'],
   User: ['read', 'create', 'update'],
-  ApiToken: ['read', 'create', 'revoke'],
+  // issue: a token for a user of another organisation (platform operator only; audited, with a reason).
+  ApiToken: ['read', 'create', 'revoke', 'issue'],
   Dataset: ['read', 'create', 'update', 'archive'],
   SensitiveRecord: ['read', 'import'],
   Release: ['plan', 'create', 'read', 'cancel', 'publish', 'revoke'],
@@ -65,8 +66,9 @@ export function defineAbilityFor(actor: Actor): AppAbility {
   const ownOrganization = { organizationId: actor.organizationId };
   const self = { userId: actor.userId };
 
-  // Organization
-  if (actor.role === 'ADMIN') {
+  // Organization. The platform OPERATOR (the bootstrap admin) manages organisations and their
+  // users, and reads nothing of their data; an organisation's ADMIN manages its own only.
+  if (actor.role === 'OPERATOR') {
     can(['read', 'create'], 'Organization');
   } else if (actor.role === 'DATA_OWNER') {
     can('read', 'Organization'); // to choose whom a release is published to
@@ -75,17 +77,24 @@ export function defineAbilityFor(actor: Actor): AppAbility {
   }
 
   // User
-  if (actor.role === 'ADMIN') {
+  if (actor.role === 'OPERATOR') {
     can(['read', 'create', 'update'], 'User');
+  } else if (actor.role === 'ADMIN') {
+    can(['read', 'create', 'update'], 'User', ownOrganization);
   } else if (actor.role === 'COMPLIANCE') {
     can('read', 'User', ownOrganization);
   } else {
     can('read', 'User', { id: actor.userId });
   }
 
-  // ApiToken: everyone manages their own; admins manage everyone's.
-  if (actor.role === 'ADMIN') {
-    can(['read', 'create', 'revoke'], 'ApiToken');
+  // ApiToken: everyone manages their own; an ADMIN its organisation's. The OPERATOR may list and
+  // revoke any token, but a token for someone else is an `issue`: audited with a reason in that
+  // organisation's log (api-token.service.ts), never a silent `create`.
+  if (actor.role === 'OPERATOR') {
+    can(['read', 'revoke', 'issue'], 'ApiToken');
+    can('create', 'ApiToken', self);
+  } else if (actor.role === 'ADMIN') {
+    can(['read', 'create', 'revoke'], 'ApiToken', ownOrganization);
   } else {
     can(['read', 'create', 'revoke'], 'ApiToken', self);
   }
@@ -120,8 +129,9 @@ export function defineAbilityFor(actor: Actor): AppAbility {
     can('read', 'Budget', ownOrganization);
   }
 
-  // AuditEvent
-  if (actor.role === 'COMPLIANCE' || actor.role === 'ADMIN') {
+  // AuditEvent (the operator reads its own organisation's: what operators did is logged in the
+  // organisation it was done to, where that organisation's ADMIN and COMPLIANCE read it)
+  if (actor.role === 'COMPLIANCE' || actor.role === 'ADMIN' || actor.role === 'OPERATOR') {
     can('read', 'AuditEvent', ownOrganization);
   }
 

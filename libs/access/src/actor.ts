@@ -1,5 +1,5 @@
-/** The four roles of DESIGN.md section 1. */
-export type Role = 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
+/** The roles of DESIGN.md section 1: OPERATOR is the platform operator, ADMIN an organisation's admin. */
+export type Role = 'OPERATOR' | 'ADMIN' | 'DATA_OWNER' | 'CONSUMER' | 'COMPLIANCE';
 /** `read` tokens may only read; `write` tokens may also change things. */
 export type TokenScope = 'read' | 'write';
 

@@ -20,6 +20,11 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  DATABASE_APP_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case role name (letters, digits, _)').optional(),
+  LEDGER_KEY: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64,}|[A-Za-z0-9+/]{43,}={0,2})$/, 'must be at least 32 bytes, as hex (64+ digits) or base64')
+    .optional(),
   SYNTHGATE_DATA_DIR: z.string().min(1).default('.synthgate'),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,6 +68,10 @@ export interface SynthgateConfig {
   readonly port: number;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** The role the application connects as (migrations run as DATABASE_URL's owner role); `<database>_app` when unset. */
+  readonly databaseAppRole: string | undefined;
+  /** The budget ledger's HMAC key; unset: `<dataDir>/ledger-key`, created on first start (mode 0600). */
+  readonly ledgerKey: string | undefined;
   readonly dataDir: string;
   readonly embeddedPostgresPort: number;
   readonly logLevel: Parsed['LOG_LEVEL'];
@@ -119,6 +128,8 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
     port: parsed.PORT,
     databaseUrl: parsed.DATABASE_URL,
     databasePoolSize: parsed.DATABASE_POOL_SIZE,
+    databaseAppRole: parsed.DATABASE_APP_ROLE,
+    ledgerKey: parsed.LEDGER_KEY,
     dataDir: parsed.SYNTHGATE_DATA_DIR,
     embeddedPostgresPort: parsed.EMBEDDED_POSTGRES_PORT,
     logLevel: parsed.LOG_LEVEL,

@@ -61,7 +61,7 @@ export class LockRepository {
   }
 }
 
-function repositoriesFor(manager: EntityManager, queue: () => JobQueue | null): Repositories {
+function repositoriesFor(manager: EntityManager, queue: () => JobQueue | null, ledgerKey: Buffer): Repositories {
   return {
     organizations: new OrganizationRepository(manager),
     users: new UserRepository(manager),
@@ -71,7 +71,7 @@ function repositoriesFor(manager: EntityManager, queue: () => JobQueue | null): 
     audit: new AuditRepository(manager),
     locks: new LockRepository(manager),
     releases: new ReleaseRepository(manager),
-    ledger: new LedgerRepository(manager),
+    ledger: new LedgerRepository(manager, ledgerKey),
     jobs: new JobRepository(manager, queue),
     metrics: new MetricsRepository(manager),
   };
@@ -85,8 +85,12 @@ export class Database {
   readonly repositories: Repositories;
   private jobQueue: JobQueue | null = null;
 
-  constructor(private readonly dataSource: DataSource) {
-    this.repositories = repositoriesFor(dataSource.manager, () => this.jobQueue);
+  /** `ledgerKey`: the secret that keys the budget ledger's chain and anchor (ledger-key.ts). */
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledgerKey: Buffer,
+  ) {
+    this.repositories = repositoriesFor(dataSource.manager, () => this.jobQueue, ledgerKey);
   }
 
   /** The job queue transactions enqueue into (started by the process that owns it). */
@@ -100,7 +104,7 @@ export class Database {
 
   /** Runs `work` in one transaction (READ COMMITTED unless told otherwise); rolls back on throw. */
   transaction<T>(work: (repositories: Repositories) => Promise<T>, isolation?: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE'): Promise<T> {
-    const run = (manager: EntityManager) => work(repositoriesFor(manager, () => this.jobQueue));
+    const run = (manager: EntityManager) => work(repositoriesFor(manager, () => this.jobQueue, this.ledgerKey));
     return isolation ? this.dataSource.transaction(isolation, run) : this.dataSource.transaction(run);
   }
 

@@ -52,6 +52,54 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/** True when nothing listens on 127.0.0.1:`port` and this process may listen there. */
+export async function portIsFree(port: number): Promise<boolean> {
+  return await new Promise((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
+/** True while a process with this pid exists and is not a zombie (signal 0 only checks). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // An exited child nobody reaped yet still answers signal 0 (Linux: state Z in /proc/<pid>/stat).
+  const stat = `/proc/${pid}/stat`;
+  return !existsSync(stat) || !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'));
+}
+
+/**
+ * Stops a cluster's postmaster that no live process of ours owns (its gateway was SIGKILLed):
+ * SIGINT (PostgreSQL's fast shutdown: sessions are ended, the cluster is left consistent), then
+ * waits up to `timeoutMs` for it to exit. Returns the pid stopped, or null when none was running.
+ * Unless `ownerGone` (its recorded owner is known dead), a postmaster whose parent is still alive
+ * (and not init) belongs to a running process and is left alone.
+ */
+export async function stopOrphanedCluster(dataDir: string, ownerGone: boolean, timeoutMs = 30_000): Promise<number | null> {
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const pidFile = join(clusterDirFor(resolve(dataDir), asRoot), 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return null;
+  if (!ownerGone) {
+    const parent = Number(/^PPid:\s*(\d+)/m.exec(existsSync(`/proc/${pid}/status`) ? readFileSync(`/proc/${pid}/status`, 'utf8') : '')?.[1] ?? 1);
+    if (parent !== 1 && processAlive(parent)) return null;
+  }
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`the orphaned PostgreSQL (pid ${pid}) did not stop within ${timeoutMs} ms`);
+    await new Promise((wait) => setTimeout(wait, 100));
+  }
+  return pid;
+}
+
 /** True when every folder above `path` lets other users through (mode o+x). */
 function traversableByOthers(path: string): boolean {
   for (let folder = dirname(path); ; folder = dirname(folder)) {

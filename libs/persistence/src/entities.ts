@@ -5,6 +5,7 @@ import { ApiTokenEntity } from './identity/api-token.entity';
 import { OrganizationEntity } from './identity/organization.entity';
 import { UserEntity } from './identity/user.entity';
 import { LedgerEntryEntity } from './ledger/ledger-entry.entity';
+import { LedgerHeadEntity } from './ledger/ledger-head.entity';
 import { ReleaseBatchEntity, ReleaseEntity, ReleasePublicationEntity, SyntheticRecordEntity } from './releases/release.entity';
 
 /** Every entity class; the data source registers exactly these. */
@@ -20,4 +21,5 @@ export const entities = [
   SyntheticRecordEntity,
   ReleasePublicationEntity,
   LedgerEntryEntity,
+  LedgerHeadEntity,
 ];

@@ -1,14 +1,15 @@
 export { AuditEventEntity, type AuditOutcome, auditOutcomes } from './audit/audit-event.entity';
 export { type AuditFilter, type NewAuditEvent } from './audit/audit.repository';
-export { createDataSource, dataSourceOptions, runMigrations, type DatabaseOptions } from './data-source';
+export { createDataSource, dataSourceOptions, type MigrationOptions, runMigrations, type DatabaseOptions } from './data-source';
+export { type ApplicationRole, applicationRoleFor, applicationUrl } from './database-roles';
 export { Database, type Repositories } from './database';
-export { type DatabaseServer, openDatabaseServer } from './database-server';
+export { type DatabaseServer, openDatabaseServer, publishedDatabaseUrl } from './database-server';
 export { DatasetEntity } from './datasets/dataset.entity';
 export { type DatasetChanges, type NewDataset } from './datasets/dataset.repository';
 export { SensitiveRecordEntity } from './datasets/sensitive-record.entity';
 export { copyRecordLine } from './datasets/sensitive-record.repository';
 export { isUuid } from './ids';
-export { findFreePort, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
+export { findFreePort, processAlive, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
 export { ApiTokenEntity } from './identity/api-token.entity';
 export { type NewApiToken, type NewUser, type TokenWithUser } from './identity/identity.repository';
 export { OrganizationEntity } from './identity/organization.entity';
@@ -21,8 +22,10 @@ export { connectDatabase } from './connect';
 export { PersistenceModule } from './persistence.module';
 export { BATCH_QUEUE, type BatchJob, type BatchJobData, type EnqueueOptions, type ExhaustedBatch, JobQueue, type JobQueueOptions } from './jobs/job-queue';
 export { LedgerEntryEntity, type LedgerEntryKind } from './ledger/ledger-entry.entity';
-export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash } from './ledger/ledger-hash';
-export { type NewLedgerEntry, refundableRho } from './ledger/ledger.repository';
+export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash, ledgerHeadMac, type LedgerHeadFields } from './ledger/ledger-hash';
+export { LedgerHeadEntity } from './ledger/ledger-head.entity';
+export { LEDGER_KEY_FILE, LedgerKeyError, loadLedgerKey } from './ledger/ledger-key';
+export { ledgerHeadProblem, type NewLedgerEntry, refundableRho } from './ledger/ledger.repository';
 export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,
@@ -38,4 +41,4 @@ export {
   releaseStatuses,
   SyntheticRecordEntity,
 } from './releases/release.entity';
-export { type NewRelease, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';
+export { type LedgerReleaseView, type NewRelease, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';

@@ -1,4 +1,4 @@
-export type PersistenceErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND';
+export type PersistenceErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'LEDGER_INVALID';
 
 /** A database outcome callers must handle: a stale cursor, a unique conflict, a missing row. */
 export class PersistenceError extends Error {

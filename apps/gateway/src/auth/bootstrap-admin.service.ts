@@ -13,7 +13,7 @@ const BOOTSTRAP_EMAIL = 'admin@synthgate.local';
 const BOOTSTRAP_TOKEN_DAYS = 365;
 
 /**
- * On first start (no user at all), creates an operators' organisation, an ADMIN user and a token,
+ * On first start (no user at all), creates an operators' organisation, an OPERATOR user and a token,
  * and writes the token to `<data folder>/admin-token` (mode 0600). The log says where the file is;
  * no token is ever printed.
  */
@@ -38,7 +38,8 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
         organizationId: organization.id,
         email: BOOTSTRAP_EMAIL,
         displayName: 'Bootstrap admin',
-        role: 'ADMIN',
+        // The platform operator: manages organisations, never reads their data (libs/access ability.ts).
+        role: 'OPERATOR',
       });
       const { secret } = await this.tokens.issue(repositories, null, {
         userId: admin.id,

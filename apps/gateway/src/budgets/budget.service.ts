@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AccessError, type Actor, defineAbilityFor, subject } from '@synthgate/access';
 import { Database, type LedgerEntryEntity, type Page, type PageRequest } from '@synthgate/persistence';
 import { epsilonFromRho } from '@synthgate/privacy';
-import { verifyLedgerEntries, type LedgerVerificationResult } from './ledger-verification';
+import { LedgerGuard } from './ledger-guard';
+import { type LedgerVerificationResult } from './ledger-verification';
 
 /** A dataset's budget as reviewers see it. */
 export interface BudgetView {
@@ -21,7 +22,10 @@ export interface BudgetView {
 /** Budgets, ledgers and their verification: DATA_OWNER and COMPLIANCE of the dataset's organisation. */
 @Injectable()
 export class BudgetService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly ledgerGuard: LedgerGuard,
+  ) {}
 
   private canRead(actor: Actor, organizationId: string): boolean {
     return defineAbilityFor(actor).can('read', subject('Budget', { organizationId }));
@@ -63,9 +67,10 @@ export class BudgetService {
     return this.database.repositories.ledger.list(dataset.id, page);
   }
 
-  /** `verifyLedger(datasetId)`: recomputes the chain and the total rho; ok, or the first broken entry. */
+  /** `verifyLedger(datasetId)`: recomputes the chain, its anchor and the release cross-check; ok, or the first problem. */
   async verify(actor: Actor, datasetId: string): Promise<LedgerVerificationResult> {
     const dataset = await this.datasetFor(actor, datasetId);
-    return verifyLedgerEntries(await this.database.repositories.ledger.all(dataset.id), dataset.budgetDelta);
+    // One snapshot: entries, anchor and releases read in one REPEATABLE READ transaction agree.
+    return this.database.transaction((repositories) => this.ledgerGuard.verify(repositories, dataset), 'REPEATABLE READ');
   }
 }

@@ -19,6 +19,8 @@ const statusByCode: Record<ErrorCode, number> = {
   BUDGET_EXHAUSTED: HttpStatus.CONFLICT,
   CONFLICT: HttpStatus.CONFLICT,
   UNDECLARED_LABEL: HttpStatus.BAD_REQUEST,
+  // The dataset's ledger failed verification: nothing is admitted until an operator repairs it.
+  LEDGER_INVALID: HttpStatus.SERVICE_UNAVAILABLE,
   TOO_MANY_REQUESTS: HttpStatus.TOO_MANY_REQUESTS,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   TOO_MANY_IMPORTS: HttpStatus.TOO_MANY_REQUESTS,

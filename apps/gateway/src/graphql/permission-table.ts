@@ -1,12 +1,29 @@
 import 'reflect-metadata';
-import { PERMISSION_KEY, type PermissionDeclaration } from '@synthgate/access';
+import { type Action, type Actor, defineAbilityFor, PERMISSION_KEY, type PermissionDeclaration, type Role, scopeFor, type SubjectType } from '@synthgate/access';
 import { controllers, resolvers } from '../gateway.module';
 
 type Handler = (...args: unknown[]) => unknown;
 
+const roles: Role[] = ['OPERATOR', 'ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'];
+const reachNames: Record<string, string> = { organizationId: 'own organisation', userId: 'self', id: 'itself', publishedTo: 'published to it' };
+
+/** How far a role's grant of the declared action reaches: any, own organisation, self, ... */
+function reach(role: Role, declaration: { readonly action: Action; readonly subject: SubjectType }): string | null {
+  const actor: Actor = { userId: 'self', organizationId: 'own', role, tokenId: 'token', scopes: ['read', 'write'] };
+  const scope = scopeFor(defineAbilityFor(actor), declaration.action, declaration.subject);
+  if (scope.kind === 'none') return null;
+  if (scope.kind === 'all') return `${role} any`;
+  return `${role} ${scope.anyOf.map((condition) => Object.keys(condition).map((field) => reachNames[field] ?? field).join('+')).join('|')}`;
+}
+
+/** `action subject [ROLE reach, ...]`: the declaration and, per role, how far the ability lets it reach. */
 function describeDeclaration(declaration: PermissionDeclaration | undefined): string {
   if (!declaration) return 'UNDECLARED';
-  return 'public' in declaration ? 'public' : `${declaration.action} ${declaration.subject}`;
+  if ('public' in declaration) return 'public';
+  const reaches = roles.map((role) => reach(role, declaration)).filter((line) => line !== null);
+  // createApiToken also serves the operator's audited `issue` (a token for someone else, with a reason).
+  const issue = declaration.subject === 'ApiToken' && declaration.action === 'create' ? roles.map((role) => reach(role, { action: 'issue', subject: 'ApiToken' })).filter((line) => line !== null) : [];
+  return `${declaration.action} ${declaration.subject} [${reaches.join(', ')}]${issue.length ? ` issue, audited with a reason [${issue.join(', ')}]` : ''}`;
 }
 
 function methodsOf(target: abstract new (...args: never[]) => unknown): [string, Handler][] {

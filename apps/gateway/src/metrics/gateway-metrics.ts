@@ -84,6 +84,11 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   private readonly workerSeconds = new Counter({ name: 'synthgate_worker_generation_seconds_total', help: 'Time all workers spent generating batches', registers: [this.registry] });
+  private readonly ledgersInvalid = new Gauge({
+    name: 'synthgate_ledgers_invalid',
+    help: 'Datasets whose budget ledger failed its last verification in this gateway (admission refuses them with LEDGER_INVALID); alert on > 0',
+    registers: [this.registry],
+  });
   private readonly modelStepSeconds = new SnapshotHistogram('synthgate_model_step_seconds', 'Latency of one private decoding step (batched forward pass and mechanism), over all workers');
   private readonly drafterStatistic = new SnapshotHistogram(
     'synthgate_drafter_statistic',
@@ -108,6 +113,11 @@ export class GatewayMetrics {
   observeHttp(route: string, method: string, status: number, seconds: number): void {
     this.httpRequests.inc({ route, method, status: String(status) });
     this.httpSeconds.observe({ route, method }, seconds);
+  }
+
+  /** How many datasets' ledgers currently fail verification (a count: never which datasets). */
+  setLedgersInvalid(count: number): void {
+    this.ledgersInvalid.set(count);
   }
 
   get contentType(): string {

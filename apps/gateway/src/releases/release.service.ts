@@ -16,6 +16,7 @@ import {
 import { admitRelease, CryptoRng, epsilonFromRho, noisyCounts } from '@synthgate/privacy';
 import { checkReplay } from '@synthgate/quality';
 import { AuditService } from '../audit/audit.service';
+import { LedgerGuard } from '../budgets/ledger-guard';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
 import { type AnyReleaseCost, floatingPointRefusal, priceRelease } from './release-cost';
@@ -73,6 +74,7 @@ export class ReleaseService {
     private readonly database: Database,
     private readonly audit: AuditService,
     private readonly models: ModelCatalogService,
+    private readonly ledgerGuard: LedgerGuard,
     @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
   ) {}
 
@@ -169,7 +171,7 @@ export class ReleaseService {
     const request = validateReleaseRequest(input, dataset, model);
     const { cost, privateTokenCap } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
     const labelPlan = this.publicLabelPlan(request, dataset);
-    const spentRho = await repositories.ledger.totalRho(dataset.id);
+    const { totalRho: spentRho } = await this.ledgerGuard.requireValid(repositories, dataset);
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
     const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
     const memory = this.memoryEstimate(request, model);
@@ -216,7 +218,9 @@ export class ReleaseService {
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
       }
-      const spentRho = await repositories.ledger.totalRho(dataset.id);
+      // The whole ledger (chain, anchor, releases) verifies before anything is debited; its
+      // recomputed total is what the release is admitted against (releases-admission.e2e-spec.ts).
+      const { totalRho: spentRho } = await this.ledgerGuard.requireValid(repositories, dataset);
       const budget = { epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta };
       const admission = admitRelease(budget, spentRho, cost.nonPrivate ? 0 : cost.rho);
       if (!admission.admitted) throw new DomainError('BUDGET_EXHAUSTED', exhaustedMessage(dataset, admission.epsilonAfter));

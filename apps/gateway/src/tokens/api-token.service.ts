@@ -11,6 +11,8 @@ export interface CreateApiToken {
   readonly name: string;
   readonly scopes?: readonly TokenScope[] | null;
   readonly expiresInDays?: number | null;
+  /** Why a platform operator issues a token for someone else: required then, and audited. */
+  readonly reason?: string | null;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -34,10 +36,30 @@ export class ApiTokenService {
     const userId = input.userId ?? actor.userId;
     return this.database.transaction(async (repositories) => {
       const user = await repositories.users.findById(userId);
-      if (!user || !defineAbilityFor(actor).can('create', subject('ApiToken', { userId: user.id, organizationId: user.organizationId }))) {
-        throw AccessError.notFound('user', userId);
+      const ability = defineAbilityFor(actor);
+      const target = user ? subject('ApiToken', { userId: user.id, organizationId: user.organizationId }) : null;
+      if (!user || !target || (!ability.can('create', target) && !ability.can('issue', target))) throw AccessError.notFound('user', userId);
+      if (ability.can('create', target)) return this.issue(repositories, actor, { userId: user.id, organizationId: user.organizationId, name, scopes, days });
+      // A platform operator acting as someone else: a deliberate, visible act, logged with its
+      // reason in the user's own organisation, where its ADMIN and COMPLIANCE read it.
+      const reason = input.reason?.trim() ?? '';
+      if (reason.length < 10 || reason.length > 500) {
+        throw DomainError.badInput('input.reason', "is required (10 to 500 characters) when a platform operator issues a token for another user: it is recorded in that organisation's audit log");
       }
-      return this.issue(repositories, actor, { userId: user.id, organizationId: user.organizationId, name, scopes, days });
+      const issued = await this.issue(repositories, actor, { userId: user.id, organizationId: user.organizationId, name, scopes, days });
+      await this.audit.record(
+        actor,
+        {
+          action: 'token.issue.operator',
+          outcome: 'SUCCESS',
+          subjectType: 'ApiToken',
+          subjectId: issued.token.id,
+          organizationId: user.organizationId,
+          details: { userId: user.id, role: user.role, reason, operatorUserId: actor.userId },
+        },
+        repositories,
+      );
+      return issued;
     });
   }
 

@@ -48,7 +48,7 @@ export class CreatedApiToken {
 
 @InputType()
 export class CreateApiTokenInput {
-  @Field(() => ID, { nullable: true, description: 'Whose token; defaults to the caller. Only admins create tokens for others.' })
+  @Field(() => ID, { nullable: true, description: 'Whose token; defaults to the caller. An ADMIN creates tokens for its organisation; a platform OPERATOR issues them for others only with a reason.' })
   userId?: string | null;
 
   @Field()
@@ -59,6 +59,12 @@ export class CreateApiTokenInput {
 
   @Field(() => Int, { nullable: true, description: 'Lifetime in days, 1 to 3650 (default API_TOKEN_DEFAULT_TTL_DAYS).' })
   expiresInDays?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Required when a platform operator issues a token for another user (10 to 500 characters): recorded, with the operator, in that user's organisation's audit log.",
+  })
+  reason?: string | null;
 }
 
 export function toApiToken(entity: ApiTokenEntity): ApiToken {

@@ -20,7 +20,12 @@ export interface UpdateUser {
   readonly disabled?: boolean | null;
 }
 
-/** Users: admins create and change them; everyone reads what the permission table allows. */
+/** Only a platform operator makes platform operators: an organisation's ADMIN cannot promote anyone out of its organisation's reach. */
+function assignableRole(actor: Actor, role: Role, field: string): void {
+  if (role === 'OPERATOR' && actor.role !== 'OPERATOR') throw DomainError.badInput(field, 'only a platform operator may grant the OPERATOR role');
+}
+
+/** Users: the platform operator and organisation admins create and change them; everyone reads what the permission table allows. */
 @Injectable()
 export class UserService {
   constructor(
@@ -51,9 +56,13 @@ export class UserService {
     if (!emailPattern.test(email) || email.length > 320) throw DomainError.badInput('input.email', 'must be an email address');
     const displayName = (input.displayName ?? email.split('@')[0] ?? email).trim();
     if (displayName.length < 1 || displayName.length > 200) throw DomainError.badInput('input.displayName', 'must be 1 to 200 characters');
+    assignableRole(actor, input.role, 'input.role');
     return this.database.transaction(async (repositories) => {
       const organization = await repositories.organizations.findById(input.organizationId);
-      if (!organization) throw DomainError.notFound('organization', input.organizationId);
+      // An organisation's ADMIN creates users in its own organisation only; another one does not exist for it.
+      if (!organization || !defineAbilityFor(actor).can('create', subject('User', { organizationId: organization.id }))) {
+        throw DomainError.notFound('organization', input.organizationId);
+      }
       const user = await repositories.users.create({ organizationId: organization.id, email, displayName, role: input.role });
       await this.audit.record(
         actor,
@@ -75,6 +84,7 @@ export class UserService {
     if (input.id === actor.userId && ((input.role && input.role !== actor.role) || input.disabled)) {
       throw DomainError.badInput('input.id', 'you cannot change your own role or disable yourself');
     }
+    if (input.role) assignableRole(actor, input.role, 'input.role');
     if (input.displayName !== undefined && input.displayName !== null) {
       const length = input.displayName.trim().length;
       if (length < 1 || length > 200) throw DomainError.badInput('input.displayName', 'must be 1 to 200 characters');
@@ -84,6 +94,7 @@ export class UserService {
       if (!user || !defineAbilityFor(actor).can('update', subject('User', { id: user.id, organizationId: user.organizationId }))) {
         throw AccessError.notFound('user', input.id);
       }
+      if (user.role === 'OPERATOR' && actor.role !== 'OPERATOR') throw AccessError.forbidden('only a platform operator may change a platform operator');
       const changes: { role?: Role; displayName?: string; disabledAt?: Date | null } = {};
       if (input.role) changes.role = input.role;
       if (input.displayName) changes.displayName = input.displayName.trim();

@@ -3,7 +3,7 @@ import { type Role, type UserEntity } from '@synthgate/persistence';
 import { Connection } from '../graphql/pagination';
 
 /** GraphQL needs an enum object; the domain keeps the string-literal union. */
-export const RoleEnum = { ADMIN: 'ADMIN', DATA_OWNER: 'DATA_OWNER', CONSUMER: 'CONSUMER', COMPLIANCE: 'COMPLIANCE' } as const satisfies Record<Role, Role>;
+export const RoleEnum = { OPERATOR: 'OPERATOR', ADMIN: 'ADMIN', DATA_OWNER: 'DATA_OWNER', CONSUMER: 'CONSUMER', COMPLIANCE: 'COMPLIANCE' } as const satisfies Record<Role, Role>;
 registerEnumType(RoleEnum, { name: 'Role', description: 'What a user may do (DESIGN.md section 1).' });
 
 @ObjectType()

@@ -136,7 +136,10 @@ export class ApiTokenRepository {
 
   list(scope: RowScope, filter: { userId?: string | null }, page: PageRequest): Promise<Page<ApiTokenEntity>> {
     const query = this.manager.createQueryBuilder(ApiTokenEntity, 't');
-    applyScope(query, scope, { userId: { column: 't.user_id' } });
+    applyScope(query, scope, {
+      userId: { column: 't.user_id' },
+      organizationId: { exists: (parameter) => `EXISTS (SELECT 1 FROM app_user owner WHERE owner.id = t.user_id AND owner.organization_id = :${parameter})` },
+    });
     if (filter.userId) {
       if (isUuid(filter.userId)) query.andWhere('t.user_id = :userId', { userId: filter.userId });
       else query.andWhere('false');

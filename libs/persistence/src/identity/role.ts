@@ -1,5 +1,8 @@
-/** The four roles of DESIGN.md section 1; every user has exactly one. */
-export const roles = ['ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'] as const;
+/**
+ * The roles of DESIGN.md section 1; every user has exactly one. OPERATOR is the platform operator
+ * (the bootstrap admin): manages organisations, never their data (see libs/access ability.ts).
+ */
+export const roles = ['OPERATOR', 'ADMIN', 'DATA_OWNER', 'CONSUMER', 'COMPLIANCE'] as const;
 export type Role = (typeof roles)[number];
 
 /** Scopes a token may carry: `read` allows queries, `write` allows mutations and imports. */

@@ -36,6 +36,8 @@ export interface JobQueueOptions {
   readonly maintenanceIntervalSeconds?: number;
   readonly applicationName: string;
   readonly onError?: (error: Error) => void;
+  /** Install or upgrade pg-boss's schema (the owner, at migration time); otherwise only check it. */
+  readonly install?: boolean;
 }
 
 export interface EnqueueOptions {
@@ -59,7 +61,7 @@ export class JobQueue {
       application_name: options.applicationName,
       supervise: options.supervise,
       schedule: false,
-      migrate: true,
+      migrate: options.install ?? false,
       ...(options.maintenanceIntervalSeconds ? { maintenanceIntervalSeconds: options.maintenanceIntervalSeconds } : {}),
     });
     boss.on('error', (error: Error) => options.onError?.(error));

@@ -3,7 +3,7 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 export type LedgerEntryKind = 'DEBIT' | 'REFUND';
 
 /**
- * One append-only entry of a dataset's budget ledger. Each entry carries the SHA-256 of its own
+ * One append-only entry of a dataset's budget ledger. Each entry carries the keyed HMAC-SHA256 of its own
  * canonical encoding, which includes the previous entry's hash: rewriting any entry breaks every
  * later link (see ledger-hash.ts). A trigger refuses UPDATE, DELETE and TRUNCATE.
  */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** The previous hash of a dataset's first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -20,6 +20,14 @@ export interface HashedLedgerFields {
   readonly previousHash: string;
 }
 
+/** What the head anchor of a dataset's ledger records (see LedgerHeadEntity). */
+export interface LedgerHeadFields {
+  readonly datasetId: string;
+  readonly sequence: number;
+  readonly hash: string;
+  readonly totalRho: number;
+}
+
 /**
  * Canonical JSON: object keys sorted at every depth, no whitespace, numbers in JavaScript's
  * shortest round-trip form (which PostgreSQL's float8 output reproduces exactly since version 12),
@@ -37,10 +45,10 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** SHA-256 (hex) over the canonical encoding of an entry, previous hash included. */
-export function ledgerEntryHash(entry: HashedLedgerFields): string {
-  const encoded = canonicalJson({
-    version: 1,
+/** The canonical encoding of an entry (version 1 was hashed with plain SHA-256; see the 1764390000000 migration). */
+export function ledgerEntryEncoding(entry: HashedLedgerFields, version: 1 | 2): string {
+  return canonicalJson({
+    version,
     datasetId: entry.datasetId,
     sequence: entry.sequence,
     releaseId: entry.releaseId,
@@ -55,5 +63,19 @@ export function ledgerEntryHash(entry: HashedLedgerFields): string {
     createdAt: entry.createdAt.toISOString(),
     previousHash: entry.previousHash,
   });
-  return createHash('sha256').update(encoded, 'utf8').digest('hex');
+}
+
+/**
+ * HMAC-SHA256 (hex) under the ledger key over the canonical encoding of an entry, previous hash
+ * included. Without the key (kept outside the database, see ledger-key.ts) nobody can write an
+ * entry, or recompute a chain, that verifies.
+ */
+export function ledgerEntryHash(entry: HashedLedgerFields, key: Buffer): string {
+  return createHmac('sha256', key).update(ledgerEntryEncoding(entry, 2), 'utf8').digest('hex');
+}
+
+/** HMAC-SHA256 (hex) under the ledger key over a head anchor, so the anchor cannot be forged either. */
+export function ledgerHeadMac(head: LedgerHeadFields, key: Buffer): string {
+  const encoded = canonicalJson({ anchor: 1, datasetId: head.datasetId, sequence: head.sequence, hash: head.hash, totalRho: head.totalRho });
+  return createHmac('sha256', key).update(encoded, 'utf8').digest('hex');
 }

@@ -2,8 +2,10 @@ import { epsilonFromRho } from '@synthgate/privacy';
 import { type EntityManager } from 'typeorm';
 import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
+import { PersistenceError } from '../persistence.errors';
 import { LedgerEntryEntity, type LedgerEntryKind } from './ledger-entry.entity';
-import { GENESIS_HASH, ledgerEntryHash } from './ledger-hash';
+import { GENESIS_HASH, ledgerEntryHash, ledgerHeadMac } from './ledger-hash';
+import { LedgerHeadEntity } from './ledger-head.entity';
 
 /** What a debit or refund writes; sequence, time and the hash chain are the repository's. */
 export interface NewLedgerEntry {
@@ -31,9 +33,32 @@ export function refundableRho(release: { readonly rho: number; readonly cost: Re
   return Math.max(0, release.rho - countRho);
 }
 
+/**
+ * Why a dataset's newest entry and its anchor disagree, or null when they agree: the anchor's MAC
+ * holds under the key, it names the newest entry (sequence, hash, total rho), and the newest
+ * entry's own HMAC holds. This catches a deleted head (the anchor names a later entry), a ledger
+ * emptied behind the application's back, and a forged or rolled-back anchor.
+ */
+export function ledgerHeadProblem(head: LedgerEntryEntity | null, anchor: LedgerHeadEntity | null, key: Buffer): string | null {
+  if (!head && !anchor) return null;
+  if (!anchor) return `its head anchor is missing while the ledger holds ${head!.sequence} entries`;
+  if (ledgerHeadMac(anchor, key) !== anchor.mac) return 'its head anchor does not match its MAC: it was changed outside the application';
+  if (!head) return `the ledger is empty but its anchor records ${anchor.sequence} entries: entries were deleted`;
+  if (anchor.sequence !== head.sequence || anchor.hash !== head.hash || anchor.totalRho !== head.totalRho) {
+    return head.sequence < anchor.sequence
+      ? `the ledger ends at entry ${head.sequence} but its anchor records ${anchor.sequence} entries: entries were deleted`
+      : `the ledger ends at entry ${head.sequence}, which is not the head its anchor records (entry ${anchor.sequence})`;
+  }
+  if (ledgerEntryHash(head, key) !== head.hash) return `its newest entry (${head.sequence}) does not match its keyed hash`;
+  return null;
+}
+
 /** The budget ledger. Entries are only ever appended, by `append`, under the dataset row lock. */
 export class LedgerRepository {
-  constructor(private readonly manager: EntityManager) {}
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly key: Buffer,
+  ) {}
 
   /** The dataset's total rho: the sum over its ledger (refunds are negative). */
   async totalRho(datasetId: string): Promise<number> {
@@ -47,21 +72,45 @@ export class LedgerRepository {
     return this.manager.findOne(LedgerEntryEntity, { where: { datasetId }, order: { sequence: 'DESC' } });
   }
 
+  /** The anchor of a dataset's head (see LedgerHeadEntity), or null before its first entry. */
+  anchor(datasetId: string): Promise<LedgerHeadEntity | null> {
+    if (!isUuid(datasetId)) return Promise.resolve(null);
+    return this.manager.findOne(LedgerHeadEntity, { where: { datasetId } });
+  }
+
   /**
-   * Appends an entry linked to the dataset's current head. The caller must hold the dataset's row
-   * lock (`DatasetRepository.lockForUpdate`) in the same transaction, so two appends can never
-   * read the same head.
+   * Refuses (`LEDGER_INVALID`) when the dataset's newest entry and its anchor disagree (see
+   * {@link ledgerHeadProblem}); returns the verified head. Run under the dataset row lock.
+   */
+  async verifiedHead(datasetId: string): Promise<LedgerEntryEntity | null> {
+    // One after the other: in a transaction both run on one connection.
+    const head = await this.head(datasetId);
+    const anchor = await this.anchor(datasetId);
+    const problem = ledgerHeadProblem(head, anchor, this.key);
+    if (problem) throw new PersistenceError('LEDGER_INVALID', `the budget ledger of dataset ${datasetId} does not verify: ${problem}`);
+    return head;
+  }
+
+  /**
+   * Appends an entry linked to the dataset's verified head and moves the head's anchor to it, in
+   * the caller's transaction. The caller must hold the dataset's row lock
+   * (`DatasetRepository.lockForUpdate`), so two appends can never read the same head. A head that
+   * does not match its anchor is refused (`LEDGER_INVALID`) rather than chained onto, so an append
+   * can never paper over a deleted entry.
    */
   async append(entry: NewLedgerEntry): Promise<LedgerEntryEntity> {
-    const head = await this.head(entry.datasetId);
+    const head = await this.verifiedHead(entry.datasetId);
     const fields = {
       ...entry,
       sequence: (head?.sequence ?? 0) + 1,
       createdAt: new Date(),
       previousHash: head?.hash ?? GENESIS_HASH,
     };
-    const hash = ledgerEntryHash(fields);
-    return this.manager.save(this.manager.create(LedgerEntryEntity, { ...fields, hash }));
+    const hash = ledgerEntryHash(fields, this.key);
+    const saved = await this.manager.save(this.manager.create(LedgerEntryEntity, { ...fields, hash }));
+    const anchor = { datasetId: entry.datasetId, sequence: saved.sequence, hash, totalRho: entry.totalRho };
+    await this.manager.upsert(LedgerHeadEntity, { ...anchor, mac: ledgerHeadMac(anchor, this.key), updatedAt: new Date() }, ['datasetId']);
+    return saved;
   }
 
   /**
@@ -76,6 +125,11 @@ export class LedgerRepository {
     readonly actorUserId: string | null;
     readonly reason: string;
   }): Promise<LedgerEntryEntity> {
+    // A refund pays back one debit, once (verification checks the same, ledger-verification.ts).
+    const earlier = await this.forRelease(refund.release.id);
+    if (!earlier.some((entry) => entry.kind === 'DEBIT') || earlier.some((entry) => entry.kind === 'REFUND')) {
+      throw new PersistenceError('LEDGER_INVALID', `release ${refund.release.id} has no debit to refund, or was refunded already`);
+    }
     const rho = refundableRho(refund.release);
     const totalRho = Math.max(0, (await this.totalRho(refund.dataset.id)) - rho);
     return this.append({
@@ -95,6 +149,12 @@ export class LedgerRepository {
   list(datasetId: string, page: PageRequest): Promise<Page<LedgerEntryEntity>> {
     const query = this.manager.createQueryBuilder(LedgerEntryEntity, 'l').where('l.dataset_id = :datasetId', { datasetId });
     return keysetPage(query, { id: 'l.sequence' }, page, (l) => [l.sequence]);
+  }
+
+  /** What verification needs from the ledger: every entry in sequence order, the head anchor and the key. */
+  async evidence(datasetId: string): Promise<{ entries: LedgerEntryEntity[]; anchor: LedgerHeadEntity | null; key: Buffer }> {
+    const entries = await this.all(datasetId);
+    return { entries, anchor: await this.anchor(datasetId), key: this.key };
   }
 
   /** Every entry of a dataset in sequence order, for verification. */

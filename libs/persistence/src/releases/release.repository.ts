@@ -13,6 +13,16 @@ import {
   SyntheticRecordEntity,
 } from './release.entity';
 
+/** A release as the ledger's cross-check sees it. */
+export interface LedgerReleaseView {
+  readonly id: string;
+  readonly status: ReleaseStatus;
+  readonly mode: ReleaseMode;
+  readonly rho: number;
+  /** Whether any of its batches ever started (read sensitive records). */
+  readonly readRecords: boolean;
+}
+
 export interface NewRelease {
   readonly datasetId: string;
   readonly organizationId: string;
@@ -210,6 +220,20 @@ export class ReleaseRepository {
   async anyBatchStarted(releaseId: string): Promise<boolean> {
     const count = await this.manager.count(ReleaseBatchEntity, { where: { releaseId, startedAt: Not(IsNull()) } });
     return count > 0;
+  }
+
+  /**
+   * What the ledger's cross-check needs of each release of a dataset (LedgerReleaseView): the
+   * ledger must hold one debit per charged release and a refund only for a refundable one.
+   */
+  async ledgerViews(datasetId: string): Promise<LedgerReleaseView[]> {
+    if (!isUuid(datasetId)) return [];
+    return (await this.manager.query(
+      `SELECT r.id, r.status, r.mode, r.rho,
+              EXISTS (SELECT 1 FROM release_batch b WHERE b.release_id = r.id AND b.started_at IS NOT NULL) AS "readRecords"
+         FROM release r WHERE r.dataset_id = $1`,
+      [datasetId],
+    )) as LedgerReleaseView[];
   }
 
   /**
