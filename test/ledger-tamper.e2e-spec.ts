@@ -81,7 +81,7 @@ describe('ledger tamper resistance', () => {
 
   /** A dataset with `releases` queued (debited) releases. */
   async function datasetWithReleases(releases: number): Promise<{ id: string; releases: string[] }> {
-    const { id } = await createDataset(gateway, owner(), { epsilon: 50, delta: 1e-6 });
+    const { id } = await createDataset(gateway, owner(), { epsilon: 50, delta: 1e-6, labels: ['even', 'odd'] });
     expect((await importRecords(gateway, owner().token, id, csv)).body.imported).toBe(60);
     const ids: string[] = [];
     for (let i = 0; i < releases; i++) ids.push((await gateway.data<{ createRelease: { id: string } }>(owner().token, createQuery, { input: input(id) })).createRelease.id);

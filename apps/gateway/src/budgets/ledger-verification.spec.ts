@@ -8,7 +8,7 @@ import {
   ledgerHeadMac,
   type LedgerReleaseView,
 } from '@synthgate/persistence';
-import { epsilonFromRho } from '@synthgate/privacy';
+import { epsilonFromRho, releaseCost } from '@synthgate/privacy';
 import { type LedgerEvidence, verifyLedgerEntries } from './ledger-verification';
 
 const DATASET = '00000000-0000-4000-8000-000000000001';
@@ -20,6 +20,18 @@ interface Spec {
   readonly kind: 'DEBIT' | 'REFUND';
   readonly release: number;
   readonly rho: number;
+  /** The part of a debit that paid for a noisy label count (never refunded). */
+  readonly countRho?: number;
+}
+
+/**
+ * A debit's recorded cost: generation only (c 1, s 10, tau 1: rho 0.005 a private token), so all of
+ * it is refundable; a refund records the release's cost as LedgerRepository.refundRelease does.
+ */
+function costOf(spec: Spec): Record<string, unknown> {
+  const countRho = spec.countRho ?? 0;
+  const tokens = Math.round((Math.abs(spec.rho) - countRho) / 0.005);
+  return { generation: releaseCost({ clip: 1, expectedBatchSize: 10, temperature: 1, svtSigma: null }, tokens, DELTA), labelCount: countRho > 0 ? { rho: countRho } : null };
 }
 
 /** Chains entries the way LedgerRepository.append does, with `hash` (the real key unless told). */
@@ -38,7 +50,7 @@ function chain(specs: readonly Spec[], hash: (entry: Omit<LedgerEntryEntity, 'id
       epsilonAfter: epsilonFromRho(totalRho, DELTA, 'tight'),
       delta: DELTA,
       conversion: 'tight',
-      parameters: { releaseId: releaseId(spec.release), cost: { generation: null, labelCount: { rho: Math.abs(spec.rho) } } },
+      parameters: { releaseId: releaseId(spec.release), cost: costOf(spec) },
       actorUserId: null,
       createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, index)),
       previousHash,
@@ -136,6 +148,15 @@ describe('verifyLedgerEntries: the keyed chain, its anchor and the release cross
     const result = verify({ entries, releases: [release(1), release(2), release(3, 'CANCELLED', 0.01, false)] });
     expect(result).toMatchObject({ ok: true, entries: 4 });
     expect(result.totalRho).toBeCloseTo(0.02, 15);
+  });
+
+  it('refuses a refund that gives back the noisy label count, which was released at creation', () => {
+    const withCount = [...debits.slice(0, 2), { kind: 'DEBIT' as const, release: 3, rho: 0.01, countRho: 0.005 }];
+    const releases = [release(1), release(2), release(3, 'CANCELLED', 0.01, false)];
+    const whole = chain([...withCount, { kind: 'REFUND', release: 3, rho: -0.01 }]);
+    expect(verify({ entries: whole, releases }).firstBroken?.reason).toMatch(/refundable 0\.005/);
+    const generationOnly = chain([...withCount, { kind: 'REFUND', release: 3, rho: -0.005 }]);
+    expect(verify({ entries: generationOnly, releases }).ok).toBe(true);
   });
 
   it('catches a second debit of one release and a debit of a release the table does not hold', () => {
