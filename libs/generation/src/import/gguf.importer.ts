@@ -33,8 +33,9 @@ function numberArray(value: GgufValue | undefined): number[] | null {
 
 /**
  * Reads a GGUF v2/v3 file of a Llama-architecture model (`general.architecture` `llama` or
- * `qwen2`) into an architecture, float32 weights (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
- * Q4_K and Q6_K dequantised) and a rebuilt `tokenizer.json`. Anything else is refused with a
+ * `qwen2`) into an architecture, float32 weights (every type in {@link SUPPORTED_GGML_TYPES}:
+ * F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS
+ * dequantised) and a rebuilt `tokenizer.json`. Anything else is refused with a
  * message naming what is unsupported or missing.
  */
 export function readGgufModel(path: string): LlamaModelParts {

@@ -68,7 +68,8 @@ async function expectLogitsMatch(modelDir: string, arch: LlamaArchitecture, weig
 }
 
 describe('importModel: GGUF', () => {
-  const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved' });
+  // MLP width 64: GGUF block types need rows that are whole blocks of 32.
+  const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved', intermediateSize: 64 });
   const weights = tinyWeights(arch, 3);
 
   it('writes a model folder whose graph matches the reference and whose tokenizer is rebuilt', async () => {
@@ -108,7 +109,7 @@ describe('importModel: GGUF', () => {
       code: 'UNSUPPORTED_MODEL',
       message: expect.stringContaining('general.architecture "gemma"'),
     });
-    writeGguf(join(root, 'q2k.gguf'), [
+    writeGguf(join(root, 'iq2.gguf'), [
       { key: 'general.architecture', type: 'string', value: 'llama' },
       { key: 'llama.embedding_length', type: 'u32', value: 32 },
       { key: 'llama.attention.head_count', type: 'u32', value: 4 },
@@ -119,10 +120,10 @@ describe('importModel: GGUF', () => {
       { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
       { key: 'tokenizer.ggml.tokens', type: 'strings', value: ['a'] },
       { key: 'tokenizer.ggml.scores', type: 'f32s', value: [0] },
-    ], [{ name: 'token_embd.weight', shape: [1, 32], data: new Float32Array(32), type: 'Q8_0', typeCode: 10 }]);
-    await expect(importModel(join(root, 'q2k.gguf'), { name: 'x', modelsDir: models })).rejects.toMatchObject({
+    ], [{ name: 'token_embd.weight', shape: [1, 32], data: new Float32Array(32), type: 'Q8_0', typeCode: 16 }]);
+    await expect(importModel(join(root, 'iq2.gguf'), { name: 'x', modelsDir: models })).rejects.toMatchObject({
       code: 'UNSUPPORTED_MODEL',
-      message: expect.stringContaining('type Q2_K'),
+      message: expect.stringContaining('tensor token_embd.weight has type IQ2_XXS'),
     });
     const partial = { ...weights, layers: weights.layers.slice(0, 1) };
     writeTinyLlamaGguf(join(root, 'partial.gguf'), arch, partial as LlamaWeights, 'F32');

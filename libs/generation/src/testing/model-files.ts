@@ -4,6 +4,7 @@ import { buildTokenizerJson, type GgufVocabulary } from '../import/gguf-tokenize
 import { writeLlamaModelFolder } from '../import/llama-model.writer';
 import { type ModelManifest } from '../import/model-folder';
 import { type LlamaArchitecture, type LlamaWeights } from '../model/llama-architecture';
+import { GGML_TYPE_IDS, type GgmlType, quantize } from './ggml-quantize';
 
 /**
  * Writers of small model files for tests (GGUF, safetensors folders, model folders), so specs
@@ -46,8 +47,8 @@ export function floatToHalf(value: number): number {
 
 type GgufMeta = { key: string; type: 'u32' | 'f32' | 'string' | 'bool' | 'strings' | 'f32s' | 'i32s'; value: number | string | boolean | readonly (string | number)[] };
 
-/** Element types the test GGUF writer can encode. */
-export type TestTensorType = 'F32' | 'F16' | 'Q8_0';
+/** Element types the test GGUF writer can encode (every type the reader supports). */
+export type TestTensorType = GgmlType;
 
 /** Writes a GGUF v3 file (metadata and tensors; dims given PyTorch-style `[rows, cols]`). */
 export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: readonly { name: string; shape: readonly number[]; data: Float32Array; type: TestTensorType; typeCode?: number }[]): void {
@@ -90,7 +91,7 @@ export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: 
       }
     }
   }
-  const encoded = tensors.map((t) => encodeTensor(t.data, t.type));
+  const encoded = tensors.map((t) => quantize(t.type, t.data));
   let offset = 0;
   const offsets: number[] = [];
   for (const bytes of encoded) {
@@ -99,7 +100,7 @@ export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: 
   }
   tensors.forEach((t, i) => {
     const dims = [...t.shape].reverse();
-    chunks.push(str(t.name), u32(dims.length), ...dims.map(u64), u32(t.typeCode ?? (t.type === 'F32' ? 0 : t.type === 'F16' ? 1 : 8)), u64(offsets[i]!));
+    chunks.push(str(t.name), u32(dims.length), ...dims.map(u64), u32(t.typeCode ?? GGML_TYPE_IDS[t.type]), u64(offsets[i]!));
   });
   const header = Buffer.concat(chunks);
   const dataStart = Math.ceil(header.length / 32) * 32;
@@ -109,31 +110,35 @@ export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: 
   writeFileSync(path, out);
 }
 
-function encodeTensor(data: Float32Array, type: TestTensorType): Buffer {
-  if (type === 'F32') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (type === 'F16') {
-    const out = Buffer.alloc(data.length * 2);
-    data.forEach((v, i) => out.writeUInt16LE(floatToHalf(v), i * 2));
-    return out;
-  }
-  if (data.length % 32 !== 0) throw new Error('Q8_0 needs a multiple of 32 values');
-  const out = Buffer.alloc((data.length / 32) * 34);
-  for (let b = 0; b < data.length / 32; b += 1) {
-    let amax = 0;
-    for (let j = 0; j < 32; j += 1) amax = Math.max(amax, Math.abs(data[b * 32 + j]!));
-    const d = amax / 127;
-    const dHalf = floatToHalf(d);
-    out.writeUInt16LE(dHalf, b * 34);
-    for (let j = 0; j < 32; j += 1) out.writeInt8(d === 0 ? 0 : Math.round(data[b * 32 + j]! / d), b * 34 + 2 + j);
-  }
-  return out;
+/**
+ * llama.cpp's Q4_K_M mixture: Q4_K everywhere except the output head (Q6_K) and, in the first and
+ * last eighth of the layers and every third layer between, attn_v and ffn_down (Q6_K).
+ */
+export function q4KMediumType(tensor: string, numLayers: number): TestTensorType {
+  if (tensor === 'output.weight') return 'Q6_K';
+  const match = /^blk\.(\d+)\.(attn_v|ffn_down)\.weight$/.exec(tensor);
+  if (!match) return 'Q4_K';
+  const i = Number(match[1]);
+  const eighth = Math.floor(numLayers / 8);
+  const moreBits = i < eighth || i >= Math.floor((7 * numLayers) / 8) || (i - eighth) % 3 === 2;
+  return moreBits ? 'Q6_K' : 'Q4_K';
 }
 
-/** Writes a Llama GGUF of `arch` (which must use the interleaved rotary layout, as GGUF does). */
-export function writeTinyLlamaGguf(path: string, arch: LlamaArchitecture, weights: LlamaWeights, type: TestTensorType = 'F32', vocab = tinyVocabulary()): void {
+/**
+ * Writes a Llama GGUF of `arch` (which must use the interleaved rotary layout, as GGUF does).
+ * `types` is one type for every matrix, or a type per tensor name (e.g. {@link q4KMediumType}).
+ */
+export function writeTinyLlamaGguf(
+  path: string,
+  arch: LlamaArchitecture,
+  weights: LlamaWeights,
+  types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
+  vocab = tinyVocabulary(),
+): void {
   const d = arch.hiddenSize;
+  const typeOf = (name: string): TestTensorType => (typeof types === 'function' ? types(name) : types);
   const tensors: { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[] = [
-    { name: 'token_embd.weight', shape: [arch.vocabSize, d], data: weights.tokenEmbedding, type },
+    { name: 'token_embd.weight', shape: [arch.vocabSize, d], data: weights.tokenEmbedding, type: typeOf('token_embd.weight') },
   ];
   weights.layers.forEach((layer, i) => {
     const q = arch.numHeads * arch.headDim;
@@ -141,18 +146,18 @@ export function writeTinyLlamaGguf(path: string, arch: LlamaArchitecture, weight
     // Norms stay F32, as llama.cpp's quantiser leaves 1-D tensors alone.
     tensors.push(
       { name: `blk.${i}.attn_norm.weight`, shape: [d], data: layer.attentionNorm, type: 'F32' },
-      { name: `blk.${i}.attn_q.weight`, shape: [q, d], data: layer.query, type },
-      { name: `blk.${i}.attn_k.weight`, shape: [kv, d], data: layer.key, type },
-      { name: `blk.${i}.attn_v.weight`, shape: [kv, d], data: layer.value, type },
-      { name: `blk.${i}.attn_output.weight`, shape: [d, q], data: layer.output, type },
+      { name: `blk.${i}.attn_q.weight`, shape: [q, d], data: layer.query, type: typeOf(`blk.${i}.attn_q.weight`) },
+      { name: `blk.${i}.attn_k.weight`, shape: [kv, d], data: layer.key, type: typeOf(`blk.${i}.attn_k.weight`) },
+      { name: `blk.${i}.attn_v.weight`, shape: [kv, d], data: layer.value, type: typeOf(`blk.${i}.attn_v.weight`) },
+      { name: `blk.${i}.attn_output.weight`, shape: [d, q], data: layer.output, type: typeOf(`blk.${i}.attn_output.weight`) },
       { name: `blk.${i}.ffn_norm.weight`, shape: [d], data: layer.mlpNorm, type: 'F32' },
-      { name: `blk.${i}.ffn_gate.weight`, shape: [arch.intermediateSize, d], data: layer.gate, type },
-      { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type },
-      { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type },
+      { name: `blk.${i}.ffn_gate.weight`, shape: [arch.intermediateSize, d], data: layer.gate, type: typeOf(`blk.${i}.ffn_gate.weight`) },
+      { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type: typeOf(`blk.${i}.ffn_up.weight`) },
+      { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type: typeOf(`blk.${i}.ffn_down.weight`) },
     );
   });
   tensors.push({ name: 'output_norm.weight', shape: [d], data: weights.finalNorm, type: 'F32' });
-  if (weights.outputHead) tensors.push({ name: 'output.weight', shape: [arch.vocabSize, d], data: weights.outputHead, type });
+  if (weights.outputHead) tensors.push({ name: 'output.weight', shape: [arch.vocabSize, d], data: weights.outputHead, type: typeOf('output.weight') });
   writeGguf(
     path,
     [
