@@ -1,7 +1,7 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '@synthgate/generation';
@@ -43,10 +43,24 @@ describe('synthgate model import', () => {
   it('writes models/<name>/ and lists its files with their hashes', async () => {
     const { out, exitCode } = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models]);
     expect(exitCode).toBe(0);
-    expect(out).toMatch(/^imported gguf tiny\.gguf as tiny in .*models\/tiny\/$/m);
+    expect(out).toMatch(/^imported gguf tiny\.gguf as tiny in .*models\/tiny\/ \(weights fp32\)$/m);
     expect(out).toMatch(/^ {2}model\.onnx\s+\d+ bytes {2}sha256 [0-9a-f]{64}$/m);
     const again = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models, '--force', '--json']);
     expect(JSON.parse(again.out)).toMatchObject({ name: 'tiny', kind: 'gguf', source: { file: 'tiny.gguf' } });
+  });
+
+  it('stores the weights as asked (--weights int4 through MatMulNBits) and the model still decodes', async () => {
+    const int4Models = join(root, 'models-int4');
+    const { out, exitCode } = await run(['model', 'import', gguf, '--name', 'tiny-int4', '--models-dir', int4Models, '--weights', 'int4', '--json']);
+    expect(exitCode).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ name: 'tiny-int4', kind: 'gguf', weights: 'int4' });
+    const config = JSON.parse(readFileSync(join(int4Models, 'tiny-int4', 'config.json'), 'utf8')) as { synthgate: Record<string, string> };
+    expect(config.synthgate.weight_storage).toBe('int4');
+    const generated = await run(['model', 'generate', '--model', 'tiny-int4', '--prompt', 'the day', '--max-tokens', '3', '--greedy', '--models-dir', int4Models, '--threads', '1']);
+    expect(generated.exitCode).toBe(0);
+    expect(generated.out.startsWith('the day')).toBe(true);
+    const refused = await run(['model', 'import', gguf, '--name', 'x', '--models-dir', int4Models, '--weights', 'fp8']);
+    expect(refused.err).toMatch(/--weights <storage>' argument 'fp8' is invalid. Allowed choices are auto, fp32, fp16, int4/);
   });
 
   it('names what is wrong', async () => {

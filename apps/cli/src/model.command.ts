@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { importModel, loadModel, readManifest } from '@synthgate/generation';
+import { AUTO_INT4_PARAMETERS, importModel, loadModel, readManifest, WEIGHT_STORAGES, type WeightStorage } from '@synthgate/generation';
 import { CryptoRng, SeededRng } from '@synthgate/privacy';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -48,18 +48,22 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .argument('<source>', 'GGUF file or model folder')
     .requiredOption('--name <name>', 'folder name under the models directory (letters, digits, . _ -)')
     .option('--models-dir <dir>', 'models directory', 'models')
+    .addOption(
+      new Option('--weights <storage>', `how the ONNX graph stores weight matrices: fp32 (exact), fp16 (half the file; float32 again in memory), int4 (MatMulNBits blocks of 32: about a third of fp32's memory, faster), or auto: int4 past ${AUTO_INT4_PARAMETERS / 1e6}M parameters, else fp32. GGUF and Hugging Face sources only`)
+        .choices(['auto', ...WEIGHT_STORAGES]),
+    )
     .option('--force', 'replace an existing model of that name')
     .option('--json', 'print one JSON object')
-    .action(async (source: string, flags: { name: string; modelsDir: string; force?: boolean; json?: boolean }) => {
-      const result = await importModel(source, { name: flags.name, modelsDir: flags.modelsDir, overwrite: flags.force ?? false });
+    .action(async (source: string, flags: { name: string; modelsDir: string; weights?: WeightStorage | 'auto'; force?: boolean; json?: boolean }) => {
+      const result = await importModel(source, { name: flags.name, modelsDir: flags.modelsDir, overwrite: flags.force ?? false, weightStorage: flags.weights });
       const folder = relative(process.cwd(), result.dir) || '.';
       if (flags.json) {
-        output.writeOut(`${JSON.stringify({ name: flags.name, kind: result.kind, dir: folder, source: result.manifest.source, files: result.manifest.files })}\n`);
+        output.writeOut(`${JSON.stringify({ name: flags.name, kind: result.kind, dir: folder, weights: result.weightStorage, source: result.manifest.source, files: result.manifest.files })}\n`);
         return;
       }
       output.writeOut(
         [
-          `imported ${result.kind} ${result.manifest.source.file} as ${flags.name} in ${folder}/`,
+          `imported ${result.kind} ${result.manifest.source.file} as ${flags.name} in ${folder}/${result.weightStorage ? ` (weights ${result.weightStorage})` : ''}`,
           ...result.manifest.files.map((f) => `  ${f.path.padEnd(24)} ${String(f.bytes).padStart(12)} bytes  sha256 ${f.sha256}`),
         ].join('\n') + '\n',
       );

@@ -47,7 +47,7 @@ export { type StepTimings, type StepTrace, type StopReason } from './decoding/pr
 export { type ExecutionProvider } from './runtime/onnx-decoder';
 export { kvCacheBytes } from './runtime/kv-cache-batch';
 export { TextTokenizer } from './tokenizer/text-tokenizer';
-export { importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
+export { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
 export {
   MANIFEST_FORMAT,
   MODEL_FILES,
@@ -66,4 +66,5 @@ export {
   type RopeScaling,
 } from './model/llama-architecture';
 export { buildLlamaOnnx, DECODER_IO, type LlamaGraphOptions } from './model/llama-graph.builder';
+export { WEIGHT_STORAGES, type WeightStorage } from './model/weight-storage';
 export { referenceForward } from './model/llama-reference';

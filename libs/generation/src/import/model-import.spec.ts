@@ -16,7 +16,7 @@ import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { readGgufModel } from './gguf.importer';
 import { buildTokenizerJson } from './gguf-tokenizer';
-import { importModel } from './model-import';
+import { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel } from './model-import';
 
 const ROWS = [[1, 300, 301, 280, 262], [1, 270, 290], [1, 260, 261, 262, 263, 264, 265]];
 
@@ -77,6 +77,7 @@ describe('importModel: GGUF', () => {
     writeTinyLlamaGguf(source, arch, weights, 'F32');
     const result = await importModel(source, { name: 'tiny-f32', modelsDir: join(root, 'models') });
     expect(result.kind).toBe('gguf');
+    expect(result.weightStorage).toBe('fp32'); // auto: a tiny model stays exact
     expect(readdirSync(result.dir).sort()).toEqual(['config.json', 'manifest.json', 'model.onnx', 'tokenizer.json']);
     expect(result.manifest.source).toMatchObject({ kind: 'gguf', file: 'tiny-f32.gguf' });
     expect(result.manifest.files.map((f) => f.path)).toEqual(['config.json', 'model.onnx', 'tokenizer.json']);
@@ -142,6 +143,34 @@ describe('importModel: GGUF', () => {
   });
 });
 
+describe('importModel: weight storage', () => {
+  it('auto keeps models up to 250M parameters in fp32 and stores larger ones as int4', () => {
+    expect(chooseWeightStorage(3_400_000)).toBe('fp32');
+    expect(chooseWeightStorage(AUTO_INT4_PARAMETERS)).toBe('fp32');
+    expect(chooseWeightStorage(AUTO_INT4_PARAMETERS + 1)).toBe('int4');
+  });
+
+  it('stores a Hugging Face model as fp16 or int4 when asked, records it, and refuses unknown storages', async () => {
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE });
+    const weights = tinyWeights(arch, 13);
+    const dir = join(root, 'hf-storage');
+    writeTinyHuggingFaceFolder(dir, arch, weights);
+    for (const storage of ['fp16', 'int4'] as const) {
+      const result = await importModel(dir, { name: `hf-${storage}`, modelsDir: join(root, 'models'), weightStorage: storage });
+      expect(result.weightStorage).toBe(storage);
+      const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as { synthgate: Record<string, string> };
+      expect(config.synthgate.weight_storage).toBe(storage);
+      const model = await loadModel(result.dir, { threads: 1 });
+      expect((await model.generateText({ prompt: 'the day', maxNewTokens: 2, greedy: true })).text.startsWith('the day')).toBe(true);
+      await model.release();
+    }
+    await expect(importModel(dir, { name: 'x', modelsDir: join(root, 'refused'), weightStorage: 'int8' as 'int4' })).rejects.toMatchObject({
+      code: 'INVALID_GENERATION_INPUT',
+      message: expect.stringContaining('weightStorage must be auto or one of fp32, fp16, int4, got "int8"'),
+    });
+  });
+});
+
 describe('importModel: Hugging Face folder', () => {
   it.each([
     ['F32, separate head', {}, 'F32', 'LlamaForCausalLM'],
@@ -187,8 +216,13 @@ describe('importModel: exported ONNX folder', () => {
     writeFileSync(join(dir, 'onnx', 'model.onnx'), buildLlamaOnnx(arch, tinyWeights(arch)));
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(tinyVocabulary())));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', eos_token_id: 2, bos_token_id: 1, max_position_embeddings: 128 }));
+    await expect(importModel(dir, { name: 'exported', modelsDir: join(root, 'models'), weightStorage: 'int4' })).rejects.toMatchObject({
+      code: 'INVALID_GENERATION_INPUT',
+      message: expect.stringContaining('weightStorage applies to GGUF and Hugging Face imports only'),
+    });
     const result = await importModel(dir, { name: 'exported', modelsDir: join(root, 'models') });
     expect(result.kind).toBe('onnx');
+    expect(result.weightStorage).toBeNull();
     expect(result.manifest.files.map((f) => f.path)).toEqual(['config.json', 'model.onnx', 'tokenizer.json']);
     const model = await loadModel(result.dir, { threads: 1 });
     const text = await model.generateText({ prompt: 'the day', maxNewTokens: 3, greedy: true });

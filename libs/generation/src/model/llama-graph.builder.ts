@@ -1,6 +1,7 @@
 import { type LlamaArchitecture, type LlamaWeights, validateArchitecture, validateWeights } from './llama-architecture';
 import { type ExternalDataSink, OnnxGraphWriter } from './onnx-graph.writer';
 import { inverseFrequencies, ropePairs } from './rope';
+import { transposeMatrix, type WeightStorage, WeightWriter } from './weight-storage';
 
 /** Names of the graph's inputs and outputs: the Optimum / transformers.js decoder layout. */
 export const DECODER_IO = {
@@ -30,6 +31,8 @@ export interface LlamaGraphOptions {
    * Optimum export does (tests use it to check the runtime handles such graphs).
    */
   readonly allPositionLogits?: boolean;
+  /** How weight matrices are stored (default `fp32`); see {@link WeightStorage}. */
+  readonly weightStorage?: WeightStorage;
 }
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
@@ -64,6 +67,8 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   validateArchitecture(arch);
   validateWeights(arch, weights);
   const g = new OnnxGraphWriter(options.externalData ?? null);
+  const storage = options.weightStorage ?? 'fp32';
+  const w = new WeightWriter(g, storage);
   const d = arch.hiddenSize;
   const hd = arch.headDim;
   const nH = arch.numHeads;
@@ -81,8 +86,8 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const keep = options.allPositionLogits ? null : g.input(DECODER_IO.numLogitsToKeep, 'int64', []);
 
   // Embedding and rotary tables.
-  g.floatTensor('model.embed_tokens.weight', [arch.vocabSize, d], weights.tokenEmbedding);
-  let hidden = g.op1('Gather', ['model.embed_tokens.weight', inputIds], { axis: { int: 0 } });
+  const embedding = w.embeddingTable('model.embed_tokens.weight', arch.vocabSize, d, weights.tokenEmbedding);
+  let hidden = w.gather(embedding, inputIds);
   const { cos, sin } = rotaryTables(arch);
   g.floatTensor('rotary.cos', [arch.maxPositions, hd], cos);
   g.floatTensor('rotary.sin', [arch.maxPositions, hd], sin);
@@ -128,7 +133,7 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     const x = rmsNorm(g, hidden, g.floatTensor(`${prefix}.input_layernorm.weight`, [d], layer.attentionNorm), arch.rmsNormEps);
     const fused = fusedAttentionProjection(arch, layer);
     const qkvWidth = 2 * qkWidth + nKv * hd;
-    let qkv = g.op1('MatMul', [x, g.floatTensor(`${prefix}.self_attn.qkv_rotary.weight`, [d, qkvWidth], fused.weight)]);
+    let qkv = w.matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, fused.weight);
     if (fused.bias) qkv = g.op1('Add', [qkv, g.floatTensor(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], fused.bias)]);
     const [qk, qkRotated, value] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: 3 }) as [string, string, string];
     const rotated = g.op1('Add', [
@@ -155,14 +160,14 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     const probs = g.op1('Softmax', [scores], { axis: { int: -1 } });
     const context = g.op1('Reshape', [g.op1('MatMul', [probs, presentValue]), ungroupShape]);
     const merged = g.op1('Reshape', [g.op1('Transpose', [context], { perm: { ints: [0, 3, 1, 2, 4] } }), mergeShape]);
-    const attnOut = g.op1('MatMul', [merged, g.floatTensor(`${prefix}.self_attn.o_proj.weight_t`, [nH * hd, d], transpose(layer.output, d, nH * hd))]);
+    const attnOut = w.matMul(merged, `${prefix}.self_attn.o_proj.weight_t`, nH * hd, d, transposeMatrix(layer.output, d, nH * hd));
     hidden = g.op1('Add', [hidden, attnOut]);
 
     const y = rmsNorm(g, hidden, g.floatTensor(`${prefix}.post_attention_layernorm.weight`, [d], layer.mlpNorm), arch.rmsNormEps);
-    const gateUp = g.op1('MatMul', [y, g.floatTensor(`${prefix}.mlp.gate_up.weight_t`, [d, 2 * inter], concatTransposed([layer.gate, layer.up], inter, d))]);
+    const gateUp = w.matMul(y, `${prefix}.mlp.gate_up.weight_t`, d, 2 * inter, concatTransposed([layer.gate, layer.up], inter, d));
     const [gate, up] = g.op('Split', [gateUp, splitMlp], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
     const activated = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
-    const down = g.op1('MatMul', [activated, g.floatTensor(`${prefix}.mlp.down_proj.weight_t`, [inter, d], transpose(layer.down, d, inter))]);
+    const down = w.matMul(activated, `${prefix}.mlp.down_proj.weight_t`, inter, d, transposeMatrix(layer.down, d, inter));
     hidden = g.op1('Add', [hidden, down]);
   }
 
@@ -170,19 +175,18 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   // one row of logits, not seq x vocab of them.
   const tail = keep ? g.op1('Slice', [hidden, g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]), g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]) : hidden;
   const normed = rmsNorm(g, tail, g.floatTensor('model.norm.weight', [d], weights.finalNorm), arch.rmsNormEps);
-  // A tied head reads the embedding through a Transpose (folded by ORT when the session loads), so
-  // the file holds the matrix once.
-  const head = weights.outputHead
-    ? g.floatTensor('lm_head.weight_t', [d, arch.vocabSize], transpose(weights.outputHead, arch.vocabSize, d))
-    : g.op1('Transpose', ['model.embed_tokens.weight'], { perm: { ints: [1, 0] } });
-  g.op1('MatMul', [normed, head], {}, { name: DECODER_IO.logits });
+  // A tied head reads the embedding table (through a Transpose, folded by ORT when the session
+  // loads, in fp32 and fp16), so the file holds the matrix once; int4 stores a quantised copy.
+  if (weights.outputHead) w.matMul(normed, 'lm_head.weight_t', d, arch.vocabSize, transposeMatrix(weights.outputHead, arch.vocabSize, d), DECODER_IO.logits);
+  else w.matMulTransposed(normed, 'lm_head.weight', arch.vocabSize, d, weights.tokenEmbedding, embedding, DECODER_IO.logits);
 
   g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
   for (let i = 0; i < arch.numLayers; i += 1) {
     g.output(DECODER_IO.presentKey(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
     g.output(DECODER_IO.presentValue(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
   }
-  return g.encode({ graphName: 'llama_decoder', opsetImports: { '': 17 }, metadata: options.metadata ?? {} });
+  const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
+  return g.encode({ graphName: 'llama_decoder', opsetImports, metadata: { ...options.metadata, 'synthgate.weight_storage': storage } });
 }
 
 /** RMSNorm in basic ops, written as the Pow-ReduceMean-Add-Sqrt-Div-Mul pattern ORT fuses into one SimplifiedLayerNormalization. */
@@ -260,15 +264,6 @@ function fusedAttentionProjection(
   place(layer.key, layer.keyBias, kvRows, 2 * qRows + kvRows, 1, true);
   place(layer.value, layer.valueBias, kvRows, 2 * (qRows + kvRows), 1, false);
   return { weight, bias };
-}
-
-/** `(rows, cols)` row-major to `(cols, rows)` row-major. */
-function transpose(source: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r += 1) {
-    for (let c = 0; c < cols; c += 1) out[c * rows + r] = source[r * cols + c]!;
-  }
-  return out;
 }
 
 /** Several `(rows, cols)` matrices stacked by rows, then transposed: `[cols, k * rows]`. */
