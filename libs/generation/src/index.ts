@@ -67,4 +67,5 @@ export {
 } from './model/llama-architecture';
 export { buildLlamaOnnx, DECODER_IO, type LlamaGraphOptions } from './model/llama-graph.builder';
 export { WEIGHT_STORAGES, type WeightStorage } from './model/weight-storage';
+export { type ModelCard, readModelCard, releaseMemoryBytes } from './import/model-card';
 export { referenceForward } from './model/llama-reference';

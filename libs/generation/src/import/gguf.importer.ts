@@ -79,6 +79,9 @@ export function readGgufModel(path: string): LlamaModelParts {
     }
     const bos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.bos_token_id'), tokens.length);
     const eos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eos_token_id'), tokens.length);
+    // Chat models end a turn with their own token (Llama 3's <|eot_id|>, ChatML's <|im_end|>): both stop decoding.
+    const endOfTurn = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eot_token_id'), tokens.length);
+    const stopIds = [...new Set([eos, endOfTurn].filter((id): id is number => id !== null))];
     const numKvHeads = optionalNumber(file, `${p}attention.head_count_kv`) ?? numHeads;
     const tied = !file.tensors.has('output.weight');
     const arch: LlamaArchitecture = {
@@ -98,7 +101,7 @@ export function readGgufModel(path: string): LlamaModelParts {
       tiedEmbeddings: tied,
       attentionBias: known.attentionBias && file.tensors.has('blk.0.attn_q.bias'),
       bosTokenId: bos,
-      eosTokenIds: eos === null ? [] : [eos],
+      eosTokenIds: stopIds,
       padTokenId: tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.padding_token_id'), vocabSize),
     };
     const layers: LlamaLayerWeights[] = [];
@@ -142,11 +145,16 @@ export function readGgufModel(path: string): LlamaModelParts {
       addBos: typeof addBos === 'boolean' ? addBos : vocabularyDefaultsToBos(model),
       addEos: addEos === true,
     };
+    const sourceTypes: Record<string, number> = {};
+    for (const tensor of file.tensors.values()) sourceTypes[tensor.typeName] = (sourceTypes[tensor.typeName] ?? 0) + 1;
+    const chatTemplate = file.get('tokenizer.chat_template');
     return {
       arch,
       weights,
       tokenizerJson: buildTokenizerJson(vocabulary),
-      tokenizerConfig: null,
+      // The chat template travels in tokenizer_config.json, where Hugging Face folders keep it.
+      tokenizerConfig: typeof chatTemplate === 'string' && chatTemplate.length > 0 ? { chat_template: chatTemplate } : null,
+      sourceTypes,
       architectureName: known.name,
       modelType: known.modelType,
     };

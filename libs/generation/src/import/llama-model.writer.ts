@@ -24,6 +24,8 @@ export interface LlamaModelParts {
   /** The architecture name recorded in config.json (`LlamaForCausalLM`, `Qwen2ForCausalLM`). */
   readonly architectureName: string;
   readonly modelType: string;
+  /** Tensor types of the source file and their counts (GGUF), recorded in config.json for the catalogue. */
+  readonly sourceTypes?: Readonly<Record<string, number>> | null;
 }
 
 /** Parameters of a Llama model as its source holds them (a tied head counted once). */
@@ -58,7 +60,7 @@ function weightBytes(weights: LlamaWeights, storage: WeightStorage): number {
  * the context length from it; `synthgate` records what transformers would not know (the rotary
  * layout baked into the graph).
  */
-export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architectureName' | 'modelType'>, weightStorage: WeightStorage = 'fp32'): object {
+export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architectureName' | 'modelType' | 'sourceTypes'>, weightStorage: WeightStorage = 'fp32'): object {
   const { arch } = parts;
   const scaling = arch.ropeScaling;
   return {
@@ -92,7 +94,12 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
     eos_token_id: arch.eosTokenIds.length === 1 ? arch.eosTokenIds[0] : [...arch.eosTokenIds],
     pad_token_id: arch.padTokenId,
     torch_dtype: 'float32',
-    synthgate: { graph: SYNTHGATE_GRAPH, rope_layout: arch.ropeLayout, weight_storage: weightStorage },
+    synthgate: {
+      graph: SYNTHGATE_GRAPH,
+      rope_layout: arch.ropeLayout,
+      weight_storage: weightStorage,
+      ...(parts.sourceTypes ? { source_types: parts.sourceTypes } : {}),
+    },
   };
 }
 

@@ -45,7 +45,7 @@ export function floatToHalf(value: number): number {
   return half;
 }
 
-type GgufMeta = { key: string; type: 'u32' | 'f32' | 'string' | 'bool' | 'strings' | 'f32s' | 'i32s'; value: number | string | boolean | readonly (string | number)[] };
+export type GgufMeta = { key: string; type: 'u32' | 'f32' | 'string' | 'bool' | 'strings' | 'f32s' | 'i32s'; value: number | string | boolean | readonly (string | number)[] };
 
 /** Element types the test GGUF writer can encode (every type the reader supports). */
 export type TestTensorType = GgmlType;
@@ -134,6 +134,7 @@ export function writeTinyLlamaGguf(
   weights: LlamaWeights,
   types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
   vocab = tinyVocabulary(),
+  extraMetadata: readonly GgufMeta[] = [],
 ): void {
   const d = arch.hiddenSize;
   const typeOf = (name: string): TestTensorType => (typeof types === 'function' ? types(name) : types);
@@ -180,6 +181,7 @@ export function writeTinyLlamaGguf(
       { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: 2 },
       { key: 'tokenizer.ggml.unknown_token_id', type: 'u32', value: 0 },
       { key: 'tokenizer.ggml.padding_token_id', type: 'u32', value: 4294967295 },
+      ...extraMetadata,
     ],
     tensors,
   );
