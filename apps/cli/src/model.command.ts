@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { AUTO_INT4_PARAMETERS, importModel, loadModel, readManifest, WEIGHT_STORAGES, type WeightStorage } from '@synthgate/generation';
+import { AUTO_INT4_PARAMETERS, importModel, loadModel, readModelCard, releaseMemoryBytes, WEIGHT_STORAGES, type WeightStorage } from '@synthgate/generation';
 import { CryptoRng, SeededRng } from '@synthgate/privacy';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -99,19 +99,41 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
 
   model
     .command('list')
-    .description('list the model folders and their sources')
+    .description('the model catalogue: architecture, parameters, weight storage, context, chat template, disk size and weight memory of each model folder')
     .option('--models-dir <dir>', 'models directory', 'models')
+    .option('--batch-size <s>', 'also show the memory a release batch of s records needs (with --max-tokens)', wholeNumber(1))
+    .option('--max-tokens <n>', 'generated tokens per example, for the memory column', wholeNumber(1))
+    .option('--prompt-tokens <n>', 'prompt tokens per row, for the memory column', wholeNumber(1), 64)
     .option('--json', 'print one JSON array')
-    .action((flags: { modelsDir: string; json?: boolean }) => {
+    .action((flags: { modelsDir: string; batchSize?: number; maxTokens?: number; promptTokens: number; json?: boolean }) => {
+      if ((flags.batchSize === undefined) !== (flags.maxTokens === undefined)) throw new Error('--batch-size and --max-tokens go together');
       const dir = resolve(flags.modelsDir);
       const rows = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
         .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && existsSync(join(dir, entry.name, 'manifest.json')))
         .map((entry) => {
-          const manifest = readManifest(join(dir, entry.name), { verify: false });
-          return { name: entry.name, source: manifest.source, bytes: manifest.files.reduce((sum, f) => sum + f.bytes, 0) };
+          const card = readModelCard(join(dir, entry.name), entry.name);
+          const release =
+            flags.batchSize !== undefined && flags.maxTokens !== undefined ? releaseMemoryBytes(card, flags.batchSize + 1, flags.promptTokens + flags.maxTokens) : null;
+          return { ...card, bytes: card.diskBytes, releaseMemoryBytes: release?.total ?? null };
         });
       if (flags.json) output.writeOut(`${JSON.stringify(rows)}\n`);
       else if (rows.length === 0) output.writeOut(`no models in ${flags.modelsDir}/\n`);
-      else output.writeOut(rows.map((r) => `${r.name.padEnd(24)} ${r.source.kind.padEnd(12)} ${r.source.file}  (${r.bytes} bytes)`).join('\n') + '\n');
+      else {
+        const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+        const header = ['name', 'architecture', 'params', 'weights', 'context', 'chat', 'disk', 'memory', ...(flags.batchSize !== undefined ? [`release s=${flags.batchSize}`] : [])];
+        const lines = rows.map((r) => [
+          r.name,
+          r.architecture ?? '?',
+          `${(r.parameters / 1e6).toFixed(1)}M`,
+          r.weightStorage ?? 'onnx',
+          String(r.contextLength),
+          r.chatTemplate ? 'yes' : 'no',
+          mib(r.diskBytes),
+          mib(r.weightMemoryBytes),
+          ...(r.releaseMemoryBytes !== null ? [mib(r.releaseMemoryBytes)] : []),
+        ]);
+        const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+        output.writeOut([header, ...lines].map((l) => l.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+      }
     });
 }

@@ -19,6 +19,7 @@ import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
 import { type AnyReleaseCost, priceRelease } from './release-cost';
+import { type ReleaseFit, releaseFit } from './release-fit';
 import {
   allocateDeclared,
   allocateFromNoisyCounts,
@@ -45,6 +46,8 @@ export interface ReleasePlanResult {
   readonly estimatedPromptTokens: number;
   readonly kvCacheBytesPerBatch: number;
   readonly kvCacheLimitBytes: number;
+  /** Whether the weights and the concurrent batches' caches fit a worker (release-fit.ts). */
+  readonly fit: ReleaseFit;
 }
 
 /** How long a batch may run before the queue retries it, and how often it is retried. */
@@ -160,6 +163,7 @@ export class ReleaseService {
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
     const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
     const memory = await this.memoryEstimate(dataset, request, model, repositories);
+    const fit = this.workerFit(model, memory.kvCacheBytesPerBatch);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     return {
       parameters: { ...request, privateTokenCap },
@@ -167,17 +171,22 @@ export class ReleaseService {
       epsilonBefore: admission.epsilonBefore,
       epsilonAfter: admission.epsilonAfter,
       remainingEpsilon: admission.remainingEpsilon,
-      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes,
+      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes && fit.fits,
       refusal: !admission.admitted
         ? exhaustedMessage(dataset, admission.epsilonAfter)
         : memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes
           ? memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes)
-          : null,
+          : (fit.refusal?.message ?? null),
       labelPlan,
       batches,
       ...memory,
       kvCacheLimitBytes: this.models.kvCacheLimitBytes,
+      fit,
     };
+  }
+
+  private workerFit(model: ModelDescription, kvCacheBytesPerBatch: number): ReleaseFit {
+    return releaseFit(model.card.weightMemoryBytes, kvCacheBytesPerBatch, this.config.worker.concurrency, this.config.generation.memoryLimitBytes);
   }
 
   /**
@@ -200,6 +209,8 @@ export class ReleaseService {
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
       }
+      const fit = this.workerFit(model, memory.kvCacheBytesPerBatch);
+      if (fit.refusal) throw DomainError.badInput(fit.refusal.field, fit.refusal.message);
       const spentRho = await repositories.ledger.totalRho(dataset.id);
       const budget = { epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta };
       const admission = admitRelease(budget, spentRho, cost.nonPrivate ? 0 : cost.rho);
