@@ -47,6 +47,16 @@ export { type StepTimings, type StepTrace, type StopReason } from './decoding/pr
 export { type ExecutionProvider } from './runtime/onnx-decoder';
 export { kvCacheBytes } from './runtime/kv-cache-batch';
 export { TextTokenizer } from './tokenizer/text-tokenizer';
+export {
+  CHAT_TEMPLATE_PACKAGE,
+  type ChatMessage,
+  chatPrompts,
+  type ChatSpecialTokens,
+  type ChatTemplateEngine,
+  chatTemplateOf,
+  loadChatTemplateEngine,
+  renderChat,
+} from './tokenizer/chat-template';
 export { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
 export {
   MANIFEST_FORMAT,
