@@ -72,12 +72,13 @@ const INT4_LOADED_BYTES_PER_WEIGHT = 1.03;
 
 /**
  * Memory of a loaded session, from the graph's layout calibrated on `npm run bench:weights`
- * (docs/benchmarks/weights.md; within 8% of the measured resident growth for every storage and
- * both shapes there): the fused attention projection holds q and k twice (plain and rotated);
- * the embedding is float32 in fp32 graphs and float16 otherwise; matrices are float32 once an
- * fp32 or fp16 graph is loaded (ORT folds fp16's Cast and a tied head's Transpose into float32
- * copies); int4 matrices (a tied head has its own int4 copy) take
- * {@link INT4_LOADED_BYTES_PER_WEIGHT}. A copied ONNX folder (unknown layout) counts its file size.
+ * (docs/benchmarks/weights.md: within 5% of the measured resident growth on a 1B-shaped layer,
+ * 13% on the default model's small shapes, where the fixed session overhead dominates). The
+ * fused attention projection holds q and k twice (plain and rotated); the embedding is float32
+ * in fp32 graphs and float16 otherwise; matrices are float32 once an fp32 or fp16 graph is
+ * loaded (ORT folds fp16's Cast and a tied head's Transpose into float32 copies); int4 matrices
+ * (a tied head has its own int4 copy) take {@link INT4_LOADED_BYTES_PER_WEIGHT}. A copied ONNX
+ * folder (unknown layout) counts its file size.
  */
 export function weightMemoryBytes(shape: ModelCard['shape'], storage: WeightStorage | null, diskBytes: number): number {
   if (storage === null) return diskBytes + SESSION_OVERHEAD_BYTES;
