@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { q4KMediumType, TINY_VOCAB_SIZE, writeTinyHuggingFaceFolder, writeTinyLlamaGguf } from '../testing/model-files';
 import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
+import { chatTemplateOf } from '../tokenizer/chat-template';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { readGgufModel } from './gguf.importer';
 import { countParameters } from './llama-model.writer';
 import { readModelCard, releaseMemoryBytes, weightMemoryBytes } from './model-card';
@@ -40,6 +42,10 @@ describe('readModelCard', () => {
       diskBytes: result.manifest.files.reduce((sum, f) => sum + f.bytes, 0),
     });
     expect(card.weightMemoryBytes).toBe(Math.round(weightMemoryBytes(card.shape, 'int4', card.diskBytes)));
+    // The template travels in tokenizer_config.json, which the tokenizer still loads with.
+    expect(chatTemplateOf(JSON.parse(readFileSync(join(result.dir, 'tokenizer_config.json'), 'utf8')))).toBe(TEMPLATE);
+    const tokenizer = TextTokenizer.fromFiles(join(result.dir, 'tokenizer.json'), join(result.dir, 'tokenizer_config.json'));
+    expect(tokenizer.decode(tokenizer.encode('the day'))).toBe('the day');
     // 2 buffers x 2 (keys, values) x layers x rows x kv heads x positions x head size x 4 bytes.
     expect(releaseMemoryBytes(card, 9, 100)).toEqual({ weights: card.weightMemoryBytes, kvCache: 2 * 2 * 2 * 9 * 2 * 100 * 64 * 4, total: card.weightMemoryBytes + 2 * 2 * 2 * 9 * 2 * 100 * 64 * 4 });
   });
