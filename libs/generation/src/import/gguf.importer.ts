@@ -1,6 +1,7 @@
 import { GenerationError } from '../generation.errors';
 import { type LlamaArchitecture, type LlamaLayerWeights, type LlamaWeights, type RopeLayout } from '../model/llama-architecture';
 import { buildTokenizerJson, type GgufVocabulary } from './gguf-tokenizer';
+import { MAX_IMPORTED_POSITIONS } from './huggingface.importer';
 import { GgufFile, type GgufValue, SUPPORTED_GGML_TYPES } from './gguf.reader';
 import { type LlamaModelParts } from './llama-model.writer';
 
@@ -75,7 +76,9 @@ export function readGgufModel(path: string): LlamaModelParts {
       throw new GenerationError('UNSUPPORTED_MODEL', `${path}: rope scaling "${String(scalingType)}" is not supported (none and linear are)`);
     }
     if (file.tensors.has('rope_freqs.weight')) {
-      throw new GenerationError('UNSUPPORTED_MODEL', `${path}: per-frequency rope factors (rope_freqs.weight, Llama 3.1 scaling) are not supported; import the Hugging Face folder instead`);
+      // Llama 3.1+ files carry their llama3 scaling as per-frequency divisors.
+      if (ropeScaling) throw new GenerationError('UNSUPPORTED_MODEL', `${path}: rope_freqs.weight together with rope scaling "${String(scalingType)}" is not supported`);
+      ropeScaling = { type: 'frequency-factors', factors: Array.from(file.readTensor('rope_freqs.weight')) };
     }
     const bos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.bos_token_id'), tokens.length);
     const eos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eos_token_id'), tokens.length);
@@ -97,7 +100,8 @@ export function readGgufModel(path: string): LlamaModelParts {
       ropeLayout: known.ropeLayout,
       rotaryDim: optionalNumber(file, `${p}rope.dimension_count`) ?? headDim,
       ropeScaling,
-      maxPositions: requireNumber(file, `${p}context_length`),
+      // As for Hugging Face folders: the rotary table stops at MAX_IMPORTED_POSITIONS.
+      maxPositions: Math.min(requireNumber(file, `${p}context_length`), MAX_IMPORTED_POSITIONS),
       tiedEmbeddings: tied,
       attentionBias: known.attentionBias && file.tensors.has('blk.0.attn_q.bias'),
       bosTokenId: bos,

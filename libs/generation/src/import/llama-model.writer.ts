@@ -79,7 +79,9 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
       ? null
       : scaling.type === 'linear'
         ? { rope_type: 'linear', factor: scaling.factor }
-        : {
+        : scaling.type === 'frequency-factors'
+          ? { rope_type: 'frequency_factors', factors: [...scaling.factors] }
+          : {
             rope_type: 'llama3',
             factor: scaling.factor,
             low_freq_factor: scaling.lowFreqFactor,

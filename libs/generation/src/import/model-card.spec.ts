@@ -23,10 +23,12 @@ describe('readModelCard', () => {
     const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, hiddenSize: 256, intermediateSize: 512, headDim: 64, ropeLayout: 'interleaved', maxPositions: 96 });
     const weights = tinyWeights(arch, 4);
     const source = join(root, 'chat.Q4_K_M.gguf');
-    writeTinyLlamaGguf(source, arch, weights, (name) => q4KMediumType(name, arch.numLayers), undefined, [
-      { key: 'tokenizer.chat_template', type: 'string', value: TEMPLATE },
-      { key: 'tokenizer.ggml.eot_token_id', type: 'u32', value: 7 },
-    ]);
+    writeTinyLlamaGguf(source, arch, weights, (name) => q4KMediumType(name, arch.numLayers), {
+      metadata: [
+        { key: 'tokenizer.chat_template', type: 'string', value: TEMPLATE },
+        { key: 'tokenizer.ggml.eot_token_id', type: 'u32', value: 7 },
+      ],
+    });
     expect(readGgufModel(source).arch.eosTokenIds).toEqual([2, 7]);
     const result = await importModel(source, { name: 'chat', modelsDir: join(root, 'models'), weightStorage: 'int4' });
     const card = readModelCard(result.dir, 'chat');

@@ -103,6 +103,27 @@ describe('importModel: GGUF', () => {
     await expectLogitsMatch(result.dir, arch, read);
   });
 
+  it('reads Llama 3.1 per-frequency rope factors (rope_freqs.weight) as the llama3 scaling they encode', async () => {
+    const llama3 = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } as const;
+    // llama.cpp's converter: 1 for short wavelengths, factor for long ones, blended between.
+    const factors = Float32Array.from({ length: 4 }, (_, i) => {
+      const wavelen = 2 * Math.PI * Math.pow(arch.ropeTheta, (2 * i) / arch.headDim);
+      if (wavelen < llama3.originalMaxPositions / llama3.highFreqFactor) return 1;
+      if (wavelen > llama3.originalMaxPositions / llama3.lowFreqFactor) return llama3.factor;
+      const smooth = (llama3.originalMaxPositions / wavelen - llama3.lowFreqFactor) / (llama3.highFreqFactor - llama3.lowFreqFactor);
+      return 1 / ((1 - smooth) / llama3.factor + smooth);
+    });
+    expect(new Set(Array.from(factors)).size).toBe(3); // all three bands are exercised
+    const source = join(root, 'tiny-llama31.gguf');
+    writeTinyLlamaGguf(source, arch, weights, 'F32', { tensors: [{ name: 'rope_freqs.weight', shape: [4], data: factors, type: 'F32' }] });
+    expect(readGgufModel(source).arch.ropeScaling).toEqual({ type: 'frequency-factors', factors: Array.from(factors) });
+    const result = await importModel(source, { name: 'tiny-llama31', modelsDir: join(root, 'models') });
+    // The reference applies Hugging Face's llama3 formula itself: an independent path to the same frequencies.
+    await expectLogitsMatch(result.dir, { ...arch, ropeScaling: llama3 }, weights);
+    const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as { rope_scaling: { rope_type: string } };
+    expect(config.rope_scaling.rope_type).toBe('frequency_factors');
+  });
+
   it('refuses other architectures, unsupported tensor types and missing tensors, leaving nothing behind', async () => {
     const models = join(root, 'refused');
     writeGguf(join(root, 'gemma.gguf'), [{ key: 'general.architecture', type: 'string', value: 'gemma' }], []);

@@ -16,7 +16,12 @@ export type RopeScaling =
       readonly lowFreqFactor: number;
       readonly highFreqFactor: number;
       readonly originalMaxPositions: number;
-    };
+    }
+  /**
+   * llama.cpp's per-frequency divisors (GGUF `rope_freqs.weight`, how Llama 3.1+ files carry
+   * their llama3 scaling): inverse frequency i is divided by `factors[i]`.
+   */
+  | { readonly type: 'frequency-factors'; readonly factors: readonly number[] };
 
 /**
  * The hyper-parameters of a Llama-family decoder (Llama, TinyLlama, SmolLM, Qwen2 with its q/k/v
@@ -97,6 +102,10 @@ export function validateArchitecture(arch: LlamaArchitecture): void {
   if (arch.numHeads % arch.numKvHeads !== 0) fail(`numHeads (${arch.numHeads}) must be a multiple of numKvHeads (${arch.numKvHeads})`);
   const rotaryDim = arch.rotaryDim ?? arch.headDim;
   if (rotaryDim % 2 !== 0 || rotaryDim > arch.headDim || rotaryDim <= 0) fail(`rotaryDim must be even and within headDim, got ${rotaryDim}`);
+  const scaling = arch.ropeScaling;
+  if (scaling?.type === 'frequency-factors' && (scaling.factors.length !== rotaryDim / 2 || !scaling.factors.every((f) => Number.isFinite(f) && f > 0))) {
+    fail(`rope frequency factors must be ${rotaryDim / 2} positive numbers (one per rotating pair), got ${scaling.factors.length}`);
+  }
   if (!(arch.rmsNormEps > 0)) fail(`rmsNormEps must be positive, got ${arch.rmsNormEps}`);
   if (!(arch.ropeTheta > 0)) fail(`ropeTheta must be positive, got ${arch.ropeTheta}`);
   for (const id of [...arch.eosTokenIds, arch.bosTokenId, arch.padTokenId]) {

@@ -133,9 +133,9 @@ export function writeTinyLlamaGguf(
   arch: LlamaArchitecture,
   weights: LlamaWeights,
   types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
-  vocab = tinyVocabulary(),
-  extraMetadata: readonly GgufMeta[] = [],
+  extra: { readonly vocab?: GgufVocabulary; readonly metadata?: readonly GgufMeta[]; readonly tensors?: readonly { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[] } = {},
 ): void {
+  const vocab = extra.vocab ?? tinyVocabulary();
   const d = arch.hiddenSize;
   const typeOf = (name: string): TestTensorType => (typeof types === 'function' ? types(name) : types);
   const tensors: { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[] = [
@@ -159,6 +159,7 @@ export function writeTinyLlamaGguf(
   });
   tensors.push({ name: 'output_norm.weight', shape: [d], data: weights.finalNorm, type: 'F32' });
   if (weights.outputHead) tensors.push({ name: 'output.weight', shape: [arch.vocabSize, d], data: weights.outputHead, type: typeOf('output.weight') });
+  tensors.push(...(extra.tensors ?? []));
   writeGguf(
     path,
     [
@@ -181,7 +182,7 @@ export function writeTinyLlamaGguf(
       { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: 2 },
       { key: 'tokenizer.ggml.unknown_token_id', type: 'u32', value: 0 },
       { key: 'tokenizer.ggml.padding_token_id', type: 'u32', value: 4294967295 },
-      ...extraMetadata,
+      ...(extra.metadata ?? []),
     ],
     tensors,
   );
