@@ -211,6 +211,29 @@ describe('importModel: Hugging Face folder', () => {
     expect(label).toBeTruthy();
   });
 
+  it('imports Phi-3 (fused qkv_proj and gate_up_proj, partial rotary, sliding window) by splitting the fused tensors', async () => {
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'rotate-half', rotaryDim: 6, maxPositions: 100 });
+    const weights = tinyWeights(arch, 19);
+    const dir = join(root, 'hf-phi3');
+    writeTinyHuggingFaceFolder(dir, arch, weights, {
+      architecture: 'Phi3ForCausalLM',
+      fusedProjections: true,
+      config: { model_type: 'phi3', partial_rotary_factor: 0.75, max_position_embeddings: 128, sliding_window: 100, rope_scaling: null },
+    });
+    const result = await importModel(dir, { name: 'hf-phi3', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(result.dir, arch, weights);
+    const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ architectures: ['Phi3ForCausalLM'], max_position_embeddings: 100, partial_rotary_factor: 0.75 });
+    // Phi-3's long-context checkpoints (longrope) are refused by name, and a wrongly sized fused tensor too.
+    writeTinyHuggingFaceFolder(join(root, 'hf-phi3-long'), arch, weights, { architecture: 'Phi3ForCausalLM', fusedProjections: true, config: { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } } });
+    await expect(importModel(join(root, 'hf-phi3-long'), { name: 'x', modelsDir: join(root, 'refused') })).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL', message: expect.stringContaining('rope_scaling type "longrope"') });
+    writeTinyHuggingFaceFolder(join(root, 'hf-phi3-bad'), arch, weights, { architecture: 'Phi3ForCausalLM', fusedProjections: true, config: { num_key_value_heads: 4 } });
+    await expect(importModel(join(root, 'hf-phi3-bad'), { name: 'x', modelsDir: join(root, 'refused') })).rejects.toMatchObject({
+      code: 'MODEL_FORMAT_INVALID',
+      message: expect.stringContaining('tensor model.layers.0.self_attn.qkv_proj.weight has 2048 values, the config implies 3072'),
+    });
+  });
+
   it('refuses unsupported architectures and folders without a tokenizer', async () => {
     const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE });
     const dir = join(root, 'hf-gpt2');

@@ -193,7 +193,7 @@ export function writeTinyHuggingFaceFolder(
   dir: string,
   arch: LlamaArchitecture,
   weights: LlamaWeights,
-  options: { dtype?: 'F32' | 'F16' | 'BF16'; architecture?: string; config?: Record<string, unknown>; omitTieFlag?: boolean } = {},
+  options: { dtype?: 'F32' | 'F16' | 'BF16'; architecture?: string; config?: Record<string, unknown>; omitTieFlag?: boolean; fusedProjections?: boolean } = {},
 ): void {
   mkdirSync(dir, { recursive: true });
   const dtype = options.dtype ?? 'F32';
@@ -202,15 +202,30 @@ export function writeTinyHuggingFaceFolder(
   const kv = arch.numKvHeads * arch.headDim;
   weights.layers.forEach((layer, i) => {
     const p = `model.layers.${i}.`;
+    named.push([`${p}input_layernorm.weight`, [arch.hiddenSize], layer.attentionNorm]);
+    if (options.fusedProjections) {
+      // Phi-3: q, k, v stacked by rows in qkv_proj; gate then up in gate_up_proj.
+      const concat = (parts: Float32Array[]): Float32Array => {
+        const out = new Float32Array(parts.reduce((n, t) => n + t.length, 0));
+        parts.reduce((at, t) => (out.set(t, at), at + t.length), 0);
+        return out;
+      };
+      named.push(
+        [`${p}self_attn.qkv_proj.weight`, [q + 2 * kv, arch.hiddenSize], concat([layer.query, layer.key, layer.value])],
+        [`${p}mlp.gate_up_proj.weight`, [2 * arch.intermediateSize, arch.hiddenSize], concat([layer.gate, layer.up])],
+      );
+    } else {
+      named.push(
+        [`${p}self_attn.q_proj.weight`, [q, arch.hiddenSize], layer.query],
+        [`${p}self_attn.k_proj.weight`, [kv, arch.hiddenSize], layer.key],
+        [`${p}self_attn.v_proj.weight`, [kv, arch.hiddenSize], layer.value],
+        [`${p}mlp.gate_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.gate],
+        [`${p}mlp.up_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.up],
+      );
+    }
     named.push(
-      [`${p}input_layernorm.weight`, [arch.hiddenSize], layer.attentionNorm],
-      [`${p}self_attn.q_proj.weight`, [q, arch.hiddenSize], layer.query],
-      [`${p}self_attn.k_proj.weight`, [kv, arch.hiddenSize], layer.key],
-      [`${p}self_attn.v_proj.weight`, [kv, arch.hiddenSize], layer.value],
       [`${p}self_attn.o_proj.weight`, [arch.hiddenSize, q], layer.output],
       [`${p}post_attention_layernorm.weight`, [arch.hiddenSize], layer.mlpNorm],
-      [`${p}mlp.gate_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.gate],
-      [`${p}mlp.up_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.up],
       [`${p}mlp.down_proj.weight`, [arch.hiddenSize, arch.intermediateSize], layer.down],
     );
     if (layer.queryBias) named.push([`${p}self_attn.q_proj.bias`, [q], layer.queryBias]);
