@@ -124,6 +124,17 @@ describe('importModel: GGUF', () => {
     expect(config.rope_scaling.rope_type).toBe('frequency_factors');
   });
 
+  it('imports a Qwen2 GGUF: rotate-half rotary (llama.cpp NEOX), q/k/v biases', async () => {
+    const qwen = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'rotate-half', attentionBias: true, intermediateSize: 64, ropeTheta: 1000000 });
+    const qwenWeights = tinyWeights(qwen, 23);
+    const source = join(root, 'tiny-qwen2.gguf');
+    writeTinyLlamaGguf(source, qwen, qwenWeights, 'Q8_0', { architecture: 'qwen2' });
+    const read = readGgufModel(source);
+    expect(read.arch).toMatchObject({ ropeLayout: 'rotate-half', attentionBias: true, ropeTheta: 1000000 });
+    const result = await importModel(source, { name: 'tiny-qwen2', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(result.dir, qwen, read.weights);
+  });
+
   it('refuses other architectures, unsupported tensor types and missing tensors, leaving nothing behind', async () => {
     const models = join(root, 'refused');
     writeGguf(join(root, 'gemma.gguf'), [{ key: 'general.architecture', type: 'string', value: 'gemma' }], []);

@@ -125,7 +125,8 @@ export function q4KMediumType(tensor: string, numLayers: number): TestTensorType
 }
 
 /**
- * Writes a Llama GGUF of `arch` (which must use the interleaved rotary layout, as GGUF does).
+ * Writes a Llama GGUF of `arch` (which must use the interleaved rotary layout, as GGUF `llama`
+ * does), or with `extra.architecture` `qwen2` a Qwen2 GGUF (rotate-half layout, q/k/v biases).
  * `types` is one type for every matrix, or a type per tensor name (e.g. {@link q4KMediumType}).
  */
 export function writeTinyLlamaGguf(
@@ -133,9 +134,15 @@ export function writeTinyLlamaGguf(
   arch: LlamaArchitecture,
   weights: LlamaWeights,
   types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
-  extra: { readonly vocab?: GgufVocabulary; readonly metadata?: readonly GgufMeta[]; readonly tensors?: readonly { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[] } = {},
+  extra: {
+    readonly architecture?: 'llama' | 'qwen2';
+    readonly vocab?: GgufVocabulary;
+    readonly metadata?: readonly GgufMeta[];
+    readonly tensors?: readonly { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[];
+  } = {},
 ): void {
   const vocab = extra.vocab ?? tinyVocabulary();
+  const name = extra.architecture ?? 'llama';
   const d = arch.hiddenSize;
   const typeOf = (name: string): TestTensorType => (typeof types === 'function' ? types(name) : types);
   const tensors: { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[] = [
@@ -156,6 +163,13 @@ export function writeTinyLlamaGguf(
       { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type: typeOf(`blk.${i}.ffn_up.weight`) },
       { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type: typeOf(`blk.${i}.ffn_down.weight`) },
     );
+    if (layer.queryBias && layer.keyBias && layer.valueBias) {
+      tensors.push(
+        { name: `blk.${i}.attn_q.bias`, shape: [q], data: layer.queryBias, type: 'F32' },
+        { name: `blk.${i}.attn_k.bias`, shape: [kv], data: layer.keyBias, type: 'F32' },
+        { name: `blk.${i}.attn_v.bias`, shape: [kv], data: layer.valueBias, type: 'F32' },
+      );
+    }
   });
   tensors.push({ name: 'output_norm.weight', shape: [d], data: weights.finalNorm, type: 'F32' });
   if (weights.outputHead) tensors.push({ name: 'output.weight', shape: [arch.vocabSize, d], data: weights.outputHead, type: typeOf('output.weight') });
@@ -163,17 +177,17 @@ export function writeTinyLlamaGguf(
   writeGguf(
     path,
     [
-      { key: 'general.architecture', type: 'string', value: 'llama' },
+      { key: 'general.architecture', type: 'string', value: name },
       { key: 'general.alignment', type: 'u32', value: 32 },
-      { key: 'llama.context_length', type: 'u32', value: arch.maxPositions },
-      { key: 'llama.embedding_length', type: 'u32', value: d },
-      { key: 'llama.feed_forward_length', type: 'u32', value: arch.intermediateSize },
-      { key: 'llama.attention.head_count', type: 'u32', value: arch.numHeads },
-      { key: 'llama.attention.head_count_kv', type: 'u32', value: arch.numKvHeads },
-      { key: 'llama.block_count', type: 'u32', value: arch.numLayers },
-      { key: 'llama.rope.dimension_count', type: 'u32', value: arch.rotaryDim ?? arch.headDim },
-      { key: 'llama.rope.freq_base', type: 'f32', value: arch.ropeTheta },
-      { key: 'llama.attention.layer_norm_rms_epsilon', type: 'f32', value: arch.rmsNormEps },
+      { key: `${name}.context_length`, type: 'u32', value: arch.maxPositions },
+      { key: `${name}.embedding_length`, type: 'u32', value: d },
+      { key: `${name}.feed_forward_length`, type: 'u32', value: arch.intermediateSize },
+      { key: `${name}.attention.head_count`, type: 'u32', value: arch.numHeads },
+      { key: `${name}.attention.head_count_kv`, type: 'u32', value: arch.numKvHeads },
+      { key: `${name}.block_count`, type: 'u32', value: arch.numLayers },
+      { key: `${name}.rope.dimension_count`, type: 'u32', value: arch.rotaryDim ?? arch.headDim },
+      { key: `${name}.rope.freq_base`, type: 'f32', value: arch.ropeTheta },
+      { key: `${name}.attention.layer_norm_rms_epsilon`, type: 'f32', value: arch.rmsNormEps },
       { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
       { key: 'tokenizer.ggml.tokens', type: 'strings', value: vocab.tokens },
       { key: 'tokenizer.ggml.scores', type: 'f32s', value: vocab.scores ?? [] },
