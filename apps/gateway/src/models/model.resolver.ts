@@ -13,7 +13,7 @@ export class ModelResolver {
     return this.catalog.catalogue().map((card) => toModel(card, this.catalog.defaultModel));
   }
 
-  @ResolveField(() => ModelMemory, { description: 'Memory a release batch of batchSize records, promptTokens + maxTokens positions, needs on a worker; planRelease refuses what does not fit.' })
+  @ResolveField(() => ModelMemory, { nullable: true, description: 'Memory a release batch of batchSize records, promptTokens + maxTokens positions, needs on a worker; planRelease refuses what does not fit.' })
   memory(
     @Parent() model: Model,
     @Args('batchSize', { type: () => Int }) batchSize: number,
