@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blockElements, errorBound, GGML_TYPE_IDS, type GgmlType, quantize } from '../testing/ggml-quantize';
+import { blockElements, errorBound, GGML_TYPE_IDS, type GgmlType, quantize, randomBlocks } from '../testing/ggml-quantize';
 import { writeGguf } from '../testing/model-files';
 import { dequantize, SUPPORTED_GGML_TYPES } from './ggml-quants';
 import { GgufFile } from './gguf.reader';
@@ -102,6 +103,34 @@ describe('GGUF dequantisation against a test-side quantiser', () => {
       expect(rms).toBeLessThan(errorBound(type) * 0.75);
       expect(rms).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("dequantize against ggml's own reference", () => {
+  /**
+   * sha256 of the float32 values ggml's Python reference (llama.cpp gguf-py, `gguf.quants.dequantize`,
+   * numpy) gives for `randomBlocks(type, 8, 2026)`: random bytes, so every code, scale and bit
+   * position is exercised, with finite float16 scales. Recorded once by running gguf-py on the
+   * same bytes; the reader must agree bit for bit.
+   */
+  const GGUF_PY_SHA256: Record<Exclude<GgmlType, 'F32' | 'F16' | 'BF16'>, string> = {
+    Q4_0: 'bc64faf813795c9d3d17f3197d7bc5a411487874256e9d4b2de1bc5201e917f9',
+    Q4_1: '4f8cc7727f46a9bdcdc3c74495ea79fa0e92346bbde31029a48b64c34d6913c7',
+    Q5_0: '161dba2959b52ba38c6888b10e157540ab27fb41abc01f8156e6aecb6d55f802',
+    Q5_1: '8265737073f66ac16349a4acc33cc4d353ef6f6fd301dea4147c328a187a6748',
+    Q8_0: 'bd8fd48237801f561e26370de25a6f6816408c2fb6ebf4c1c2cb44bb7c574798',
+    Q2_K: 'dbfe676c6a028e4d2b1723ca678d46f4394ba4e63219859a8bcff60f21f9ef0f',
+    Q3_K: '435aece819c06383d6d5fc9698c1f61cf12f9db190f80f7d0d36bb9c82bfa4e3',
+    Q4_K: 'c4dbb51cf1e8b63e25bee54ce0ae3417ce1bc73f3722a40a1b1b5e8b1abe72b7',
+    Q5_K: '0e7bc3c45561d6294c61a71961e1a15776f5d5042eac41317b119d177cba8e60',
+    Q6_K: 'fa20f102c43901acf85389caa0ad65ca14a66f57cee4a9282215856d2ab6cc86',
+    IQ4_NL: '85147abcf69699eb665a442d349cc54c288c92e3440d01307fa24e6bb0aa3300',
+    IQ4_XS: 'd5e4d576b7ea515b83ebbc4b69e31aa223e3bc0b940fd2dccfb21929a7acf75d',
+  };
+
+  it.each(Object.keys(GGUF_PY_SHA256) as (keyof typeof GGUF_PY_SHA256)[])('%s: random blocks dequantise to exactly what gguf-py computes', (type) => {
+    const values = dequantize(type, randomBlocks(type, 8, 2026), 8 * blockElements(type));
+    expect(createHash('sha256').update(Buffer.from(values.buffer)).digest('hex')).toBe(GGUF_PY_SHA256[type]);
   });
 });
 

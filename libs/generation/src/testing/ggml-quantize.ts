@@ -336,3 +336,31 @@ export function quantize(type: GgmlType, values: Float32Array): Buffer {
   format.encode(values, out);
   return out;
 }
+
+/** Byte offsets of each block's float16 fields (kept finite in {@link randomBlocks}). */
+const HALF_FIELDS: Record<Exclude<GgmlType, 'F32' | 'F16' | 'BF16'>, readonly number[]> = {
+  Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], Q2_K: [80, 82], Q3_K: [108], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208],
+  IQ4_NL: [0], IQ4_XS: [0],
+};
+
+/**
+ * `count` blocks of random bytes of a block type (every code, scale and bit pattern is possible),
+ * with finite float16 scales in [-2, 2): input for checking a dequantiser against a reference.
+ */
+export function randomBlocks(type: Exclude<GgmlType, 'F32' | 'F16' | 'BF16'>, count: number, seed: number): Buffer {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const { blockBytes } = FORMATS[type];
+  const out = Buffer.alloc(count * blockBytes);
+  for (let i = 0; i < out.length; i += 1) out[i] = Math.floor(next() * 256);
+  for (let b = 0; b < count; b += 1) {
+    for (const at of HALF_FIELDS[type]) out.writeUInt16LE(toHalf(4 * next() - 2), b * blockBytes + at);
+  }
+  return out;
+}
