@@ -1,7 +1,7 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '@synthgate/generation';
@@ -89,6 +89,32 @@ describe('synthgate model generate', () => {
     const unknown = await run(['model', 'generate', '--model', 'ghost', '--prompt', 'x', '--models-dir', models]);
     expect(unknown.error?.message).toMatch(/model ghost not found.*synthgate model import/);
     expect((await run(['model', 'generate', '--model', 'tiny', '--prompt', 'x', '--max-tokens', '0', '--models-dir', models])).err).toMatch(/--max-tokens.*whole number >= 1/);
+  });
+});
+
+describe('synthgate model generate --chat', () => {
+  it("refuses a model without a chat template, and renders the model's template when the Jinja package is there", async () => {
+    const none = await run(['model', 'generate', '--model', 'tiny', '--prompt', 'hi', '--chat', '--models-dir', models]);
+    expect(none.error?.message).toMatch(/has no chat template \(tokenizer_config\.json chat_template\)/);
+
+    const chatGguf = join(root, 'chat.gguf');
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved' });
+    writeTinyLlamaGguf(chatGguf, arch, tinyWeights(arch, 2), 'F32', {
+      metadata: [{ key: 'tokenizer.chat_template', type: 'string', value: '{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}assistant:' }],
+    });
+    const chatModels = join(root, 'models-chat');
+    expect((await run(['model', 'import', chatGguf, '--name', 'chat', '--models-dir', chatModels])).exitCode).toBe(0);
+    const chat = await run(['model', 'generate', '--model', 'chat', '--prompt', 'the day', '--system', 'be brief', '--max-tokens', '2', '--greedy', '--threads', '1', '--models-dir', chatModels]);
+    if (!existsSync(join(__dirname, '..', '..', '..', 'node_modules', '@huggingface', 'jinja'))) {
+      process.stdout.write('chat rendering not run: @huggingface/jinja is not installed; checking the refusal instead\n');
+      expect(chat.error).toMatchObject({ code: 'CHAT_TEMPLATE_UNAVAILABLE', message: expect.stringContaining('@huggingface/jinja') });
+      return;
+    }
+    expect(chat.exitCode).toBe(0);
+    // The printed text is the rendered prompt (decoded) and its continuation.
+    expect(chat.out).toContain('system: be brief');
+    expect(chat.out).toContain('user: the day');
+    expect(chat.out).toContain('assistant:');
   });
 });
 

@@ -1,6 +1,18 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { AUTO_INT4_PARAMETERS, importModel, loadModel, readModelCard, releaseMemoryBytes, WEIGHT_STORAGES, type WeightStorage } from '@synthgate/generation';
+import {
+  AUTO_INT4_PARAMETERS,
+  type ChatMessage,
+  chatTemplateOf,
+  importModel,
+  loadChatTemplateEngine,
+  loadModel,
+  readModelCard,
+  releaseMemoryBytes,
+  renderChat,
+  WEIGHT_STORAGES,
+  type WeightStorage,
+} from '@synthgate/generation';
 import { CryptoRng, SeededRng } from '@synthgate/privacy';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -31,6 +43,20 @@ function modelFolder(model: string, modelsDir: string): string {
   if (existsSync(named)) return named;
   if (existsSync(resolve(model))) return resolve(model);
   throw new Error(`model ${model} not found in ${modelsDir}/ (import it with \`synthgate model import <source> --name ${model}\`)`);
+}
+
+/**
+ * The prompt as the model's chat template renders a (system and) user turn, ready for the
+ * assistant. `bos_token` renders empty: encoding the prompt adds BOS as the tokenizer does.
+ */
+async function chatPrompt(folder: string, prompt: string, system: string | undefined): Promise<string> {
+  const configPath = join(folder, 'tokenizer_config.json');
+  const config: unknown = existsSync(configPath) ? JSON.parse(readFileSync(configPath, 'utf8')) : null;
+  const template = chatTemplateOf(config);
+  if (!template) throw new Error(`${folder} has no chat template (tokenizer_config.json chat_template); drop --chat and --system`);
+  const eos = (config as { eos_token?: unknown }).eos_token;
+  const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
+  return renderChat(await loadChatTemplateEngine(), template, messages, { bosToken: '', eosToken: typeof eos === 'string' ? eos : '' });
 }
 
 /**
@@ -80,12 +106,16 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .option('--seed <seed>', 'seed a reproducible sample (default: cryptographic randomness)')
     .option('--threads <n>', 'ONNX Runtime threads', wholeNumber(1), 2)
     .addOption(new Option('--execution-provider <name>', 'ONNX Runtime execution provider (cuda needs its binaries installed)').choices(['cpu', 'cuda']).default('cpu'))
+    .option('--chat', "wrap the prompt as a user turn in the model's chat template (needs @huggingface/jinja)")
+    .option('--system <text>', 'a system turn before the prompt (implies --chat)')
     .option('--models-dir <dir>', 'models directory', 'models')
-    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; executionProvider: 'cpu' | 'cuda'; modelsDir: string }) => {
-      const loaded = await loadModel(modelFolder(flags.model, flags.modelsDir), { threads: flags.threads, executionProvider: flags.executionProvider });
+    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; executionProvider: 'cpu' | 'cuda'; chat?: boolean; system?: string; modelsDir: string }) => {
+      const folder = modelFolder(flags.model, flags.modelsDir);
+      const prompt = flags.chat || flags.system !== undefined ? await chatPrompt(folder, flags.prompt, flags.system) : flags.prompt;
+      const loaded = await loadModel(folder, { threads: flags.threads, executionProvider: flags.executionProvider });
       try {
         const result = await loaded.generateText({
-          prompt: flags.prompt,
+          prompt,
           maxNewTokens: flags.maxTokens,
           greedy: flags.greedy ?? false,
           temperature: flags.temperature,
