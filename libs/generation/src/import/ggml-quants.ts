@@ -98,13 +98,15 @@ export function dequantize(type: string, raw: Buffer, elements: number): Float32
       }
       return out;
     }
-    case 'Q8_0':
+    case 'Q8_0': {
+      const signed = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
       for (let b = 0; b < elements / 32; b += 1) {
         const base = b * 34;
         const d = half(raw, base);
-        for (let j = 0; j < 32; j += 1) out[b * 32 + j] = d * raw.readInt8(base + 2 + j);
+        for (let j = 0; j < 32; j += 1) out[b * 32 + j] = d * signed[base + 2 + j]!;
       }
       return out;
+    }
     case 'Q4_0':
     case 'Q4_1':
       dequantizeQ4Legacy(raw, out, type === 'Q4_1');
@@ -295,6 +297,7 @@ function dequantizeQ5K(raw: Buffer, out: Float32Array): void {
 
 /** Q6_K: 16 sub-blocks of 16 with int8 scales, value `d sc (q - 32)`, q = 4 low bits (ql) + 2 high (qh). */
 function dequantizeQ6K(raw: Buffer, out: Float32Array): void {
+  const signed = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
   for (let b = 0; b < out.length / QK_K; b += 1) {
     const base = b * 210;
     let ql = base;
@@ -309,10 +312,10 @@ function dequantizeQ6K(raw: Buffer, out: Float32Array): void {
         const q2 = ((raw[ql + l + 32]! & 0x0f) | (((raw[qh + l]! >> 2) & 3) << 4)) - 32;
         const q3 = ((raw[ql + l]! >> 4) | (((raw[qh + l]! >> 4) & 3) << 4)) - 32;
         const q4 = ((raw[ql + l + 32]! >> 4) | (((raw[qh + l]! >> 6) & 3) << 4)) - 32;
-        out[y + l] = d * raw.readInt8(sc + is) * q1;
-        out[y + l + 32] = d * raw.readInt8(sc + is + 2) * q2;
-        out[y + l + 64] = d * raw.readInt8(sc + is + 4) * q3;
-        out[y + l + 96] = d * raw.readInt8(sc + is + 6) * q4;
+        out[y + l] = d * signed[sc + is]! * q1;
+        out[y + l + 32] = d * signed[sc + is + 2]! * q2;
+        out[y + l + 64] = d * signed[sc + is + 4]! * q3;
+        out[y + l + 96] = d * signed[sc + is + 6]! * q4;
       }
       y += 128;
       ql += 64;
