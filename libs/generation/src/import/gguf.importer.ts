@@ -6,11 +6,13 @@ import { GgufFile, type GgufValue, SUPPORTED_GGML_TYPES } from './gguf.reader';
 import { type LlamaModelParts } from './llama-model.writer';
 
 /** GGUF architectures the importer turns into graphs, with their rotary layout and biases. */
-const ARCHITECTURES: Record<string, { ropeLayout: RopeLayout; attentionBias: boolean; name: string; modelType: string } | undefined> = {
+const ARCHITECTURES: Record<string, { ropeLayout: RopeLayout; attentionBias: boolean; name: string; modelType: string; qkNorm?: boolean } | undefined> = {
   // llama.cpp's converter permutes Llama q/k rows so the interleaved ("normal") rope applies.
   llama: { ropeLayout: 'interleaved', attentionBias: false, name: 'LlamaForCausalLM', modelType: 'llama' },
   // Qwen2 keeps Hugging Face's layout (llama.cpp's NEOX rope) and has q/k/v biases.
   qwen2: { ropeLayout: 'rotate-half', attentionBias: true, name: 'Qwen2ForCausalLM', modelType: 'qwen2' },
+  // Qwen3: NEOX rope, per-head q/k RMSNorm (attn_q_norm, attn_k_norm), no biases.
+  qwen3: { ropeLayout: 'rotate-half', attentionBias: false, name: 'Qwen3ForCausalLM', modelType: 'qwen3', qkNorm: true },
 };
 
 function requireNumber(file: GgufFile, key: string): number {
@@ -104,6 +106,7 @@ export function readGgufModel(path: string): LlamaModelParts {
       maxPositions: Math.min(requireNumber(file, `${p}context_length`), MAX_IMPORTED_POSITIONS),
       tiedEmbeddings: tied,
       attentionBias: known.attentionBias && file.tensors.has('blk.0.attn_q.bias'),
+      qkNorm: known.qkNorm ?? false,
       bosTokenId: bos,
       eosTokenIds: stopIds,
       padTokenId: tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.padding_token_id'), vocabSize),
@@ -121,6 +124,8 @@ export function readGgufModel(path: string): LlamaModelParts {
         queryBias: arch.attentionBias ? maybe('attn_q.bias') : null,
         keyBias: arch.attentionBias ? maybe('attn_k.bias') : null,
         valueBias: arch.attentionBias ? maybe('attn_v.bias') : null,
+        queryNorm: arch.qkNorm ? t('attn_q_norm.weight') : null,
+        keyNorm: arch.qkNorm ? t('attn_k_norm.weight') : null,
         mlpNorm: t('ffn_norm.weight'),
         gate: t('ffn_gate.weight'),
         up: t('ffn_up.weight'),

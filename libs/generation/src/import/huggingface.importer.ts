@@ -10,10 +10,12 @@ import { SafetensorsFile } from './safetensors.reader';
  * gate/up come fused in one tensor each (Phi-3: `qkv_proj` rows q, k, v; `gate_up_proj` rows
  * gate, up), which the importer splits: the graph is the same Llama decoder.
  */
-const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean; fused: boolean } | undefined> = {
+const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean; fused: boolean; qkNorm?: boolean } | undefined> = {
   LlamaForCausalLM: { modelType: 'llama', attentionBias: false, fused: false },
   MistralForCausalLM: { modelType: 'mistral', attentionBias: false, fused: false },
   Qwen2ForCausalLM: { modelType: 'qwen2', attentionBias: true, fused: false },
+  // Qwen3: per-head RMSNorm of queries and keys (q_norm, k_norm) before RoPE; no q/k/v biases.
+  Qwen3ForCausalLM: { modelType: 'qwen3', attentionBias: false, fused: false, qkNorm: true },
   Phi3ForCausalLM: { modelType: 'phi3', attentionBias: false, fused: true },
 };
 
@@ -107,7 +109,7 @@ function weightFiles(dir: string): string[] {
 /**
  * Reads a Hugging Face model folder (`config.json`, `*.safetensors` in F32/F16/BF16,
  * `tokenizer.json`) of a Llama-family architecture (LlamaForCausalLM, MistralForCausalLM,
- * Qwen2ForCausalLM, Phi3ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
+ * Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
  * (or `tie_word_embeddings: true`) means the head is the embedding.
  */
 export function readHuggingFaceModel(dir: string): LlamaModelParts {
@@ -175,6 +177,7 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
       maxPositions,
       tiedEmbeddings: head === null,
       attentionBias: known.attentionBias,
+      qkNorm: known.qkNorm ?? false,
       bosTokenId: validId(config.bos_token_id),
       eosTokenIds: eos,
       padTokenId: validId(config.pad_token_id),
@@ -206,6 +209,8 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
         queryBias: known.attentionBias ? read(`${p}self_attn.q_proj.bias`) : null,
         keyBias: known.attentionBias ? read(`${p}self_attn.k_proj.bias`) : null,
         valueBias: known.attentionBias ? read(`${p}self_attn.v_proj.bias`) : null,
+        queryNorm: known.qkNorm ? read(`${p}self_attn.q_norm.weight`) : null,
+        keyNorm: known.qkNorm ? read(`${p}self_attn.k_norm.weight`) : null,
         mlpNorm: read(`${p}post_attention_layernorm.weight`),
         gate: gate!,
         up: up!,

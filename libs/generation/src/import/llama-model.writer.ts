@@ -35,6 +35,7 @@ export function countParameters(weights: LlamaWeights): number {
     total += layer.attentionNorm.length + layer.mlpNorm.length + layer.query.length + layer.key.length + layer.value.length + layer.output.length;
     total += layer.gate.length + layer.up.length + layer.down.length;
     total += (layer.queryBias?.length ?? 0) + (layer.keyBias?.length ?? 0) + (layer.valueBias?.length ?? 0);
+    total += (layer.queryNorm?.length ?? 0) + (layer.keyNorm?.length ?? 0);
   }
   return total;
 }
@@ -100,6 +101,7 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
       graph: SYNTHGATE_GRAPH,
       rope_layout: arch.ropeLayout,
       weight_storage: weightStorage,
+      ...(arch.qkNorm ? { qk_norm: true } : {}),
       ...(parts.sourceTypes ? { source_types: parts.sourceTypes } : {}),
     },
   };

@@ -42,7 +42,7 @@ interface ConfigJson {
   readonly max_position_embeddings?: number;
   readonly tie_word_embeddings?: boolean;
   readonly attention_bias?: boolean;
-  readonly synthgate?: { readonly weight_storage?: WeightStorage; readonly source_types?: Record<string, number> };
+  readonly synthgate?: { readonly weight_storage?: WeightStorage; readonly source_types?: Record<string, number>; readonly qk_norm?: boolean };
 }
 
 function readJson<T>(path: string): T {
@@ -54,11 +54,11 @@ function readJson<T>(path: string): T {
 }
 
 /** Parameters of a Llama-family model from its shapes. */
-export function parameterCount(shape: ModelCard['shape'], attentionBias = false): number {
+export function parameterCount(shape: ModelCard['shape'], attentionBias = false, qkNorm = false): number {
   const d = shape.hiddenSize;
   const q = shape.numHeads * shape.headDim;
   const kv = shape.numKvHeads * shape.headDim;
-  const perLayer = d * (q + 2 * kv) + q * d + 3 * d * shape.intermediateSize + 2 * d + (attentionBias ? q + 2 * kv : 0);
+  const perLayer = d * (q + 2 * kv) + q * d + 3 * d * shape.intermediateSize + 2 * d + (attentionBias ? q + 2 * kv : 0) + (qkNorm ? 2 * shape.headDim : 0);
   return shape.vocabSize * d * (shape.tiedEmbeddings ? 1 : 2) + shape.numLayers * perLayer + d;
 }
 
@@ -114,7 +114,7 @@ export function readModelCard(dir: string, name: string): ModelCard {
   return {
     name,
     architecture: config.architectures?.[0] ?? null,
-    parameters: parameterCount(shape, config.attention_bias ?? false),
+    parameters: parameterCount(shape, config.attention_bias ?? false, config.synthgate?.qk_norm ?? false),
     weightStorage,
     sourceTypes: config.synthgate?.source_types ?? null,
     source: manifest.source,

@@ -245,6 +245,26 @@ describe('importModel: Hugging Face folder', () => {
     });
   });
 
+  it('imports Qwen3 (per-head q/k RMSNorm before RoPE) from a Hugging Face folder and from GGUF', async () => {
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'rotate-half', qkNorm: true, headDim: 16, intermediateSize: 64, ropeTheta: 1000000 });
+    const weights = tinyWeights(arch, 29);
+    // Not vacuous: without the norms the same weights give other logits.
+    const row = ROWS[0]!;
+    const withNorm = referenceForward(arch, weights, [row], [row.map(() => 1)])[0]![row.length - 1]!;
+    const without = referenceForward({ ...arch, qkNorm: false }, weights, [row], [row.map(() => 1)])[0]![row.length - 1]!;
+    expect(Math.max(...withNorm.map((v, i) => Math.abs(v - without[i]!)))).toBeGreaterThan(1e-2);
+
+    const dir = join(root, 'hf-qwen3');
+    writeTinyHuggingFaceFolder(dir, arch, weights, { architecture: 'Qwen3ForCausalLM', config: { model_type: 'qwen3', head_dim: 16 } });
+    const hf = await importModel(dir, { name: 'hf-qwen3', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(hf.dir, arch, weights);
+    const gguf = join(root, 'tiny-qwen3.gguf');
+    writeTinyLlamaGguf(gguf, arch, weights, 'F32', { architecture: 'qwen3' });
+    const fromGguf = await importModel(gguf, { name: 'gguf-qwen3', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(fromGguf.dir, arch, weights);
+    expect(JSON.parse(readFileSync(join(fromGguf.dir, 'config.json'), 'utf8'))).toMatchObject({ architectures: ['Qwen3ForCausalLM'], head_dim: 16, synthgate: { qk_norm: true } });
+  });
+
   it('refuses unsupported architectures and folders without a tokenizer', async () => {
     const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE });
     const dir = join(root, 'hf-gpt2');

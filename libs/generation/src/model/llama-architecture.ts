@@ -48,6 +48,8 @@ export interface LlamaArchitecture {
   readonly tiedEmbeddings: boolean;
   /** q, k and v projections carry biases (Qwen2). */
   readonly attentionBias: boolean;
+  /** Queries and keys get a per-head RMSNorm (own weights, size headDim) before RoPE (Qwen3). */
+  readonly qkNorm?: boolean;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: readonly number[];
   readonly padTokenId: number | null;
@@ -67,6 +69,9 @@ export interface LlamaLayerWeights {
   readonly gate: Float32Array;
   readonly up: Float32Array;
   readonly down: Float32Array;
+  /** Per-head RMSNorm weights of queries and keys (`headDim` each) when `qkNorm`. */
+  readonly queryNorm?: Float32Array | null;
+  readonly keyNorm?: Float32Array | null;
 }
 
 /** All weights of a Llama-family decoder, float32. */
@@ -140,6 +145,10 @@ export function validateWeights(arch: LlamaArchitecture, weights: LlamaWeights):
     expect(`layers.${i}.gate`, layer.gate, arch.intermediateSize * d);
     expect(`layers.${i}.up`, layer.up, arch.intermediateSize * d);
     expect(`layers.${i}.down`, layer.down, d * arch.intermediateSize);
+    if (arch.qkNorm) {
+      expect(`layers.${i}.queryNorm`, layer.queryNorm, arch.headDim);
+      expect(`layers.${i}.keyNorm`, layer.keyNorm, arch.headDim);
+    }
     if (arch.attentionBias) {
       expect(`layers.${i}.queryBias`, layer.queryBias, qDim);
       expect(`layers.${i}.keyBias`, layer.keyBias, kvDim);

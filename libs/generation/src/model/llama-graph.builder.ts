@@ -117,7 +117,7 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const bias = g.op1('Where', [visible, g.floatConstant([0]), g.floatConstant([MASKED])]);
 
   const qkWidth = (nH + nKv) * hd;
-  const splitQkv = g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
+  const splitQkv = arch.qkNorm ? g.int64Tensor([4], [qkWidth, qkWidth, nKv * hd, qkWidth]) : g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
   const splitHeads = g.int64Tensor([2], [nH, nKv]);
   const splitMlp = g.int64Tensor([2], [inter, inter]);
   const headsShape = g.int64Tensor([4], [0, 0, -1, hd]);
@@ -132,14 +132,20 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     const prefix = `model.layers.${i}`;
     const x = rmsNorm(g, hidden, g.floatTensor(`${prefix}.input_layernorm.weight`, [d], layer.attentionNorm), arch.rmsNormEps);
     const fused = fusedAttentionProjection(arch, layer);
-    const qkvWidth = 2 * qkWidth + nKv * hd;
+    const qkvWidth = 2 * qkWidth + nKv * hd + (arch.qkNorm ? qkWidth : 0);
     let qkv = w.matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, fused.weight);
     if (fused.bias) qkv = g.op1('Add', [qkv, g.floatTensor(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], fused.bias)]);
-    const [qk, qkRotated, value] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: 3 }) as [string, string, string];
-    const rotated = g.op1('Add', [
+    const [qk, qkRotated, value, qkRaw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 4 : 3 }) as [string, string, string, string | undefined];
+    let rotated = g.op1('Add', [
       g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), cosAt]),
       g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), sinAt]),
     ]);
+    if (qkRaw) {
+      // Each head's RMS from the raw q and k: the norm's division, after the (linear) rotation.
+      const raw = g.op1('Reshape', [qkRaw, headsShape]);
+      const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [raw, raw])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
+      rotated = g.op1('Div', [rotated, g.op1('Sqrt', [g.op1('Add', [meanSquare, g.floatConstant([arch.rmsNormEps])])])]);
+    }
     const [query, key] = g.op('Split', [rotated, splitHeads], { axis: { int: 2 } }, { outputs: 2 }) as [string, string];
     // [batch, kvHeads, group * seq, headDim]: each key/value head's queries in one matrix.
     const queries = g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [query, groupedShape])], { perm: { ints: [0, 2, 3, 1, 4] } }), queriesShape]);
@@ -222,7 +228,7 @@ export function rotaryTables(arch: LlamaArchitecture): { cos: Float32Array; sin:
 
 /**
  * The fused `[hidden, 2 (nH + nKv) hd + nKv hd]` projection `[q | k | qR | kR | v]` (input-major,
- * ready for MatMul) and its bias. `(xR)_first = -x_second`, `(xR)_second = x_first` per pair.
+ * ready for MatMul) and its bias; with q/k norms `[q w | k w | (q w)R | (k w)R | v | q | k]`. `(xR)_first = -x_second`, `(xR)_second = x_first` per pair.
  */
 function fusedAttentionProjection(
   arch: LlamaArchitecture,
@@ -233,7 +239,7 @@ function fusedAttentionProjection(
   const scale = 1 / Math.sqrt(hd);
   const qRows = arch.numHeads * hd;
   const kvRows = arch.numKvHeads * hd;
-  const width = 2 * (qRows + kvRows) + kvRows;
+  const width = 2 * (qRows + kvRows) + kvRows + (arch.qkNorm ? qRows + kvRows : 0);
   const weight = new Float32Array(d * width);
   const bias = arch.attentionBias ? new Float32Array(width) : null;
   // rotatedSource[j] = (source row, sign) feeding rotated dimension j of a head; sign 0 = none.
@@ -242,7 +248,19 @@ function fusedAttentionProjection(
     rotatedSource[pair.first] = { row: pair.second, sign: -1 };
     rotatedSource[pair.second] = { row: pair.first, sign: 1 };
   }
-  const place = (source: Float32Array, sourceBias: Float32Array | null | undefined, rows: number, column: number, factor: number, rotate: boolean): void => {
+  // With per-head q/k norms (Qwen3), the plain and rotated q/k columns carry the norm's weights
+  // (a per-dimension factor commutes into the weights, and the rotation R only moves dimensions),
+  // and raw q/k columns are appended so the graph can divide by each head's RMS.
+  const norms = arch.qkNorm;
+  const place = (
+    source: Float32Array,
+    sourceBias: Float32Array | null | undefined,
+    rows: number,
+    column: number,
+    factor: number,
+    rotate: boolean,
+    norm: Float32Array | null | undefined = null,
+  ): void => {
     for (let o = 0; o < rows; o += 1) {
       let row = o;
       let sign = 1;
@@ -252,17 +270,21 @@ function fusedAttentionProjection(
         row = head * hd + src.row;
         sign = src.sign;
       }
-      const f = sign * factor;
+      const f = sign * factor * (norm ? norm[row % hd]! : 1);
       const col = column + o;
       for (let j = 0; j < d; j += 1) weight[j * width + col] = f === 0 ? 0 : source[row * d + j]! * f;
       if (bias && sourceBias) bias[col] = f === 0 ? 0 : sourceBias[row]! * f;
     }
   };
-  place(layer.query, layer.queryBias, qRows, 0, scale, false);
-  place(layer.key, layer.keyBias, kvRows, qRows, 1, false);
-  place(layer.query, layer.queryBias, qRows, qRows + kvRows, scale, true);
-  place(layer.key, layer.keyBias, kvRows, 2 * qRows + kvRows, 1, true);
+  place(layer.query, layer.queryBias, qRows, 0, scale, false, norms ? layer.queryNorm : null);
+  place(layer.key, layer.keyBias, kvRows, qRows, 1, false, norms ? layer.keyNorm : null);
+  place(layer.query, layer.queryBias, qRows, qRows + kvRows, scale, true, norms ? layer.queryNorm : null);
+  place(layer.key, layer.keyBias, kvRows, 2 * qRows + kvRows, 1, true, norms ? layer.keyNorm : null);
   place(layer.value, layer.valueBias, kvRows, 2 * (qRows + kvRows), 1, false);
+  if (norms) {
+    place(layer.query, layer.queryBias, qRows, 2 * (qRows + kvRows) + kvRows, 1, false);
+    place(layer.key, layer.keyBias, kvRows, 3 * qRows + 3 * kvRows, 1, false);
+  }
   return { weight, bias };
 }
 

@@ -135,7 +135,7 @@ export function writeTinyLlamaGguf(
   weights: LlamaWeights,
   types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
   extra: {
-    readonly architecture?: 'llama' | 'qwen2';
+    readonly architecture?: 'llama' | 'qwen2' | 'qwen3';
     readonly vocab?: GgufVocabulary;
     readonly metadata?: readonly GgufMeta[];
     readonly tensors?: readonly { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[];
@@ -163,6 +163,12 @@ export function writeTinyLlamaGguf(
       { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type: typeOf(`blk.${i}.ffn_up.weight`) },
       { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type: typeOf(`blk.${i}.ffn_down.weight`) },
     );
+    if (layer.queryNorm && layer.keyNorm) {
+      tensors.push(
+        { name: `blk.${i}.attn_q_norm.weight`, shape: [arch.headDim], data: layer.queryNorm, type: 'F32' },
+        { name: `blk.${i}.attn_k_norm.weight`, shape: [arch.headDim], data: layer.keyNorm, type: 'F32' },
+      );
+    }
     if (layer.queryBias && layer.keyBias && layer.valueBias) {
       tensors.push(
         { name: `blk.${i}.attn_q.bias`, shape: [q], data: layer.queryBias, type: 'F32' },
@@ -186,6 +192,7 @@ export function writeTinyLlamaGguf(
       { key: `${name}.attention.head_count_kv`, type: 'u32', value: arch.numKvHeads },
       { key: `${name}.block_count`, type: 'u32', value: arch.numLayers },
       { key: `${name}.rope.dimension_count`, type: 'u32', value: arch.rotaryDim ?? arch.headDim },
+      { key: `${name}.attention.key_length`, type: 'u32', value: arch.headDim },
       { key: `${name}.rope.freq_base`, type: 'f32', value: arch.ropeTheta },
       { key: `${name}.attention.layer_norm_rms_epsilon`, type: 'f32', value: arch.rmsNormEps },
       { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
@@ -242,6 +249,8 @@ export function writeTinyHuggingFaceFolder(
       [`${p}post_attention_layernorm.weight`, [arch.hiddenSize], layer.mlpNorm],
       [`${p}mlp.down_proj.weight`, [arch.hiddenSize, arch.intermediateSize], layer.down],
     );
+    if (layer.queryNorm) named.push([`${p}self_attn.q_norm.weight`, [arch.headDim], layer.queryNorm]);
+    if (layer.keyNorm) named.push([`${p}self_attn.k_norm.weight`, [arch.headDim], layer.keyNorm]);
     if (layer.queryBias) named.push([`${p}self_attn.q_proj.bias`, [q], layer.queryBias]);
     if (layer.keyBias) named.push([`${p}self_attn.k_proj.bias`, [kv], layer.keyBias]);
     if (layer.valueBias) named.push([`${p}self_attn.v_proj.bias`, [kv], layer.valueBias]);
