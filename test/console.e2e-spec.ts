@@ -180,7 +180,16 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
 
   it('data owner: budget gauge and burn-down, a dry run (refused, bad input, admitted) before the request, live progress, publication', async () => {
     const page = await signIn(acme.users.DATA_OWNER);
-    expect(await navLinks(page)).toEqual(['Datasets', 'Releases']);
+    expect(await navLinks(page)).toEqual(['Datasets', 'Releases', 'Models']);
+    // The model catalogue, with the memory a batch of the chosen size needs.
+    await page.getByRole('link', { name: 'Models', exact: true }).click();
+    await heading(page, 'Models');
+    await waitForCount(bodyRows(page, 'Models'), 1);
+    const model = (await bodyRows(page, 'Models').first().textContent()) ?? '';
+    expect(model).toContain('tiny (default)');
+    expect(model).toContain('LlamaForCausalLM');
+    expect(model).toMatch(/fp32.*gguf tiny\.gguf.*512no/);
+    await page.getByRole('link', { name: 'Datasets', exact: true }).click();
     await heading(page, 'Datasets');
     const row = page.getByRole('row', { name: new RegExp(datasetName) });
     expect(await row.textContent()).toContain('0 of 8 ε spent (0%)');

@@ -6,6 +6,7 @@ import { AuditPage } from './pages/audit-page';
 import { DatasetPage } from './pages/dataset-page';
 import { DatasetsPage } from './pages/datasets-page';
 import { LedgerPage } from './pages/ledger-page';
+import { ModelsPage } from './pages/models-page';
 import { NotFoundPage } from './pages/not-found';
 import { ReleaseFormPage } from './pages/release-form-page';
 import { ReleasePage } from './pages/release-page';
@@ -24,6 +25,7 @@ const navigation: Record<Role, { to: string; label: string }[]> = {
   DATA_OWNER: [
     { to: '/datasets', label: 'Datasets' },
     { to: '/releases', label: 'Releases' },
+    { to: '/models', label: 'Models' },
   ],
   CONSUMER: [{ to: '/releases', label: 'Releases' }],
   COMPLIANCE: [
@@ -49,6 +51,7 @@ function Routes({ path, role }: { path: string; role: Role }) {
     ['/ledger', () => <DatasetsPage ledgerLinks />],
     ['/ledger/:id', ({ id }) => <LedgerPage key={id} datasetId={id!} />],
     ['/audit', () => <AuditPage />],
+    ['/models', () => <ModelsPage />],
   ];
   for (const [pattern, render] of routes) {
     const params = matchRoute(pattern, path);

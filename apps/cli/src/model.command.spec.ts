@@ -1,7 +1,7 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '@synthgate/generation';
@@ -43,10 +43,24 @@ describe('synthgate model import', () => {
   it('writes models/<name>/ and lists its files with their hashes', async () => {
     const { out, exitCode } = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models]);
     expect(exitCode).toBe(0);
-    expect(out).toMatch(/^imported gguf tiny\.gguf as tiny in .*models\/tiny\/$/m);
+    expect(out).toMatch(/^imported gguf tiny\.gguf as tiny in .*models\/tiny\/ \(weights fp32\)$/m);
     expect(out).toMatch(/^ {2}model\.onnx\s+\d+ bytes {2}sha256 [0-9a-f]{64}$/m);
     const again = await run(['model', 'import', gguf, '--name', 'tiny', '--models-dir', models, '--force', '--json']);
     expect(JSON.parse(again.out)).toMatchObject({ name: 'tiny', kind: 'gguf', source: { file: 'tiny.gguf' } });
+  });
+
+  it('stores the weights as asked (--weights int4 through MatMulNBits) and the model still decodes', async () => {
+    const int4Models = join(root, 'models-int4');
+    const { out, exitCode } = await run(['model', 'import', gguf, '--name', 'tiny-int4', '--models-dir', int4Models, '--weights', 'int4', '--json']);
+    expect(exitCode).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ name: 'tiny-int4', kind: 'gguf', weights: 'int4' });
+    const config = JSON.parse(readFileSync(join(int4Models, 'tiny-int4', 'config.json'), 'utf8')) as { synthgate: Record<string, string> };
+    expect(config.synthgate.weight_storage).toBe('int4');
+    const generated = await run(['model', 'generate', '--model', 'tiny-int4', '--prompt', 'the day', '--max-tokens', '3', '--greedy', '--models-dir', int4Models, '--threads', '1']);
+    expect(generated.exitCode).toBe(0);
+    expect(generated.out.startsWith('the day')).toBe(true);
+    const refused = await run(['model', 'import', gguf, '--name', 'x', '--models-dir', int4Models, '--weights', 'fp8']);
+    expect(refused.err).toMatch(/--weights <storage>' argument 'fp8' is invalid. Allowed choices are auto, fp32, fp16, int4/);
   });
 
   it('names what is wrong', async () => {
@@ -78,9 +92,41 @@ describe('synthgate model generate', () => {
   });
 });
 
+describe('synthgate model generate --chat', () => {
+  it("refuses a model without a chat template, and renders the model's template when the Jinja package is there", async () => {
+    const none = await run(['model', 'generate', '--model', 'tiny', '--prompt', 'hi', '--chat', '--models-dir', models]);
+    expect(none.error?.message).toMatch(/has no chat template \(tokenizer_config\.json chat_template\)/);
+
+    const chatGguf = join(root, 'chat.gguf');
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved' });
+    writeTinyLlamaGguf(chatGguf, arch, tinyWeights(arch, 2), 'F32', {
+      metadata: [{ key: 'tokenizer.chat_template', type: 'string', value: '{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}assistant:' }],
+    });
+    const chatModels = join(root, 'models-chat');
+    expect((await run(['model', 'import', chatGguf, '--name', 'chat', '--models-dir', chatModels])).exitCode).toBe(0);
+    const chat = await run(['model', 'generate', '--model', 'chat', '--prompt', 'the day', '--system', 'be brief', '--max-tokens', '2', '--greedy', '--threads', '1', '--models-dir', chatModels]);
+    if (!existsSync(join(__dirname, '..', '..', '..', 'node_modules', '@huggingface', 'jinja'))) {
+      process.stdout.write('chat rendering not run: @huggingface/jinja is not installed; checking the refusal instead\n');
+      expect(chat.error).toMatchObject({ code: 'CHAT_TEMPLATE_UNAVAILABLE', message: expect.stringContaining('@huggingface/jinja') });
+      return;
+    }
+    expect(chat.exitCode).toBe(0);
+    // The printed text is the rendered prompt (decoded) and its continuation.
+    expect(chat.out).toContain('system: be brief');
+    expect(chat.out).toContain('user: the day');
+    expect(chat.out).toContain('assistant:');
+  });
+});
+
 describe('synthgate model list', () => {
-  it('lists imported models', async () => {
+  it('lists imported models with their catalogue entries', async () => {
     const { out } = await run(['model', 'list', '--models-dir', models, '--json']);
-    expect(JSON.parse(out)).toEqual([expect.objectContaining({ name: 'tiny', source: expect.objectContaining({ kind: 'gguf' }) })]);
+    expect(JSON.parse(out)).toEqual([
+      expect.objectContaining({ name: 'tiny', source: expect.objectContaining({ kind: 'gguf' }), architecture: 'LlamaForCausalLM', weightStorage: 'fp32', chatTemplate: false, releaseMemoryBytes: null }),
+    ]);
+    const table = await run(['model', 'list', '--models-dir', models, '--batch-size', '8', '--max-tokens', '32']);
+    expect(table.out).toMatch(/^name\s+architecture\s+params\s+weights\s+context\s+chat\s+disk\s+memory\s+release s=8$/m);
+    expect(table.out).toMatch(/^tiny\s+LlamaForCausalLM\s+0\.\dM\s+fp32\s+128\s+no\s+[\d.]+ MiB\s+[\d.]+ MiB\s+[\d.]+ MiB$/m);
+    expect((await run(['model', 'list', '--models-dir', models, '--batch-size', '8'])).error?.message).toMatch(/--batch-size and --max-tokens go together/);
   });
 });

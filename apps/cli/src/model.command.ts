@@ -1,6 +1,18 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { importModel, loadModel, readManifest } from '@synthgate/generation';
+import {
+  AUTO_INT4_PARAMETERS,
+  type ChatMessage,
+  chatTemplateOf,
+  importModel,
+  loadChatTemplateEngine,
+  loadModel,
+  readModelCard,
+  releaseMemoryBytes,
+  renderChat,
+  WEIGHT_STORAGES,
+  type WeightStorage,
+} from '@synthgate/generation';
 import { CryptoRng, SeededRng } from '@synthgate/privacy';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -34,6 +46,20 @@ function modelFolder(model: string, modelsDir: string): string {
 }
 
 /**
+ * The prompt as the model's chat template renders a (system and) user turn, ready for the
+ * assistant. `bos_token` renders empty: encoding the prompt adds BOS as the tokenizer does.
+ */
+async function chatPrompt(folder: string, prompt: string, system: string | undefined): Promise<string> {
+  const configPath = join(folder, 'tokenizer_config.json');
+  const config: unknown = existsSync(configPath) ? JSON.parse(readFileSync(configPath, 'utf8')) : null;
+  const template = chatTemplateOf(config);
+  if (!template) throw new Error(`${folder} has no chat template (tokenizer_config.json chat_template); drop --chat and --system`);
+  const eos = (config as { eos_token?: unknown }).eos_token;
+  const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
+  return renderChat(await loadChatTemplateEngine(), template, messages, { bosToken: '', eosToken: typeof eos === 'string' ? eos : '' });
+}
+
+/**
  * `synthgate model import|generate|list`: model folders (DESIGN.md section 6) on the command line.
  * `import` turns a GGUF file, a Hugging Face folder or an exported ONNX folder into
  * `<models-dir>/<name>/`; `generate` decodes one prompt with the KV-cached engine (non-private: a
@@ -48,18 +74,22 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .argument('<source>', 'GGUF file or model folder')
     .requiredOption('--name <name>', 'folder name under the models directory (letters, digits, . _ -)')
     .option('--models-dir <dir>', 'models directory', 'models')
+    .addOption(
+      new Option('--weights <storage>', `how the ONNX graph stores weight matrices: fp32 (exact), fp16 (half the file; float32 again in memory), int4 (MatMulNBits blocks of 32: about a third of fp32's memory, faster), or auto: int4 past ${AUTO_INT4_PARAMETERS / 1e6}M parameters, else fp32. GGUF and Hugging Face sources only`)
+        .choices(['auto', ...WEIGHT_STORAGES]),
+    )
     .option('--force', 'replace an existing model of that name')
     .option('--json', 'print one JSON object')
-    .action(async (source: string, flags: { name: string; modelsDir: string; force?: boolean; json?: boolean }) => {
-      const result = await importModel(source, { name: flags.name, modelsDir: flags.modelsDir, overwrite: flags.force ?? false });
+    .action(async (source: string, flags: { name: string; modelsDir: string; weights?: WeightStorage | 'auto'; force?: boolean; json?: boolean }) => {
+      const result = await importModel(source, { name: flags.name, modelsDir: flags.modelsDir, overwrite: flags.force ?? false, weightStorage: flags.weights });
       const folder = relative(process.cwd(), result.dir) || '.';
       if (flags.json) {
-        output.writeOut(`${JSON.stringify({ name: flags.name, kind: result.kind, dir: folder, source: result.manifest.source, files: result.manifest.files })}\n`);
+        output.writeOut(`${JSON.stringify({ name: flags.name, kind: result.kind, dir: folder, weights: result.weightStorage, source: result.manifest.source, files: result.manifest.files })}\n`);
         return;
       }
       output.writeOut(
         [
-          `imported ${result.kind} ${result.manifest.source.file} as ${flags.name} in ${folder}/`,
+          `imported ${result.kind} ${result.manifest.source.file} as ${flags.name} in ${folder}/${result.weightStorage ? ` (weights ${result.weightStorage})` : ''}`,
           ...result.manifest.files.map((f) => `  ${f.path.padEnd(24)} ${String(f.bytes).padStart(12)} bytes  sha256 ${f.sha256}`),
         ].join('\n') + '\n',
       );
@@ -76,12 +106,16 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .option('--seed <seed>', 'seed a reproducible sample (default: cryptographic randomness)')
     .option('--threads <n>', 'ONNX Runtime threads', wholeNumber(1), 2)
     .addOption(new Option('--execution-provider <name>', 'ONNX Runtime execution provider (cuda needs its binaries installed)').choices(['cpu', 'cuda']).default('cpu'))
+    .option('--chat', "wrap the prompt as a user turn in the model's chat template (needs @huggingface/jinja)")
+    .option('--system <text>', 'a system turn before the prompt (implies --chat)')
     .option('--models-dir <dir>', 'models directory', 'models')
-    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; executionProvider: 'cpu' | 'cuda'; modelsDir: string }) => {
-      const loaded = await loadModel(modelFolder(flags.model, flags.modelsDir), { threads: flags.threads, executionProvider: flags.executionProvider });
+    .action(async (flags: { model: string; prompt: string; maxTokens: number; greedy?: boolean; temperature: number; seed?: string; threads: number; executionProvider: 'cpu' | 'cuda'; chat?: boolean; system?: string; modelsDir: string }) => {
+      const folder = modelFolder(flags.model, flags.modelsDir);
+      const prompt = flags.chat || flags.system !== undefined ? await chatPrompt(folder, flags.prompt, flags.system) : flags.prompt;
+      const loaded = await loadModel(folder, { threads: flags.threads, executionProvider: flags.executionProvider });
       try {
         const result = await loaded.generateText({
-          prompt: flags.prompt,
+          prompt,
           maxNewTokens: flags.maxTokens,
           greedy: flags.greedy ?? false,
           temperature: flags.temperature,
@@ -95,19 +129,41 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
 
   model
     .command('list')
-    .description('list the model folders and their sources')
+    .description('the model catalogue: architecture, parameters, weight storage, context, chat template, disk size and weight memory of each model folder')
     .option('--models-dir <dir>', 'models directory', 'models')
+    .option('--batch-size <s>', 'also show the memory a release batch of s records needs (with --max-tokens)', wholeNumber(1))
+    .option('--max-tokens <n>', 'generated tokens per example, for the memory column', wholeNumber(1))
+    .option('--prompt-tokens <n>', 'prompt tokens per row, for the memory column', wholeNumber(1), 64)
     .option('--json', 'print one JSON array')
-    .action((flags: { modelsDir: string; json?: boolean }) => {
+    .action((flags: { modelsDir: string; batchSize?: number; maxTokens?: number; promptTokens: number; json?: boolean }) => {
+      if ((flags.batchSize === undefined) !== (flags.maxTokens === undefined)) throw new Error('--batch-size and --max-tokens go together');
       const dir = resolve(flags.modelsDir);
       const rows = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
         .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && existsSync(join(dir, entry.name, 'manifest.json')))
         .map((entry) => {
-          const manifest = readManifest(join(dir, entry.name), { verify: false });
-          return { name: entry.name, source: manifest.source, bytes: manifest.files.reduce((sum, f) => sum + f.bytes, 0) };
+          const card = readModelCard(join(dir, entry.name), entry.name);
+          const release =
+            flags.batchSize !== undefined && flags.maxTokens !== undefined ? releaseMemoryBytes(card, flags.batchSize + 1, flags.promptTokens + flags.maxTokens) : null;
+          return { ...card, bytes: card.diskBytes, releaseMemoryBytes: release?.total ?? null };
         });
       if (flags.json) output.writeOut(`${JSON.stringify(rows)}\n`);
       else if (rows.length === 0) output.writeOut(`no models in ${flags.modelsDir}/\n`);
-      else output.writeOut(rows.map((r) => `${r.name.padEnd(24)} ${r.source.kind.padEnd(12)} ${r.source.file}  (${r.bytes} bytes)`).join('\n') + '\n');
+      else {
+        const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+        const header = ['name', 'architecture', 'params', 'weights', 'context', 'chat', 'disk', 'memory', ...(flags.batchSize !== undefined ? [`release s=${flags.batchSize}`] : [])];
+        const lines = rows.map((r) => [
+          r.name,
+          r.architecture ?? '?',
+          `${(r.parameters / 1e6).toFixed(1)}M`,
+          r.weightStorage ?? 'onnx',
+          String(r.contextLength),
+          r.chatTemplate ? 'yes' : 'no',
+          mib(r.diskBytes),
+          mib(r.weightMemoryBytes),
+          ...(r.releaseMemoryBytes !== null ? [mib(r.releaseMemoryBytes)] : []),
+        ]);
+        const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+        output.writeOut([header, ...lines].map((l) => l.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+      }
     });
 }

@@ -25,6 +25,7 @@ import { GatewayThrottlerGuard } from './http/throttler.guard';
 import { GatewayMetrics } from './metrics/gateway-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsModule } from './metrics/metrics.module';
+import { ModelResolver } from './models/model.resolver';
 import { OrganizationResolver } from './organizations/organization.resolver';
 import { OrganizationService } from './organizations/organization.service';
 import { ModelCatalogService } from './releases/model-catalog.service';
@@ -46,6 +47,7 @@ export const resolvers = [
   DatasetBudgetResolver,
   BudgetResolver,
   ReleaseResolver,
+  ModelResolver,
   AuditResolver,
 ] as const;
 /** Every REST controller. */

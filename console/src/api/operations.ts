@@ -324,6 +324,8 @@ export interface ReleasePlan {
   estimatedPromptTokens: number;
   kvCacheBytesPerBatch: number;
   kvCacheLimitBytes: number;
+  workerMemoryBytes: number;
+  workerMemoryLimitBytes: number;
 }
 
 export const PLAN_RELEASE = /* GraphQL */ `
@@ -332,7 +334,7 @@ export const PLAN_RELEASE = /* GraphQL */ `
       cost { ${COST_FIELDS} }
       epsilonBefore epsilonAfter remainingEpsilon admitted refusal batches expectedExamples
       labels { label batches }
-      expectedBatchSize estimatedPromptTokens kvCacheBytesPerBatch kvCacheLimitBytes
+      expectedBatchSize estimatedPromptTokens kvCacheBytesPerBatch kvCacheLimitBytes workerMemoryBytes workerMemoryLimitBytes
     }
   }
 `;
@@ -457,6 +459,35 @@ export interface AuditEventsResult {
   auditEvents: Connection<AuditEvent>;
 }
 
+/** A model folder as the catalogue describes it. */
+export interface ModelEntry {
+  name: string;
+  isDefault: boolean;
+  architecture: string | null;
+  parameters: number;
+  weightStorage: string | null;
+  sourceQuantization: string | null;
+  sourceKind: string;
+  sourceFile: string;
+  contextLength: number;
+  chatTemplate: boolean;
+  diskBytes: number;
+  weightMemoryBytes: number;
+  memory: { totalBytes: number; limitBytes: number; fits: boolean };
+}
+
+export const MODELS = /* GraphQL */ `
+  query ConsoleModels($batchSize: Int!, $maxTokens: Int!) {
+    models {
+      name isDefault architecture parameters weightStorage sourceQuantization sourceKind sourceFile contextLength chatTemplate diskBytes weightMemoryBytes
+      memory(batchSize: $batchSize, maxTokens: $maxTokens) { totalBytes limitBytes fits }
+    }
+  }
+`;
+export interface ModelsResult {
+  models: ModelEntry[];
+}
+
 /** Every document above, for the schema check in the browser test. */
 export const ALL_OPERATIONS: Record<string, string> = {
   ME,
@@ -476,4 +507,5 @@ export const ALL_OPERATIONS: Record<string, string> = {
   REVOKE_RELEASE,
   QUALITY_REPORT,
   AUDIT_EVENTS,
+  MODELS,
 };

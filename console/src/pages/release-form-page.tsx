@@ -136,6 +136,7 @@ function PlanSummary({ plan, stale }: { plan: ReleasePlan; stale: boolean }) {
               ['Records per batch (s)', formatNumber(plan.expectedBatchSize, 2)],
               ['Prompt tokens per batch', formatNumber(plan.estimatedPromptTokens)],
               ['KV memory per batch', `${formatBytes(plan.kvCacheBytesPerBatch)} of ${formatBytes(plan.kvCacheLimitBytes)} allowed`],
+              ['Worker memory', `${formatBytes(plan.workerMemoryBytes)} of ${formatBytes(plan.workerMemoryLimitBytes)} allowed (weights and running batches)`],
             ]}
           />
           {plan.labels.length > 0 && plan.labels.some((entry) => entry.label !== null) ? (

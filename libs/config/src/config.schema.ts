@@ -49,6 +49,7 @@ export const configSchema = z.object({
   GENERATION_THREADS: positiveInt.max(256).default(2),
   GENERATION_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   KV_CACHE_LIMIT_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
+  GENERATION_MEMORY_LIMIT_BYTES: positiveInt.default(16 * 1024 * 1024 * 1024),
   WORKER_CONCURRENCY: positiveInt.max(64).default(1),
   WORKER_BATCH_TIMEOUT_SECONDS: positiveInt.max(86_400).default(3600),
   WORKER_HEARTBEAT_SECONDS: positiveInt.max(3600).default(5),
@@ -105,6 +106,8 @@ export interface SynthgateConfig {
     readonly threads: number;
     readonly executionProvider: Parsed['GENERATION_EXECUTION_PROVIDER'];
     readonly kvCacheLimitBytes: number;
+    /** Memory a worker may use for a model's weights plus its concurrent batches' KV caches. */
+    readonly memoryLimitBytes: number;
   };
   readonly worker: {
     readonly concurrency: number;
@@ -158,6 +161,7 @@ export function toConfig(parsed: Parsed): SynthgateConfig {
       threads: parsed.GENERATION_THREADS,
       executionProvider: parsed.GENERATION_EXECUTION_PROVIDER,
       kvCacheLimitBytes: parsed.KV_CACHE_LIMIT_BYTES,
+      memoryLimitBytes: parsed.GENERATION_MEMORY_LIMIT_BYTES,
     },
     worker: {
       concurrency: parsed.WORKER_CONCURRENCY,

@@ -22,7 +22,9 @@ export type GenerationErrorCode =
   /** The destination of an import exists already. */
   | 'MODEL_EXISTS'
   /** The configured execution provider (e.g. cuda) cannot run here. */
-  | 'EXECUTION_PROVIDER_UNAVAILABLE';
+  | 'EXECUTION_PROVIDER_UNAVAILABLE'
+  /** A chat template must be rendered but the Jinja package (@huggingface/jinja) is not installed. */
+  | 'CHAT_TEMPLATE_UNAVAILABLE';
 
 /** The one error class of libs/generation; `code` is stable and machine-readable. */
 export class GenerationError extends Error {

@@ -49,7 +49,17 @@ export { type StepTimings, type StepTrace, type StopReason } from './decoding/pr
 export { type ExecutionProvider } from './runtime/onnx-decoder';
 export { kvCacheBytes } from './runtime/kv-cache-batch';
 export { TextTokenizer } from './tokenizer/text-tokenizer';
-export { importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
+export {
+  CHAT_TEMPLATE_PACKAGE,
+  type ChatMessage,
+  chatPrompts,
+  type ChatSpecialTokens,
+  type ChatTemplateEngine,
+  chatTemplateOf,
+  loadChatTemplateEngine,
+  renderChat,
+} from './tokenizer/chat-template';
+export { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
 export {
   MANIFEST_FORMAT,
   MODEL_FILES,
@@ -68,4 +78,6 @@ export {
   type RopeScaling,
 } from './model/llama-architecture';
 export { buildLlamaOnnx, DECODER_IO, type LlamaGraphOptions } from './model/llama-graph.builder';
+export { WEIGHT_STORAGES, type WeightStorage } from './model/weight-storage';
+export { type ModelCard, readModelCard, releaseMemoryBytes } from './import/model-card';
 export { referenceForward } from './model/llama-reference';

@@ -2,8 +2,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { kvCacheBytes, MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest, TextTokenizer } from '@synthgate/generation';
+import { kvCacheBytes, MODEL_FILES, type ModelCard, modelFingerprint, type ModelFileEntry, readManifest, readModelCard, releaseMemoryBytes, TextTokenizer } from '@synthgate/generation';
 import { DomainError } from '../gateway.errors';
+import { type ReleaseFit, releaseFit } from './release-fit';
 
 /** What the gateway knows of a model folder without loading it into onnxruntime. */
 export interface ModelDescription {
@@ -16,6 +17,8 @@ export interface ModelDescription {
   readonly numKvHeads: number;
   readonly headDim: number;
   readonly tokenizer: TextTokenizer;
+  /** The catalogue's view: architecture, parameters, storage, sizes, weight memory. */
+  readonly card: ModelCard;
 }
 
 interface LlamaConfigJson {
@@ -80,9 +83,32 @@ export class ModelCatalogService {
       numKvHeads: configJson.num_key_value_heads ?? heads,
       headDim: configJson.head_dim ?? Math.floor((configJson.hidden_size ?? 0) / heads),
       tokenizer: TextTokenizer.fromFiles(join(dir, MODEL_FILES.tokenizer), existsSync(tokenizerConfig) ? tokenizerConfig : null),
+      card: readModelCard(dir, name),
     };
     this.cache.set(name, { modified, description });
     return description;
+  }
+
+  /** The cards of every model folder present, by name. */
+  catalogue(): ModelCard[] {
+    return this.available().map((name) => this.describe(name, 'name').card);
+  }
+
+  /**
+   * Memory a batch of `batchSize` records (plus the public row) of `promptTokens + maxTokens`
+   * positions needs on a worker, and whether it fits; BAD_USER_INPUT naming the argument when
+   * one is not a positive whole number or the positions exceed the model's context.
+   */
+  releaseMemory(name: string, batchSize: number, promptTokens: number, maxTokens: number): ReleaseFit {
+    const card = this.describe(name, 'name').card;
+    for (const [field, value] of [['batchSize', batchSize], ['promptTokens', promptTokens], ['maxTokens', maxTokens]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw DomainError.badInput(field, `must be a whole number >= 1, got ${value}`);
+    }
+    if (promptTokens + maxTokens > card.contextLength) {
+      throw DomainError.badInput('maxTokens', `promptTokens + maxTokens = ${promptTokens + maxTokens} exceeds the model's context of ${card.contextLength} positions`);
+    }
+    const kvCacheBytesPerBatch = releaseMemoryBytes(card, batchSize + 1, promptTokens + maxTokens).kvCache;
+    return releaseFit(card.weightMemoryBytes, kvCacheBytesPerBatch, this.config.worker.concurrency, this.config.generation.memoryLimitBytes);
   }
 
   /** KV-cache bytes of one batch: `rows` sequences of `positions` tokens. */

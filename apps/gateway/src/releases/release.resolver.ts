@@ -41,6 +41,8 @@ export class ReleaseResolver {
       estimatedPromptTokens: plan.estimatedPromptTokens,
       kvCacheBytesPerBatch: plan.kvCacheBytesPerBatch,
       kvCacheLimitBytes: plan.kvCacheLimitBytes,
+      workerMemoryBytes: plan.fit.totalBytes,
+      workerMemoryLimitBytes: plan.fit.limitBytes,
       parameters: toReleaseParameters(plan.parameters),
     };
   }

@@ -20,6 +20,7 @@ import { LedgerGuard } from '../budgets/ledger-guard';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
 import { type AnyReleaseCost, floatingPointRefusal, priceRelease } from './release-cost';
+import { type ReleaseFit, releaseFit } from './release-fit';
 import {
   allocateDeclared,
   allocateFromNoisyCounts,
@@ -48,6 +49,8 @@ export interface ReleasePlanResult {
   readonly estimatedPromptTokens: number;
   readonly kvCacheBytesPerBatch: number;
   readonly kvCacheLimitBytes: number;
+  /** Whether the weights and the concurrent batches' caches fit a worker (release-fit.ts). */
+  readonly fit: ReleaseFit;
 }
 
 /** The public cap on a DP label count's batches (release-request.ts, maxDpCountBatches). */
@@ -176,6 +179,7 @@ export class ReleaseService {
     const admission = admitRelease({ epsilon: dataset.budgetEpsilon, delta: dataset.budgetDelta }, spentRho, cost.nonPrivate ? 0 : cost.rho);
     const memory = this.memoryEstimate(request, model);
     const floatingPoint = floatingPointRefusal(cost);
+    const fit = this.workerFit(model, memory.kvCacheBytesPerBatch);
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     const maxBatches = batches ?? dpCountCap(request, dataset);
     return {
@@ -184,18 +188,23 @@ export class ReleaseService {
       epsilonBefore: admission.epsilonBefore,
       epsilonAfter: admission.epsilonAfter,
       remainingEpsilon: admission.remainingEpsilon,
-      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes && floatingPoint === null,
+      admitted: admission.admitted && memory.kvCacheBytesPerBatch <= this.models.kvCacheLimitBytes && floatingPoint === null && fit.fits,
       refusal: !admission.admitted
         ? exhaustedMessage(dataset, admission.epsilonAfter)
         : memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes
           ? memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes)
-          : floatingPoint,
+          : (floatingPoint ?? fit.refusal?.message ?? null),
       labelPlan,
       batches,
       maxBatches,
       ...memory,
       kvCacheLimitBytes: this.models.kvCacheLimitBytes,
+      fit,
     };
+  }
+
+  private workerFit(model: ModelDescription, kvCacheBytesPerBatch: number): ReleaseFit {
+    return releaseFit(model.card.weightMemoryBytes, kvCacheBytesPerBatch, this.config.worker.concurrency, this.config.generation.memoryLimitBytes);
   }
 
   /**
@@ -218,6 +227,8 @@ export class ReleaseService {
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
       }
+      const fit = this.workerFit(model, memory.kvCacheBytesPerBatch);
+      if (fit.refusal) throw DomainError.badInput(fit.refusal.field, fit.refusal.message);
       // The whole ledger (chain, anchor, releases) verifies before anything is debited; its
       // recomputed total is what the release is admitted against (releases-admission.e2e-spec.ts).
       const { totalRho: spentRho } = await this.ledgerGuard.requireValid(repositories, dataset);

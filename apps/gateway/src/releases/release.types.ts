@@ -413,6 +413,12 @@ export class ReleasePlan {
   @Field(() => Float)
   kvCacheLimitBytes!: number;
 
+  @Field(() => Float, { description: "Memory a worker needs: the model's weights plus WORKER_CONCURRENCY batches' KV caches." })
+  workerMemoryBytes!: number;
+
+  @Field(() => Float, { description: 'GENERATION_MEMORY_LIMIT_BYTES: a release needing more is refused before anything is charged.' })
+  workerMemoryLimitBytes!: number;
+
   @Field(() => ReleaseParameters)
   parameters!: ReleaseParameters;
 }

@@ -1,15 +1,18 @@
 import { GenerationError } from '../generation.errors';
 import { type LlamaArchitecture, type LlamaLayerWeights, type LlamaWeights, type RopeLayout } from '../model/llama-architecture';
 import { buildTokenizerJson, type GgufVocabulary } from './gguf-tokenizer';
+import { MAX_IMPORTED_POSITIONS } from './huggingface.importer';
 import { GgufFile, type GgufValue, SUPPORTED_GGML_TYPES } from './gguf.reader';
 import { type LlamaModelParts } from './llama-model.writer';
 
 /** GGUF architectures the importer turns into graphs, with their rotary layout and biases. */
-const ARCHITECTURES: Record<string, { ropeLayout: RopeLayout; attentionBias: boolean; name: string; modelType: string } | undefined> = {
+const ARCHITECTURES: Record<string, { ropeLayout: RopeLayout; attentionBias: boolean; name: string; modelType: string; qkNorm?: boolean } | undefined> = {
   // llama.cpp's converter permutes Llama q/k rows so the interleaved ("normal") rope applies.
   llama: { ropeLayout: 'interleaved', attentionBias: false, name: 'LlamaForCausalLM', modelType: 'llama' },
   // Qwen2 keeps Hugging Face's layout (llama.cpp's NEOX rope) and has q/k/v biases.
   qwen2: { ropeLayout: 'rotate-half', attentionBias: true, name: 'Qwen2ForCausalLM', modelType: 'qwen2' },
+  // Qwen3: NEOX rope, per-head q/k RMSNorm (attn_q_norm, attn_k_norm), no biases.
+  qwen3: { ropeLayout: 'rotate-half', attentionBias: false, name: 'Qwen3ForCausalLM', modelType: 'qwen3', qkNorm: true },
 };
 
 function requireNumber(file: GgufFile, key: string): number {
@@ -33,8 +36,9 @@ function numberArray(value: GgufValue | undefined): number[] | null {
 
 /**
  * Reads a GGUF v2/v3 file of a Llama-architecture model (`general.architecture` `llama` or
- * `qwen2`) into an architecture, float32 weights (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
- * Q4_K and Q6_K dequantised) and a rebuilt `tokenizer.json`. Anything else is refused with a
+ * `qwen2`) into an architecture, float32 weights (every type in {@link SUPPORTED_GGML_TYPES}:
+ * F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS
+ * dequantised) and a rebuilt `tokenizer.json`. Anything else is refused with a
  * message naming what is unsupported or missing.
  */
 export function readGgufModel(path: string): LlamaModelParts {
@@ -74,10 +78,15 @@ export function readGgufModel(path: string): LlamaModelParts {
       throw new GenerationError('UNSUPPORTED_MODEL', `${path}: rope scaling "${String(scalingType)}" is not supported (none and linear are)`);
     }
     if (file.tensors.has('rope_freqs.weight')) {
-      throw new GenerationError('UNSUPPORTED_MODEL', `${path}: per-frequency rope factors (rope_freqs.weight, Llama 3.1 scaling) are not supported; import the Hugging Face folder instead`);
+      // Llama 3.1+ files carry their llama3 scaling as per-frequency divisors.
+      if (ropeScaling) throw new GenerationError('UNSUPPORTED_MODEL', `${path}: rope_freqs.weight together with rope scaling "${String(scalingType)}" is not supported`);
+      ropeScaling = { type: 'frequency-factors', factors: Array.from(file.readTensor('rope_freqs.weight')) };
     }
     const bos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.bos_token_id'), tokens.length);
     const eos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eos_token_id'), tokens.length);
+    // Chat models end a turn with their own token (Llama 3's <|eot_id|>, ChatML's <|im_end|>): both stop decoding.
+    const endOfTurn = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eot_token_id'), tokens.length);
+    const stopIds = [...new Set([eos, endOfTurn].filter((id): id is number => id !== null))];
     const numKvHeads = optionalNumber(file, `${p}attention.head_count_kv`) ?? numHeads;
     const tied = !file.tensors.has('output.weight');
     const arch: LlamaArchitecture = {
@@ -93,11 +102,13 @@ export function readGgufModel(path: string): LlamaModelParts {
       ropeLayout: known.ropeLayout,
       rotaryDim: optionalNumber(file, `${p}rope.dimension_count`) ?? headDim,
       ropeScaling,
-      maxPositions: requireNumber(file, `${p}context_length`),
+      // As for Hugging Face folders: the rotary table stops at MAX_IMPORTED_POSITIONS.
+      maxPositions: Math.min(requireNumber(file, `${p}context_length`), MAX_IMPORTED_POSITIONS),
       tiedEmbeddings: tied,
       attentionBias: known.attentionBias && file.tensors.has('blk.0.attn_q.bias'),
+      qkNorm: known.qkNorm ?? false,
       bosTokenId: bos,
-      eosTokenIds: eos === null ? [] : [eos],
+      eosTokenIds: stopIds,
       padTokenId: tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.padding_token_id'), vocabSize),
     };
     const layers: LlamaLayerWeights[] = [];
@@ -113,6 +124,8 @@ export function readGgufModel(path: string): LlamaModelParts {
         queryBias: arch.attentionBias ? maybe('attn_q.bias') : null,
         keyBias: arch.attentionBias ? maybe('attn_k.bias') : null,
         valueBias: arch.attentionBias ? maybe('attn_v.bias') : null,
+        queryNorm: arch.qkNorm ? t('attn_q_norm.weight') : null,
+        keyNorm: arch.qkNorm ? t('attn_k_norm.weight') : null,
         mlpNorm: t('ffn_norm.weight'),
         gate: t('ffn_gate.weight'),
         up: t('ffn_up.weight'),
@@ -141,11 +154,16 @@ export function readGgufModel(path: string): LlamaModelParts {
       addBos: typeof addBos === 'boolean' ? addBos : vocabularyDefaultsToBos(model),
       addEos: addEos === true,
     };
+    const sourceTypes: Record<string, number> = {};
+    for (const tensor of file.tensors.values()) sourceTypes[tensor.typeName] = (sourceTypes[tensor.typeName] ?? 0) + 1;
+    const chatTemplate = file.get('tokenizer.chat_template');
     return {
       arch,
       weights,
       tokenizerJson: buildTokenizerJson(vocabulary),
-      tokenizerConfig: null,
+      // The chat template travels in tokenizer_config.json, where Hugging Face folders keep it.
+      tokenizerConfig: typeof chatTemplate === 'string' && chatTemplate.length > 0 ? { chat_template: chatTemplate } : null,
+      sourceTypes,
       architectureName: known.name,
       modelType: known.modelType,
     };

@@ -5,11 +5,18 @@ import { type LlamaArchitecture, type LlamaLayerWeights, type LlamaWeights, type
 import { type LlamaModelParts } from './llama-model.writer';
 import { SafetensorsFile } from './safetensors.reader';
 
-/** Hugging Face architectures the importer accepts, with their q/k/v biases. */
-const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean } | undefined> = {
-  LlamaForCausalLM: { modelType: 'llama', attentionBias: false },
-  MistralForCausalLM: { modelType: 'mistral', attentionBias: false },
-  Qwen2ForCausalLM: { modelType: 'qwen2', attentionBias: true },
+/**
+ * Hugging Face architectures the importer accepts, with their q/k/v biases and whether q/k/v and
+ * gate/up come fused in one tensor each (Phi-3: `qkv_proj` rows q, k, v; `gate_up_proj` rows
+ * gate, up), which the importer splits: the graph is the same Llama decoder.
+ */
+const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean; fused: boolean; qkNorm?: boolean } | undefined> = {
+  LlamaForCausalLM: { modelType: 'llama', attentionBias: false, fused: false },
+  MistralForCausalLM: { modelType: 'mistral', attentionBias: false, fused: false },
+  Qwen2ForCausalLM: { modelType: 'qwen2', attentionBias: true, fused: false },
+  // Qwen3: per-head RMSNorm of queries and keys (q_norm, k_norm) before RoPE; no q/k/v biases.
+  Qwen3ForCausalLM: { modelType: 'qwen3', attentionBias: false, fused: false, qkNorm: true },
+  Phi3ForCausalLM: { modelType: 'phi3', attentionBias: false, fused: true },
 };
 
 /**
@@ -102,7 +109,7 @@ function weightFiles(dir: string): string[] {
 /**
  * Reads a Hugging Face model folder (`config.json`, `*.safetensors` in F32/F16/BF16,
  * `tokenizer.json`) of a Llama-family architecture (LlamaForCausalLM, MistralForCausalLM,
- * Qwen2ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
+ * Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
  * (or `tie_word_embeddings: true`) means the head is the embedding.
  */
 export function readHuggingFaceModel(dir: string): LlamaModelParts {
@@ -170,25 +177,43 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
       maxPositions,
       tiedEmbeddings: head === null,
       attentionBias: known.attentionBias,
+      qkNorm: known.qkNorm ?? false,
       bosTokenId: validId(config.bos_token_id),
       eosTokenIds: eos,
       padTokenId: validId(config.pad_token_id),
     };
     const layers: LlamaLayerWeights[] = [];
+    const qSize = arch.numHeads * headDim * hiddenSize;
+    const kvSize = arch.numKvHeads * headDim * hiddenSize;
+    const mlpSize = arch.intermediateSize * hiddenSize;
+    /** Rows of a fused tensor, split at `sizes` (values), after checking its length. */
+    const split = (name: string, sizes: readonly number[]): Float32Array[] => {
+      const fused = read(name);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      if (fused.length !== total) throw new GenerationError('MODEL_FORMAT_INVALID', `${dir}: tensor ${name} has ${fused.length} values, the config implies ${total}`);
+      let at = 0;
+      return sizes.map((size) => fused.subarray(at, (at += size)));
+    };
     for (let i = 0; i < numLayers; i += 1) {
       const p = `${prefix}layers.${i}.`;
+      const [query, key, value] = known.fused
+        ? split(`${p}self_attn.qkv_proj.weight`, [qSize, kvSize, kvSize])
+        : [read(`${p}self_attn.q_proj.weight`), read(`${p}self_attn.k_proj.weight`), read(`${p}self_attn.v_proj.weight`)];
+      const [gate, up] = known.fused ? split(`${p}mlp.gate_up_proj.weight`, [mlpSize, mlpSize]) : [read(`${p}mlp.gate_proj.weight`), read(`${p}mlp.up_proj.weight`)];
       layers.push({
         attentionNorm: read(`${p}input_layernorm.weight`),
-        query: read(`${p}self_attn.q_proj.weight`),
-        key: read(`${p}self_attn.k_proj.weight`),
-        value: read(`${p}self_attn.v_proj.weight`),
+        query: query!,
+        key: key!,
+        value: value!,
         output: read(`${p}self_attn.o_proj.weight`),
         queryBias: known.attentionBias ? read(`${p}self_attn.q_proj.bias`) : null,
         keyBias: known.attentionBias ? read(`${p}self_attn.k_proj.bias`) : null,
         valueBias: known.attentionBias ? read(`${p}self_attn.v_proj.bias`) : null,
+        queryNorm: known.qkNorm ? read(`${p}self_attn.q_norm.weight`) : null,
+        keyNorm: known.qkNorm ? read(`${p}self_attn.k_norm.weight`) : null,
         mlpNorm: read(`${p}post_attention_layernorm.weight`),
-        gate: read(`${p}mlp.gate_proj.weight`),
-        up: read(`${p}mlp.up_proj.weight`),
+        gate: gate!,
+        up: up!,
         down: read(`${p}mlp.down_proj.weight`),
       });
     }

@@ -2,6 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { type LlamaArchitecture, type LlamaWeights } from '../model/llama-architecture';
 import { buildLlamaOnnx } from '../model/llama-graph.builder';
 import { type ExternalDataSink } from '../model/onnx-graph.writer';
+import { type WeightStorage } from '../model/weight-storage';
 import { MODEL_FILES, type ModelFileContent, ModelFolderWriter, type ModelManifest, type ModelSource } from './model-folder';
 
 /** Name of the ONNX external-data file written beside `model.onnx` for large models. */
@@ -23,15 +24,36 @@ export interface LlamaModelParts {
   /** The architecture name recorded in config.json (`LlamaForCausalLM`, `Qwen2ForCausalLM`). */
   readonly architectureName: string;
   readonly modelType: string;
+  /** Tensor types of the source file and their counts (GGUF), recorded in config.json for the catalogue. */
+  readonly sourceTypes?: Readonly<Record<string, number>> | null;
 }
 
-function weightBytes(weights: LlamaWeights): number {
-  let floats = weights.tokenEmbedding.length * 2 + weights.finalNorm.length + (weights.outputHead?.length ?? 0);
+/** Parameters of a Llama model as its source holds them (a tied head counted once). */
+export function countParameters(weights: LlamaWeights): number {
+  let total = weights.tokenEmbedding.length + weights.finalNorm.length + (weights.outputHead?.length ?? 0);
   for (const layer of weights.layers) {
-    floats += layer.query.length * 2 + layer.key.length * 2 + layer.value.length + layer.output.length;
-    floats += layer.gate.length + layer.up.length + layer.down.length;
+    total += layer.attentionNorm.length + layer.mlpNorm.length + layer.query.length + layer.key.length + layer.value.length + layer.output.length;
+    total += layer.gate.length + layer.up.length + layer.down.length;
+    total += (layer.queryBias?.length ?? 0) + (layer.keyBias?.length ?? 0) + (layer.valueBias?.length ?? 0);
+    total += (layer.queryNorm?.length ?? 0) + (layer.keyNorm?.length ?? 0);
   }
-  return floats * 4;
+  return total;
+}
+
+/** Bytes per stored weight: int4 is 4 bits plus a float32 scale and a 4-bit zero point per 32. */
+const BYTES_PER_WEIGHT: Record<WeightStorage, number> = { fp32: 4, fp16: 2, int4: 0.5 + 4.5 / 32 };
+
+/** Bytes the graph's initializers will take (the tied head and rotated q/k columns included). */
+function weightBytes(weights: LlamaWeights, storage: WeightStorage): number {
+  const embedding = weights.tokenEmbedding.length * (storage === 'fp32' ? 4 : 2);
+  // A tied head is read through the table in fp32/fp16 (ORT folds the Transpose into a float32 copy
+  // at load, not in the file); int4 stores a quantised copy.
+  let matrices = weights.outputHead?.length ?? (storage === 'int4' ? weights.tokenEmbedding.length : 0);
+  for (const layer of weights.layers) {
+    matrices += layer.query.length * 2 + layer.key.length * 2 + layer.value.length + layer.output.length;
+    matrices += layer.gate.length + layer.up.length + layer.down.length;
+  }
+  return embedding + matrices * BYTES_PER_WEIGHT[storage] + weights.finalNorm.length * 4;
 }
 
 /**
@@ -39,7 +61,7 @@ function weightBytes(weights: LlamaWeights): number {
  * the context length from it; `synthgate` records what transformers would not know (the rotary
  * layout baked into the graph).
  */
-export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architectureName' | 'modelType'>): object {
+export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architectureName' | 'modelType' | 'sourceTypes'>, weightStorage: WeightStorage = 'fp32'): object {
   const { arch } = parts;
   const scaling = arch.ropeScaling;
   return {
@@ -58,7 +80,9 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
       ? null
       : scaling.type === 'linear'
         ? { rope_type: 'linear', factor: scaling.factor }
-        : {
+        : scaling.type === 'frequency-factors'
+          ? { rope_type: 'frequency_factors', factors: [...scaling.factors] }
+          : {
             rope_type: 'llama3',
             factor: scaling.factor,
             low_freq_factor: scaling.lowFreqFactor,
@@ -73,7 +97,13 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
     eos_token_id: arch.eosTokenIds.length === 1 ? arch.eosTokenIds[0] : [...arch.eosTokenIds],
     pad_token_id: arch.padTokenId,
     torch_dtype: 'float32',
-    synthgate: { graph: SYNTHGATE_GRAPH, rope_layout: arch.ropeLayout },
+    synthgate: {
+      graph: SYNTHGATE_GRAPH,
+      rope_layout: arch.ropeLayout,
+      weight_storage: weightStorage,
+      ...(arch.qkNorm ? { qk_norm: true } : {}),
+      ...(parts.sourceTypes ? { source_types: parts.sourceTypes } : {}),
+    },
   };
 }
 
@@ -86,13 +116,14 @@ export function writeLlamaModelFolder(
   name: string,
   source: ModelSource,
   parts: LlamaModelParts,
-  options: { overwrite?: boolean } = {},
+  options: { overwrite?: boolean; weightStorage?: WeightStorage } = {},
 ): ModelManifest {
+  const storage = options.weightStorage ?? 'fp32';
   const writer = new ModelFolderWriter(destination, options);
   try {
     const files: ModelFileContent[] = [];
     let sink: (ExternalDataSink & { close(): void }) | null = null;
-    if (weightBytes(parts.weights) > EXTERNAL_DATA_THRESHOLD_BYTES) {
+    if (weightBytes(parts.weights, storage) > EXTERNAL_DATA_THRESHOLD_BYTES) {
       const fd = openSync(writer.stagedPath(EXTERNAL_DATA_FILE), 'w');
       let offset = 0;
       sink = {
@@ -112,6 +143,7 @@ export function writeLlamaModelFolder(
     }
     const onnxBytes = buildLlamaOnnx(parts.arch, parts.weights, {
       externalData: sink,
+      weightStorage: storage,
       metadata: { 'synthgate.source': `${source.kind}:${source.file}` },
     });
     if (sink) {
@@ -122,7 +154,7 @@ export function writeLlamaModelFolder(
     files.push({ path: MODEL_FILES.tokenizer, data: `${JSON.stringify(parts.tokenizerJson)}\n` });
     if (parts.tokenizerConfig) files.push({ path: MODEL_FILES.tokenizerConfig, data: `${JSON.stringify(parts.tokenizerConfig, null, 2)}\n` });
     if (parts.generationConfig) files.push({ path: MODEL_FILES.generationConfig, data: `${JSON.stringify(parts.generationConfig, null, 2)}\n` });
-    files.push({ path: MODEL_FILES.config, data: `${JSON.stringify(llamaConfigJson(parts), null, 2)}\n` });
+    files.push({ path: MODEL_FILES.config, data: `${JSON.stringify(llamaConfigJson(parts, storage), null, 2)}\n` });
     return writer.commit(name, source, files);
   } catch (error) {
     writer.abort();

@@ -16,7 +16,7 @@ import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { readGgufModel } from './gguf.importer';
 import { buildTokenizerJson } from './gguf-tokenizer';
-import { importModel } from './model-import';
+import { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel } from './model-import';
 
 const ROWS = [[1, 300, 301, 280, 262], [1, 270, 290], [1, 260, 261, 262, 263, 264, 265]];
 
@@ -68,7 +68,8 @@ async function expectLogitsMatch(modelDir: string, arch: LlamaArchitecture, weig
 }
 
 describe('importModel: GGUF', () => {
-  const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved' });
+  // MLP width 64: GGUF block types need rows that are whole blocks of 32.
+  const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'interleaved', intermediateSize: 64 });
   const weights = tinyWeights(arch, 3);
 
   it('writes a model folder whose graph matches the reference and whose tokenizer is rebuilt', async () => {
@@ -76,6 +77,7 @@ describe('importModel: GGUF', () => {
     writeTinyLlamaGguf(source, arch, weights, 'F32');
     const result = await importModel(source, { name: 'tiny-f32', modelsDir: join(root, 'models') });
     expect(result.kind).toBe('gguf');
+    expect(result.weightStorage).toBe('fp32'); // auto: a tiny model stays exact
     expect(readdirSync(result.dir).sort()).toEqual(['config.json', 'manifest.json', 'model.onnx', 'tokenizer.json']);
     expect(result.manifest.source).toMatchObject({ kind: 'gguf', file: 'tiny-f32.gguf' });
     expect(result.manifest.files.map((f) => f.path)).toEqual(['config.json', 'model.onnx', 'tokenizer.json']);
@@ -101,6 +103,38 @@ describe('importModel: GGUF', () => {
     await expectLogitsMatch(result.dir, arch, read);
   });
 
+  it('reads Llama 3.1 per-frequency rope factors (rope_freqs.weight) as the llama3 scaling they encode', async () => {
+    const llama3 = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } as const;
+    // llama.cpp's converter: 1 for short wavelengths, factor for long ones, blended between.
+    const factors = Float32Array.from({ length: 4 }, (_, i) => {
+      const wavelen = 2 * Math.PI * Math.pow(arch.ropeTheta, (2 * i) / arch.headDim);
+      if (wavelen < llama3.originalMaxPositions / llama3.highFreqFactor) return 1;
+      if (wavelen > llama3.originalMaxPositions / llama3.lowFreqFactor) return llama3.factor;
+      const smooth = (llama3.originalMaxPositions / wavelen - llama3.lowFreqFactor) / (llama3.highFreqFactor - llama3.lowFreqFactor);
+      return 1 / ((1 - smooth) / llama3.factor + smooth);
+    });
+    expect(new Set(Array.from(factors)).size).toBe(3); // all three bands are exercised
+    const source = join(root, 'tiny-llama31.gguf');
+    writeTinyLlamaGguf(source, arch, weights, 'F32', { tensors: [{ name: 'rope_freqs.weight', shape: [4], data: factors, type: 'F32' }] });
+    expect(readGgufModel(source).arch.ropeScaling).toEqual({ type: 'frequency-factors', factors: Array.from(factors) });
+    const result = await importModel(source, { name: 'tiny-llama31', modelsDir: join(root, 'models') });
+    // The reference applies Hugging Face's llama3 formula itself: an independent path to the same frequencies.
+    await expectLogitsMatch(result.dir, { ...arch, ropeScaling: llama3 }, weights);
+    const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as { rope_scaling: { rope_type: string } };
+    expect(config.rope_scaling.rope_type).toBe('frequency_factors');
+  });
+
+  it('imports a Qwen2 GGUF: rotate-half rotary (llama.cpp NEOX), q/k/v biases', async () => {
+    const qwen = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'rotate-half', attentionBias: true, intermediateSize: 64, ropeTheta: 1000000 });
+    const qwenWeights = tinyWeights(qwen, 23);
+    const source = join(root, 'tiny-qwen2.gguf');
+    writeTinyLlamaGguf(source, qwen, qwenWeights, 'Q8_0', { architecture: 'qwen2' });
+    const read = readGgufModel(source);
+    expect(read.arch).toMatchObject({ ropeLayout: 'rotate-half', attentionBias: true, ropeTheta: 1000000 });
+    const result = await importModel(source, { name: 'tiny-qwen2', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(result.dir, qwen, read.weights);
+  });
+
   it('refuses other architectures, unsupported tensor types and missing tensors, leaving nothing behind', async () => {
     const models = join(root, 'refused');
     writeGguf(join(root, 'gemma.gguf'), [{ key: 'general.architecture', type: 'string', value: 'gemma' }], []);
@@ -108,7 +142,7 @@ describe('importModel: GGUF', () => {
       code: 'UNSUPPORTED_MODEL',
       message: expect.stringContaining('general.architecture "gemma"'),
     });
-    writeGguf(join(root, 'q2k.gguf'), [
+    writeGguf(join(root, 'iq2.gguf'), [
       { key: 'general.architecture', type: 'string', value: 'llama' },
       { key: 'llama.embedding_length', type: 'u32', value: 32 },
       { key: 'llama.attention.head_count', type: 'u32', value: 4 },
@@ -119,10 +153,10 @@ describe('importModel: GGUF', () => {
       { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
       { key: 'tokenizer.ggml.tokens', type: 'strings', value: ['a'] },
       { key: 'tokenizer.ggml.scores', type: 'f32s', value: [0] },
-    ], [{ name: 'token_embd.weight', shape: [1, 32], data: new Float32Array(32), type: 'Q8_0', typeCode: 10 }]);
-    await expect(importModel(join(root, 'q2k.gguf'), { name: 'x', modelsDir: models })).rejects.toMatchObject({
+    ], [{ name: 'token_embd.weight', shape: [1, 32], data: new Float32Array(32), type: 'Q8_0', typeCode: 16 }]);
+    await expect(importModel(join(root, 'iq2.gguf'), { name: 'x', modelsDir: models })).rejects.toMatchObject({
       code: 'UNSUPPORTED_MODEL',
-      message: expect.stringContaining('type Q2_K'),
+      message: expect.stringContaining('tensor token_embd.weight has type IQ2_XXS'),
     });
     const partial = { ...weights, layers: weights.layers.slice(0, 1) };
     writeTinyLlamaGguf(join(root, 'partial.gguf'), arch, partial as LlamaWeights, 'F32');
@@ -138,6 +172,34 @@ describe('importModel: GGUF', () => {
     await expect(importModel(source, { name: 'tiny-f32', modelsDir: join(root, 'models') })).rejects.toMatchObject({ code: 'MODEL_EXISTS' });
     await expect(importModel(source, { name: 'tiny-f32', modelsDir: join(root, 'models'), overwrite: true })).resolves.toMatchObject({ kind: 'gguf' });
     await expect(importModel(source, { name: '../escape', modelsDir: join(root, 'models') })).rejects.toMatchObject({ code: 'INVALID_GENERATION_INPUT' });
+  });
+});
+
+describe('importModel: weight storage', () => {
+  it('auto keeps models up to 250M parameters in fp32 and stores larger ones as int4', () => {
+    expect(chooseWeightStorage(3_400_000)).toBe('fp32');
+    expect(chooseWeightStorage(AUTO_INT4_PARAMETERS)).toBe('fp32');
+    expect(chooseWeightStorage(AUTO_INT4_PARAMETERS + 1)).toBe('int4');
+  });
+
+  it('stores a Hugging Face model as fp16 or int4 when asked, records it, and refuses unknown storages', async () => {
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE });
+    const weights = tinyWeights(arch, 13);
+    const dir = join(root, 'hf-storage');
+    writeTinyHuggingFaceFolder(dir, arch, weights);
+    for (const storage of ['fp16', 'int4'] as const) {
+      const result = await importModel(dir, { name: `hf-${storage}`, modelsDir: join(root, 'models'), weightStorage: storage });
+      expect(result.weightStorage).toBe(storage);
+      const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as { synthgate: Record<string, string> };
+      expect(config.synthgate.weight_storage).toBe(storage);
+      const model = await loadModel(result.dir, { threads: 1 });
+      expect((await model.generateText({ prompt: 'the day', maxNewTokens: 2, greedy: true })).text.startsWith('the day')).toBe(true);
+      await model.release();
+    }
+    await expect(importModel(dir, { name: 'x', modelsDir: join(root, 'refused'), weightStorage: 'int8' as 'int4' })).rejects.toMatchObject({
+      code: 'INVALID_GENERATION_INPUT',
+      message: expect.stringContaining('weightStorage must be auto or one of fp32, fp16, int4, got "int8"'),
+    });
   });
 });
 
@@ -158,6 +220,49 @@ describe('importModel: Hugging Face folder', () => {
     expect(model.info).toMatchObject({ vocabSize: TINY_VOCAB_SIZE, numLayers: 2, numKvHeads: 2, headDim: 8, eosTokenIds: [2], bosTokenId: 1 });
     await model.release();
     expect(label).toBeTruthy();
+  });
+
+  it('imports Phi-3 (fused qkv_proj and gate_up_proj, partial rotary, sliding window) by splitting the fused tensors', async () => {
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'rotate-half', rotaryDim: 6, maxPositions: 100 });
+    const weights = tinyWeights(arch, 19);
+    const dir = join(root, 'hf-phi3');
+    writeTinyHuggingFaceFolder(dir, arch, weights, {
+      architecture: 'Phi3ForCausalLM',
+      fusedProjections: true,
+      config: { model_type: 'phi3', partial_rotary_factor: 0.75, max_position_embeddings: 128, sliding_window: 100, rope_scaling: null },
+    });
+    const result = await importModel(dir, { name: 'hf-phi3', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(result.dir, arch, weights);
+    const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ architectures: ['Phi3ForCausalLM'], max_position_embeddings: 100, partial_rotary_factor: 0.75 });
+    // Phi-3's long-context checkpoints (longrope) are refused by name, and a wrongly sized fused tensor too.
+    writeTinyHuggingFaceFolder(join(root, 'hf-phi3-long'), arch, weights, { architecture: 'Phi3ForCausalLM', fusedProjections: true, config: { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } } });
+    await expect(importModel(join(root, 'hf-phi3-long'), { name: 'x', modelsDir: join(root, 'refused') })).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL', message: expect.stringContaining('rope_scaling type "longrope"') });
+    writeTinyHuggingFaceFolder(join(root, 'hf-phi3-bad'), arch, weights, { architecture: 'Phi3ForCausalLM', fusedProjections: true, config: { num_key_value_heads: 4 } });
+    await expect(importModel(join(root, 'hf-phi3-bad'), { name: 'x', modelsDir: join(root, 'refused') })).rejects.toMatchObject({
+      code: 'MODEL_FORMAT_INVALID',
+      message: expect.stringContaining('tensor model.layers.0.self_attn.qkv_proj.weight has 2048 values, the config implies 3072'),
+    });
+  });
+
+  it('imports Qwen3 (per-head q/k RMSNorm before RoPE) from a Hugging Face folder and from GGUF', async () => {
+    const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, ropeLayout: 'rotate-half', qkNorm: true, headDim: 16, intermediateSize: 64, ropeTheta: 1000000 });
+    const weights = tinyWeights(arch, 29);
+    // Not vacuous: without the norms the same weights give other logits.
+    const row = ROWS[0]!;
+    const withNorm = referenceForward(arch, weights, [row], [row.map(() => 1)])[0]![row.length - 1]!;
+    const without = referenceForward({ ...arch, qkNorm: false }, weights, [row], [row.map(() => 1)])[0]![row.length - 1]!;
+    expect(Math.max(...withNorm.map((v, i) => Math.abs(v - without[i]!)))).toBeGreaterThan(1e-2);
+
+    const dir = join(root, 'hf-qwen3');
+    writeTinyHuggingFaceFolder(dir, arch, weights, { architecture: 'Qwen3ForCausalLM', config: { model_type: 'qwen3', head_dim: 16 } });
+    const hf = await importModel(dir, { name: 'hf-qwen3', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(hf.dir, arch, weights);
+    const gguf = join(root, 'tiny-qwen3.gguf');
+    writeTinyLlamaGguf(gguf, arch, weights, 'F32', { architecture: 'qwen3' });
+    const fromGguf = await importModel(gguf, { name: 'gguf-qwen3', modelsDir: join(root, 'models') });
+    await expectLogitsMatch(fromGguf.dir, arch, weights);
+    expect(JSON.parse(readFileSync(join(fromGguf.dir, 'config.json'), 'utf8'))).toMatchObject({ architectures: ['Qwen3ForCausalLM'], head_dim: 16, synthgate: { qk_norm: true } });
   });
 
   it('refuses unsupported architectures and folders without a tokenizer', async () => {
@@ -186,8 +291,13 @@ describe('importModel: exported ONNX folder', () => {
     writeFileSync(join(dir, 'onnx', 'model.onnx'), buildLlamaOnnx(arch, tinyWeights(arch)));
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(tinyVocabulary())));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', eos_token_id: 2, bos_token_id: 1, max_position_embeddings: 128 }));
+    await expect(importModel(dir, { name: 'exported', modelsDir: join(root, 'models'), weightStorage: 'int4' })).rejects.toMatchObject({
+      code: 'INVALID_GENERATION_INPUT',
+      message: expect.stringContaining('weightStorage applies to GGUF and Hugging Face imports only'),
+    });
     const result = await importModel(dir, { name: 'exported', modelsDir: join(root, 'models') });
     expect(result.kind).toBe('onnx');
+    expect(result.weightStorage).toBeNull();
     expect(result.manifest.files.map((f) => f.path)).toEqual(['config.json', 'model.onnx', 'tokenizer.json']);
     const model = await loadModel(result.dir, { threads: 1 });
     const text = await model.generateText({ prompt: 'the day', maxNewTokens: 3, greedy: true });

@@ -16,7 +16,12 @@ export type RopeScaling =
       readonly lowFreqFactor: number;
       readonly highFreqFactor: number;
       readonly originalMaxPositions: number;
-    };
+    }
+  /**
+   * llama.cpp's per-frequency divisors (GGUF `rope_freqs.weight`, how Llama 3.1+ files carry
+   * their llama3 scaling): inverse frequency i is divided by `factors[i]`.
+   */
+  | { readonly type: 'frequency-factors'; readonly factors: readonly number[] };
 
 /**
  * The hyper-parameters of a Llama-family decoder (Llama, TinyLlama, SmolLM, Qwen2 with its q/k/v
@@ -43,6 +48,8 @@ export interface LlamaArchitecture {
   readonly tiedEmbeddings: boolean;
   /** q, k and v projections carry biases (Qwen2). */
   readonly attentionBias: boolean;
+  /** Queries and keys get a per-head RMSNorm (own weights, size headDim) before RoPE (Qwen3). */
+  readonly qkNorm?: boolean;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: readonly number[];
   readonly padTokenId: number | null;
@@ -62,6 +69,9 @@ export interface LlamaLayerWeights {
   readonly gate: Float32Array;
   readonly up: Float32Array;
   readonly down: Float32Array;
+  /** Per-head RMSNorm weights of queries and keys (`headDim` each) when `qkNorm`. */
+  readonly queryNorm?: Float32Array | null;
+  readonly keyNorm?: Float32Array | null;
 }
 
 /** All weights of a Llama-family decoder, float32. */
@@ -97,6 +107,10 @@ export function validateArchitecture(arch: LlamaArchitecture): void {
   if (arch.numHeads % arch.numKvHeads !== 0) fail(`numHeads (${arch.numHeads}) must be a multiple of numKvHeads (${arch.numKvHeads})`);
   const rotaryDim = arch.rotaryDim ?? arch.headDim;
   if (rotaryDim % 2 !== 0 || rotaryDim > arch.headDim || rotaryDim <= 0) fail(`rotaryDim must be even and within headDim, got ${rotaryDim}`);
+  const scaling = arch.ropeScaling;
+  if (scaling?.type === 'frequency-factors' && (scaling.factors.length !== rotaryDim / 2 || !scaling.factors.every((f) => Number.isFinite(f) && f > 0))) {
+    fail(`rope frequency factors must be ${rotaryDim / 2} positive numbers (one per rotating pair), got ${scaling.factors.length}`);
+  }
   if (!(arch.rmsNormEps > 0)) fail(`rmsNormEps must be positive, got ${arch.rmsNormEps}`);
   if (!(arch.ropeTheta > 0)) fail(`ropeTheta must be positive, got ${arch.ropeTheta}`);
   for (const id of [...arch.eosTokenIds, arch.bosTokenId, arch.padTokenId]) {
@@ -131,6 +145,10 @@ export function validateWeights(arch: LlamaArchitecture, weights: LlamaWeights):
     expect(`layers.${i}.gate`, layer.gate, arch.intermediateSize * d);
     expect(`layers.${i}.up`, layer.up, arch.intermediateSize * d);
     expect(`layers.${i}.down`, layer.down, d * arch.intermediateSize);
+    if (arch.qkNorm) {
+      expect(`layers.${i}.queryNorm`, layer.queryNorm, arch.headDim);
+      expect(`layers.${i}.keyNorm`, layer.keyNorm, arch.headDim);
+    }
     if (arch.attentionBias) {
       expect(`layers.${i}.queryBias`, layer.queryBias, qDim);
       expect(`layers.${i}.keyBias`, layer.keyBias, kvDim);

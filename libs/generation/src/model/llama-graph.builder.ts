@@ -1,6 +1,7 @@
 import { type LlamaArchitecture, type LlamaWeights, validateArchitecture, validateWeights } from './llama-architecture';
 import { type ExternalDataSink, OnnxGraphWriter } from './onnx-graph.writer';
 import { inverseFrequencies, ropePairs } from './rope';
+import { transposeMatrix, type WeightStorage, WeightWriter } from './weight-storage';
 
 /** Names of the graph's inputs and outputs: the Optimum / transformers.js decoder layout. */
 export const DECODER_IO = {
@@ -30,6 +31,8 @@ export interface LlamaGraphOptions {
    * Optimum export does (tests use it to check the runtime handles such graphs).
    */
   readonly allPositionLogits?: boolean;
+  /** How weight matrices are stored (default `fp32`); see {@link WeightStorage}. */
+  readonly weightStorage?: WeightStorage;
 }
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
@@ -64,6 +67,8 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   validateArchitecture(arch);
   validateWeights(arch, weights);
   const g = new OnnxGraphWriter(options.externalData ?? null);
+  const storage = options.weightStorage ?? 'fp32';
+  const w = new WeightWriter(g, storage);
   const d = arch.hiddenSize;
   const hd = arch.headDim;
   const nH = arch.numHeads;
@@ -81,8 +86,8 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const keep = options.allPositionLogits ? null : g.input(DECODER_IO.numLogitsToKeep, 'int64', []);
 
   // Embedding and rotary tables.
-  g.floatTensor('model.embed_tokens.weight', [arch.vocabSize, d], weights.tokenEmbedding);
-  let hidden = g.op1('Gather', ['model.embed_tokens.weight', inputIds], { axis: { int: 0 } });
+  const embedding = w.embeddingTable('model.embed_tokens.weight', arch.vocabSize, d, weights.tokenEmbedding);
+  let hidden = w.gather(embedding, inputIds);
   const { cos, sin } = rotaryTables(arch);
   g.floatTensor('rotary.cos', [arch.maxPositions, hd], cos);
   g.floatTensor('rotary.sin', [arch.maxPositions, hd], sin);
@@ -112,7 +117,7 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const bias = g.op1('Where', [visible, g.floatConstant([0]), g.floatConstant([MASKED])]);
 
   const qkWidth = (nH + nKv) * hd;
-  const splitQkv = g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
+  const splitQkv = arch.qkNorm ? g.int64Tensor([4], [qkWidth, qkWidth, nKv * hd, qkWidth]) : g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
   const splitHeads = g.int64Tensor([2], [nH, nKv]);
   const splitMlp = g.int64Tensor([2], [inter, inter]);
   const headsShape = g.int64Tensor([4], [0, 0, -1, hd]);
@@ -127,14 +132,20 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     const prefix = `model.layers.${i}`;
     const x = rmsNorm(g, hidden, g.floatTensor(`${prefix}.input_layernorm.weight`, [d], layer.attentionNorm), arch.rmsNormEps);
     const fused = fusedAttentionProjection(arch, layer);
-    const qkvWidth = 2 * qkWidth + nKv * hd;
-    let qkv = g.op1('MatMul', [x, g.floatTensor(`${prefix}.self_attn.qkv_rotary.weight`, [d, qkvWidth], fused.weight)]);
+    const qkvWidth = 2 * qkWidth + nKv * hd + (arch.qkNorm ? qkWidth : 0);
+    let qkv = w.matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, fused.weight);
     if (fused.bias) qkv = g.op1('Add', [qkv, g.floatTensor(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], fused.bias)]);
-    const [qk, qkRotated, value] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: 3 }) as [string, string, string];
-    const rotated = g.op1('Add', [
+    const [qk, qkRotated, value, qkRaw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 4 : 3 }) as [string, string, string, string | undefined];
+    let rotated = g.op1('Add', [
       g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), cosAt]),
       g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), sinAt]),
     ]);
+    if (qkRaw) {
+      // Each head's RMS from the raw q and k: the norm's division, after the (linear) rotation.
+      const raw = g.op1('Reshape', [qkRaw, headsShape]);
+      const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [raw, raw])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
+      rotated = g.op1('Div', [rotated, g.op1('Sqrt', [g.op1('Add', [meanSquare, g.floatConstant([arch.rmsNormEps])])])]);
+    }
     const [query, key] = g.op('Split', [rotated, splitHeads], { axis: { int: 2 } }, { outputs: 2 }) as [string, string];
     // [batch, kvHeads, group * seq, headDim]: each key/value head's queries in one matrix.
     const queries = g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [query, groupedShape])], { perm: { ints: [0, 2, 3, 1, 4] } }), queriesShape]);
@@ -155,14 +166,14 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     const probs = g.op1('Softmax', [scores], { axis: { int: -1 } });
     const context = g.op1('Reshape', [g.op1('MatMul', [probs, presentValue]), ungroupShape]);
     const merged = g.op1('Reshape', [g.op1('Transpose', [context], { perm: { ints: [0, 3, 1, 2, 4] } }), mergeShape]);
-    const attnOut = g.op1('MatMul', [merged, g.floatTensor(`${prefix}.self_attn.o_proj.weight_t`, [nH * hd, d], transpose(layer.output, d, nH * hd))]);
+    const attnOut = w.matMul(merged, `${prefix}.self_attn.o_proj.weight_t`, nH * hd, d, transposeMatrix(layer.output, d, nH * hd));
     hidden = g.op1('Add', [hidden, attnOut]);
 
     const y = rmsNorm(g, hidden, g.floatTensor(`${prefix}.post_attention_layernorm.weight`, [d], layer.mlpNorm), arch.rmsNormEps);
-    const gateUp = g.op1('MatMul', [y, g.floatTensor(`${prefix}.mlp.gate_up.weight_t`, [d, 2 * inter], concatTransposed([layer.gate, layer.up], inter, d))]);
+    const gateUp = w.matMul(y, `${prefix}.mlp.gate_up.weight_t`, d, 2 * inter, concatTransposed([layer.gate, layer.up], inter, d));
     const [gate, up] = g.op('Split', [gateUp, splitMlp], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
     const activated = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
-    const down = g.op1('MatMul', [activated, g.floatTensor(`${prefix}.mlp.down_proj.weight_t`, [inter, d], transpose(layer.down, d, inter))]);
+    const down = w.matMul(activated, `${prefix}.mlp.down_proj.weight_t`, inter, d, transposeMatrix(layer.down, d, inter));
     hidden = g.op1('Add', [hidden, down]);
   }
 
@@ -170,19 +181,18 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   // one row of logits, not seq x vocab of them.
   const tail = keep ? g.op1('Slice', [hidden, g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]), g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]) : hidden;
   const normed = rmsNorm(g, tail, g.floatTensor('model.norm.weight', [d], weights.finalNorm), arch.rmsNormEps);
-  // A tied head reads the embedding through a Transpose (folded by ORT when the session loads), so
-  // the file holds the matrix once.
-  const head = weights.outputHead
-    ? g.floatTensor('lm_head.weight_t', [d, arch.vocabSize], transpose(weights.outputHead, arch.vocabSize, d))
-    : g.op1('Transpose', ['model.embed_tokens.weight'], { perm: { ints: [1, 0] } });
-  g.op1('MatMul', [normed, head], {}, { name: DECODER_IO.logits });
+  // A tied head reads the embedding table (through a Transpose, folded by ORT when the session
+  // loads, in fp32 and fp16), so the file holds the matrix once; int4 stores a quantised copy.
+  if (weights.outputHead) w.matMul(normed, 'lm_head.weight_t', d, arch.vocabSize, transposeMatrix(weights.outputHead, arch.vocabSize, d), DECODER_IO.logits);
+  else w.matMulTransposed(normed, 'lm_head.weight', arch.vocabSize, d, weights.tokenEmbedding, embedding, DECODER_IO.logits);
 
   g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
   for (let i = 0; i < arch.numLayers; i += 1) {
     g.output(DECODER_IO.presentKey(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
     g.output(DECODER_IO.presentValue(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
   }
-  return g.encode({ graphName: 'llama_decoder', opsetImports: { '': 17 }, metadata: options.metadata ?? {} });
+  const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
+  return g.encode({ graphName: 'llama_decoder', opsetImports, metadata: { ...options.metadata, 'synthgate.weight_storage': storage } });
 }
 
 /** RMSNorm in basic ops, written as the Pow-ReduceMean-Add-Sqrt-Div-Mul pattern ORT fuses into one SimplifiedLayerNormalization. */
@@ -218,7 +228,7 @@ export function rotaryTables(arch: LlamaArchitecture): { cos: Float32Array; sin:
 
 /**
  * The fused `[hidden, 2 (nH + nKv) hd + nKv hd]` projection `[q | k | qR | kR | v]` (input-major,
- * ready for MatMul) and its bias. `(xR)_first = -x_second`, `(xR)_second = x_first` per pair.
+ * ready for MatMul) and its bias; with q/k norms `[q w | k w | (q w)R | (k w)R | v | q | k]`. `(xR)_first = -x_second`, `(xR)_second = x_first` per pair.
  */
 function fusedAttentionProjection(
   arch: LlamaArchitecture,
@@ -229,7 +239,7 @@ function fusedAttentionProjection(
   const scale = 1 / Math.sqrt(hd);
   const qRows = arch.numHeads * hd;
   const kvRows = arch.numKvHeads * hd;
-  const width = 2 * (qRows + kvRows) + kvRows;
+  const width = 2 * (qRows + kvRows) + kvRows + (arch.qkNorm ? qRows + kvRows : 0);
   const weight = new Float32Array(d * width);
   const bias = arch.attentionBias ? new Float32Array(width) : null;
   // rotatedSource[j] = (source row, sign) feeding rotated dimension j of a head; sign 0 = none.
@@ -238,7 +248,19 @@ function fusedAttentionProjection(
     rotatedSource[pair.first] = { row: pair.second, sign: -1 };
     rotatedSource[pair.second] = { row: pair.first, sign: 1 };
   }
-  const place = (source: Float32Array, sourceBias: Float32Array | null | undefined, rows: number, column: number, factor: number, rotate: boolean): void => {
+  // With per-head q/k norms (Qwen3), the plain and rotated q/k columns carry the norm's weights
+  // (a per-dimension factor commutes into the weights, and the rotation R only moves dimensions),
+  // and raw q/k columns are appended so the graph can divide by each head's RMS.
+  const norms = arch.qkNorm;
+  const place = (
+    source: Float32Array,
+    sourceBias: Float32Array | null | undefined,
+    rows: number,
+    column: number,
+    factor: number,
+    rotate: boolean,
+    norm: Float32Array | null | undefined = null,
+  ): void => {
     for (let o = 0; o < rows; o += 1) {
       let row = o;
       let sign = 1;
@@ -248,27 +270,22 @@ function fusedAttentionProjection(
         row = head * hd + src.row;
         sign = src.sign;
       }
-      const f = sign * factor;
+      const f = sign * factor * (norm ? norm[row % hd]! : 1);
       const col = column + o;
       for (let j = 0; j < d; j += 1) weight[j * width + col] = f === 0 ? 0 : source[row * d + j]! * f;
       if (bias && sourceBias) bias[col] = f === 0 ? 0 : sourceBias[row]! * f;
     }
   };
-  place(layer.query, layer.queryBias, qRows, 0, scale, false);
-  place(layer.key, layer.keyBias, kvRows, qRows, 1, false);
-  place(layer.query, layer.queryBias, qRows, qRows + kvRows, scale, true);
-  place(layer.key, layer.keyBias, kvRows, 2 * qRows + kvRows, 1, true);
+  place(layer.query, layer.queryBias, qRows, 0, scale, false, norms ? layer.queryNorm : null);
+  place(layer.key, layer.keyBias, kvRows, qRows, 1, false, norms ? layer.keyNorm : null);
+  place(layer.query, layer.queryBias, qRows, qRows + kvRows, scale, true, norms ? layer.queryNorm : null);
+  place(layer.key, layer.keyBias, kvRows, 2 * qRows + kvRows, 1, true, norms ? layer.keyNorm : null);
   place(layer.value, layer.valueBias, kvRows, 2 * (qRows + kvRows), 1, false);
-  return { weight, bias };
-}
-
-/** `(rows, cols)` row-major to `(cols, rows)` row-major. */
-function transpose(source: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r += 1) {
-    for (let c = 0; c < cols; c += 1) out[c * rows + r] = source[r * cols + c]!;
+  if (norms) {
+    place(layer.query, layer.queryBias, qRows, 2 * (qRows + kvRows) + kvRows, 1, false);
+    place(layer.key, layer.keyBias, kvRows, 3 * qRows + 3 * kvRows, 1, false);
   }
-  return out;
+  return { weight, bias };
 }
 
 /** Several `(rows, cols)` matrices stacked by rows, then transposed: `[cols, k * rows]`. */

@@ -51,6 +51,16 @@ function referenceRow(arch: LlamaArchitecture, w: LlamaWeights, ids: readonly nu
     const q = normed.map((x) => linear(layer.query, layer.queryBias, x, nH * hd));
     const k = normed.map((x) => linear(layer.key, layer.keyBias, x, nKv * hd));
     const v = normed.map((x) => linear(layer.value, layer.valueBias, x, nKv * hd));
+    if (arch.qkNorm) {
+      // Qwen3: RMSNorm of each head's query and key (own weights) before the rotation.
+      const headNorm = (vec: Float64Array, heads: number, weight: Float32Array): void => {
+        for (let h = 0; h < heads; h += 1) vec.set(rmsNorm(vec.subarray(h * hd, (h + 1) * hd), weight, arch.rmsNormEps), h * hd);
+      };
+      for (let s = 0; s < n; s += 1) {
+        headNorm(q[s]!, nH, layer.queryNorm!);
+        headNorm(k[s]!, nKv, layer.keyNorm!);
+      }
+    }
     for (let s = 0; s < n; s += 1) {
       rope(q[s]!, nH, positions[s]!);
       rope(k[s]!, nKv, positions[s]!);

@@ -8,10 +8,12 @@ export type OnnxAttribute =
   | { readonly string: string };
 
 /** Element types this writer emits. */
-export type OnnxElementType = 'float32' | 'int64' | 'bool';
+export type OnnxElementType = 'float32' | 'float16' | 'uint8' | 'int64' | 'bool';
 
 const ELEMENT_TYPE: Record<OnnxElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  uint8: onnx.TensorProto.DataType.UINT8,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
 };
@@ -79,8 +81,25 @@ export class OnnxGraphWriter {
 
   /** A float32 initializer. `data.length` must equal the product of `dims`. */
   floatTensor(name: string, dims: readonly number[], data: Float32Array): string {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const tensor: onnx.ITensorProto = { name, dims: [...dims], dataType: ELEMENT_TYPE.float32 };
+    return this.rawTensor(name, dims, 'float32', new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /** A float16 initializer from half bits. */
+  float16Tensor(name: string, dims: readonly number[], bits: Uint16Array): string {
+    return this.rawTensor(name, dims, 'float16', new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
+  }
+
+  /** A uint8 initializer (packed low-bit weights, zero points). */
+  uint8Tensor(name: string, dims: readonly number[], data: Uint8Array): string {
+    return this.rawTensor(name, dims, 'uint8', data);
+  }
+
+  /**
+   * An initializer from its little-endian bytes; large ones go to the external-data sink when
+   * there is one.
+   */
+  private rawTensor(name: string, dims: readonly number[], type: OnnxElementType, bytes: Uint8Array): string {
+    const tensor: onnx.ITensorProto = { name, dims: [...dims], dataType: ELEMENT_TYPE[type] };
     if (this.externalData && bytes.byteLength >= this.externalThresholdBytes) {
       const offset = this.externalData.append(bytes);
       tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;

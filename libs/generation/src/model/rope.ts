@@ -8,7 +8,8 @@ export interface RopePair {
 }
 
 /**
- * Inverse frequencies `theta^(-2i/rotaryDim)`, with Hugging Face's `linear` or `llama3` scaling.
+ * Inverse frequencies `theta^(-2i/rotaryDim)`, with Hugging Face's `linear` or `llama3` scaling
+ * or llama.cpp's per-frequency factors.
  * Computed in float64; the tables round once to float32.
  */
 export function inverseFrequencies(arch: LlamaArchitecture): Float64Array {
@@ -19,6 +20,7 @@ export function inverseFrequencies(arch: LlamaArchitecture): Float64Array {
   const scaling = arch.ropeScaling;
   if (!scaling) return inv;
   if (scaling.type === 'linear') return inv.map((f) => f / scaling.factor);
+  if (scaling.type === 'frequency-factors') return inv.map((f, i) => f / scaling.factors[i]!);
   // llama3: long wavelengths are slowed by `factor`, short ones kept, the band between blended.
   const lowWavelen = scaling.originalMaxPositions / scaling.lowFreqFactor;
   const highWavelen = scaling.originalMaxPositions / scaling.highFreqFactor;

@@ -4,6 +4,7 @@ import { buildTokenizerJson, type GgufVocabulary } from '../import/gguf-tokenize
 import { writeLlamaModelFolder } from '../import/llama-model.writer';
 import { type ModelManifest } from '../import/model-folder';
 import { type LlamaArchitecture, type LlamaWeights } from '../model/llama-architecture';
+import { GGML_TYPE_IDS, type GgmlType, quantize } from './ggml-quantize';
 
 /**
  * Writers of small model files for tests (GGUF, safetensors folders, model folders), so specs
@@ -44,10 +45,10 @@ export function floatToHalf(value: number): number {
   return half;
 }
 
-type GgufMeta = { key: string; type: 'u32' | 'f32' | 'string' | 'bool' | 'strings' | 'f32s' | 'i32s'; value: number | string | boolean | readonly (string | number)[] };
+export type GgufMeta = { key: string; type: 'u32' | 'f32' | 'string' | 'bool' | 'strings' | 'f32s' | 'i32s'; value: number | string | boolean | readonly (string | number)[] };
 
-/** Element types the test GGUF writer can encode. */
-export type TestTensorType = 'F32' | 'F16' | 'Q8_0';
+/** Element types the test GGUF writer can encode (every type the reader supports). */
+export type TestTensorType = GgmlType;
 
 /** Writes a GGUF v3 file (metadata and tensors; dims given PyTorch-style `[rows, cols]`). */
 export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: readonly { name: string; shape: readonly number[]; data: Float32Array; type: TestTensorType; typeCode?: number }[]): void {
@@ -90,7 +91,7 @@ export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: 
       }
     }
   }
-  const encoded = tensors.map((t) => encodeTensor(t.data, t.type));
+  const encoded = tensors.map((t) => quantize(t.type, t.data));
   let offset = 0;
   const offsets: number[] = [];
   for (const bytes of encoded) {
@@ -99,7 +100,7 @@ export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: 
   }
   tensors.forEach((t, i) => {
     const dims = [...t.shape].reverse();
-    chunks.push(str(t.name), u32(dims.length), ...dims.map(u64), u32(t.typeCode ?? (t.type === 'F32' ? 0 : t.type === 'F16' ? 1 : 8)), u64(offsets[i]!));
+    chunks.push(str(t.name), u32(dims.length), ...dims.map(u64), u32(t.typeCode ?? GGML_TYPE_IDS[t.type]), u64(offsets[i]!));
   });
   const header = Buffer.concat(chunks);
   const dataStart = Math.ceil(header.length / 32) * 32;
@@ -109,31 +110,43 @@ export function writeGguf(path: string, metadata: readonly GgufMeta[], tensors: 
   writeFileSync(path, out);
 }
 
-function encodeTensor(data: Float32Array, type: TestTensorType): Buffer {
-  if (type === 'F32') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (type === 'F16') {
-    const out = Buffer.alloc(data.length * 2);
-    data.forEach((v, i) => out.writeUInt16LE(floatToHalf(v), i * 2));
-    return out;
-  }
-  if (data.length % 32 !== 0) throw new Error('Q8_0 needs a multiple of 32 values');
-  const out = Buffer.alloc((data.length / 32) * 34);
-  for (let b = 0; b < data.length / 32; b += 1) {
-    let amax = 0;
-    for (let j = 0; j < 32; j += 1) amax = Math.max(amax, Math.abs(data[b * 32 + j]!));
-    const d = amax / 127;
-    const dHalf = floatToHalf(d);
-    out.writeUInt16LE(dHalf, b * 34);
-    for (let j = 0; j < 32; j += 1) out.writeInt8(d === 0 ? 0 : Math.round(data[b * 32 + j]! / d), b * 34 + 2 + j);
-  }
-  return out;
+/**
+ * llama.cpp's Q4_K_M mixture: Q4_K everywhere except the output head (Q6_K) and, in the first and
+ * last eighth of the layers and every third layer between, attn_v and ffn_down (Q6_K).
+ */
+export function q4KMediumType(tensor: string, numLayers: number): TestTensorType {
+  if (tensor === 'output.weight') return 'Q6_K';
+  const match = /^blk\.(\d+)\.(attn_v|ffn_down)\.weight$/.exec(tensor);
+  if (!match) return 'Q4_K';
+  const i = Number(match[1]);
+  const eighth = Math.floor(numLayers / 8);
+  const moreBits = i < eighth || i >= Math.floor((7 * numLayers) / 8) || (i - eighth) % 3 === 2;
+  return moreBits ? 'Q6_K' : 'Q4_K';
 }
 
-/** Writes a Llama GGUF of `arch` (which must use the interleaved rotary layout, as GGUF does). */
-export function writeTinyLlamaGguf(path: string, arch: LlamaArchitecture, weights: LlamaWeights, type: TestTensorType = 'F32', vocab = tinyVocabulary()): void {
+/**
+ * Writes a Llama GGUF of `arch` (which must use the interleaved rotary layout, as GGUF `llama`
+ * does), or with `extra.architecture` `qwen2` a Qwen2 GGUF (rotate-half layout, q/k/v biases).
+ * `types` is one type for every matrix, or a type per tensor name (e.g. {@link q4KMediumType}).
+ */
+export function writeTinyLlamaGguf(
+  path: string,
+  arch: LlamaArchitecture,
+  weights: LlamaWeights,
+  types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
+  extra: {
+    readonly architecture?: 'llama' | 'qwen2' | 'qwen3';
+    readonly vocab?: GgufVocabulary;
+    readonly metadata?: readonly GgufMeta[];
+    readonly tensors?: readonly { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[];
+  } = {},
+): void {
+  const vocab = extra.vocab ?? tinyVocabulary();
+  const name = extra.architecture ?? 'llama';
   const d = arch.hiddenSize;
+  const typeOf = (name: string): TestTensorType => (typeof types === 'function' ? types(name) : types);
   const tensors: { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[] = [
-    { name: 'token_embd.weight', shape: [arch.vocabSize, d], data: weights.tokenEmbedding, type },
+    { name: 'token_embd.weight', shape: [arch.vocabSize, d], data: weights.tokenEmbedding, type: typeOf('token_embd.weight') },
   ];
   weights.layers.forEach((layer, i) => {
     const q = arch.numHeads * arch.headDim;
@@ -141,32 +154,47 @@ export function writeTinyLlamaGguf(path: string, arch: LlamaArchitecture, weight
     // Norms stay F32, as llama.cpp's quantiser leaves 1-D tensors alone.
     tensors.push(
       { name: `blk.${i}.attn_norm.weight`, shape: [d], data: layer.attentionNorm, type: 'F32' },
-      { name: `blk.${i}.attn_q.weight`, shape: [q, d], data: layer.query, type },
-      { name: `blk.${i}.attn_k.weight`, shape: [kv, d], data: layer.key, type },
-      { name: `blk.${i}.attn_v.weight`, shape: [kv, d], data: layer.value, type },
-      { name: `blk.${i}.attn_output.weight`, shape: [d, q], data: layer.output, type },
+      { name: `blk.${i}.attn_q.weight`, shape: [q, d], data: layer.query, type: typeOf(`blk.${i}.attn_q.weight`) },
+      { name: `blk.${i}.attn_k.weight`, shape: [kv, d], data: layer.key, type: typeOf(`blk.${i}.attn_k.weight`) },
+      { name: `blk.${i}.attn_v.weight`, shape: [kv, d], data: layer.value, type: typeOf(`blk.${i}.attn_v.weight`) },
+      { name: `blk.${i}.attn_output.weight`, shape: [d, q], data: layer.output, type: typeOf(`blk.${i}.attn_output.weight`) },
       { name: `blk.${i}.ffn_norm.weight`, shape: [d], data: layer.mlpNorm, type: 'F32' },
-      { name: `blk.${i}.ffn_gate.weight`, shape: [arch.intermediateSize, d], data: layer.gate, type },
-      { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type },
-      { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type },
+      { name: `blk.${i}.ffn_gate.weight`, shape: [arch.intermediateSize, d], data: layer.gate, type: typeOf(`blk.${i}.ffn_gate.weight`) },
+      { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type: typeOf(`blk.${i}.ffn_up.weight`) },
+      { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type: typeOf(`blk.${i}.ffn_down.weight`) },
     );
+    if (layer.queryNorm && layer.keyNorm) {
+      tensors.push(
+        { name: `blk.${i}.attn_q_norm.weight`, shape: [arch.headDim], data: layer.queryNorm, type: 'F32' },
+        { name: `blk.${i}.attn_k_norm.weight`, shape: [arch.headDim], data: layer.keyNorm, type: 'F32' },
+      );
+    }
+    if (layer.queryBias && layer.keyBias && layer.valueBias) {
+      tensors.push(
+        { name: `blk.${i}.attn_q.bias`, shape: [q], data: layer.queryBias, type: 'F32' },
+        { name: `blk.${i}.attn_k.bias`, shape: [kv], data: layer.keyBias, type: 'F32' },
+        { name: `blk.${i}.attn_v.bias`, shape: [kv], data: layer.valueBias, type: 'F32' },
+      );
+    }
   });
   tensors.push({ name: 'output_norm.weight', shape: [d], data: weights.finalNorm, type: 'F32' });
-  if (weights.outputHead) tensors.push({ name: 'output.weight', shape: [arch.vocabSize, d], data: weights.outputHead, type });
+  if (weights.outputHead) tensors.push({ name: 'output.weight', shape: [arch.vocabSize, d], data: weights.outputHead, type: typeOf('output.weight') });
+  tensors.push(...(extra.tensors ?? []));
   writeGguf(
     path,
     [
-      { key: 'general.architecture', type: 'string', value: 'llama' },
+      { key: 'general.architecture', type: 'string', value: name },
       { key: 'general.alignment', type: 'u32', value: 32 },
-      { key: 'llama.context_length', type: 'u32', value: arch.maxPositions },
-      { key: 'llama.embedding_length', type: 'u32', value: d },
-      { key: 'llama.feed_forward_length', type: 'u32', value: arch.intermediateSize },
-      { key: 'llama.attention.head_count', type: 'u32', value: arch.numHeads },
-      { key: 'llama.attention.head_count_kv', type: 'u32', value: arch.numKvHeads },
-      { key: 'llama.block_count', type: 'u32', value: arch.numLayers },
-      { key: 'llama.rope.dimension_count', type: 'u32', value: arch.rotaryDim ?? arch.headDim },
-      { key: 'llama.rope.freq_base', type: 'f32', value: arch.ropeTheta },
-      { key: 'llama.attention.layer_norm_rms_epsilon', type: 'f32', value: arch.rmsNormEps },
+      { key: `${name}.context_length`, type: 'u32', value: arch.maxPositions },
+      { key: `${name}.embedding_length`, type: 'u32', value: d },
+      { key: `${name}.feed_forward_length`, type: 'u32', value: arch.intermediateSize },
+      { key: `${name}.attention.head_count`, type: 'u32', value: arch.numHeads },
+      { key: `${name}.attention.head_count_kv`, type: 'u32', value: arch.numKvHeads },
+      { key: `${name}.block_count`, type: 'u32', value: arch.numLayers },
+      { key: `${name}.rope.dimension_count`, type: 'u32', value: arch.rotaryDim ?? arch.headDim },
+      { key: `${name}.attention.key_length`, type: 'u32', value: arch.headDim },
+      { key: `${name}.rope.freq_base`, type: 'f32', value: arch.ropeTheta },
+      { key: `${name}.attention.layer_norm_rms_epsilon`, type: 'f32', value: arch.rmsNormEps },
       { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
       { key: 'tokenizer.ggml.tokens', type: 'strings', value: vocab.tokens },
       { key: 'tokenizer.ggml.scores', type: 'f32s', value: vocab.scores ?? [] },
@@ -175,6 +203,7 @@ export function writeTinyLlamaGguf(path: string, arch: LlamaArchitecture, weight
       { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: 2 },
       { key: 'tokenizer.ggml.unknown_token_id', type: 'u32', value: 0 },
       { key: 'tokenizer.ggml.padding_token_id', type: 'u32', value: 4294967295 },
+      ...(extra.metadata ?? []),
     ],
     tensors,
   );
@@ -185,7 +214,7 @@ export function writeTinyHuggingFaceFolder(
   dir: string,
   arch: LlamaArchitecture,
   weights: LlamaWeights,
-  options: { dtype?: 'F32' | 'F16' | 'BF16'; architecture?: string; config?: Record<string, unknown>; omitTieFlag?: boolean } = {},
+  options: { dtype?: 'F32' | 'F16' | 'BF16'; architecture?: string; config?: Record<string, unknown>; omitTieFlag?: boolean; fusedProjections?: boolean } = {},
 ): void {
   mkdirSync(dir, { recursive: true });
   const dtype = options.dtype ?? 'F32';
@@ -194,17 +223,34 @@ export function writeTinyHuggingFaceFolder(
   const kv = arch.numKvHeads * arch.headDim;
   weights.layers.forEach((layer, i) => {
     const p = `model.layers.${i}.`;
+    named.push([`${p}input_layernorm.weight`, [arch.hiddenSize], layer.attentionNorm]);
+    if (options.fusedProjections) {
+      // Phi-3: q, k, v stacked by rows in qkv_proj; gate then up in gate_up_proj.
+      const concat = (parts: Float32Array[]): Float32Array => {
+        const out = new Float32Array(parts.reduce((n, t) => n + t.length, 0));
+        parts.reduce((at, t) => (out.set(t, at), at + t.length), 0);
+        return out;
+      };
+      named.push(
+        [`${p}self_attn.qkv_proj.weight`, [q + 2 * kv, arch.hiddenSize], concat([layer.query, layer.key, layer.value])],
+        [`${p}mlp.gate_up_proj.weight`, [2 * arch.intermediateSize, arch.hiddenSize], concat([layer.gate, layer.up])],
+      );
+    } else {
+      named.push(
+        [`${p}self_attn.q_proj.weight`, [q, arch.hiddenSize], layer.query],
+        [`${p}self_attn.k_proj.weight`, [kv, arch.hiddenSize], layer.key],
+        [`${p}self_attn.v_proj.weight`, [kv, arch.hiddenSize], layer.value],
+        [`${p}mlp.gate_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.gate],
+        [`${p}mlp.up_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.up],
+      );
+    }
     named.push(
-      [`${p}input_layernorm.weight`, [arch.hiddenSize], layer.attentionNorm],
-      [`${p}self_attn.q_proj.weight`, [q, arch.hiddenSize], layer.query],
-      [`${p}self_attn.k_proj.weight`, [kv, arch.hiddenSize], layer.key],
-      [`${p}self_attn.v_proj.weight`, [kv, arch.hiddenSize], layer.value],
       [`${p}self_attn.o_proj.weight`, [arch.hiddenSize, q], layer.output],
       [`${p}post_attention_layernorm.weight`, [arch.hiddenSize], layer.mlpNorm],
-      [`${p}mlp.gate_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.gate],
-      [`${p}mlp.up_proj.weight`, [arch.intermediateSize, arch.hiddenSize], layer.up],
       [`${p}mlp.down_proj.weight`, [arch.hiddenSize, arch.intermediateSize], layer.down],
     );
+    if (layer.queryNorm) named.push([`${p}self_attn.q_norm.weight`, [arch.headDim], layer.queryNorm]);
+    if (layer.keyNorm) named.push([`${p}self_attn.k_norm.weight`, [arch.headDim], layer.keyNorm]);
     if (layer.queryBias) named.push([`${p}self_attn.q_proj.bias`, [q], layer.queryBias]);
     if (layer.keyBias) named.push([`${p}self_attn.k_proj.bias`, [kv], layer.keyBias]);
     if (layer.valueBias) named.push([`${p}self_attn.v_proj.bias`, [kv], layer.valueBias]);

@@ -59,6 +59,8 @@ export function tinyWeights(arch: LlamaArchitecture, seed = 1): LlamaWeights {
     gate: matrix(arch.intermediateSize, d),
     up: matrix(arch.intermediateSize, d),
     down: matrix(d, arch.intermediateSize),
+    queryNorm: arch.qkNorm ? norm(arch.headDim) : null,
+    keyNorm: arch.qkNorm ? norm(arch.headDim) : null,
   }));
   const tokenEmbedding = Float32Array.from({ length: arch.vocabSize * d }, () => 2 * next() - 1);
   return {
