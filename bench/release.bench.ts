@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         { input: { datasetId: createDataset.id, batchSize, clip: 10, temperature: 2, drafter: { threshold: 0.5, sigma: 0.5 }, privateTokenCap: maxTokens, maxTokens } },
       );
       const started = process.hrtime.bigint();
-      for (let i = 0; i < count; i++) workers.push(spawnNode('apps/worker/src/main.js', { DATABASE_URL: databaseUrl, GENERATION_THREADS: String(Math.max(1, Math.floor(cpus().length / count))) }));
+      for (let i = 0; i < count; i++) workers.push(spawnNode('apps/worker/src/main.js', { DATABASE_URL: databaseUrl, SYNTHGATE_DATA_DIR: dataDir, GENERATION_THREADS: String(Math.max(1, Math.floor(cpus().length / count))) }));
       let status = 'QUEUED';
       while (status === 'QUEUED' || status === 'RUNNING') {
         await new Promise((resolve) => setTimeout(resolve, 250));

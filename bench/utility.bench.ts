@@ -44,7 +44,8 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <fi
   --temperature <tau>       private temperature (default 1)
   --public-temperature <t>  public temperature (default 1)
   --top-k <k>               sample among the public row's top k tokens (default 40)
-  --drafter <theta,sigma>   sparse-vector drafter threshold and noise scale (default 0.5,1); --no-drafter for none
+  --drafter <theta,sigma>   turn the sparse-vector drafter on, e.g. 0.5,1 (default: off, every token private;
+                            see docs/benchmarks/README.md, "The drafter at s = 32"); --no-drafter: off
   --drafter-threshold <t>   the drafter's threshold theta alone (overrides --drafter's first value)
   --drafter-sigma <sigma>   the drafter's noise scale sigma alone (overrides --drafter's second value)
   --delta <delta>           the dataset's delta (default 1e-6)
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
     if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--epsilon: ${part} is neither a positive number nor inf`);
     return value;
   });
+  const drafterOn = args.values.has('--drafter') || args.values.has('--drafter-threshold') || args.values.has('--drafter-sigma');
   const drafterArg = (args.values.get('--drafter') ?? '0.5,1').split(',');
   if (drafterArg.length !== 2 || drafterArg.some((part) => part.trim() === '' || !Number.isFinite(Number(part)))) {
     throw new Error(`--drafter: ${args.values.get('--drafter')} is not "threshold,sigma" (two numbers)`);
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
       temperature: numberArg(args, '--temperature', 1, (v) => v > 0),
       publicTemperature: numberArg(args, '--public-temperature', 1, (v) => v >= 0),
       topK: numberArg(args, '--top-k', 40, (v) => Number.isInteger(v) && v >= 0),
-      drafter: args.flags.has('--no-drafter') ? null : { threshold, sigma },
+      drafter: args.flags.has('--no-drafter') || !drafterOn ? null : { threshold, sigma },
       delta: numberArg(args, '--delta', 1e-6, (v) => v > 0 && v < 1),
       countSigma: numberArg(args, '--count-sigma', 30, (v) => v > 0),
     },
@@ -205,7 +207,7 @@ async function main(): Promise<void> {
     const databaseUrl = (JSON.parse(readFileSync(join(dataDir, 'postgres.json'), 'utf8')) as { url: string }).url;
     for (let i = 0; i < workers; i++) {
       workerProcesses.push(
-        spawnNode('apps/worker/src/main.js', { DATABASE_URL: databaseUrl, MODELS_DIR: modelsDir, DEFAULT_MODEL: model, GENERATION_THREADS: String(threads), WORKER_HEARTBEAT_SECONDS: '1' }),
+        spawnNode('apps/worker/src/main.js', { DATABASE_URL: databaseUrl, SYNTHGATE_DATA_DIR: dataDir, MODELS_DIR: modelsDir, DEFAULT_MODEL: model, GENERATION_THREADS: String(threads), WORKER_HEARTBEAT_SECONDS: '1' }),
       );
     }
     const access: GatewayAccess = { url, adminToken: readFileSync(join(dataDir, 'admin-token'), 'utf8').trim(), metricsToken };

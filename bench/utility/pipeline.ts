@@ -251,7 +251,7 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
       email: `${role.toLowerCase()}-${stamp}@bench.example`,
       role,
     });
-    const { createApiToken } = await admin.graphql<{ createApiToken: { secret: string } }>('mutation($user: ID!) { createApiToken(input: { userId: $user, name: "utility bench" }) { secret } }', {
+    const { createApiToken } = await admin.graphql<{ createApiToken: { secret: string } }>('mutation($user: ID!) { createApiToken(input: { userId: $user, name: "utility bench", reason: "utility benchmark: a token for its own benchmark user" }) { secret } }', {
       user: createUser.id,
     });
     return new GatewayClient(access.url, createApiToken.secret);

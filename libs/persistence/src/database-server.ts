@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { findFreePort, portIsFree, processAlive, startEmbeddedPostgres, stopOrphanedCluster } from './embedded-postgres';
@@ -68,6 +68,8 @@ async function embeddedPortFor(dataDir: string, configured: number): Promise<num
   const previous = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
   if (Number.isInteger(previous) && previous > 0 && previous < 65536 && (await portIsFree(previous))) return previous;
   const port = await findFreePort();
+  // On a first start the data folder does not exist yet.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${port}\n`, { mode: 0o600 });
   return port;
 }
