@@ -15,8 +15,8 @@ const MAX_FOLDER_BYTES = 25 * 1024 * 1024;
 // a change here means the weights, the tokenizer or the engine's numerics changed.
 const PROMPT = 'Here is a question about LOC: Where is the Eiffel Tower?\n\nHere is another question about LOC:';
 const MAX_NEW_TOKENS = 24;
-const EXPECTED_IDS: readonly number[] = [303, 405, 481, 561, 607, 261, 411, 797, 3377, 3206, 47, 11, 11, 66, 2811, 78, 1693, 84, 47, 1993, 71, 2034, 3274, 303];
-const EXPECTED_CONTINUATION = ' I have no more than the Catholic Church.\n\nALLMERS. [Footnote I';
+const EXPECTED_IDS: readonly number[] = [3721, 350, 366, 308, 123, 64];
+const EXPECTED_CONTINUATION = ' Where is Salz?';
 
 interface FixtureItem {
   readonly text: string;
