@@ -16,4 +16,10 @@ describe('DateTime scalar', () => {
       expect(() => parseDateTime(input)).toThrow('DateTime must be an ISO 8601 date-time with a time zone');
     },
   );
+
+  it('takes a value already coerced to a valid Date (a variable coerced twice), and refuses an invalid one', () => {
+    const date = new Date('2000-01-01T00:00:00.000Z');
+    expect(parseDateTime(date)).toBe(date);
+    expect(() => parseDateTime(new Date('nonsense'))).toThrow('DateTime must be an ISO 8601 date-time with a time zone');
+  });
 });

@@ -5,6 +5,12 @@ const RULE = 'must be an ISO 8601 date-time with a time zone, such as 2026-01-31
 
 /** Parses a DateTime input strictly; anything else is a GraphQLError (answered 400 BAD_USER_INPUT). */
 export function parseDateTime(value: unknown): Date {
+  // Already coerced (a variable inside an input object can be coerced twice: once for the
+  // complexity estimate, once for execution).
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new GraphQLError(`DateTime ${RULE}`);
+    return value;
+  }
   const match = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
   if (!match) throw new GraphQLError(`DateTime ${RULE}`);
   const [, year, month, day, hour] = match.map(Number) as number[];
