@@ -19,7 +19,7 @@ describe('organisation admins and the platform operator', () => {
     gateway = await startTestGateway();
     acme = await createOrganization(gateway);
     globex = await createOrganization(gateway);
-    globexDataset = (await createDataset(gateway, globex.users.DATA_OWNER)).id;
+    globexDataset = (await createDataset(gateway, globex.users.DATA_OWNER, { labels: ['a', 'b'] })).id;
     await importRecords(gateway, globex.users.DATA_OWNER.token, globexDataset, 'text,label\n"globex secret one",a\n"globex secret two",b\n');
   });
   afterAll(() => gateway.close());

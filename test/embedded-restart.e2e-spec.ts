@@ -75,7 +75,7 @@ describe('workers across embedded PostgreSQL restarts', () => {
     await waitUntil(async () => workers.every((worker) => /ready; database/.test(worker.output())), 120_000, 'both workers to start');
     const acme = await createOrganization(gateway);
     const owner = acme.users.DATA_OWNER;
-    const dataset = (await createDataset(gateway, owner, { epsilon: 100, delta: 1e-7 })).id;
+    const dataset = (await createDataset(gateway, owner, { epsilon: 100, delta: 1e-7, labels: ['rain', 'sun'] })).id;
     const rows = Array.from({ length: 20 }, (_, i) => `"record ${i} about the weather",${i % 2 ? 'rain' : 'sun'}`);
     await importRecords(gateway, owner.token, dataset, `text,label\n${rows.join('\n')}\n`);
     await release(gateway, owner.token, dataset);

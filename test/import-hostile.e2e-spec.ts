@@ -83,7 +83,7 @@ describe('record import under hostile uploads', () => {
   const stored = (datasetId: string) => gateway.database.repositories.records.countByDataset(datasetId);
 
   it('answers a multipart form without its closing boundary with BAD_USER_INPUT, imports nothing and keeps serving', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const body = multipartHead('text,label\nfirst,a\nsecond,b\n');
     const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, `multipart/form-data; boundary=${BOUNDARY}`, Buffer.byteLength(body));
     upload.socket.write(body);
@@ -100,7 +100,7 @@ describe('record import under hostile uploads', () => {
     ['multipart/form-data', true],
     ['text/csv', false],
   ])('a client hanging up mid-import (%s) rolls it back and frees its lock and connection within a second', async (_, multipart) => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const first = `text,label\n${csvRows(0, 2000)}`;
     const contentType = multipart ? `multipart/form-data; boundary=${BOUNDARY}` : 'text/csv';
     const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, contentType, 50_000_000);
@@ -117,7 +117,7 @@ describe('record import under hostile uploads', () => {
   });
 
   it('after 12 multipart uploads hung up mid-file, health and GraphQL still answer at once for everyone', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     for (let i = 0; i < 12; i++) {
       // Each upload's own COPY is the one seen running: the previous one is gone first.
       await waitUntil(async () => !(await copyRunning()), 2000, 'the previous import to roll back');
@@ -136,8 +136,8 @@ describe('record import under hostile uploads', () => {
   });
 
   it('refuses imports beyond the per-organisation and total bounds with TOO_MANY_IMPORTS, and frees the slots of aborted ones', async () => {
-    const acmeSets = [await createDataset(gateway, acme.users.DATA_OWNER), await createDataset(gateway, acme.users.DATA_OWNER), await createDataset(gateway, acme.users.DATA_OWNER)];
-    const globexSets = [await createDataset(gateway, globex.users.DATA_OWNER), await createDataset(gateway, globex.users.DATA_OWNER)];
+    const acmeSets = [await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] }), await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] }), await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] })];
+    const globexSets = [await createDataset(gateway, globex.users.DATA_OWNER, { labels: ['a', 'b'] }), await createDataset(gateway, globex.users.DATA_OWNER, { labels: ['a', 'b'] })];
     const stall = async (token: string, datasetId: string) => {
       const upload = openUpload(gateway, token, datasetId, 'text/csv', 50_000_000);
       upload.socket.write(`text,label\n${csvRows(0, 100)}`);
@@ -161,7 +161,7 @@ describe('record import under hostile uploads', () => {
   });
 
   it('refuses a 5 MB JSON line at once, naming its line, and still reports the lines after it', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const huge = JSON.stringify({ text: 'x'.repeat(5 * 1024 * 1024), label: 'a' });
     const body = `{"text": "fine", "label": "a"}\n${huge}\n{"text": 42, "label": "a"}\n`;
     const started = Date.now();
@@ -176,7 +176,7 @@ describe('record import under hostile uploads', () => {
   });
 
   it('refuses a 5 MB CSV record by its line, and never echoes record text in a CSV quote error', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const huge = await importRecords(gateway, acme.users.DATA_OWNER.token, dataset.id, `text,label\nfine,a\n"${'y'.repeat(5 * 1024 * 1024)}",a\n`);
     expect(huge.status).toBe(400);
     expect(huge.body.error?.problems?.[0]).toMatchObject({ field: 'line', rule: 'is longer than 71536 characters (the limit is 6 x IMPORT_MAX_RECORD_CHARS + 65536)' });
@@ -226,7 +226,7 @@ describe('record import from a client that stalls', () => {
   }
 
   it('aborts an upload that sends nothing for IMPORT_STALL_TIMEOUT_SECONDS, answering why, and frees its lock', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, 'text/csv', 1_000_000);
     upload.socket.write(`text,label\n${csvRows(0, 100)}`);
     await waitUntil(async () => !(await lockFree(dataset.id)), 10_000, 'the import to take its lock');
@@ -240,7 +240,7 @@ describe('record import from a client that stalls', () => {
   });
 
   it('lets a slow upload that keeps sending finish', async () => {
-    const dataset = await createDataset(gateway, acme.users.DATA_OWNER);
+    const dataset = await createDataset(gateway, acme.users.DATA_OWNER, { labels: ['a', 'b'] });
     const chunks = [`text,label\n`, ...Array.from({ length: 6 }, (_, i) => csvRows(i * 10, 10))];
     const body = chunks.join('');
     const upload = openUpload(gateway, acme.users.DATA_OWNER.token, dataset.id, 'text/csv', Buffer.byteLength(body));

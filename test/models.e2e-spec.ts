@@ -21,7 +21,7 @@ describe('model catalogue and the worker memory fit', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ MODELS_DIR: modelsDir, DEFAULT_MODEL: 'tiny', GENERATION_MEMORY_LIMIT_BYTES: String(limit) });
     acme = await createOrganization(gateway);
-    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 })).id;
+    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, acme.users.DATA_OWNER.token, datasetId, csv(100));
   });
   afterAll(() => gateway.close());
@@ -71,7 +71,8 @@ describe('model catalogue and the worker memory fit', () => {
 
   it('planRelease refuses a release that cannot fit a worker, and createRelease refuses it before charging', async () => {
     const plan = 'query($input: ReleaseInput!) { planRelease(input: $input) { admitted refusal epsilonBefore workerMemoryBytes workerMemoryLimitBytes } }';
-    const small = { datasetId, batchSize: 2, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 8 };
+    // Admission plans memory from public bounds: s + 1 rows at maxPromptTokens + maxTokens positions (3 x 100 here).
+    const small = { datasetId, batchSize: 2, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 8, maxPromptTokens: 92 };
     const large = { ...small, batchSize: 40, maxTokens: 200 };
     const fits = await gateway.gql<{ planRelease: { admitted: boolean; refusal: string | null; epsilonBefore: number; workerMemoryBytes: number; workerMemoryLimitBytes: number } }>(acme.users.DATA_OWNER.token, plan, { input: small });
     expect(fits.data!.planRelease).toMatchObject({ admitted: true, refusal: null, workerMemoryLimitBytes: limit });
