@@ -182,6 +182,7 @@ export class ReleaseBatchProcessor {
       this.logger.error(`release ${releaseId} batch ${batchIndex} failed (attempt ${job.retryCount + 1} of ${job.retryLimit + 1}): ${failureReason(error)}`);
       if (final) {
         await this.failRelease(releaseId, failureReason(error));
+        await this.database.repositories.releases.releaseBatch(releaseId, batchIndex);
         await this.queue.complete(job.id);
       } else {
         await this.database.repositories.releases.releaseBatch(releaseId, batchIndex);
@@ -194,7 +195,12 @@ export class ReleaseBatchProcessor {
   private async claim(release: ReleaseEntity, batchIndex: number, jobId: string): Promise<boolean> {
     return this.database.transaction(async (repositories) => {
       const current = await repositories.releases.lockForUpdate(release.id);
-      if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return false;
+      if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) {
+        // The release ended (failed, cancelled) while this batch ran: its example is dropped, and
+        // the batch is no longer running (nothing of an ended release is left in flight).
+        if (current) await repositories.releases.releaseBatch(release.id, batchIndex);
+        return false;
+      }
       const batch = await repositories.releases.lockBatch(release.id, batchIndex);
       if (!batch || batch.status === 'DONE') return false;
       const now = new Date();
@@ -272,7 +278,12 @@ export class ReleaseBatchProcessor {
   private async complete(release: ReleaseEntity, batchIndex: number, text: string, tokens: number): Promise<void> {
     const finished = await this.database.transaction(async (repositories) => {
       const current = await repositories.releases.lockForUpdate(release.id);
-      if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return false;
+      if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) {
+        // The release ended (failed, cancelled) while this batch ran: its example is dropped, and
+        // the batch is no longer running (nothing of an ended release is left in flight).
+        if (current) await repositories.releases.releaseBatch(release.id, batchIndex);
+        return false;
+      }
       const batch = await repositories.releases.lockBatch(release.id, batchIndex);
       if (!batch || batch.status === 'DONE') return false;
       const now = new Date();
