@@ -13,7 +13,7 @@ import { TextTokenizer } from './tokenizer/text-tokenizer';
 
 /** Options of {@link loadModel}; the worker fills them from `@synthgate/config`. */
 export interface LoadModelOptions {
-  /** ONNX Runtime intra-op threads (default 2). */
+  /** ONNX Runtime intra-op threads (default 1: one single-thread worker per core, docs/benchmarks/engine.md). */
   readonly threads?: number;
   /** Default `cpu`. */
   readonly executionProvider?: ExecutionProvider;
@@ -220,7 +220,7 @@ export class GenerationModel {
     const tokenizerConfigPath = join(folder, MODEL_FILES.tokenizerConfig);
     const tokenizer = TextTokenizer.fromFiles(join(folder, MODEL_FILES.tokenizer), existsSync(tokenizerConfigPath) ? tokenizerConfigPath : null);
     const decoder = await OnnxDecoder.load(join(folder, MODEL_FILES.onnx), {
-      threads: options.threads ?? 2,
+      threads: options.threads ?? 1,
       executionProvider: options.executionProvider ?? 'cpu',
       ...(options.inPlaceCache === false ? { inPlaceCache: false } : {}),
       ...(options.profileFilePrefix ? { profileFilePrefix: options.profileFilePrefix } : {}),
