@@ -1,6 +1,7 @@
 /*
  * `npm run bench:generation [-- --json] [-- --batch-sizes 31,127,255 --modes kv-cache,recompute,resample-per-token
- *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>]`
+ *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>
+ *   --engine-rows 256 --engine-steps 16 --engine-only --no-engine --thread-layouts]`
  *
  * Speed of one synthetic example (s private prompts of ~96 tokens plus the public prompt, 64 new
  * tokens) in each decoding mode of libs/generation, with the production mechanism of libs/privacy
@@ -12,13 +13,22 @@
  * included), the share of the time spent outside ONNX Runtime (the token mechanism: clip,
  * aggregate, sample, sparse vector; plus feed preparation), peak RSS, and the KV cache's bytes
  * (kv-cache mode; the other modes keep no cache between steps).
+ *
+ * Then the engine's decode step on its own (bench/generation-engine.ts): decodeGflops against
+ * matmulPeakGflops measured in the same process, bindingCopyShare and the kernel profile of a step,
+ * logits and KV-cache bytes, for the model in the in-place layout the engine runs and in the stored
+ * concat layout (before/after), and for a random model of the same shape with a 32k vocabulary.
+ * `--thread-layouts` also compares two single-thread workers with one two-thread worker.
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DECODING_MODES, type DecodingMode, type GenerationModel, importModel, loadModel } from '@synthgate/generation';
 import { SeededRng } from '@synthgate/privacy';
+import { buildLlamaOnnx } from '../libs/generation/src/model/llama-graph.builder';
+import { tinyArchitecture, tinyWeights } from '../libs/generation/src/testing/tiny-llama';
+import { type EngineRow, type EngineShape, measureEngine } from './generation-engine';
 
 interface Options {
   readonly json: boolean;
@@ -28,6 +38,11 @@ interface Options {
   readonly newTokens: number;
   readonly threads: number;
   readonly model: string | null;
+  readonly engineRows: number;
+  readonly engineSteps: number;
+  readonly examples: boolean;
+  readonly engine: boolean;
+  readonly threadLayouts: boolean;
 }
 
 /** One measurement: the fields the issue asks for, plus a few that explain them. */
@@ -41,6 +56,7 @@ interface Row {
   outsideOrtShare: number;
   peakRssBytes: number;
   kvCacheBytes: number;
+  logitsBytesPerStep: number;
   msPerStep: number;
   prefillMs: number;
   mechanismShare: number;
@@ -66,6 +82,11 @@ function parseOptions(argv: string[]): Options {
     newTokens: Number(value('--new-tokens') ?? 64),
     threads: Number(value('--threads') ?? 2),
     model: value('--model') ?? null,
+    engineRows: Number(value('--engine-rows') ?? 256),
+    engineSteps: Number(value('--engine-steps') ?? 16),
+    examples: !argv.includes('--engine-only'),
+    engine: !argv.includes('--no-engine'),
+    threadLayouts: argv.includes('--thread-layouts'),
   };
 }
 
@@ -118,7 +139,9 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, op
     tokensPerSecond: result.tokenIds.length / (timings.totalMs / 1e3),
     outsideOrtShare: timings.outsideOrtMs / timings.totalMs,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    kvCacheBytes: mode === 'kv-cache' ? model.kvCacheBytes(batchSize + 1, promptTokens + options.newTokens) : 0,
+    // Every cache buffer the engine holds (one per tensor in the in-place layout, two in concat).
+    kvCacheBytes: mode === 'kv-cache' ? model.planMemory(batchSize + 1, promptTokens, options.newTokens).kvBufferBytes : 0,
+    logitsBytesPerStep: (batchSize + 1) * model.info.vocabSize * 4,
     msPerStep: timings.decodeMs / Math.max(1, timings.steps - 1),
     prefillMs: timings.prefillMs,
     mechanismShare: timings.mechanismMs / timings.totalMs,
@@ -128,15 +151,124 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, op
   return row;
 }
 
-function runChild(modelDir: string, batchSize: number, mode: DecodingMode, argv: string[]): Promise<Row> {
-  return new Promise((resolvePromise, reject) => {
-    const proc = fork(__filename, [...argv, '--child', modelDir, String(batchSize), mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let row: Row | null = null;
-    proc.on('message', (message) => {
-      row = message as Row;
-    });
-    proc.on('exit', (code) => (row ? resolvePromise(row) : reject(new Error(`measurement ${mode} at batch ${batchSize} failed (exit ${code})`))));
+/** An engine measurement's request, passed to its child process as JSON. */
+interface EngineJob {
+  readonly label: string;
+  readonly modelPath: string;
+  readonly shape: EngineShape;
+  readonly inPlace: boolean;
+  readonly threads: number;
+  readonly profileDir: string | null;
+}
+
+function engineChild(job: EngineJob, options: Options): Promise<EngineRow> {
+  return measureEngine(job.modelPath, job.shape, {
+    label: job.label,
+    rows: options.engineRows,
+    promptTokens: options.promptTokens,
+    steps: options.engineSteps,
+    threads: job.threads,
+    inPlace: job.inPlace,
+    profileDir: job.profileDir,
   });
+}
+
+function forkChild<T>(args: string[], argv: string[]): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const proc = fork(__filename, [...argv, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: T | null = null;
+    proc.on('message', (message) => {
+      result = message as T;
+    });
+    proc.on('exit', (code) => (result ? resolvePromise(result) : reject(new Error(`measurement ${args.join(' ')} failed (exit ${code})`))));
+  });
+}
+
+/** The shape of a model folder's graph, from its config.json. */
+function shapeOf(modelDir: string): EngineShape {
+  const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, number>;
+  const heads = config.num_attention_heads!;
+  return {
+    vocabSize: config.vocab_size!,
+    hiddenSize: config.hidden_size!,
+    intermediateSize: config.intermediate_size!,
+    numLayers: config.num_hidden_layers!,
+    numHeads: heads,
+    numKvHeads: config.num_key_value_heads ?? heads,
+    headDim: config.head_dim ?? config.hidden_size! / heads,
+  };
+}
+
+/** A random model of `shape` with a 32k vocabulary, written to `dir` (only its graph is needed). */
+function randomVocab32k(shape: EngineShape, dir: string): { path: string; shape: EngineShape } {
+  const big = { ...shape, vocabSize: 32_000 };
+  const arch = tinyArchitecture({ ...big, maxPositions: 1024, tiedEmbeddings: true, bosTokenId: null, eosTokenIds: [] });
+  const path = join(dir, 'vocab32k.onnx');
+  writeFileSync(path, buildLlamaOnnx(arch, tinyWeights(arch, 32), { metadata: { 'synthgate.source': 'bench:random-vocab-32k' } }));
+  return { path, shape: big };
+}
+
+async function runEngine(modelDir: string, options: Options, argv: string[]): Promise<EngineRow[]> {
+  const temp = mkdtempSync(join(tmpdir(), 'bench-engine-'));
+  try {
+    const shape = shapeOf(modelDir);
+    const modelPath = join(modelDir, 'model.onnx');
+    const random = randomVocab32k(shape, temp);
+    const name = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')).name as string;
+    const jobs: EngineJob[] = [
+      { label: name, modelPath, shape, inPlace: true, threads: options.threads, profileDir: temp },
+      { label: name, modelPath, shape, inPlace: false, threads: options.threads, profileDir: temp },
+      { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: true, threads: options.threads, profileDir: temp },
+      { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: false, threads: options.threads, profileDir: temp },
+    ];
+    const rows: EngineRow[] = [];
+    for (const job of jobs) rows.push(await forkChild<EngineRow>(['--engine-child', JSON.stringify(job)], argv));
+    if (options.threadLayouts) {
+      // Two single-thread workers at once against one two-thread worker, same model and batch.
+      const single = { label: `${name} 2x1`, modelPath, shape, inPlace: true, threads: 1, profileDir: null };
+      rows.push(...(await Promise.all([0, 1].map(() => forkChild<EngineRow>(['--engine-child', JSON.stringify(single)], argv)))));
+      rows.push(await forkChild<EngineRow>(['--engine-child', JSON.stringify({ ...single, label: `${name} 1x2`, threads: 2 })], argv));
+    }
+    return rows;
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+function printEngine(rows: EngineRow[]): void {
+  const header = ['model', 'layout', 'thr', 'rows', 'ctx', 'ms/step', 'ORT ms', 'mech ms', 'decode GF/s', 'peak GF/s', 'of peak', 'binding', 'logits MB', 'KV MB'];
+  const lines = rows.map((r) => [
+    r.model,
+    r.layout,
+    String(r.threads),
+    String(r.rows),
+    String(r.context),
+    r.msPerStep.toFixed(2),
+    r.ortMsPerStep.toFixed(2),
+    r.mechanismMsPerStep.toFixed(2),
+    r.decodeGflops.toFixed(1),
+    r.matmulPeakGflops.toFixed(1),
+    `${((100 * r.decodeGflops) / r.matmulPeakGflops).toFixed(1)}%`,
+    Number.isNaN(r.bindingCopyShare) ? '-' : `${(100 * r.bindingCopyShare).toFixed(1)}%`,
+    (r.logitsBytesPerStep / 2 ** 20).toFixed(1),
+    (r.kvCacheBytes / 2 ** 20).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('\nengine decode step (each row measured in its own process, MatMul peak in the same process)');
+  console.log(format(header));
+  for (const line of lines) console.log(format(line));
+  for (const r of rows.filter((x) => Object.keys(x.profile).length > 0)) {
+    const top = Object.entries(r.profile)
+      .slice(0, 8)
+      .map(([op, share]) => `${op} ${(100 * share).toFixed(1)}%`)
+      .join(', ');
+    console.log(`profile ${r.model} ${r.layout}: outside kernels ${(100 * r.bindingCopyShare).toFixed(1)}%; ${top}`);
+  }
+}
+
+function runChild(modelDir: string, batchSize: number, mode: DecodingMode, argv: string[]): Promise<Row> {
+  return forkChild<Row>(['--child', modelDir, String(batchSize), mode], argv);
 }
 
 async function resolveModel(options: Options): Promise<{ dir: string; cleanup: () => void }> {
@@ -189,6 +321,11 @@ function printTable(rows: Row[]): void {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
+  const engineAt = argv.indexOf('--engine-child');
+  if (engineAt >= 0) {
+    process.send?.(await engineChild(JSON.parse(argv[engineAt + 1]!) as EngineJob, options));
+    return;
+  }
   const childAt = argv.indexOf('--child');
   if (childAt >= 0) {
     const [dir, batch, mode] = argv.slice(childAt + 1);
@@ -199,15 +336,19 @@ async function main(): Promise<void> {
   const model = await resolveModel(options);
   try {
     const rows: Row[] = [];
-    for (const batchSize of options.batchSizes) {
+    for (const batchSize of options.examples ? options.batchSizes : []) {
       for (const mode of options.modes) {
         const row = await runChild(model.dir, batchSize, mode, argv);
         rows.push(row);
         if (!options.json) console.error(`measured ${mode} at batch ${batchSize}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
       }
     }
-    if (options.json) console.log(JSON.stringify(rows));
-    else printTable(rows);
+    const engine = options.engine ? await runEngine(model.dir, options, argv) : [];
+    if (options.json) console.log(JSON.stringify({ examples: rows, engine }));
+    else {
+      if (rows.length > 0) printTable(rows);
+      if (engine.length > 0) printEngine(engine);
+    }
   } finally {
     model.cleanup();
   }

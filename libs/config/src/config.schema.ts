@@ -46,7 +46,7 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MODELS_DIR: z.string().min(1).default('models'),
   DEFAULT_MODEL: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'must be a model folder name').default('default'),
-  GENERATION_THREADS: positiveInt.max(256).default(2),
+  GENERATION_THREADS: positiveInt.max(256).default(1),
   GENERATION_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   KV_CACHE_LIMIT_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
   GENERATION_MEMORY_LIMIT_BYTES: positiveInt.default(16 * 1024 * 1024 * 1024),

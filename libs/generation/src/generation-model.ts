@@ -8,13 +8,13 @@ import { dropIncompleteTail, Utf8Guard, Utf8TokenTable } from './decoding/utf8-t
 import { GenerationError } from './generation.errors';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
 import { prefillChunkRows } from './runtime/batch-prefill';
-import { kvCacheBytes, KvCacheBatch } from './runtime/kv-cache-batch';
+import { kvCacheBuffers, kvCacheBytes, KvCacheBatch } from './runtime/kv-cache-batch';
 import { type ExecutionProvider, OnnxDecoder } from './runtime/onnx-decoder';
 import { TextTokenizer } from './tokenizer/text-tokenizer';
 
 /** Options of {@link loadModel}; the worker fills them from `@synthgate/config`. */
 export interface LoadModelOptions {
-  /** ONNX Runtime intra-op threads (default 2). */
+  /** ONNX Runtime intra-op threads (default 1: one single-thread worker per core, docs/benchmarks/engine.md). */
   readonly threads?: number;
   /** Default `cpu`. */
   readonly executionProvider?: ExecutionProvider;
@@ -24,6 +24,13 @@ export interface LoadModelOptions {
   readonly kvCacheLimitBytes?: number;
   /** Tokens per prefill call (rows x padded width), bounding prefill memory (default 4096). */
   readonly prefillChunkTokens?: number;
+  /**
+   * Run graphs this project built with the in-place KV cache (default true). false runs the
+   * stored concat layout: benchmarks and tests compare the two.
+   */
+  readonly inPlaceCache?: boolean;
+  /** Benchmarks only: ONNX Runtime profiling, trace files under this prefix. */
+  readonly profileFilePrefix?: string;
 }
 
 /** Shape and special tokens of a loaded model. */
@@ -38,6 +45,8 @@ export interface ModelInfo {
   /** Generation stops when one of these is sampled; empty when the model declares none. */
   readonly eosTokenIds: readonly number[];
   readonly padTokenId: number;
+  /** How the engine runs the graph's KV cache (`in-place` for graphs this project built). */
+  readonly cacheLayout: 'concat' | 'in-place';
 }
 
 /** Parameters of one synthetic example: the token mechanism's plus the two stopping caps. */
@@ -117,13 +126,13 @@ export interface GeneratedText {
 }
 
 /**
- * How a batch's rows are laid out in memory, from public bounds only: each row's KV cache (two
- * buffers) at `maxPromptTokens + maxNewTokens` positions, and how many rows keep one within the
- * limit. Rows beyond `cachedRows` are decoded without a cache in row chunks (same logits, several
+ * How a batch's rows are laid out in memory, from public bounds only: each row's KV cache at
+ * `maxPromptTokens + maxNewTokens` positions (one buffer in the in-place layout, two in the concat
+ * layout of graphs run as stored), and how many rows keep one within the limit. Rows beyond `cachedRows` are decoded without a cache in row chunks (same logits, several
  * forward passes per step), so a batch larger than its bound never fails.
  */
 export interface RowMemoryPlan {
-  /** Two cache buffers of one row at full length. */
+  /** The cache buffers of one row at full length. */
   readonly bytesPerRow: number;
   /** Rows (the public row included) whose caches fit the limit. */
   readonly cachedRows: number;
@@ -135,8 +144,9 @@ export interface MemoryPlan {
   /** The batch's KV cache at full length: `2 * layers * rows * kvHeads * maxSequence * headDim * 4`. */
   readonly kvCacheBytes: number;
   /**
-   * What the engine allocates for it: two full-length buffers, the past of a step being read from
-   * one while the present is written into the other (`2 * kvCacheBytes`). The limit applies here.
+   * What the engine holds for it: `kvCacheBytes` in the in-place layout (one buffer, allocated for
+   * the whole sequence); twice that in the concat layout (the past a step reads and the present
+   * it returns). The limit applies here.
    */
   readonly kvBufferBytes: number;
   /** Rough peak of the batch: the cache buffers plus one prefill chunk's activations. */
@@ -212,8 +222,10 @@ export class GenerationModel {
     const tokenizerConfigPath = join(folder, MODEL_FILES.tokenizerConfig);
     const tokenizer = TextTokenizer.fromFiles(join(folder, MODEL_FILES.tokenizer), existsSync(tokenizerConfigPath) ? tokenizerConfigPath : null);
     const decoder = await OnnxDecoder.load(join(folder, MODEL_FILES.onnx), {
-      threads: options.threads ?? 2,
+      threads: options.threads ?? 1,
       executionProvider: options.executionProvider ?? 'cpu',
+      ...(options.inPlaceCache === false ? { inPlaceCache: false } : {}),
+      ...(options.profileFilePrefix ? { profileFilePrefix: options.profileFilePrefix } : {}),
     });
     const vocabSize = decoder.signature.vocabSize ?? config.vocab_size;
     if (!vocabSize) {
@@ -230,6 +242,7 @@ export class GenerationModel {
       bosTokenId: ids(config.bos_token_id)[0] ?? null,
       eosTokenIds: eos,
       padTokenId: ids(config.pad_token_id)[0] ?? eos[0] ?? 0,
+      cacheLayout: decoder.signature.cacheLayout,
     };
     return new GenerationModel(
       manifest.name || basename(folder),
@@ -269,12 +282,13 @@ export class GenerationModel {
     // Per prefill row: ~8 hidden-sized and 2 intermediate-sized activations per position, the
     // attention scores, and the last position's logits.
     const activations = chunkRows * 4 * (promptTokens * (8 * hidden + 2 * intermediate + heads * promptTokens) + this.info.vocabSize);
+    const buffers = kvCacheBuffers(this.decoder.signature.cacheLayout) * kv;
     return {
       kvCacheBytes: kv,
-      kvBufferBytes: 2 * kv,
-      peakBytesEstimate: 2 * kv + activations,
+      kvBufferBytes: buffers,
+      peakBytesEstimate: buffers + activations,
       limitBytes: this.options.kvCacheLimitBytes,
-      fits: 2 * kv <= this.options.kvCacheLimitBytes,
+      fits: buffers <= this.options.kvCacheLimitBytes,
     };
   }
 
@@ -283,7 +297,7 @@ export class GenerationModel {
    * release only if its expected batch (s private rows and the public one) keeps a cache.
    */
   planRows(maxPromptTokens: number, maxNewTokens: number): RowMemoryPlan {
-    const bytesPerRow = 2 * this.kvCacheBytes(1, Math.min(maxPromptTokens + maxNewTokens, this.info.maxPositions));
+    const bytesPerRow = kvCacheBuffers(this.decoder.signature.cacheLayout) * this.kvCacheBytes(1, Math.min(maxPromptTokens + maxNewTokens, this.info.maxPositions));
     return { bytesPerRow, cachedRows: Math.floor(this.options.kvCacheLimitBytes / bytesPerRow), limitBytes: this.options.kvCacheLimitBytes };
   }
 
@@ -359,7 +373,7 @@ export class GenerationModel {
     if (mode === 'kv-cache' && rowPlan.cachedRows < 1) {
       throw new GenerationError(
         'KV_CACHE_LIMIT_EXCEEDED',
-        `one row's KV cache at ${promptBound + params.maxNewTokens} positions needs ${rowPlan.bytesPerRow} bytes (two buffers), over the limit of ${rowPlan.limitBytes} (KV_CACHE_LIMIT_BYTES); use fewer prompt or generated tokens`,
+        `one row's KV cache at ${promptBound + params.maxNewTokens} positions needs ${rowPlan.bytesPerRow} bytes, over the limit of ${rowPlan.limitBytes} (KV_CACHE_LIMIT_BYTES); use fewer prompt or generated tokens`,
       );
     }
     const cachedPrivateRows = rowPlan.cachedRows - 1;

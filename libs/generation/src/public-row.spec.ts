@@ -89,7 +89,7 @@ describe('public per-batch bounds', () => {
   });
 
   it('never fails a batch for its records: a long record and many rows give an example, with memory from the bounds', async () => {
-    const small = await loadModel(join(root, 'tiny'), { threads: 1, kvCacheLimitBytes: 3 * 2 * (2 * 2 * 2 * (16 + 12) * 8 * 4) });
+    const small = await loadModel(join(root, 'tiny'), { threads: 1, kvCacheLimitBytes: 3 * (2 * 2 * 2 * (16 + 12) * 8 * 4) });
     try {
       const params = { ...ALL_PUBLIC, maxPromptTokens: 16 };
       // Three rows keep a cache (the public one and two private ones); the rest run in row chunks.

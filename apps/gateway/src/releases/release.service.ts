@@ -162,7 +162,9 @@ export class ReleaseService {
   private memoryEstimate(request: ValidatedRequest, model: ModelDescription) {
     const rows = request.mode === 'PUBLIC_ONLY' ? 1 : request.batchSize + 1;
     const positions = Math.min(request.maxPromptTokens + request.maxTokens, model.maxPositions);
-    // The engine keeps two cache buffers and alternates between them, so a batch allocates twice the cache.
+    // Twice the cache: the upper bound. The engine holds one buffer for graphs this project built
+    // (the in-place layout) and two for graphs it runs as stored (the concat layout: the past a step
+    // reads and the present it returns); the catalog does not open the graph to tell them apart.
     return { estimatedPromptTokens: request.maxPromptTokens, kvCacheBytesPerBatch: 2 * this.models.kvCacheBytes(model, rows, positions) };
   }
 

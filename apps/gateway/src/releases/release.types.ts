@@ -406,7 +406,7 @@ export class ReleasePlan {
 
   @Field(() => Float, {
     description:
-      'KV-cache bytes of the expected batch: s private rows and the public row at maxPromptTokens plus maxTokens positions, in the two buffers the engine alternates. Must fit KV_CACHE_LIMIT_BYTES; a batch that happens to hold more rows decodes the extra rows without a cache instead of failing.',
+      'KV-cache bytes of the expected batch: s private rows and the public row at maxPromptTokens plus maxTokens positions, counted twice (the upper bound of the engine: one buffer for graphs this project built, two for graphs run as stored). Must fit KV_CACHE_LIMIT_BYTES; a batch that happens to hold more rows decodes the extra rows without a cache instead of failing.',
   })
   kvCacheBytesPerBatch!: number;
 

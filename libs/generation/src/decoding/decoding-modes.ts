@@ -80,7 +80,7 @@ async function recomputeRows(input: LogitsSourceInput, rows: readonly (readonly 
     input.decoder,
     rows.map((row) => [...row, ...suffix]),
     input.vocabSize,
-    { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId, keepCache: false },
+    { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId },
   );
   target.set(out.logits.subarray(0, rows.length * input.vocabSize));
   return out.ortMs;

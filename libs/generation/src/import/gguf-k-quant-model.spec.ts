@@ -19,7 +19,7 @@ const ROWS = [[1, 300, 301, 280, 262], [1, 270, 290], [1, 260, 261, 262, 263, 26
 async function graphLogits(dir: string, vocabSize: number): Promise<Float32Array[]> {
   const decoder = await OnnxDecoder.load(join(dir, 'model.onnx'), { threads: 1, executionProvider: 'cpu' });
   try {
-    const out = await prefillRows(decoder, ROWS, vocabSize, { chunkTokens: 8, padTokenId: 0, keepCache: false });
+    const out = await prefillRows(decoder, ROWS, vocabSize, { chunkTokens: 8, padTokenId: 0 });
     return ROWS.map((_, r) => out.logits.slice(r * vocabSize, (r + 1) * vocabSize));
   } finally {
     await decoder.release();

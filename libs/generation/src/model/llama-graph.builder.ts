@@ -15,7 +15,22 @@ export const DECODER_IO = {
   pastValue: (layer: number): string => `past_key_values.${layer}.value`,
   presentKey: (layer: number): string => `present.${layer}.key`,
   presentValue: (layer: number): string => `present.${layer}.value`,
+  /** In-place layout only: the keys and values of this call's new positions. */
+  newKey: (layer: number): string => `new_key_values.${layer}.key`,
+  newValue: (layer: number): string => `new_key_values.${layer}.value`,
 } as const;
+
+/**
+ * How a graph reads and returns the KV cache.
+ * - `concat` (the Optimum / transformers.js layout, what model folders store): `past` holds the
+ *   used positions, `present = Concat(past, new)` is returned. Every step copies the whole cache
+ *   in the Concat, and onnxruntime-node 1.30 copies every output once more into a fresh buffer.
+ * - `in-place` (what the engine runs): `past` is the engine's cache buffer at its current capacity,
+ *   empty slots masked by `attention_mask`; only the new positions' keys and values come back
+ *   (`new_key_values.*`), and the engine writes them into its buffer. Past and new keys are scored
+ *   by two MatMuls, so the cache is never copied inside the graph either.
+ */
+export type CacheLayout = 'concat' | 'in-place';
 
 /** Options of {@link buildLlamaOnnx}. */
 export interface LlamaGraphOptions {
@@ -31,9 +46,38 @@ export interface LlamaGraphOptions {
    * Optimum export does (tests use it to check the runtime handles such graphs).
    */
   readonly allPositionLogits?: boolean;
+  /** Default `concat`. */
+  readonly cacheLayout?: CacheLayout;
   /** How weight matrices are stored (default `fp32`); see {@link WeightStorage}. */
   readonly weightStorage?: WeightStorage;
 }
+
+/**
+ * The decoder's shape, everything the graph needs besides its weights (from a
+ * {@link LlamaArchitecture}, or read back from a graph this builder wrote).
+ */
+export interface DecoderShape {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly maxPositions: number;
+  readonly rmsNormEps: number;
+  readonly attentionBias: boolean;
+  /** Per-head RMSNorm of queries and keys (Qwen3); see {@link LlamaArchitecture.qkNorm}. */
+  readonly qkNorm?: boolean;
+  /** The head reads the embedding (no `lm_head.weight_t` initializer). */
+  readonly tiedHead: boolean;
+}
+
+/**
+ * Supplies a named float initializer of `dims` and returns its name: computed by `compute` when
+ * building from weights, or taken over unchanged from an existing graph.
+ */
+export type InitializerSource = (name: string, dims: readonly number[], compute: () => Float32Array) => string;
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 /**
@@ -67,8 +111,52 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   validateArchitecture(arch);
   validateWeights(arch, weights);
   const g = new OnnxGraphWriter(options.externalData ?? null);
+  const shape: DecoderShape = { ...arch, tiedHead: !weights.outputHead };
+  const storage = options.weightStorage ?? 'fp32';
+  writeDecoderGraph(g, shape, (name, dims, compute) => g.floatTensor(name, dims, compute()), {
+    allPositionLogits: options.allPositionLogits ?? false,
+    cacheLayout: options.cacheLayout ?? 'concat',
+    weightStorage: storage,
+    weights: { arch, weights },
+  });
+  const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
+  return g.encode({ graphName: DECODER_GRAPH_NAME, opsetImports, metadata: { ...options.metadata, 'synthgate.weight_storage': storage } });
+}
+
+/** The graph name {@link buildLlamaOnnx} writes; marks graphs whose initializers it knows by name. */
+export const DECODER_GRAPH_NAME = 'llama_decoder';
+
+/**
+ * Writes the decoder's nodes, inputs and outputs into `g`, taking every float initializer from
+ * `initializer` (by its fixed name). `weights` is only needed when `initializer` computes them.
+ * `fp16` and `int4` storage (default `fp32`) write their weight matrices and embedding from
+ * `weights` through a {@link WeightWriter}, so they need `weights`; norms, rotary tables and biases
+ * still come from `initializer`.
+ */
+export function writeDecoderGraph(
+  g: OnnxGraphWriter,
+  shape: DecoderShape,
+  initializer: InitializerSource,
+  options: {
+    readonly allPositionLogits: boolean;
+    readonly cacheLayout: CacheLayout;
+    readonly weightStorage?: WeightStorage;
+    readonly weights?: { arch: LlamaArchitecture; weights: LlamaWeights };
+  },
+): void {
+  const arch = shape;
+  const source = (): { arch: LlamaArchitecture; weights: LlamaWeights } => {
+    if (!options.weights) throw new Error('writeDecoderGraph: an initializer asked for weights that were not given');
+    return options.weights;
+  };
+  const inPlace = options.cacheLayout === 'in-place';
   const storage = options.weightStorage ?? 'fp32';
   const w = new WeightWriter(g, storage);
+  // `x W` for the named `[inFeatures, outFeatures]` matrix: fp32 takes it from `initializer`.
+  const matMul = (x: string, name: string, inFeatures: number, outFeatures: number, compute: () => Float32Array, output?: string): string =>
+    storage === 'fp32'
+      ? g.op1('MatMul', [x, initializer(name, [inFeatures, outFeatures], compute)], {}, output ? { name: output } : {})
+      : w.matMul(x, name, inFeatures, outFeatures, compute(), output);
   const d = arch.hiddenSize;
   const hd = arch.headDim;
   const nH = arch.numHeads;
@@ -80,17 +168,20 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const attentionMask = g.input(DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']);
   for (let i = 0; i < arch.numLayers; i += 1) {
-    g.input(DECODER_IO.pastKey(i), 'float32', ['batch_size', nKv, 'past_sequence_length', hd]);
-    g.input(DECODER_IO.pastValue(i), 'float32', ['batch_size', nKv, 'past_sequence_length', hd]);
+    const pastAxis = inPlace ? 'past_capacity' : 'past_sequence_length';
+    g.input(DECODER_IO.pastKey(i), 'float32', ['batch_size', nKv, pastAxis, hd]);
+    g.input(DECODER_IO.pastValue(i), 'float32', ['batch_size', nKv, pastAxis, hd]);
   }
   const keep = options.allPositionLogits ? null : g.input(DECODER_IO.numLogitsToKeep, 'int64', []);
 
   // Embedding and rotary tables.
-  const embedding = w.embeddingTable('model.embed_tokens.weight', arch.vocabSize, d, weights.tokenEmbedding);
+  const embedding =
+    storage === 'fp32'
+      ? initializer('model.embed_tokens.weight', [arch.vocabSize, d], () => source().weights.tokenEmbedding)
+      : w.embeddingTable('model.embed_tokens.weight', arch.vocabSize, d, source().weights.tokenEmbedding);
   let hidden = w.gather(embedding, inputIds);
-  const { cos, sin } = rotaryTables(arch);
-  g.floatTensor('rotary.cos', [arch.maxPositions, hd], cos);
-  g.floatTensor('rotary.sin', [arch.maxPositions, hd], sin);
+  initializer('rotary.cos', [arch.maxPositions, hd], () => rotaryTables(source().arch).cos);
+  initializer('rotary.sin', [arch.maxPositions, hd], () => rotaryTables(source().arch).sin);
   const axis2 = g.int64Tensor([1], [2]);
   const cosAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.cos', positionIds], { axis: { int: 0 } }), axis2]);
   const sinAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.sin', positionIds], { axis: { int: 0 } }), axis2]);
@@ -115,6 +206,9 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const keyVisible = g.op1('Unsqueeze', [g.op1('Cast', [attentionMask], { to: { int: 9 } }), g.int64Tensor([2], [1, 2])]);
   const visible = g.op1('And', [keyVisible, causal]);
   const bias = g.op1('Where', [visible, g.floatConstant([0]), g.floatConstant([MASKED])]);
+  // In-place layout: `past` is the cache's capacity (used slots plus masked empty ones); every
+  // past slot precedes the new positions, so the causal rule above holds unchanged.
+  const pastAndNew = g.op1('Concat', [past, seq], { axis: { int: 0 } });
 
   const qkWidth = (nH + nKv) * hd;
   const splitQkv = arch.qkNorm ? g.int64Tensor([4], [qkWidth, qkWidth, nKv * hd, qkWidth]) : g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
@@ -128,13 +222,14 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const kvShape = g.int64Tensor([4], [0, 0, nKv, hd]);
 
   for (let i = 0; i < arch.numLayers; i += 1) {
-    const layer = weights.layers[i]!;
+    const layer = (): LlamaWeights['layers'][number] => source().weights.layers[i]!;
     const prefix = `model.layers.${i}`;
-    const x = rmsNorm(g, hidden, g.floatTensor(`${prefix}.input_layernorm.weight`, [d], layer.attentionNorm), arch.rmsNormEps);
-    const fused = fusedAttentionProjection(arch, layer);
+    const x = rmsNorm(g, hidden, initializer(`${prefix}.input_layernorm.weight`, [d], () => layer().attentionNorm), arch.rmsNormEps);
+    let fusedOnce: ReturnType<typeof fusedAttentionProjection> | null = null;
+    const fused = (): ReturnType<typeof fusedAttentionProjection> => (fusedOnce ??= fusedAttentionProjection(source().arch, layer()));
     const qkvWidth = 2 * qkWidth + nKv * hd + (arch.qkNorm ? qkWidth : 0);
-    let qkv = w.matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, fused.weight);
-    if (fused.bias) qkv = g.op1('Add', [qkv, g.floatTensor(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], fused.bias)]);
+    let qkv = matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, () => fused().weight);
+    if (arch.attentionBias) qkv = g.op1('Add', [qkv, initializer(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], () => fused().bias!)]);
     const [qk, qkRotated, value, qkRaw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 4 : 3 }) as [string, string, string, string | undefined];
     let rotated = g.op1('Add', [
       g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), cosAt]),
@@ -149,50 +244,69 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     const [query, key] = g.op('Split', [rotated, splitHeads], { axis: { int: 2 } }, { outputs: 2 }) as [string, string];
     // [batch, kvHeads, group * seq, headDim]: each key/value head's queries in one matrix.
     const queries = g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [query, groupedShape])], { perm: { ints: [0, 2, 3, 1, 4] } }), queriesShape]);
-    const presentKey = g.op1(
-      'Concat',
-      [DECODER_IO.pastKey(i), g.op1('Transpose', [key], { perm: { ints: [0, 2, 1, 3] } })],
-      { axis: { int: 2 } },
-      { name: DECODER_IO.presentKey(i) },
-    );
-    const presentValue = g.op1(
-      'Concat',
-      [DECODER_IO.pastValue(i), g.op1('Transpose', [g.op1('Reshape', [value, kvShape])], { perm: { ints: [0, 2, 1, 3] } })],
-      { axis: { int: 2 } },
-      { name: DECODER_IO.presentValue(i) },
-    );
-    // ORT fuses Transpose + MatMul into one FusedMatMul (transB): the cache is not copied again.
-    const scores = g.op1('Add', [g.op1('MatMul', [queries, g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } })]), bias]);
-    const probs = g.op1('Softmax', [scores], { axis: { int: -1 } });
-    const context = g.op1('Reshape', [g.op1('MatMul', [probs, presentValue]), ungroupShape]);
+    const newKey = g.op1('Transpose', [key], { perm: { ints: [0, 2, 1, 3] } }, inPlace ? { name: DECODER_IO.newKey(i) } : {});
+    const newValue = g.op1('Transpose', [g.op1('Reshape', [value, kvShape])], { perm: { ints: [0, 2, 1, 3] } }, inPlace ? { name: DECODER_IO.newValue(i) } : {});
+    let context: string;
+    if (inPlace) {
+      // Past slots and new positions are scored by separate MatMuls (ORT fuses each key Transpose
+      // into a FusedMatMul with transB), so the cache buffer is only read, never copied. Only the
+      // [group * seq, capacity + seq] scores are joined for one Softmax.
+      const scores = g.op1('Add', [
+        g.op1(
+          'Concat',
+          [
+            g.op1('MatMul', [queries, g.op1('Transpose', [DECODER_IO.pastKey(i)], { perm: { ints: [0, 1, 3, 2] } })]),
+            g.op1('MatMul', [queries, g.op1('Transpose', [newKey], { perm: { ints: [0, 1, 3, 2] } })]),
+          ],
+          { axis: { int: -1 } },
+        ),
+        bias,
+      ]);
+      const [pastProbs, newProbs] = g.op('Split', [g.op1('Softmax', [scores], { axis: { int: -1 } }), pastAndNew], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
+      context = g.op1('Add', [g.op1('MatMul', [pastProbs, DECODER_IO.pastValue(i)]), g.op1('MatMul', [newProbs, newValue])]);
+    } else {
+      const presentKey = g.op1('Concat', [DECODER_IO.pastKey(i), newKey], { axis: { int: 2 } }, { name: DECODER_IO.presentKey(i) });
+      const presentValue = g.op1('Concat', [DECODER_IO.pastValue(i), newValue], { axis: { int: 2 } }, { name: DECODER_IO.presentValue(i) });
+      // ORT fuses Transpose + MatMul into one FusedMatMul (transB): the cache is not copied again.
+      const scores = g.op1('Add', [g.op1('MatMul', [queries, g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } })]), bias]);
+      context = g.op1('MatMul', [g.op1('Softmax', [scores], { axis: { int: -1 } }), presentValue]);
+    }
+    context = g.op1('Reshape', [context, ungroupShape]);
     const merged = g.op1('Reshape', [g.op1('Transpose', [context], { perm: { ints: [0, 3, 1, 2, 4] } }), mergeShape]);
-    const attnOut = w.matMul(merged, `${prefix}.self_attn.o_proj.weight_t`, nH * hd, d, transposeMatrix(layer.output, d, nH * hd));
+    const attnOut = matMul(merged, `${prefix}.self_attn.o_proj.weight_t`, nH * hd, d, () => transposeMatrix(layer().output, d, nH * hd));
     hidden = g.op1('Add', [hidden, attnOut]);
 
-    const y = rmsNorm(g, hidden, g.floatTensor(`${prefix}.post_attention_layernorm.weight`, [d], layer.mlpNorm), arch.rmsNormEps);
-    const gateUp = w.matMul(y, `${prefix}.mlp.gate_up.weight_t`, d, 2 * inter, concatTransposed([layer.gate, layer.up], inter, d));
+    const y = rmsNorm(g, hidden, initializer(`${prefix}.post_attention_layernorm.weight`, [d], () => layer().mlpNorm), arch.rmsNormEps);
+    const gateUp = matMul(y, `${prefix}.mlp.gate_up.weight_t`, d, 2 * inter, () => concatTransposed([layer().gate, layer().up], inter, d));
     const [gate, up] = g.op('Split', [gateUp, splitMlp], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
     const activated = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
-    const down = w.matMul(activated, `${prefix}.mlp.down_proj.weight_t`, inter, d, transposeMatrix(layer.down, d, inter));
+    const down = matMul(activated, `${prefix}.mlp.down_proj.weight_t`, inter, d, () => transposeMatrix(layer().down, d, inter));
     hidden = g.op1('Add', [hidden, down]);
   }
 
   // Only the last `num_logits_to_keep` positions reach the head: prefill of a long prompt needs
   // one row of logits, not seq x vocab of them.
   const tail = keep ? g.op1('Slice', [hidden, g.op1('Neg', [g.op1('Unsqueeze', [keep, axis0])]), g.int64Tensor([1], [INT64_MAX]), g.int64Tensor([1], [1])]) : hidden;
-  const normed = rmsNorm(g, tail, g.floatTensor('model.norm.weight', [d], weights.finalNorm), arch.rmsNormEps);
+  const normed = rmsNorm(g, tail, initializer('model.norm.weight', [d], () => source().weights.finalNorm), arch.rmsNormEps);
   // A tied head reads the embedding table (through a Transpose, folded by ORT when the session
   // loads, in fp32 and fp16), so the file holds the matrix once; int4 stores a quantised copy.
-  if (weights.outputHead) w.matMul(normed, 'lm_head.weight_t', d, arch.vocabSize, transposeMatrix(weights.outputHead, arch.vocabSize, d), DECODER_IO.logits);
-  else w.matMulTransposed(normed, 'lm_head.weight', arch.vocabSize, d, weights.tokenEmbedding, embedding, DECODER_IO.logits);
+  if (!arch.tiedHead) matMul(normed, 'lm_head.weight_t', d, arch.vocabSize, () => transposeMatrix(source().weights.outputHead!, arch.vocabSize, d), DECODER_IO.logits);
+  else {
+    // Only int4 reads the matrix (to quantise it); fp32 and fp16 read `embedding` in the graph.
+    const table = storage === 'int4' ? source().weights.tokenEmbedding : new Float32Array(0);
+    w.matMulTransposed(normed, 'lm_head.weight', arch.vocabSize, d, table, embedding, DECODER_IO.logits);
+  }
 
   g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
   for (let i = 0; i < arch.numLayers; i += 1) {
-    g.output(DECODER_IO.presentKey(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
-    g.output(DECODER_IO.presentValue(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
+    if (inPlace) {
+      g.output(DECODER_IO.newKey(i), 'float32', ['batch_size', nKv, 'sequence_length', hd]);
+      g.output(DECODER_IO.newValue(i), 'float32', ['batch_size', nKv, 'sequence_length', hd]);
+    } else {
+      g.output(DECODER_IO.presentKey(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
+      g.output(DECODER_IO.presentValue(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
+    }
   }
-  const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
-  return g.encode({ graphName: 'llama_decoder', opsetImports, metadata: { ...options.metadata, 'synthgate.weight_storage': storage } });
 }
 
 /** RMSNorm in basic ops, written as the Pow-ReduceMean-Add-Sqrt-Div-Mul pattern ORT fuses into one SimplifiedLayerNormalization. */

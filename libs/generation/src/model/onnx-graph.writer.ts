@@ -116,6 +116,12 @@ export class OnnxGraphWriter {
     return name;
   }
 
+  /** Adds an initializer taken over unchanged from another graph (its bytes are not copied). */
+  existingTensor(tensor: onnx.ITensorProto): string {
+    this.initializers.push(tensor);
+    return tensor.name!;
+  }
+
   /** An int64 initializer (shapes, axes, indices). */
   int64Tensor(dims: readonly number[], values: readonly number[], name = this.fresh('const')): string {
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));

@@ -1,12 +1,10 @@
 import { type DecoderSignature, type KvBlock, type OnnxDecoder } from './onnx-decoder';
 
-/** Result of prefilling a batch: next-token logits per row and, if kept, the batch's cache. */
+/** Result of prefilling a batch: next-token logits per row. */
 export interface PrefillResult {
   /** `[rows, vocab]`: logits at each row's last position. */
   readonly logits: Float32Array;
   readonly vocabSize: number;
-  /** `[rows, kvHeads, width, headDim]` per tensor; null when `keepCache` was false. */
-  readonly cache: KvBlock | null;
   /** Padded width (the longest row). */
   readonly width: number;
   readonly ortMs: number;
@@ -18,13 +16,14 @@ export interface PrefillOptions {
   readonly chunkTokens: number;
   /** Id placed under a zero mask in padded slots (any id works; it is never attended to). */
   readonly padTokenId: number;
-  readonly keepCache: boolean;
   /**
-   * With `keepCache`: arrays (one per cache tensor, each holding at least `rows * kvHeads * width *
-   * headDim` floats) that ONNX Runtime writes each chunk's keys and values into, at the chunk's
-   * rows, so the batch's cache is assembled without copies; and a `rows * vocab` logits array.
+   * Receives each chunk's keys and values (`[n, kvHeads, width, headDim]` per tensor, rows
+   * `firstRow..firstRow + n`) to copy into the caller's cache; when absent the graph runs for
+   * logits only and no cache comes back.
    */
-  readonly targets?: { readonly logits: Float32Array; readonly cache: readonly Float32Array[] } | null;
+  readonly onCache?: ((firstRow: number, block: KvBlock) => void) | null;
+  /** A `rows * vocab` array the logits are written into (allocated when absent). */
+  readonly logits?: Float32Array | null;
 }
 
 /** Rows per prefill call: as many as fit `chunkTokens`, at least one. */
@@ -40,8 +39,8 @@ export function prefillChunkRows(signature: DecoderSignature, width: number, voc
 /**
  * Prefills rows of token ids in one padded batch: left padding, `attention_mask` 0 on padding,
  * `position_ids = cumsum(mask) - 1` (so each row's first real token sits at position 0), in chunks
- * of rows so a large batch never needs all its activations at once. With `keepCache` the chunks'
- * caches are joined into one `[rows, ...]` block for the decoding steps that follow.
+ * of rows so a large batch never needs all its activations at once. With `onCache` the chunks'
+ * caches are handed to `onCache` chunk by chunk.
  */
 export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly number[])[], vocabHint: number, options: PrefillOptions): Promise<PrefillResult> {
   const signature = decoder.signature;
@@ -51,10 +50,8 @@ export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly
   const padId = BigInt(options.padTokenId);
   let logits: Float32Array | null = null;
   let vocabSize = vocabHint;
-  let cache: KvBlock | null = null;
-  let joined: Float32Array[] | null = null;
   let ortMs = 0;
-  const perRowKv = signature.numKvHeads * width * signature.headDim;
+  const target = options.logits && options.logits.length === count * vocabHint ? options.logits : null;
   for (let start = 0; start < count; start += chunk) {
     const n = Math.min(chunk, count - start);
     const ids = new BigInt64Array(n * width);
@@ -71,28 +68,23 @@ export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly
         positions[base + pad + j] = BigInt(j);
       }
     }
-    const targets = options.keepCache ? options.targets : null;
-    const outputs = targets
-      ? {
-          logits: targets.logits.subarray(start * vocabHint, (start + n) * vocabHint),
-          present: targets.cache.map((c) => c.subarray(start * perRowKv, (start + n) * perRowKv)),
-        }
-      : null;
-    const out = await decoder.forward({ rows: n, newTokens: width, inputIds: ids, attentionMask: mask, positionIds: positions, past: null, keep: 1, outputs });
+    const chunkLogits = target?.subarray(start * vocabHint, (start + n) * vocabHint) ?? null;
+    const out = await decoder.forward({
+      rows: n,
+      newTokens: width,
+      inputIds: ids,
+      attentionMask: mask,
+      positionIds: positions,
+      past: null,
+      keep: 1,
+      logits: chunkLogits,
+      fetchCache: Boolean(options.onCache),
+    });
     ortMs += out.ortMs;
     vocabSize = out.vocabSize;
-    logits ??= targets && targets.logits.length === count * vocabSize ? targets.logits : new Float32Array(count * vocabSize);
-    if (out.logits !== outputs?.logits) logits.set(out.logits, start * vocabSize);
-    if (!options.keepCache) continue;
-    if (targets) continue;
-    if (n === count) {
-      cache = out.present;
-      continue;
-    }
-    joined ??= out.present.tensors.map(() => new Float32Array(count * perRowKv));
-    out.present.tensors.forEach((tensor, t) => joined![t]!.set(tensor, start * perRowKv));
+    logits ??= target && vocabSize === vocabHint ? target : new Float32Array(count * vocabSize);
+    if (out.logits !== chunkLogits) logits.set(out.logits, start * vocabSize);
+    if (options.onCache && out.cache) options.onCache(start, out.cache);
   }
-  if (joined) cache = { rows: count, length: width, tensors: joined };
-  if (options.keepCache && options.targets) cache = { rows: count, length: width, tensors: options.targets.cache.map((c) => c.subarray(0, count * perRowKv)) };
-  return { logits: logits!, vocabSize, cache, width, ortMs };
+  return { logits: logits!, vocabSize, width, ortMs };
 }

@@ -7,7 +7,7 @@ import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KvCacheBatch, kvCacheBytes } from './kv-cache-batch';
+import { KV_CAPACITY_STEP, KvCacheBatch, kvCacheBytes } from './kv-cache-batch';
 import { OnnxDecoder } from './onnx-decoder';
 
 const arch = tinyArchitecture();
@@ -16,13 +16,16 @@ const ROWS = [[1, 5, 9, 23, 40], [1, 60], [1, 30, 31]];
 
 let dir: string;
 let decoder: OnnxDecoder;
+let stored: OnnxDecoder;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kv-batch-'));
   writeFileSync(join(dir, 'model.onnx'), buildLlamaOnnx(arch, weights));
   decoder = await OnnxDecoder.load(join(dir, 'model.onnx'), { threads: 1, executionProvider: 'cpu' });
+  stored = await OnnxDecoder.load(join(dir, 'model.onnx'), { threads: 1, executionProvider: 'cpu', inPlaceCache: false });
 });
 afterAll(async () => {
   await decoder.release();
+  await stored.release();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,6 +41,36 @@ function expectRowsMatch(logits: Float32Array, suffix: readonly number[], positi
 describe('KvCacheBatch', () => {
   it('computes the cache size from layers, kv heads, head size, rows and positions', () => {
     expect(kvCacheBytes(arch, 256, 160)).toBe(2 * 2 * 256 * 2 * 160 * 8 * 4);
+  });
+
+  it('runs a graph this project built with the in-place cache: one buffer per tensor for the whole sequence', () => {
+    expect(decoder.signature.cacheLayout).toBe('in-place');
+    expect(stored.signature.cacheLayout).toBe('concat');
+    const batch = new KvCacheBatch(decoder, ROWS, { chunkTokens: 4, padTokenId: 0, vocabSize: arch.vocabSize, maxNewTokens: 6 });
+    expect(batch.cacheBytes).toBe(kvCacheBytes(arch, ROWS.length, 5 + 6));
+  });
+
+  it('grows the in-place capacity across many steps with the logits of the reference and of the stored concat layout', async () => {
+    const maxNewTokens = 2 * KV_CAPACITY_STEP + 6;
+    const options = { chunkTokens: 4, padTokenId: 0, vocabSize: arch.vocabSize, maxNewTokens };
+    const inPlace = new KvCacheBatch(decoder, ROWS, options);
+    const concat = new KvCacheBatch(stored, ROWS, options);
+    const worst = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    expect(worst(await inPlace.prefill(), await concat.prefill())).toBeLessThan(1e-5);
+    const suffix: number[] = [];
+    for (let step = 0; step < maxNewTokens; step += 1) {
+      const token = (7 * step + 3) % arch.vocabSize;
+      suffix.push(token);
+      const logits = await inPlace.append(token);
+      expect(worst(logits, await concat.append(token))).toBeLessThan(1e-5);
+      if (step % 23 === 0 || step === maxNewTokens - 1) expectRowsMatch(logits, suffix);
+    }
+    expect(inPlace.length).toBe(5 + maxNewTokens);
+    // Roll back past a growth and decode again: the dropped slots are masked, not copied.
+    inPlace.truncate(5 + 40);
+    suffix.length = 40;
+    suffix.push(17);
+    expectRowsMatch(await inPlace.append(17), suffix);
   });
 
   it('scores several tokens in one pass and rolls back to any earlier length', async () => {

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { GenerationError } from '../generation.errors';
+import { inPlaceVariantOf } from '../model/in-place-decoder';
+import { type CacheLayout, DECODER_IO } from '../model/llama-graph.builder';
 
 /** Where ONNX Runtime runs the graph. `cuda` needs onnxruntime-node's CUDA binaries installed. */
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -10,6 +13,13 @@ export interface DecoderSessionOptions {
   /** Intra-op threads of the session (`GENERATION_THREADS`). */
   readonly threads: number;
   readonly executionProvider: ExecutionProvider;
+  /**
+   * Run a graph written by this project's builder in its in-place-cache variant (default true;
+   * see {@link CacheLayout}). Other graphs always run as stored.
+   */
+  readonly inPlaceCache?: boolean;
+  /** Benchmarks only: ONNX Runtime's profiler writes a JSON trace with this file prefix. */
+  readonly profileFilePrefix?: string;
 }
 
 /**
@@ -27,6 +37,8 @@ export interface DecoderSignature {
   readonly hasNumLogitsToKeep: boolean;
   /** Optimum's merged decoders take a `use_cache_branch` flag. */
   readonly hasUseCacheBranch: boolean;
+  /** `in-place`: outputs `new_key_values.*` only; `concat`: outputs `present.*` (past and new). */
+  readonly cacheLayout: CacheLayout;
 }
 
 /**
@@ -39,33 +51,46 @@ export interface KvBlock {
   readonly tensors: readonly Float32Array[];
 }
 
-/** One call of the decoder. Arrays are row-major and may be reused by the caller afterwards. */
+/**
+ * One call of the decoder. Arrays are row-major and may be reused by the caller afterwards.
+ * onnxruntime-node 1.30 reads inputs in place (no copy) but copies every output into a fresh
+ * buffer after the run, preallocated outputs included: only the logits and the new positions'
+ * keys and values (in-place layout) should come back.
+ */
 export interface ForwardInput {
   readonly rows: number;
   /** New positions per row in this call (`sequence_length`). */
   readonly newTokens: number;
   readonly inputIds: BigInt64Array;
-  /** `[rows, past + newTokens]`. */
+  /** `[rows, past.length + newTokens]`. */
   readonly attentionMask: BigInt64Array;
   readonly positionIds: BigInt64Array;
-  /** null: no past (a zero-length cache is fed). */
+  /**
+   * null: no past (a zero-length cache is fed). In the in-place layout, the engine's cache buffer
+   * at its capacity (`length`), unused slots masked out by `attentionMask`.
+   */
   readonly past: KvBlock | null;
   /** How many trailing positions need logits (1 except for speculative verification). */
   readonly keep: number;
   /**
-   * Preallocated outputs: ONNX Runtime writes the logits (`rows * keep * vocab` floats) and the
-   * present keys/values (`rows * kvHeads * (past + newTokens) * headDim` floats each) straight into
-   * these arrays, so a decoding step allocates nothing and copies the cache once (inside Concat).
-   * Logits are only preallocated for graphs with `num_logits_to_keep`.
+   * Where ONNX Runtime writes the logits (`rows * keep * vocab` floats), sparing a copy on our side;
+   * only for graphs with `num_logits_to_keep` and a fixed vocabulary.
    */
-  readonly outputs?: { readonly logits: Float32Array | null; readonly present: readonly Float32Array[] } | null;
+  readonly logits?: Float32Array | null;
+  /** Fetch the keys and values (default true); false runs the graph for logits only. */
+  readonly fetchCache?: boolean;
 }
 
 /** Result of one call; `logits` holds `rows * keep * vocab` floats. */
 export interface ForwardOutput {
   readonly logits: Float32Array;
   readonly vocabSize: number;
-  readonly present: KvBlock;
+  /**
+   * `in-place` layout: keys and values of the new positions (`length = newTokens`); `concat`:
+   * the whole present (`length = past + newTokens`). Fresh arrays the caller may keep. Null when
+   * `fetchCache` was false.
+   */
+  readonly cache: KvBlock | null;
   /** Wall time spent inside `session.run`. */
   readonly ortMs: number;
 }
@@ -73,32 +98,46 @@ export interface ForwardOutput {
 const PAST = /^past_key_values\.(\d+)\.key$/;
 
 /**
- * An ONNX Runtime session of a decoder in the Optimum layout. The only place ORT types exist:
- * callers pass typed arrays in and get typed arrays back.
+ * An ONNX Runtime session of a decoder in the Optimum layout (or its in-place-cache variant). The
+ * only place ORT types exist: callers pass typed arrays in and get typed arrays back.
  */
 export class OnnxDecoder {
   private readonly emptyPast: ort.Tensor[] = [];
   private readonly pastShape: number[];
+  private readonly cacheOutputs: string[] = [];
+  private readonly logitsOnly = ['logits'];
 
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly signature: DecoderSignature,
   ) {
     this.pastShape = [0, signature.numKvHeads, 0, signature.headDim];
+    for (let i = 0; i < signature.numLayers; i += 1) {
+      if (signature.cacheLayout === 'in-place') this.cacheOutputs.push(DECODER_IO.newKey(i), DECODER_IO.newValue(i));
+      else this.cacheOutputs.push(DECODER_IO.presentKey(i), DECODER_IO.presentValue(i));
+    }
   }
 
-  /** Opens `modelPath` (external data is resolved beside it) and checks the contract. */
+  /**
+   * Opens `modelPath` (external data is resolved beside it) and checks the contract. A graph this
+   * project's builder wrote runs in its in-place-cache variant, rebuilt from the file's own
+   * initializers (see {@link inPlaceVariantOf}).
+   */
   static async load(modelPath: string, options: DecoderSessionOptions): Promise<OnnxDecoder> {
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(modelPath, {
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: options.threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      });
+        ...(options.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
+      };
+      const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath));
+      session = variant ? await ort.InferenceSession.create(variant, sessionOptions) : await ort.InferenceSession.create(modelPath, sessionOptions);
     } catch (error) {
+      if (error instanceof GenerationError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new GenerationError(
         options.executionProvider === 'cuda' ? 'EXECUTION_PROVIDER_UNAVAILABLE' : 'MODEL_FORMAT_INVALID',
@@ -128,28 +167,25 @@ export class OnnxDecoder {
     if (signature.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(pastLength > 0 ? 1 : 0), [1]);
     const kvShape = [rows, signature.numKvHeads, pastLength, signature.headDim];
     for (let i = 0; i < signature.numLayers; i += 1) {
-      feeds[`past_key_values.${i}.key`] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i]!, kvShape) : this.empty(rows, 2 * i);
-      feeds[`past_key_values.${i}.value`] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i + 1]!, kvShape) : this.empty(rows, 2 * i + 1);
+      feeds[DECODER_IO.pastKey(i)] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i]!, kvShape) : this.empty(rows, 2 * i);
+      feeds[DECODER_IO.pastValue(i)] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i + 1]!, kvShape) : this.empty(rows, 2 * i + 1);
     }
-    let fetches: Record<string, ort.Tensor | null> | null = null;
-    if (input.outputs) {
-      fetches = { logits: null };
-      const presentShape = [rows, signature.numKvHeads, total, signature.headDim];
-      if (input.outputs.logits && signature.hasNumLogitsToKeep && signature.vocabSize) {
-        fetches.logits = new ort.Tensor('float32', input.outputs.logits, [rows, input.keep, signature.vocabSize]);
-      }
-      for (let i = 0; i < signature.numLayers; i += 1) {
-        fetches[`present.${i}.key`] = new ort.Tensor('float32', input.outputs.present[2 * i]!, presentShape);
-        fetches[`present.${i}.value`] = new ort.Tensor('float32', input.outputs.present[2 * i + 1]!, presentShape);
-      }
+    const fetchCache = input.fetchCache ?? true;
+    const logitsTarget = input.logits && signature.hasNumLogitsToKeep && signature.vocabSize ? input.logits : null;
+    let fetches: Record<string, ort.Tensor | null> | readonly string[];
+    if (logitsTarget) {
+      fetches = { logits: new ort.Tensor('float32', logitsTarget, [rows, input.keep, signature.vocabSize!]) };
+      if (fetchCache) for (const name of this.cacheOutputs) fetches[name] = null;
+    } else {
+      fetches = fetchCache ? ['logits', ...this.cacheOutputs] : this.logitsOnly;
     }
     const started = performance.now();
-    const out = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
+    const out = await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
     const ortMs = performance.now() - started;
-    const logitsTensor = (fetches?.logits ?? out.logits) as ort.Tensor;
+    const logitsTensor = out.logits as ort.Tensor;
     const vocabSize = logitsTensor.dims[2]!;
     const positions = logitsTensor.dims[1]!;
-    let logits = logitsTensor.data as Float32Array;
+    let logits = logitsTarget ?? (logitsTensor.data as Float32Array);
     if (positions !== input.keep) {
       // A graph without num_logits_to_keep returns every position: keep the last `keep` per row.
       const kept = new Float32Array(rows * input.keep * vocabSize);
@@ -159,17 +195,15 @@ export class OnnxDecoder {
       }
       logits = kept;
     }
-    const tensors: Float32Array[] = [];
-    if (input.outputs) {
-      tensors.push(...input.outputs.present);
-      if (fetches?.logits) logits = input.outputs.logits!;
-    } else {
-      for (let i = 0; i < signature.numLayers; i += 1) {
-        tensors.push((out[`present.${i}.key`] as ort.Tensor).data as Float32Array);
-        tensors.push((out[`present.${i}.value`] as ort.Tensor).data as Float32Array);
-      }
-    }
-    return { logits, vocabSize, present: { rows, length: total, tensors }, ortMs };
+    if (!fetchCache) return { logits, vocabSize, cache: null, ortMs };
+    const tensors = this.cacheOutputs.map((name) => (out[name] as ort.Tensor).data as Float32Array);
+    const length = signature.cacheLayout === 'in-place' ? newTokens : total;
+    return { logits, vocabSize, cache: { rows, length, tensors }, ortMs };
+  }
+
+  /** Benchmarks only: ends ONNX Runtime's profiling (the trace is written under the configured prefix). */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   /** Releases the native session. */
@@ -209,7 +243,7 @@ function inspectSignature(path: string, session: ort.InferenceSession): DecoderS
     for (const kind of ['key', 'value']) {
       const meta = inputs.get(`past_key_values.${i}.${kind}`);
       if (!meta) violation(path, `input past_key_values.${i}.${kind} is missing`);
-      if (!outputs.has(`present.${i}.${kind}`)) violation(path, `output present.${i}.${kind} is missing`);
+      if (!outputs.has(`present.${i}.${kind}`) && !outputs.has(`new_key_values.${i}.${kind}`)) violation(path, `output present.${i}.${kind} is missing`);
       if (!meta.isTensor || meta.type !== 'float32') violation(path, `input past_key_values.${i}.${kind} must be a float32 tensor`);
       const [, heads, , dim] = meta.shape;
       if (meta.shape.length !== 4 || typeof heads !== 'number' || typeof dim !== 'number') {
@@ -235,5 +269,6 @@ function inspectSignature(path: string, session: ort.InferenceSession): DecoderS
     hasPositionIds: inputs.has('position_ids'),
     hasNumLogitsToKeep: inputs.has('num_logits_to_keep'),
     hasUseCacheBranch: inputs.has('use_cache_branch'),
+    cacheLayout: outputs.has(DECODER_IO.newKey(0)) ? 'in-place' : 'concat',
   };
 }

@@ -1,0 +1,101 @@
+import { onnx } from 'onnx-proto';
+import { GenerationError } from '../generation.errors';
+import { DECODER_GRAPH_NAME, DECODER_IO, type DecoderShape, writeDecoderGraph } from './llama-graph.builder';
+import { OnnxGraphWriter } from './onnx-graph.writer';
+
+/**
+ * The in-place-cache variant (see {@link CacheLayout}) of a decoder graph that
+ * {@link buildLlamaOnnx} wrote in the stored `concat` layout, built from the stored graph's own
+ * initializers (taken over byte for byte, so the weights and the model's fingerprint are those of
+ * the file). Model folders keep the standard layout other tools read; the engine runs this one.
+ *
+ * Returns null for any other graph (an Optimum export, a graph whose weights live in external
+ * data): those run in the `concat` layout as stored. So do graphs whose weights are stored in
+ * fp16 or int4 (`synthgate.weight_storage`): their matrices are float16 tensors behind a Cast or
+ * MatMulNBits inputs, which {@link writeDecoderGraph} only writes from weights, not from a file's
+ * initializers; rebuilding them in place is not done yet. Qwen3 q/k norms are rebuilt (the norm's
+ * weights live in the fused projection).
+ */
+export function inPlaceVariantOf(modelBytes: Uint8Array): Uint8Array | null {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(modelBytes);
+  } catch {
+    return null;
+  }
+  const graph = model.graph;
+  if (!graph || graph.name !== DECODER_GRAPH_NAME || model.producerName !== 'synthgate') return null;
+  const storage = model.metadataProps.find((p) => p.key === 'synthgate.weight_storage')?.value;
+  if (storage !== undefined && storage !== null && storage !== 'fp32') return null;
+  const initializers = graph.initializer ?? [];
+  const tensors = new Map(initializers.map((t) => [t.name ?? '', t]));
+  if (!tensors.has('model.layers.0.self_attn.qkv_rotary.weight')) return null;
+  if (initializers.some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)) return null;
+  if (tensors.get('model.embed_tokens.weight')?.dataType !== onnx.TensorProto.DataType.FLOAT) return null;
+  const shape = readShape(graph, tensors);
+  const g = new OnnxGraphWriter();
+  writeDecoderGraph(
+    g,
+    shape,
+    (name, dims) => {
+      const tensor = tensors.get(name);
+      const stored = tensor?.dims?.map(Number) ?? [];
+      if (!tensor || stored.length !== dims.length || stored.some((d, i) => d !== dims[i])) {
+        throw new GenerationError('MODEL_CONTRACT_VIOLATION', `the stored decoder's initializer ${name} is missing or not [${dims.join(', ')}]`);
+      }
+      return g.existingTensor(tensor);
+    },
+    { allPositionLogits: !(graph.input ?? []).some((i) => i.name === DECODER_IO.numLogitsToKeep), cacheLayout: 'in-place', weightStorage: 'fp32' },
+  );
+  const metadata = Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
+  const opset = Object.fromEntries(model.opsetImport.map((o) => [o.domain ?? '', Number(o.version)]));
+  return g.encode({ graphName: DECODER_GRAPH_NAME, opsetImports: opset, metadata });
+}
+
+function dimsOf(tensors: Map<string, onnx.ITensorProto>, name: string): number[] {
+  const tensor = tensors.get(name);
+  if (!tensor) throw new GenerationError('MODEL_CONTRACT_VIOLATION', `the stored decoder has no initializer ${name}`);
+  return tensor.dims!.map(Number);
+}
+
+/** The shape facts {@link writeDecoderGraph} needs, read from the initializers and the graph's inputs. */
+function readShape(graph: onnx.IGraphProto, tensors: Map<string, onnx.ITensorProto>): DecoderShape {
+  const [vocabSize, hiddenSize] = dimsOf(tensors, 'model.embed_tokens.weight') as [number, number];
+  const [maxPositions, headDim] = dimsOf(tensors, 'rotary.cos') as [number, number];
+  let numLayers = 0;
+  while (tensors.has(`model.layers.${numLayers}.input_layernorm.weight`)) numLayers += 1;
+  const past = graph.input!.find((i) => i.name === DECODER_IO.pastKey(0));
+  const numKvHeads = Number(past?.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? 0);
+  const qkvWidth = dimsOf(tensors, 'model.layers.0.self_attn.qkv_rotary.weight')[1]!;
+  // With q/k norms the fused projection also carries the raw q and k, split in four.
+  const qkNorm = graph.node!.some((n) => n.opType === 'Split' && n.output?.length === 4);
+  const numHeads = (qkvWidth - numKvHeads * headDim) / ((qkNorm ? 3 : 2) * headDim) - numKvHeads;
+  const intermediateSize = dimsOf(tensors, 'model.layers.0.mlp.gate_up.weight_t')[1]! / 2;
+  if (!Number.isInteger(numHeads) || numHeads <= 0 || numKvHeads <= 0 || !Number.isInteger(intermediateSize)) {
+    throw new GenerationError('MODEL_CONTRACT_VIOLATION', 'the stored decoder graph does not have the shape its builder writes');
+  }
+  return {
+    vocabSize,
+    hiddenSize,
+    intermediateSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    maxPositions,
+    rmsNormEps: rmsNormEps(graph, tensors),
+    attentionBias: tensors.has('model.layers.0.self_attn.qkv_rotary.bias'),
+    qkNorm,
+    tiedHead: !tensors.has('lm_head.weight_t'),
+  };
+}
+
+/** The epsilon of the first RMSNorm: the float constant added to the first ReduceMean's output. */
+function rmsNormEps(graph: onnx.IGraphProto, tensors: Map<string, onnx.ITensorProto>): number {
+  const mean = graph.node!.find((n) => n.opType === 'ReduceMean')?.output?.[0];
+  const add = graph.node!.find((n) => n.opType === 'Add' && n.input?.includes(mean ?? ''));
+  const constant = tensors.get(add?.input?.find((i) => i !== mean) ?? '');
+  const raw = constant?.rawData;
+  if (!raw || raw.byteLength !== 4) throw new GenerationError('MODEL_CONTRACT_VIOLATION', 'the stored decoder graph has no RMSNorm epsilon where its builder writes one');
+  return new DataView(raw.buffer, raw.byteOffset, 4).getFloat32(0, true);
+}
