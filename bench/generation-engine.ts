@@ -20,18 +20,11 @@ import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { PrivateTokenSampler, SeededRng } from '@synthgate/privacy';
 import { KvCacheBatch } from '../libs/generation/src/runtime/kv-cache-batch';
+import { type LlamaArchitecture } from '../libs/generation/src/model/llama-architecture';
 import { OnnxDecoder } from '../libs/generation/src/runtime/onnx-decoder';
 
 /** What the FLOP count needs of a Llama-family graph. */
-export interface EngineShape {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-}
+export type EngineShape = Pick<LlamaArchitecture, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim'>;
 
 /** One engine measurement. */
 export interface EngineRow {
