@@ -159,6 +159,8 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
 
     await page.getByLabel('API token').fill('');
     await page.goto(`${gateway.url}/console/`);
+    // The app renders after the load event on a busy machine: wait for the form before tabbing.
+    await page.getByLabel('API token').waitFor();
     // Keyboard only: Tab from the top reaches the token field (after the skip link), Enter submits.
     let focused = '';
     for (let presses = 0; presses < 5 && focused !== 'token'; presses++) {
@@ -167,8 +169,12 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     }
     expect(focused).toBe('token');
     await page.keyboard.type(acme.users.DATA_OWNER.token);
+    expect(await page.getByLabel('API token').inputValue()).toBe(acme.users.DATA_OWNER.token);
     await page.keyboard.press('Enter');
-    await heading(page, 'Datasets');
+    // Signed in, or refused in words: a refusal fails here with what the console said, not a timeout.
+    const signedIn = page.getByRole('heading', { level: 1, name: 'Datasets', exact: true });
+    await signedIn.or(page.getByRole('alert')).first().waitFor();
+    if (!(await signedIn.isVisible())) throw new Error(`keyboard sign-in refused: ${(await page.getByRole('alert').allTextContents()).join(' / ')}`);
     expect(page.url()).toBe(`${gateway.url}/console/datasets`);
     expect(page.url()).not.toContain(acme.users.DATA_OWNER.token);
     expect(await page.evaluate<string[]>('Object.values(sessionStorage)')).toEqual([acme.users.DATA_OWNER.token]);
