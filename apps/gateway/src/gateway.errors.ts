@@ -1,4 +1,7 @@
-/** The stable codes clients see in `extensions.code` (DESIGN.md section 7). */
+/**
+ * The stable codes clients see in `extensions.code` (DESIGN.md section 7). What each library's codes
+ * become is errors/error-mapping.ts; GraphQL's own codes are listed there too.
+ */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
@@ -12,20 +15,6 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'TOO_MANY_IMPORTS'
   | 'INTERNAL_SERVER_ERROR';
-
-export const errorCodes: ReadonlySet<string> = new Set<ErrorCode>([
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'FORBIDDEN',
-  'UNAUTHENTICATED',
-  'BUDGET_EXHAUSTED',
-  'CONFLICT',
-  'UNDECLARED_LABEL',
-  'LEDGER_INVALID',
-  'TOO_MANY_REQUESTS',
-  'PAYLOAD_TOO_LARGE',
-  'TOO_MANY_IMPORTS',
-]);
 
 /** One problem of a bad input: the field (or file line) and the rule it breaks. */
 export interface Problem {
