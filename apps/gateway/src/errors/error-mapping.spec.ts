@@ -37,16 +37,7 @@ describe('toClientError', () => {
     expect(logged).toEqual([]);
   });
 
-  it.each<GenerationErrorCode>([
-    'INVALID_GENERATION_INPUT',
-    'KV_CACHE_LIMIT_EXCEEDED',
-    'CONTEXT_LENGTH_EXCEEDED',
-    'MODEL_FILE_MISSING',
-    'MODEL_CONTRACT_VIOLATION',
-    'MODEL_HASH_MISMATCH',
-    'UNSUPPORTED_MODEL',
-    'MODEL_FORMAT_INVALID',
-  ])('a GenerationError %s is bad input', (code) => {
+  it.each<GenerationErrorCode>(['INVALID_GENERATION_INPUT', 'KV_CACHE_LIMIT_EXCEEDED', 'CONTEXT_LENGTH_EXCEEDED'])('a GenerationError %s is bad input', (code) => {
     expect(toClientError(new GenerationError(code, 'maxNewTokens must be a positive integer, got 0'))).toEqual({
       code: 'BAD_USER_INPUT',
       message: 'maxNewTokens must be a positive integer, got 0',
@@ -56,11 +47,10 @@ describe('toClientError', () => {
     expect(logged).toEqual([]);
   });
 
-  it('a GenerationError MODEL_EXISTS is a conflict', () => {
-    expect(toClientError(new GenerationError('MODEL_EXISTS', 'models/tiny exists'))).toMatchObject({ code: 'CONFLICT', status: 409 });
-  });
-
-  it.each([
+  it.each<[string, Error]>([
+    ...(['MODEL_FILE_MISSING', 'MODEL_CONTRACT_VIOLATION', 'MODEL_HASH_MISMATCH', 'UNSUPPORTED_MODEL', 'MODEL_FORMAT_INVALID', 'MODEL_EXISTS'] as const).map(
+      (code): [string, Error] => [code, new GenerationError(code, '/opt/secret/path/models/tiny/tokenizer.json is missing')],
+    ),
     ['EXECUTION_PROVIDER_UNAVAILABLE', new GenerationError('EXECUTION_PROVIDER_UNAVAILABLE', 'cuda is not available at /opt/secret/path')],
     ['CHAT_TEMPLATE_UNAVAILABLE', new GenerationError('CHAT_TEMPLATE_UNAVAILABLE', 'no @huggingface/jinja at /opt/secret/path')],
     ['INVALID_CONFIG', new ConfigError([{ key: 'DATABASE_URL', message: 'postgres://user:secret@host is not reachable' }])],
@@ -87,7 +77,7 @@ describe('GraphQL codes', () => {
     for (const code of ['BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR', 'TOO_MANY_IMPORTS', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']) {
       expect(isClientCode(code)).toBe(true);
     }
-    for (const code of ['INVALID_PRIVACY_PARAMETER', 'MODEL_EXISTS', 'ENOENT', 'toString', '__proto__']) expect(isClientCode(code)).toBe(false);
+    for (const code of ['INVALID_PRIVACY_PARAMETER', 'MODEL_FILE_MISSING', 'ENOENT', 'toString', '__proto__']) expect(isClientCode(code)).toBe(false);
   });
 
   it("passes GraphQL's own codes through and classifies resolver errors with the one mapping", () => {

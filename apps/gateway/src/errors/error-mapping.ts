@@ -61,17 +61,18 @@ const clientCodeOf = {
   INVALID_PRIVACY_PARAMETER: 'BAD_USER_INPUT',
   INVALID_LOGITS: 'BAD_USER_INPUT',
   INVALID_RELEASE_COST: 'BAD_USER_INPUT',
-  // libs/generation: what the caller asked of a model (sizes, context, arguments, the model named).
+  // libs/generation: what the caller asked of a model (an argument, a batch, a length) is bad input.
   INVALID_GENERATION_INPUT: 'BAD_USER_INPUT',
   KV_CACHE_LIMIT_EXCEEDED: 'BAD_USER_INPUT',
   CONTEXT_LENGTH_EXCEEDED: 'BAD_USER_INPUT',
-  MODEL_FILE_MISSING: 'BAD_USER_INPUT',
-  MODEL_CONTRACT_VIOLATION: 'BAD_USER_INPUT',
-  MODEL_HASH_MISMATCH: 'BAD_USER_INPUT',
-  UNSUPPORTED_MODEL: 'BAD_USER_INPUT',
-  MODEL_FORMAT_INVALID: 'BAD_USER_INPUT',
-  MODEL_EXISTS: 'CONFLICT',
-  // The machine cannot run what was asked (no such execution provider, no Jinja package): the operator's to fix.
+  // A broken or unusable model folder, or a machine that cannot run it, is the operator's to fix, not
+  // the caller's: these messages name server paths and file contents, so they are logged, never shown.
+  MODEL_FILE_MISSING: 'INTERNAL_SERVER_ERROR',
+  MODEL_CONTRACT_VIOLATION: 'INTERNAL_SERVER_ERROR',
+  MODEL_HASH_MISMATCH: 'INTERNAL_SERVER_ERROR',
+  UNSUPPORTED_MODEL: 'INTERNAL_SERVER_ERROR',
+  MODEL_FORMAT_INVALID: 'INTERNAL_SERVER_ERROR',
+  MODEL_EXISTS: 'INTERNAL_SERVER_ERROR',
   EXECUTION_PROVIDER_UNAVAILABLE: 'INTERNAL_SERVER_ERROR',
   CHAT_TEMPLATE_UNAVAILABLE: 'INTERNAL_SERVER_ERROR',
   // libs/config: a process with bad configuration never serves a request; if one surfaces, it is ours.
