@@ -1,7 +1,4 @@
-/**
- * The stable codes clients see in `extensions.code` (DESIGN.md section 7). What each library's codes
- * become is errors/error-mapping.ts; GraphQL's own codes are listed there too.
- */
+/** The stable codes clients see in `extensions.code` (DESIGN.md section 7). */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
