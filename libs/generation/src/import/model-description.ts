@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { GenerationError } from '../generation.errors';
+import { type DecoderVariant } from '../model/llama-architecture';
 import { type WeightStorage } from '../model/weight-storage';
 import { chatTemplateOf } from '../tokenizer/chat-template';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, type ModelManifest, readManifest } from './model-folder';
@@ -33,6 +34,7 @@ export interface ModelConfigJson {
     readonly weight_storage?: WeightStorage;
     readonly source_types?: Record<string, number>;
     readonly qk_norm?: boolean;
+    readonly variant?: DecoderVariant;
   };
 }
 
