@@ -1,7 +1,7 @@
 import { BadRequestException, Logger, PayloadTooLargeException } from '@nestjs/common';
 import { AccessError } from '@synthgate/access';
 import { ConfigError } from '@synthgate/config';
-import { GenerationError, type GenerationErrorCode } from '@synthgate/generation';
+import { GenerationError, type GenerationErrorCode } from '@synthgate/generation/catalog';
 import { PersistenceError } from '@synthgate/persistence';
 import { PrivacyError, type PrivacyErrorCode } from '@synthgate/privacy';
 import { GraphQLError } from 'graphql';

@@ -1,7 +1,7 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { type AccessErrorCode } from '@synthgate/access';
 import { type ConfigError } from '@synthgate/config';
-import { type GenerationErrorCode } from '@synthgate/generation';
+import { type GenerationErrorCode } from '@synthgate/generation/catalog';
 import { type PersistenceErrorCode } from '@synthgate/persistence';
 import { type PrivacyErrorCode } from '@synthgate/privacy';
 import { type GraphQLFormattedError } from 'graphql';
