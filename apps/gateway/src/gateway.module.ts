@@ -18,9 +18,9 @@ import { DatasetResolver } from './datasets/dataset.resolver';
 import { DatasetService } from './datasets/dataset.service';
 import { RecordImportController } from './datasets/record-import.controller';
 import { RecordImportService } from './datasets/record-import.service';
-import { graphqlOptions } from './graphql/graphql.options';
+import { graphqlOptions } from './graphql.options';
 import { HealthController } from './health/health.controller';
-import { HttpExceptionFilter } from './http/http-exception.filter';
+import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { GatewayThrottlerGuard } from './http/throttler.guard';
 import { GatewayMetrics } from './metrics/gateway-metrics';
 import { MetricsController } from './metrics/metrics.controller';
@@ -29,6 +29,7 @@ import { ModelResolver } from './models/model.resolver';
 import { OrganizationResolver } from './organizations/organization.resolver';
 import { OrganizationService } from './organizations/organization.service';
 import { ModelCatalogService } from './releases/model-catalog.service';
+import { GatewayStorage } from './storage/gateway-storage';
 import { ReleaseExportController } from './releases/release-export.controller';
 import { ReleaseExportService } from './releases/release-export.service';
 import { ReleaseResolver } from './releases/release.resolver';
@@ -86,6 +87,7 @@ export class GatewayModule {
         BudgetService,
         LedgerGuard,
         ModelCatalogService,
+        GatewayStorage,
         ReleaseService,
         ReleaseExportService,
         BootstrapAdminService,
