@@ -210,7 +210,11 @@ export function readGgufModel(path: string): LlamaModelParts {
       weights,
       tokenizerJson: buildTokenizerJson(vocabulary),
       // The chat template travels in tokenizer_config.json, where Hugging Face folders keep it.
-      tokenizerConfig: typeof chatTemplate === 'string' && chatTemplate.length > 0 ? { chat_template: chatTemplate } : null,
+      // with the BOS and EOS texts templates print (bos_token, eos_token).
+      tokenizerConfig:
+        typeof chatTemplate === 'string' && chatTemplate.length > 0
+          ? { chat_template: chatTemplate, ...(bos !== null ? { bos_token: tokens[bos] } : {}), ...(eos !== null ? { eos_token: tokens[eos] } : {}) }
+          : null,
       sourceTypes,
       architectureName: known.name,
       modelType: known.modelType,
