@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { countParameters } from '../import/llama-model.writer';
+import { readModelCard } from '../import/model-card';
 import { importModel } from '../import/model-import';
 import { KvCacheBatch } from '../runtime/kv-cache-batch';
 import { OnnxDecoder } from '../runtime/onnx-decoder';
@@ -72,7 +74,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe.each(ARCHITECTURE_CASES.map((c) => [c.name, c] as const))('%s', (name, c) => {
   it('Hugging Face and GGUF imports give the PyTorch reference logits, prefill and cached steps, both cache layouts', async () => {
-    const { huggingFaceDir, ggufPath } = writeArchitectureCase(root, c);
+    const { huggingFaceDir, ggufPath, weights } = writeArchitectureCase(root, c);
     const weightsSha256 = createHash('sha256').update(readFileSync(join(huggingFaceDir, 'model.safetensors'))).digest('hex');
     const fixturePath = join(FIXTURES, `${name}.json`);
     let reference = existsSync(fixturePath) ? (JSON.parse(readFileSync(fixturePath, 'utf8')) as ReferenceLogits) : null;
@@ -93,6 +95,11 @@ describe.each(ARCHITECTURE_CASES.map((c) => [c.name, c] as const))('%s', (name, 
 
     for (const [format, source] of [['huggingface', huggingFaceDir], ['gguf', ggufPath]] as const) {
       const imported = await importModel(source, { name: `${name}-${format}`, modelsDir: join(root, 'models') });
+      // The catalogue counts the parameters from config.json's shapes as the weights have them
+      // (a Mistral GGUF is `llama`: the file does not say Mistral).
+      const card = readModelCard(imported.dir, name);
+      expect(card.parameters).toBe(countParameters(weights));
+      if (format === 'huggingface') expect(card.architecture).toBe(c.huggingFace.architecture);
       for (const inPlaceCache of [true, false]) {
         const decoder = await OnnxDecoder.load(join(imported.dir, 'model.onnx'), { threads: 1, executionProvider: 'cpu', inPlaceCache });
         try {
