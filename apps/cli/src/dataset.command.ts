@@ -14,6 +14,13 @@ function number(text: string): number {
   return value;
 }
 
+/** The chat prompt of `--chat-system` and `--chat-user`, or null when neither is given. */
+function chatTurns(system: string | undefined, user: string | undefined): { role: string; content: string }[] | null {
+  if (system === undefined && user === undefined) return null;
+  if (user === undefined) throw new InvalidArgumentError('--chat-system needs --chat-user (the turn holding {text}).');
+  return [...(system !== undefined ? [{ role: 'system', content: system }] : []), { role: 'user', content: user }];
+}
+
 interface DatasetSummary {
   id: string;
   name: string;
@@ -37,6 +44,8 @@ export function registerDatasetCommands(program: Command): void {
       .option('--label-field <field>', 'column or key holding the label (labelled datasets)')
       .option('--labels <labels>', 'the declared labels of a labelled dataset, comma-separated (imports with other labels are refused)', labelList)
       .option('--template <template>', 'prompt template with {text} (and {label})')
+      .option('--chat-system <text>', 'chat prompt for instruct models: the system turn (may use {label})')
+      .option('--chat-user <text>', 'chat prompt for instruct models: the user turn, with {text} (and {label}); used on models with a chat template')
       .option('--epsilon <epsilon>', 'total privacy budget epsilon (default 3)', number)
       .option('--delta <delta>', 'delta, below 1/record count (default 1e-6)', number),
   ).action(
@@ -48,6 +57,8 @@ export function registerDatasetCommands(program: Command): void {
         labelField?: string;
         labels?: string[];
         template?: string;
+        chatSystem?: string;
+        chatUser?: string;
         epsilon?: number;
         delta?: number;
       },
@@ -62,6 +73,7 @@ export function registerDatasetCommands(program: Command): void {
             labelField: options.labelField ?? null,
             labels: options.labels ?? null,
             promptTemplate: options.template ?? null,
+            promptChat: chatTurns(options.chatSystem, options.chatUser),
             budget: { epsilon: options.epsilon ?? null, delta: options.delta ?? null },
           },
         },
