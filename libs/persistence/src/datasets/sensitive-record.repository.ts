@@ -1,6 +1,7 @@
 import { type Writable } from 'node:stream';
 import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { type StructuredRecord } from '@synthgate/records';
 import { type EntityManager } from 'typeorm';
 import { keysetPage, type Page, type PageRequest } from '../page';
 import { SensitiveRecordEntity } from './sensitive-record.entity';
@@ -14,6 +15,15 @@ export function copyTextField(value: string | null): string {
 /** One line of COPY text format for a record of a dataset. */
 export function copyRecordLine(datasetId: string, importId: string, text: string, label: string | null): string {
   return `${datasetId}\t${importId}\t${copyTextField(text)}\t${copyTextField(label)}\n`;
+}
+
+/** One record as a batch reads it (SensitiveRecordRepository.texts). */
+export interface BatchRecord {
+  readonly id: string;
+  readonly text: string;
+  readonly label: string | null;
+  /** A structured dataset's typed values, keyed by field name; null for a text-and-label record. */
+  readonly values: StructuredRecord | null;
 }
 
 /** Sensitive records. Their text leaves this repository only for the owning organisation's DATA_OWNERs and the worker. */
@@ -60,14 +70,13 @@ export class SensitiveRecordRepository {
     }[];
   }
 
-  /** Texts of the given records, in id order (the worker, for one batch). */
-  async texts(ids: readonly string[]): Promise<{ id: string; text: string; label: string | null }[]> {
+  /**
+   * Texts of the given records, in id order (the worker, for one batch), with the typed values of
+   * a structured dataset's records (null for a text-and-label record).
+   */
+  async texts(ids: readonly string[]): Promise<BatchRecord[]> {
     if (ids.length === 0) return [];
-    return (await this.manager.query(`SELECT id::text AS id, text, label FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as {
-      id: string;
-      text: string;
-      label: string | null;
-    }[];
+    return (await this.manager.query(`SELECT id::text AS id, text, label, "values" FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as BatchRecord[];
   }
 
   /**
