@@ -1,21 +1,10 @@
-import { type Writable } from 'node:stream';
 import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type StructuredRecord } from '@synthgate/records';
 import { type EntityManager } from 'typeorm';
 import { keysetPage, type Page, type PageRequest } from '../page';
+import { CopyRecordImportSink, IMPORT_COPY_STATEMENT, type RecordImportSink, type RecordImportTarget } from './record-import-sink';
 import { SensitiveRecordEntity } from './sensitive-record.entity';
-
-/** Escapes a value for COPY's text format: backslash, newline, carriage return and tab. */
-export function copyTextField(value: string | null): string {
-  if (value === null) return '\\N';
-  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
-}
-
-/** One line of COPY text format for a record of a dataset. */
-export function copyRecordLine(datasetId: string, importId: string, text: string, label: string | null): string {
-  return `${datasetId}\t${importId}\t${copyTextField(text)}\t${copyTextField(label)}\n`;
-}
 
 /** One record as a batch reads it (SensitiveRecordRepository.texts). */
 export interface BatchRecord {
@@ -31,14 +20,14 @@ export class SensitiveRecordRepository {
   constructor(private readonly manager: EntityManager) {}
 
   /**
-   * Opens a COPY ... FROM STDIN stream on this transaction's connection; write lines made with
-   * `copyRecordLine`. Must run inside a transaction, so a failed import leaves no row behind.
+   * Opens an import of records into a dataset on this transaction's connection (PostgreSQL COPY).
+   * Must run inside a transaction, so an aborted or failed import leaves no row behind.
    */
-  async openCopy(): Promise<Writable> {
+  async openImport(target: RecordImportTarget): Promise<RecordImportSink> {
     const runner = this.manager.queryRunner;
-    if (!runner || !runner.isTransactionActive) throw new Error('openCopy needs an active transaction');
+    if (!runner || !runner.isTransactionActive) throw new Error('openImport needs an active transaction');
     const client = (await runner.connect()) as PoolClient;
-    return client.query(copyFrom('COPY sensitive_record (dataset_id, import_id, text, label) FROM STDIN'));
+    return new CopyRecordImportSink(client.query(copyFrom(IMPORT_COPY_STATEMENT)), target);
   }
 
   list(datasetId: string, filter: { label?: string | null }, page: PageRequest): Promise<Page<SensitiveRecordEntity>> {
