@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release as osRelease, tmpdir, totalmem, type as osType } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findFreePort } from '@synthgate/persistence';
+import { findFreePort } from '@synthgate/process';
 import { type BenchmarkOptions, type GatewayAccess, runUtilityBenchmark } from './utility/pipeline';
 import { markdownReport, accuracySvg } from './utility/report';
 import { jsonlTask, loadTask, type Task, TASK_NAMES, type TaskName } from './utility/tasks';

@@ -3,6 +3,7 @@ import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subje
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
+import { TEXT_AND_LABEL_MAX_TOKENS, textAndLabelSchema } from '@synthgate/records';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptTemplate } from './prompt-template';
@@ -140,6 +141,8 @@ export class DatasetService {
         textField,
         labelField,
         labels,
+        recordSchema: textAndLabelSchema([...labels].sort(), TEXT_AND_LABEL_MAX_TOKENS),
+        structured: false,
         promptTemplate,
         budgetEpsilon,
         budgetDelta,
@@ -182,7 +185,10 @@ export class DatasetService {
         const added = validateLabels('input.addLabels', input.addLabels).filter((label) => !dataset.labels.includes(label));
         const labels = [...dataset.labels, ...added].sort();
         if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.addLabels', `a dataset declares at most ${MAX_DECLARED_LABELS} labels`);
-        if (added.length > 0) changes.labels = labels;
+        if (added.length > 0) {
+          changes.labels = labels;
+          changes.recordSchema = textAndLabelSchema(labels, TEXT_AND_LABEL_MAX_TOKENS);
+        }
       }
       const head = await repositories.ledger.head(dataset.id);
       if (head) {

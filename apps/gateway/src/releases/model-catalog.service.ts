@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { kvCacheBytes, MODEL_FILES, type ModelCard, modelFingerprint, type ModelFileEntry, readManifest, readModelCard, releaseMemoryBytes, TextTokenizer } from '@synthgate/generation';
 import { DomainError } from '../gateway.errors';
+import { GatewayStorage } from '../storage/gateway-storage';
 import { type ReleaseFit, releaseFit } from './release-fit';
 
 /** What the gateway knows of a model folder without loading it into onnxruntime. */
@@ -42,7 +42,10 @@ const modelName = /^[A-Za-z0-9._-]{1,100}$/;
 export class ModelCatalogService {
   private readonly cache = new Map<string, { modified: number; description: ModelDescription }>();
 
-  constructor(@Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig) {}
+  constructor(
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+    private readonly storage: GatewayStorage,
+  ) {}
 
   get defaultModel(): string {
     return this.config.models.defaultModel;
@@ -50,12 +53,7 @@ export class ModelCatalogService {
 
   /** Names of the model folders present (those with a manifest). */
   available(): string[] {
-    const dir = resolve(this.config.models.dir);
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, MODEL_FILES.manifest)))
-      .map((entry) => entry.name)
-      .sort();
+    return this.storage.modelNames();
   }
 
   /** The model, or BAD_USER_INPUT naming `field` when there is no such model. */
@@ -64,15 +62,13 @@ export class ModelCatalogService {
     if (!modelName.test(name) || !known.includes(name)) {
       throw DomainError.badInput(field, `unknown model "${name}"; available: ${known.length ? known.join(', ') : 'none (see models/README.md)'}`);
     }
-    const dir = join(resolve(this.config.models.dir), name);
-    const manifestPath = join(dir, MODEL_FILES.manifest);
-    const modified = statSync(manifestPath).mtimeMs;
+    const dir = this.storage.modelFolder(name);
+    const modified = this.storage.modelModifiedAt(name);
     const cached = this.cache.get(name);
     if (cached && cached.modified === modified) return cached.description;
     const manifest = readManifest(dir);
-    const configJson = JSON.parse(readFileSync(join(dir, MODEL_FILES.config), 'utf8')) as LlamaConfigJson;
+    const configJson = this.storage.readModelJson(name, MODEL_FILES.config) as LlamaConfigJson;
     const heads = configJson.num_attention_heads ?? 1;
-    const tokenizerConfig = join(dir, MODEL_FILES.tokenizerConfig);
     const description: ModelDescription = {
       name,
       fingerprint: modelFingerprint(manifest.files),
@@ -82,7 +78,7 @@ export class ModelCatalogService {
       numLayers: configJson.num_hidden_layers ?? 0,
       numKvHeads: configJson.num_key_value_heads ?? heads,
       headDim: configJson.head_dim ?? Math.floor((configJson.hidden_size ?? 0) / heads),
-      tokenizer: TextTokenizer.fromFiles(join(dir, MODEL_FILES.tokenizer), existsSync(tokenizerConfig) ? tokenizerConfig : null),
+      tokenizer: TextTokenizer.fromFiles(join(dir, MODEL_FILES.tokenizer), this.storage.optionalModelFile(name, MODEL_FILES.tokenizerConfig)),
       card: readModelCard(dir, name),
     };
     this.cache.set(name, { modified, description });
