@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { GenerationError, type GenerationModel } from '@synthgate/generation';
+import { fillPrompt, GenerationError, type GenerationModel, promptParts } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
 import { ModelPool } from './model-pool';
-import { fillPrompt } from './prompt-fill';
 import { type ReleaseContext, ReleaseContextCache, ReleaseOverError } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
@@ -30,10 +29,7 @@ function auditRelease(repositories: Repositories, release: ReleaseEntity, action
  * record and public values alone.
  */
 function recordPrompt(model: GenerationModel, template: string, text: string, label: string | null, maxPromptTokens: number): string {
-  const at = template.indexOf('{text}');
-  const before = fillPrompt(template.slice(0, at), '', label);
-  const after = fillPrompt(template.slice(at + '{text}'.length), '', label);
-  return model.fitPrompt({ before, text, after }, maxPromptTokens);
+  return model.fitPrompt({ ...promptParts(template, { label }), text }, maxPromptTokens);
 }
 
 /**
@@ -218,7 +214,7 @@ export class ReleaseBatchProcessor {
     const parameters = release.parameters;
     const group = release.labelPlan.find((entry) => batchIndex >= entry.offset && batchIndex < entry.offset + entry.batches);
     const label = group?.label ?? null;
-    const publicPrompt = fillPrompt(context.publicPromptTemplate, '', label);
+    const publicPrompt = fillPrompt(context.publicPromptTemplate, { label });
     // Deterministic per batch from the release's secret seed: a retry replays the same randomness.
     const rng = batchRng(release.randomSeed, batchIndex);
     const started = process.hrtime.bigint();

@@ -1,12 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
 import { dropIncompleteTail, Utf8Guard, Utf8TokenTable } from './decoding/utf8-token-mask';
 import { GenerationError } from './generation.errors';
-import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
+import { describeModelFolder, type ModelConfigJson } from './import/model-description';
+import { MODEL_FILES, modelFingerprint, type ModelFileEntry } from './import/model-folder';
 import { prefillChunkRows } from './runtime/batch-prefill';
 import { kvCacheBuffers, kvCacheBytes, KvCacheBatch } from './runtime/kv-cache-batch';
 import { type ExecutionProvider, OnnxDecoder } from './runtime/onnx-decoder';
@@ -156,31 +157,6 @@ export interface MemoryPlan {
   readonly fits: boolean;
 }
 
-interface ConfigJson {
-  readonly vocab_size?: number;
-  readonly max_position_embeddings?: number;
-  readonly n_positions?: number;
-  readonly bos_token_id?: number | null;
-  readonly eos_token_id?: number | number[] | null;
-  readonly pad_token_id?: number | null;
-  readonly hidden_size?: number;
-  readonly intermediate_size?: number;
-  readonly num_attention_heads?: number;
-}
-
-function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (error) {
-    throw new GenerationError('MODEL_FORMAT_INVALID', `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-function ids(value: number | number[] | null | undefined): number[] {
-  if (value === null || value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).filter((v) => Number.isInteger(v) && v >= 0);
-}
-
 function requirePositiveInteger(field: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) throw new GenerationError('INVALID_GENERATION_INPUT', `${field} must be a positive integer, got ${value}`);
 }
@@ -203,25 +179,18 @@ export class GenerationModel {
     readonly info: ModelInfo,
     private readonly decoder: OnnxDecoder,
     private readonly options: Required<Pick<LoadModelOptions, 'kvCacheLimitBytes' | 'prefillChunkTokens'>>,
-    private readonly config: ConfigJson,
+    private readonly config: ModelConfigJson,
   ) {
     this.fingerprint = modelFingerprint(files);
   }
 
   /** @internal Use {@link loadModel}. */
   static async open(dir: string, options: LoadModelOptions = {}): Promise<GenerationModel> {
-    const folder = resolve(dir);
-    if (!existsSync(folder)) throw new GenerationError('MODEL_FILE_MISSING', `model folder ${dir} does not exist`);
-    const manifest = readManifest(folder, { verify: options.verifyHashes ?? true });
-    for (const required of [MODEL_FILES.onnx, MODEL_FILES.tokenizer, MODEL_FILES.config]) {
-      if (!existsSync(join(folder, required))) throw new GenerationError('MODEL_FILE_MISSING', `${join(dir, required)} is missing`);
-    }
-    const config = readJson<ConfigJson>(join(folder, MODEL_FILES.config));
-    const generationConfigPath = join(folder, MODEL_FILES.generationConfig);
-    const generationConfig = existsSync(generationConfigPath) ? readJson<ConfigJson>(generationConfigPath) : {};
-    const tokenizerConfigPath = join(folder, MODEL_FILES.tokenizerConfig);
-    const tokenizer = TextTokenizer.fromFiles(join(folder, MODEL_FILES.tokenizer), existsSync(tokenizerConfigPath) ? tokenizerConfigPath : null);
-    const decoder = await OnnxDecoder.load(join(folder, MODEL_FILES.onnx), {
+    const folder = describeModelFolder(dir, { verify: options.verifyHashes ?? true });
+    if (!existsSync(join(folder.dir, MODEL_FILES.onnx))) throw new GenerationError('MODEL_FILE_MISSING', `${join(dir, MODEL_FILES.onnx)} is missing`);
+    const config = folder.config;
+    const tokenizer = TextTokenizer.fromFiles(folder.tokenizerPath, folder.tokenizerConfigPath);
+    const decoder = await OnnxDecoder.load(join(folder.dir, MODEL_FILES.onnx), {
       threads: options.threads ?? 1,
       executionProvider: options.executionProvider ?? 'cpu',
       ...(options.inPlaceCache === false ? { inPlaceCache: false } : {}),
@@ -232,22 +201,22 @@ export class GenerationModel {
       await decoder.release();
       throw new GenerationError('MODEL_CONTRACT_VIOLATION', `${dir}: the vocabulary size is neither fixed in the logits output nor given as vocab_size in config.json`);
     }
-    const eos = [...new Set([...ids(config.eos_token_id), ...ids(generationConfig.eos_token_id)])].filter((id) => id < vocabSize);
+    const eos = folder.eosTokenIds.filter((id) => id < vocabSize);
     const info: ModelInfo = {
       vocabSize,
       numLayers: decoder.signature.numLayers,
       numKvHeads: decoder.signature.numKvHeads,
       headDim: decoder.signature.headDim,
-      maxPositions: config.max_position_embeddings ?? config.n_positions ?? Number.POSITIVE_INFINITY,
-      bosTokenId: ids(config.bos_token_id)[0] ?? null,
+      maxPositions: folder.maxPositions ?? Number.POSITIVE_INFINITY,
+      bosTokenId: folder.bosTokenId,
       eosTokenIds: eos,
-      padTokenId: ids(config.pad_token_id)[0] ?? eos[0] ?? 0,
+      padTokenId: folder.padTokenId ?? eos[0] ?? 0,
       cacheLayout: decoder.signature.cacheLayout,
     };
     return new GenerationModel(
-      manifest.name || basename(folder),
-      folder,
-      manifest.files,
+      folder.name,
+      folder.dir,
+      folder.files,
       tokenizer,
       info,
       decoder,

@@ -1,7 +1,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persistence';
 import { Connection } from '../graphql/pagination';
-import { publicPromptTemplate } from './prompt-template';
+import { publicPromptTemplate } from '@synthgate/generation/catalog';
 
 @ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and declared labels are public metadata.' })
 export class Dataset {
