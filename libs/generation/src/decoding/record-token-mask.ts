@@ -1,26 +1,8 @@
 import { type FieldValue, type RecordSchema } from '@synthgate/records';
 import { GenerationError } from '../generation.errors';
 import { RecordGrammar, type RecordState } from './record-grammar';
+import { type TokenConstraint } from './token-constraint';
 import { UTF8_STATE_COUNT, utf8Step } from './utf8-token-mask';
-
-/**
- * A restriction of each decoding step to the tokens that can continue the output, computed from
- * public information alone (the tokenizer, a public schema, the tokens generated so far). The
- * decoding loops apply `allowedIn(state)` to every row through the sampler's `restrictTo`, so it is
- * post-processing of public information (libs/privacy README, "Public restrictions").
- */
-export interface TokenConstraint<S> {
-  readonly initial: S;
-  /** Flags (1 = may follow) over the vocabulary; shared and read-only. */
-  allowedIn(state: S): Uint8Array;
-  after(state: S, token: number): S;
-  /** The output is whole: decoding stops here (a record after its closing brace). */
-  isFinished(state: S): boolean;
-  /** The output may not stop here, and must be finished by public steps (a record not yet closed). */
-  mustFinish(state: S): boolean;
-  /** Stopping here cuts a UTF-8 character (its bytes are dropped from the text). */
-  endsInsideCharacter(state: S): boolean;
-}
 
 /** The vocabulary as a byte trie: each node lists the tokens whose bytes end there. */
 interface TrieNode {
