@@ -232,19 +232,22 @@ export class ReleaseBatchProcessor {
       const example = await model.generateExample({
         privatePrompts: batch.privatePrompts,
         publicPrompt: batch.publicPrompt,
-        params: {
-          clip: parameters.clip,
-          expectedBatchSize: parameters.batchSize,
-          temperature: parameters.temperature,
-          publicTemperature: parameters.publicTemperature,
-          topK: parameters.topK,
-          // A public-only release reads no record: with no private row every step is public.
-          drafter: publicOnly ? null : parameters.drafter,
-          privateTokenCap: parameters.privateTokenCap,
-          maxNewTokens: batch.maxNewTokens,
-          maxPromptTokens,
-          nonPrivate: publicOnly || parameters.mode === 'NON_PRIVATE_REFERENCE',
-        },
+        // A public-only release reads no record: with no private row every step is a public draw
+        // (the sampler's non-private setting with zero rows), so its private settings are unused.
+        params: publicOnly
+          ? { clip: 1, expectedBatchSize: 1, temperature: 1, publicTemperature: parameters.publicTemperature, topK: parameters.topK, drafter: null, privateTokenCap: 1, maxNewTokens: batch.maxNewTokens, maxPromptTokens, nonPrivate: true }
+          : {
+              clip: parameters.clip,
+              expectedBatchSize: parameters.batchSize,
+              temperature: parameters.temperature,
+              publicTemperature: parameters.publicTemperature,
+              topK: parameters.topK,
+              drafter: parameters.drafter,
+              privateTokenCap: parameters.privateTokenCap,
+              maxNewTokens: batch.maxNewTokens,
+              maxPromptTokens,
+              nonPrivate: parameters.mode === 'NON_PRIVATE_REFERENCE',
+            },
         rng,
         mode: 'kv-cache',
         record: batch.record,
