@@ -114,6 +114,8 @@ export interface GeneratedExample {
   readonly tokenIds: readonly number[];
   readonly privateSteps: number;
   readonly publicSteps: number;
+  /** Public steps whose token a record's constraint forced (its syntax): written, not sampled. */
+  readonly forcedSteps: number;
   readonly stopReason: StopReason;
   readonly stepTimings: StepTimings;
   /** With `record`: the generated record's values, which always parse and satisfy the schema; otherwise null. */
@@ -249,7 +251,7 @@ export class GenerationModel {
     const key = JSON.stringify([schema, fixed]);
     let mask = this.recordMasks.get(key);
     if (!mask) {
-      mask = new RecordTokenMask(schema, this.trie, this.info.eosTokenIds, this.tokenizer.tokenBytes(), fixed);
+      mask = new RecordTokenMask(schema, this.trie, this.info.eosTokenIds, this.tokenizer.tokenBytes(), { fixed, encode: (text) => this.tokenizer.encode(text, { addSpecialTokens: false }) });
       if (this.recordMasks.size >= 16) this.recordMasks.delete(this.recordMasks.keys().next().value!);
       this.recordMasks.set(key, mask);
     }

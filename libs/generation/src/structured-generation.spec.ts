@@ -3,13 +3,13 @@
  */
 import { join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
-import { type RecordSchema } from '@synthgate/records';
+import { type RecordSchema, validateRecord } from '@synthgate/records';
 import { type ExampleParams, type GenerationModel, loadModel } from './generation-model';
 import { schemaViolation } from './testing/record-oracle';
 
 const SCHEMA: RecordSchema = {
   fields: [
-    { name: 'text', optional: false, type: { kind: 'text', maxTokens: 10 } },
+    { name: 'text', optional: false, type: { kind: 'text', maxTokens: 10, maxChars: 40 } },
     { name: 'genre', optional: false, type: { kind: 'category', values: ['comedy', 'horror', 'drama'] } },
     { name: 'year', optional: true, type: { kind: 'integer', min: 1950, max: 2020 } },
   ],
@@ -59,6 +59,11 @@ describe('structured examples (schema-constrained decoding)', () => {
       expect(example.record).not.toBeNull();
       expect(JSON.parse(example.text)).toEqual(example.record);
       expect(schemaViolation(SCHEMA, example.record)).toBeNull();
+      // libs/records' own check (the import's rules: no blank required text, maxChars) agrees.
+      expect(validateRecord(SCHEMA, example.record!, { source: 'json', defaultMaxChars: 10_000 }).problems).toEqual([]);
+      // The keys and punctuation are forced: written without sampling, as public steps.
+      expect(example.forcedSteps).toBeGreaterThanOrEqual(4);
+      expect(example.publicSteps).toBeGreaterThanOrEqual(example.forcedSteps);
       if (overrides.privateTokenCap === 3) {
         expect(example.privateSteps).toBeLessThanOrEqual(3);
         expect(example.stopReason).toBe('private-token-cap');

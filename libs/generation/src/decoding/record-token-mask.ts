@@ -18,6 +18,8 @@ export class VocabularyTrie {
    * from UTF-8 state `u` (0 for state 0; Infinity when none can).
    */
   readonly finishTokens: readonly number[];
+  /** The most bytes of any token. */
+  readonly longestToken: number = 0;
 
   constructor(
     tokenBytes: readonly (Uint8Array | null)[],
@@ -27,6 +29,7 @@ export class VocabularyTrie {
       const bytes = tokenBytes[token];
       if (!bytes || bytes.length === 0) continue;
       let node = this.root;
+      this.longestToken = Math.max(this.longestToken, bytes.length);
       for (const b of bytes) {
         let child = node.children.get(b);
         if (!child) {
@@ -61,17 +64,59 @@ const CACHE_LIMIT = 2048;
 export class RecordTokenMask implements TokenConstraint<RecordState> {
   readonly grammar: RecordGrammar;
   private readonly cache = new Map<string, Uint8Array>();
+  private readonly forcedCache = new Map<string, readonly number[]>();
   private readonly eos: readonly number[];
+  private readonly encode: ((text: string) => number[]) | null;
 
+  /**
+   * `fixed`: values fixed for this record (the batch's condition value). `encode`: the tokenizer
+   * (no special tokens), to write forced bytes as tokens; without it no token is forced.
+   */
   constructor(
     schema: RecordSchema,
     readonly trie: VocabularyTrie,
     eosTokenIds: Iterable<number>,
     private readonly tokenBytes: readonly (Uint8Array | null)[],
-    fixed: Readonly<Record<string, FieldValue>> = {},
+    options: { readonly fixed?: Readonly<Record<string, FieldValue>>; readonly encode?: (text: string) => number[] } = {},
   ) {
-    this.grammar = new RecordGrammar(schema, { fixed });
+    this.grammar = new RecordGrammar(schema, { fixed: options.fixed ?? {} });
     this.eos = [...eosTokenIds];
+    this.encode = options.encode ?? null;
+  }
+
+  /**
+   * The forced bytes of `state` ({@link RecordGrammar.forcedBytes}, cut to whole characters) as the
+   * tokenizer writes them; empty when the tokens would not pass the mask one by one (then the
+   * steps are sampled as usual).
+   */
+  forcedTokens(state: RecordState): readonly number[] {
+    if (this.encode === null) return [];
+    const key = this.grammar.key(state, this.trie.longestToken);
+    let tokens = this.forcedCache.get(key);
+    if (!tokens) {
+      tokens = this.computeForced(state);
+      if (this.forcedCache.size >= CACHE_LIMIT) this.forcedCache.clear();
+      this.forcedCache.set(key, tokens);
+    }
+    return tokens;
+  }
+
+  private computeForced(state: RecordState): readonly number[] {
+    const bytes = this.grammar.forcedBytes(state);
+    let whole = 0;
+    for (let i = 0, utf8 = 0; i < bytes.length; i += 1) {
+      utf8 = utf8Step(utf8, bytes[i]!);
+      if (utf8 < 0) break;
+      if (utf8 === 0) whole = i + 1;
+    }
+    if (whole === 0) return [];
+    const tokens = this.encode!(new TextDecoder().decode(Uint8Array.from(bytes.slice(0, whole))));
+    let current = state;
+    for (const token of tokens) {
+      if (this.allowedIn(current)[token] !== 1) return [];
+      current = this.after(current, token);
+    }
+    return tokens;
   }
 
   get initial(): RecordState {
@@ -79,7 +124,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
   }
 
   allowedIn(state: RecordState): Uint8Array {
-    const key = this.grammar.key(state);
+    const key = this.grammar.key(state, this.trie.longestToken);
     let mask = this.cache.get(key);
     if (!mask) {
       mask = this.compute(state);
