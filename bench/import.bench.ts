@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@synthgate/persistence';
+import { findFreePort } from '@synthgate/process';
 import { GatewayClient } from '../apps/cli/src/gateway-client';
 
 const sizes = (process.env.BENCH_IMPORT_SIZES ?? '50000,200000').split(',').map(Number);

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@synthgate/persistence';
+import { findFreePort } from '@synthgate/process';
 import { GatewayClient } from '../apps/cli/src/gateway-client';
 
 const root = join(__dirname, '..', '..');

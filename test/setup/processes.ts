@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findFreePort } from '@synthgate/persistence';
+import { findFreePort } from '@synthgate/process';
 import { type ApiClient, apiClient } from './gateway';
 
 const root = join(__dirname, '..', '..');

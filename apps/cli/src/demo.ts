@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@synthgate/persistence';
+import { findFreePort } from '@synthgate/process';
 import { GatewayClient } from './gateway-client';
 import { watchRelease } from './release.command';
 

@@ -29,6 +29,7 @@ import { ModelResolver } from './models/model.resolver';
 import { OrganizationResolver } from './organizations/organization.resolver';
 import { OrganizationService } from './organizations/organization.service';
 import { ModelCatalogService } from './releases/model-catalog.service';
+import { GatewayStorage } from './storage/gateway-storage';
 import { ReleaseExportController } from './releases/release-export.controller';
 import { ReleaseExportService } from './releases/release-export.service';
 import { ReleaseResolver } from './releases/release.resolver';
@@ -86,6 +87,7 @@ export class GatewayModule {
         BudgetService,
         LedgerGuard,
         ModelCatalogService,
+        GatewayStorage,
         ReleaseService,
         ReleaseExportService,
         BootstrapAdminService,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, onStopSignal } from '@synthgate/config';
+import { ConfigError, loadConfig } from '@synthgate/config';
+import { onStopSignal } from '@synthgate/process';
 import { createLogger, NestPinoLogger } from '@synthgate/logging';
 import { connectDatabase, loadLedgerKey, openDatabaseServer, publishedDatabaseUrl } from '@synthgate/persistence';
 import { startWorker } from './worker';

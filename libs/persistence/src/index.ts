@@ -7,9 +7,10 @@ export { type DatabaseServer, openDatabaseServer, publishedDatabaseUrl } from '.
 export { DatasetEntity, type PromptChatTurn } from './datasets/dataset.entity';
 export { type DatasetChanges, type NewDataset } from './datasets/dataset.repository';
 export { SensitiveRecordEntity } from './datasets/sensitive-record.entity';
-export { copyRecordLine } from './datasets/sensitive-record.repository';
+export { type BatchRecord } from './datasets/sensitive-record.repository';
+export { type ImportedRecordValues, type RecordImportSink, type RecordImportTarget } from './datasets/record-import-sink';
 export { isUuid } from './ids';
-export { findFreePort, processAlive, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
+export { processAlive, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
 export { ApiTokenEntity } from './identity/api-token.entity';
 export { type NewApiToken, type NewUser, type TokenWithUser } from './identity/identity.repository';
 export { OrganizationEntity } from './identity/organization.entity';
@@ -41,4 +42,4 @@ export {
   releaseStatuses,
   SyntheticRecordEntity,
 } from './releases/release.entity';
-export { type LedgerReleaseView, type NewRelease, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';
+export { type LedgerReleaseView, type NewRelease, type NewSyntheticRecord, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';

@@ -1,9 +1,7 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Database } from '@synthgate/persistence';
 import { AuditService } from '../audit/audit.service';
+import { GatewayStorage } from '../storage/gateway-storage';
 import { ApiTokenService } from '../tokens/api-token.service';
 
 /** Serialises bootstrap across gateway processes that start together. */
@@ -11,6 +9,7 @@ const BOOTSTRAP_LOCK = 7_201_002;
 const BOOTSTRAP_ORGANIZATION = 'Synthgate operators';
 const BOOTSTRAP_EMAIL = 'admin@synthgate.local';
 const BOOTSTRAP_TOKEN_DAYS = 365;
+const BOOTSTRAP_TOKEN_FILE = 'admin-token';
 
 /**
  * On first start (no user at all), creates an operators' organisation, an OPERATOR user and a token,
@@ -25,11 +24,11 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
     private readonly database: Database,
     private readonly tokens: ApiTokenService,
     private readonly audit: AuditService,
-    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+    private readonly storage: GatewayStorage,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const path = join(resolve(this.config.dataDir), 'admin-token');
+    const path = this.storage.privateFilePath(BOOTSTRAP_TOKEN_FILE);
     const created = await this.database.transaction(async (repositories) => {
       await repositories.locks.lock(BOOTSTRAP_LOCK);
       if ((await repositories.users.count()) > 0) return false;
@@ -54,9 +53,7 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
         repositories,
       );
       // Written before commit: if writing fails, no admin exists whose token nobody has.
-      mkdirSync(resolve(this.config.dataDir), { recursive: true });
-      writeFileSync(path, `${secret}\n`, { mode: 0o600 });
-      chmodSync(path, 0o600);
+      this.storage.writePrivateFile(BOOTSTRAP_TOKEN_FILE, `${secret}\n`);
       return true;
     });
     if (created) {

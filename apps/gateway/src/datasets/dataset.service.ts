@@ -6,6 +6,8 @@ import { chatTemplateProblem, DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMP
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
+import { DEFAULT_CONDITIONED_RECORD_TEMPLATE, DEFAULT_RECORD_TEMPLATE, type DeclaredShape, schemaWithLabels, structuredShape, textAndLabelShape } from './dataset-schema';
+import { type RecordSchemaInput } from './record-schema.types';
 
 export const DEFAULT_BUDGET_EPSILON = 3;
 export const DEFAULT_BUDGET_DELTA = 1e-6;
@@ -25,6 +27,8 @@ export interface CreateDataset {
   readonly labelField?: string | null;
   /** The declared labels of a labelled dataset (public schema); more can be added later. */
   readonly labels?: readonly string[] | null;
+  /** A record schema of its own (instead of textField, labelField and labels). */
+  readonly schema?: RecordSchemaInput | null;
   readonly promptTemplate?: string | null;
   /** The prompt as a chat, for models with a chat template (see validatePromptChat). */
   readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
@@ -110,6 +114,29 @@ function validateReplayThreshold(field: string, threshold: number): number {
   return threshold;
 }
 
+/** The shape of a dataset created with `input.schema`: the shorthand fields must be left out. */
+function structuredShapeOf(input: CreateDataset): DeclaredShape {
+  for (const shorthand of ['textField', 'labelField', 'labels'] as const) {
+    if (input[shorthand] !== undefined && input[shorthand] !== null) {
+      throw DomainError.badInput(`input.${shorthand}`, 'must be left out when a schema is given (declare the fields in input.schema)');
+    }
+  }
+  return structuredShape(input.schema!);
+}
+
+/** The shape of a text-and-label dataset: textField, labelField and declared labels. */
+function textAndLabelShapeOf(input: CreateDataset): DeclaredShape {
+  const textField = (input.textField ?? 'text').trim();
+  if (!fieldName.test(textField)) throw DomainError.badInput('input.textField', 'must be 1 to 100 letters, digits, _, . or -');
+  const labelField = input.labelField?.trim() || null;
+  if (labelField !== null && !fieldName.test(labelField)) throw DomainError.badInput('input.labelField', 'must be 1 to 100 letters, digits, _, . or -');
+  if (labelField === textField) throw DomainError.badInput('input.labelField', 'must differ from textField');
+  const labels = validateLabels('input.labels', input.labels ?? []);
+  if (labelField === null && labels.length > 0) throw DomainError.badInput('input.labels', 'an unlabelled dataset (no labelField) declares no labels');
+  if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.labels', `must be at most ${MAX_DECLARED_LABELS} labels`);
+  return textAndLabelShape(textField, labelField, labels);
+}
+
 /** Datasets: public metadata and budget, owned by an organisation's DATA_OWNERs. */
 @Injectable()
 export class DatasetService {
@@ -138,15 +165,16 @@ export class DatasetService {
   async create(actor: Actor, input: CreateDataset): Promise<DatasetEntity> {
     const name = validateName('input.name', input.name);
     const description = validateDescription('input.description', input.description ?? '');
-    const textField = (input.textField ?? 'text').trim();
-    if (!fieldName.test(textField)) throw DomainError.badInput('input.textField', 'must be 1 to 100 letters, digits, _, . or -');
-    const labelField = input.labelField?.trim() || null;
-    if (labelField !== null && !fieldName.test(labelField)) throw DomainError.badInput('input.labelField', 'must be 1 to 100 letters, digits, _, . or -');
-    if (labelField === textField) throw DomainError.badInput('input.labelField', 'must differ from textField');
-    const labels = validateLabels('input.labels', input.labels ?? []);
-    if (labelField === null && labels.length > 0) throw DomainError.badInput('input.labels', 'an unlabelled dataset (no labelField) declares no labels');
-    if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.labels', `must be at most ${MAX_DECLARED_LABELS} labels`);
-    const promptTemplate = input.promptTemplate ?? (labelField ? DEFAULT_LABELLED_TEMPLATE : DEFAULT_UNLABELLED_TEMPLATE);
+    const shape = input.schema ? structuredShapeOf(input) : textAndLabelShapeOf(input);
+    const { textField, labelField, labels } = shape;
+    const defaultTemplate = shape.structured
+      ? labelField
+        ? DEFAULT_CONDITIONED_RECORD_TEMPLATE
+        : DEFAULT_RECORD_TEMPLATE
+      : labelField
+        ? DEFAULT_LABELLED_TEMPLATE
+        : DEFAULT_UNLABELLED_TEMPLATE;
+    const promptTemplate = input.promptTemplate ?? defaultTemplate;
     validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
     const promptChat = input.promptChat && input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, labelField !== null) : null;
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
@@ -166,6 +194,8 @@ export class DatasetService {
         textField,
         labelField,
         labels,
+        recordSchema: shape.recordSchema,
+        structured: shape.structured,
         promptTemplate,
         promptChat,
         budgetEpsilon,
@@ -181,7 +211,7 @@ export class DatasetService {
           outcome: 'SUCCESS',
           subjectType: 'Dataset',
           subjectId: dataset.id,
-          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, labels, replayThreshold, benchmark },
+          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, labels, structured: shape.structured, fields: shape.recordSchema.fields.map((field) => field.name), replayThreshold, benchmark },
         },
         repositories,
       );
@@ -208,11 +238,16 @@ export class DatasetService {
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);
       if (input.replayThreshold !== undefined && input.replayThreshold !== null) changes.replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold);
       if (input.addLabels !== undefined && input.addLabels !== null && input.addLabels.length > 0) {
-        if (dataset.labelField === null) throw DomainError.badInput('input.addLabels', 'an unlabelled dataset (no labelField) declares no labels');
+        if (dataset.labelField === null) {
+          throw DomainError.badInput('input.addLabels', dataset.structured ? 'the dataset has no condition field: its schema is fixed' : 'an unlabelled dataset (no labelField) declares no labels');
+        }
         const added = validateLabels('input.addLabels', input.addLabels).filter((label) => !dataset.labels.includes(label));
         const labels = [...dataset.labels, ...added].sort();
         if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.addLabels', `a dataset declares at most ${MAX_DECLARED_LABELS} labels`);
-        if (added.length > 0) changes.labels = labels;
+        if (added.length > 0) {
+          changes.labels = labels;
+          changes.recordSchema = schemaWithLabels(dataset, labels, added);
+        }
       }
       const head = await repositories.ledger.head(dataset.id);
       if (head) {

@@ -1,7 +1,9 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persistence';
+import GraphQLJSON from '../graphql/json.scalar';
 import { Connection } from '../graphql/pagination';
 import { publicPromptTemplate } from '@synthgate/generation/catalog';
+import { RecordSchema, RecordSchemaInput, toRecordSchema } from './record-schema.types';
 
 @ObjectType({ description: 'One turn of a chat prompt.' })
 export class ChatTurn {
@@ -35,11 +37,23 @@ export class Dataset {
   @Field()
   description!: string;
 
-  @Field({ description: 'The column (CSV) or key (JSONL) holding the record text.' })
+  @Field({ description: 'The column (CSV) or key (JSONL) holding the record text. A structured dataset: its first text field (its records are imported by recordSchema).' })
   textField!: string;
 
-  @Field(() => String, { nullable: true, description: 'The column or key holding the label; null for an unlabelled dataset.' })
+  @Field(() => String, { nullable: true, description: 'The column or key holding the label; null for an unlabelled dataset. A structured dataset: its condition field.' })
   labelField!: string | null;
+
+  @Field(() => RecordSchema, {
+    description:
+      'The declared record schema (public metadata). A text-and-label dataset has the fields text (TEXT) and label (CATEGORY of its labels); a structured one, the fields declared at creation.',
+  })
+  recordSchema!: RecordSchema;
+
+  @Field({
+    description:
+      'True for a dataset created with a schema of its own: CSV columns and JSONL keys are its fields, and its records and releases carry typed values. False for a text-and-label dataset.',
+  })
+  structured!: boolean;
 
   @Field(() => [String], {
     description: 'The labels declared by the data owner (public schema, sorted): every record carries one of them, and releases generate only these.',
@@ -107,6 +121,9 @@ export class SensitiveRecord {
   @Field(() => String, { nullable: true })
   label!: string | null;
 
+  @Field(() => GraphQLJSON, { nullable: true, description: "A structured dataset's record: its typed values keyed by field name; null for a text-and-label record." })
+  values!: Record<string, string | number | boolean | null> | null;
+
   @Field()
   createdAt!: Date;
 }
@@ -145,6 +162,13 @@ export class CreateDatasetInput {
       'The labels of a labelled dataset, declared up front (public schema: never taken from the records). An import with any other label is refused with UNDECLARED_LABEL; add labels later with updateDataset(input: { addLabels }).',
   })
   labels?: string[] | null;
+
+  @Field(() => RecordSchemaInput, {
+    nullable: true,
+    description:
+      'A structured dataset: the record schema (fields of kind TEXT, CATEGORY, INTEGER, NUMBER, BOOLEAN; optional; a condition field). Leave out textField, labelField and labels, which are the text-and-label shorthand. In the prompt template {text} is then the record as one JSON object and {label} the condition field\'s value.',
+  })
+  schema?: RecordSchemaInput | null;
 
   @Field(() => String, { nullable: true, description: 'Must contain {text} once; {label} in labelled datasets; continue after {text}.' })
   promptTemplate?: string | null;
@@ -201,6 +225,8 @@ export function toDataset(entity: DatasetEntity): Dataset {
     description: entity.description,
     textField: entity.textField,
     labelField: entity.labelField,
+    recordSchema: toRecordSchema(entity.recordSchema),
+    structured: entity.structured,
     labels: entity.labels,
     labelsDerivedFromData: entity.labelsDerivedFromData,
     recordCount: entity.recordCount,
@@ -218,7 +244,7 @@ export function toDataset(entity: DatasetEntity): Dataset {
 }
 
 export function toSensitiveRecord(entity: SensitiveRecordEntity): SensitiveRecord {
-  return { id: entity.id, text: entity.text, label: entity.label, createdAt: entity.createdAt };
+  return { id: entity.id, text: entity.text, label: entity.label, values: entity.values, createdAt: entity.createdAt };
 }
 
 /** Why releases would be refused under this budget (DESIGN.md section 4: delta below 1/N). */

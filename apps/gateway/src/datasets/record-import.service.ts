@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Actor, defineAbilityFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { copyRecordLine, Database } from '@synthgate/persistence';
+import { Database, type ImportedRecordValues } from '@synthgate/persistence';
+import { type RecordSchema } from '@synthgate/records';
 import { type CsvError, parse as parseCsv } from 'csv-parse';
 import { AuditService } from '../audit/audit.service';
 import { DomainError, type Problem } from '../gateway.errors';
 import { ImportSlots } from './import-slots';
 import { ByteLimit, JsonLinesParser, lineTooLong, maxLineChars, type RawRow, Utf8Validator } from './import-streams';
+import { checkStructuredRow, StructuredCsvRows } from './structured-import';
 
 export type ImportFormat = 'csv' | 'jsonl';
 
@@ -25,7 +26,6 @@ export interface ImportResult {
 /** Problems listed in full in an error; the rest are counted. */
 const MAX_LISTED_PROBLEMS = 20;
 const MAX_LABEL_LENGTH = 200;
-const COPY_BATCH_CHARS = 64 * 1024;
 
 type ParsedRow = RawRow | { readonly line: number; readonly parseError: string };
 
@@ -88,11 +88,11 @@ function headerError(rule: string): DomainError {
 
 /**
  * Imports records into a dataset, all or nothing. The file is streamed (never held in memory):
- * bytes are limited and checked as UTF-8, parsed, validated row by row and written with
- * PostgreSQL COPY inside one transaction that holds the dataset's row lock. A bad file imports
+ * bytes are limited and checked as UTF-8, parsed, validated row by row and written to the
+ * records' import sink (PostgreSQL COPY) inside one transaction that holds the dataset's row lock. A bad file imports
  * nothing; the error names the first 20 problems by line and rule, then counts the rest.
  *
- * `upload` aborts the import (the COPY is cancelled, the transaction rolls back, the lock and the
+ * `upload` aborts the import (the sink is aborted, the transaction rolls back, the lock and the
  * connection are released) the moment the caller's upload fails: a client that disconnects, or a
  * multipart form cut off before its closing boundary. Its reason becomes the import's error. An
  * upload that sends nothing for IMPORT_STALL_TIMEOUT_SECONDS is aborted the same way.
@@ -129,18 +129,17 @@ export class RecordImportService {
       const result = await this.database.transaction(async (repositories) => {
         const locked = (await repositories.datasets.lockForUpdate(dataset.id))!;
         if (locked.archivedAt) throw DomainError.conflict(`dataset ${dataset.id} is archived; nothing was imported`);
-        const copy = await repositories.records.openCopy();
-        // Errors of an aborted COPY surface through the pipeline and `once` below; this keeps the
-        // stream's own error event from escaping as an uncaught exception.
-        copy.on('error', () => undefined);
+        const sink = await repositories.records.openImport({ datasetId: dataset.id, importId });
         const problems = new ProblemList();
         // Labels are public schema, declared by the owner: a record with any other label is refused.
         const declaredLabels = new Set(locked.labels);
         let rows = 0;
-        let copyFailed = false;
-        let pending = '';
+        let refused = false;
         const maxChars = this.config.importLimits.maxRecordChars;
-        const lineChars = maxLineChars(maxChars);
+        // A structured record may hold several texts: its line may be as long as all of them.
+        const schema = locked.recordSchema;
+        const structured = locked.structured;
+        const lineChars = maxLineChars(structured ? structuredRecordChars(schema, maxChars) : maxChars);
         const labelled = dataset.labelField !== null;
         const textField = dataset.textField;
         const labelField = dataset.labelField ?? '';
@@ -149,27 +148,31 @@ export class RecordImportService {
         try {
           const consume = async (parsed: AsyncIterable<ParsedRow>): Promise<void> => {
             for await (const row of parsed) {
-              const problem = 'parseError' in row ? { field: 'line', line: row.line, rule: row.parseError } : validateRow(row, textField, labelled ? labelField : null, maxChars, declaredLabels);
-              if (problem) {
-                problems.add(problem);
-                if (!copyFailed) {
-                  // Nothing of a bad file is kept: abort the COPY now, keep reading to report every problem.
-                  copyFailed = true;
-                  copy.destroy(new Error('import aborted'));
+              let rowProblems: Problem[];
+              let values: ImportedRecordValues | null = null;
+              if ('parseError' in row) {
+                rowProblems = [{ field: 'line', line: row.line, rule: row.parseError }];
+              } else if (structured) {
+                const checked = checkStructuredRow(schema, row, format === 'csv' ? 'csv' : 'json', maxChars);
+                rowProblems = 'problems' in checked ? checked.problems : [];
+                values = 'values' in checked ? checked.values : null;
+              } else {
+                const problem = validateRow(row, textField, labelled ? labelField : null, maxChars, declaredLabels);
+                rowProblems = problem ? [problem] : [];
+                values = problem ? null : { text: row.text as string, label: labelled ? labelValue(row.label) : null };
+              }
+              if (rowProblems.length > 0) {
+                for (const problem of rowProblems) problems.add(problem);
+                if (!refused) {
+                  // Nothing of a bad file is kept: abort the import now, keep reading to report every problem.
+                  refused = true;
+                  sink.abort();
                 }
                 continue;
               }
-              if (copyFailed) continue;
-              const row_ = row as RawRow;
-              const label = labelled ? labelValue(row_.label) : null;
+              if (refused) continue;
               rows++;
-              // Lines are batched into ~64 KB writes: one buffer per batch instead of one per row.
-              pending += copyRecordLine(dataset.id, importId, row_.text as string, label);
-              if (pending.length >= COPY_BATCH_CHARS) {
-                const ok = copy.write(pending);
-                pending = '';
-                if (!ok) await drained(copy);
-              }
+              await sink.write(values!);
             }
           };
           if (format === 'csv') {
@@ -185,12 +188,12 @@ export class RecordImportService {
                 return undefined;
               },
             });
-            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume, { signal: aborted });
+            await pipeline(source, limiter, new Utf8Validator(), csv, structured ? new StructuredCsvRows(schema) : new CsvRows(textField, dataset.labelField), consume, { signal: aborted });
           } else {
-            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars), consume, { signal: aborted });
+            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars, structured), consume, { signal: aborted });
           }
         } catch (error) {
-          if (!copyFailed) copy.destroy(new Error('import aborted'));
+          sink.abort();
           // A failed upload shows up as whichever stream broke first; its own reason says what happened.
           if (aborted.aborted) throw aborted.reason;
           if (isCsvError(error)) {
@@ -203,20 +206,19 @@ export class RecordImportService {
           stopWatching();
         }
         if (problems.count > 0) {
-          // CSV errors reported through on_skip reach here with the COPY still open.
-          if (!copyFailed) copy.destroy(new Error('import aborted'));
+          // CSV errors reported through on_skip reach here with the import still open.
+          sink.abort();
           throw problemsError(problems);
         }
         if (rows === 0) {
-          copy.destroy(new Error('import aborted'));
+          sink.abort();
           throw new DomainError('BAD_USER_INPUT', 'file: contains no records; nothing was imported', {
             field: 'file',
             problems: [{ field: 'file', rule: 'contains no records' }],
             problemCount: 1,
           });
         }
-        copy.end(pending);
-        await once(copy, 'finish');
+        await sink.commit();
         await repositories.datasets.addImported(dataset.id, rows);
         await this.audit.record(
           actor,
@@ -258,6 +260,12 @@ export class RecordImportService {
   }
 }
 
+/** The most characters of a structured record's texts: each text field's maxChars, or `defaultMaxChars`. */
+function structuredRecordChars(schema: RecordSchema, defaultMaxChars: number): number {
+  const texts = schema.fields.map((field) => (field.type.kind === 'text' ? (field.type.maxChars ?? defaultMaxChars) : 0));
+  return Math.max(defaultMaxChars, texts.reduce((sum, chars) => sum + chars, 0));
+}
+
 /** Aborts `stall` once the import has waited on its client for `timeoutMs`; returns the stop. */
 function watchForStall(limiter: ByteLimit, timeoutMs: number, stall: AbortController): () => void {
   limiter.startClock();
@@ -271,10 +279,6 @@ function watchForStall(limiter: ByteLimit, timeoutMs: number, stall: AbortContro
   );
   timer.unref();
   return () => clearInterval(timer);
-}
-
-async function drained(stream: Writable): Promise<void> {
-  await once(stream, 'drain');
 }
 
 function labelValue(value: unknown): string {

@@ -1,9 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { DEFAULT_CONTEXT_LENGTH, describeModelFolder, kvCacheBytes, MODEL_FILES, type ModelCard, modelCard, type ModelFileEntry, releaseMemoryBytes, TextTokenizer } from '@synthgate/generation/catalog';
+import { DEFAULT_CONTEXT_LENGTH, describeModelFolder, kvCacheBytes, type ModelCard, modelCard, type ModelFileEntry, releaseMemoryBytes, TextTokenizer } from '@synthgate/generation/catalog';
 import { DomainError } from '../gateway.errors';
+import { GatewayStorage } from '../storage/gateway-storage';
 import { type ReleaseFit, releaseFit } from './release-fit';
 
 /** What the gateway knows of a model folder without loading it into onnxruntime (read by the engine's own {@link describeModelFolder}). */
@@ -34,7 +33,10 @@ const modelName = /^[A-Za-z0-9._-]{1,100}$/;
 export class ModelCatalogService {
   private readonly cache = new Map<string, { modified: number; description: ModelDescription }>();
 
-  constructor(@Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig) {}
+  constructor(
+    @Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig,
+    private readonly storage: GatewayStorage,
+  ) {}
 
   get defaultModel(): string {
     return this.config.models.defaultModel;
@@ -42,12 +44,7 @@ export class ModelCatalogService {
 
   /** Names of the model folders present (those with a manifest). */
   available(): string[] {
-    const dir = resolve(this.config.models.dir);
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, MODEL_FILES.manifest)))
-      .map((entry) => entry.name)
-      .sort();
+    return this.storage.modelNames();
   }
 
   /** The model, or BAD_USER_INPUT naming `field` when there is no such model. */
@@ -56,9 +53,8 @@ export class ModelCatalogService {
     if (!modelName.test(name) || !known.includes(name)) {
       throw DomainError.badInput(field, `unknown model "${name}"; available: ${known.length ? known.join(', ') : 'none (see models/README.md)'}`);
     }
-    const dir = join(resolve(this.config.models.dir), name);
-    const manifestPath = join(dir, MODEL_FILES.manifest);
-    const modified = statSync(manifestPath).mtimeMs;
+    const dir = this.storage.modelFolder(name);
+    const modified = this.storage.modelModifiedAt(name);
     const cached = this.cache.get(name);
     if (cached && cached.modified === modified) return cached.description;
     const folder = describeModelFolder(dir, { name });

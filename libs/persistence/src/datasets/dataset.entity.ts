@@ -1,3 +1,4 @@
+import { type RecordSchema } from '@synthgate/records';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /** One turn of a dataset's chat prompt. */
@@ -57,6 +58,21 @@ export class DatasetEntity {
    */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   labels!: string[];
+
+  /**
+   * The declared record schema (public metadata, `@synthgate/records`). A text-and-label dataset
+   * has `textAndLabelSchema(labels, TEXT_AND_LABEL_MAX_TOKENS)`, kept in step with `labels`.
+   */
+  @Column({ name: 'record_schema', type: 'jsonb' })
+  recordSchema!: RecordSchema;
+
+  /**
+   * True for a dataset created with a schema of its own: its records carry typed `values`, their
+   * `text` is the record as one JSON object and their `label` the condition field's value. False
+   * for a text-and-label dataset, whose records have `text` and `label` only.
+   */
+  @Column({ type: 'boolean', default: false })
+  structured!: boolean;
 
   /** True for datasets created before labels were declared: their labels were found in the records. */
   @Column({ name: 'labels_derived_from_data', type: 'boolean', default: false })

@@ -1,19 +1,18 @@
-import { type Writable } from 'node:stream';
 import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { type StructuredRecord } from '@synthgate/records';
 import { type EntityManager } from 'typeorm';
 import { keysetPage, type Page, type PageRequest } from '../page';
+import { CopyRecordImportSink, IMPORT_COPY_STATEMENT, type RecordImportSink, type RecordImportTarget } from './record-import-sink';
 import { SensitiveRecordEntity } from './sensitive-record.entity';
 
-/** Escapes a value for COPY's text format: backslash, newline, carriage return and tab. */
-export function copyTextField(value: string | null): string {
-  if (value === null) return '\\N';
-  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
-}
-
-/** One line of COPY text format for a record of a dataset. */
-export function copyRecordLine(datasetId: string, importId: string, text: string, label: string | null): string {
-  return `${datasetId}\t${importId}\t${copyTextField(text)}\t${copyTextField(label)}\n`;
+/** One record as a batch reads it (SensitiveRecordRepository.texts). */
+export interface BatchRecord {
+  readonly id: string;
+  readonly text: string;
+  readonly label: string | null;
+  /** A structured dataset's typed values, keyed by field name; null for a text-and-label record. */
+  readonly values: StructuredRecord | null;
 }
 
 /** Sensitive records. Their text leaves this repository only for the owning organisation's DATA_OWNERs and the worker. */
@@ -21,14 +20,14 @@ export class SensitiveRecordRepository {
   constructor(private readonly manager: EntityManager) {}
 
   /**
-   * Opens a COPY ... FROM STDIN stream on this transaction's connection; write lines made with
-   * `copyRecordLine`. Must run inside a transaction, so a failed import leaves no row behind.
+   * Opens an import of records into a dataset on this transaction's connection (PostgreSQL COPY).
+   * Must run inside a transaction, so an aborted or failed import leaves no row behind.
    */
-  async openCopy(): Promise<Writable> {
+  async openImport(target: RecordImportTarget): Promise<RecordImportSink> {
     const runner = this.manager.queryRunner;
-    if (!runner || !runner.isTransactionActive) throw new Error('openCopy needs an active transaction');
+    if (!runner || !runner.isTransactionActive) throw new Error('openImport needs an active transaction');
     const client = (await runner.connect()) as PoolClient;
-    return client.query(copyFrom('COPY sensitive_record (dataset_id, import_id, text, label) FROM STDIN'));
+    return new CopyRecordImportSink(client.query(copyFrom(IMPORT_COPY_STATEMENT)), target);
   }
 
   list(datasetId: string, filter: { label?: string | null }, page: PageRequest): Promise<Page<SensitiveRecordEntity>> {
@@ -60,14 +59,13 @@ export class SensitiveRecordRepository {
     }[];
   }
 
-  /** Texts of the given records, in id order (the worker, for one batch). */
-  async texts(ids: readonly string[]): Promise<{ id: string; text: string; label: string | null }[]> {
+  /**
+   * Texts of the given records, in id order (the worker, for one batch), with the typed values of
+   * a structured dataset's records (null for a text-and-label record).
+   */
+  async texts(ids: readonly string[]): Promise<BatchRecord[]> {
     if (ids.length === 0) return [];
-    return (await this.manager.query(`SELECT id::text AS id, text, label FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as {
-      id: string;
-      text: string;
-      label: string | null;
-    }[];
+    return (await this.manager.query(`SELECT id::text AS id, text, label, "values" FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as BatchRecord[];
   }
 
   /**

@@ -5,8 +5,8 @@ import { type MigrationInterface, type QueryRunner } from 'typeorm';
  * `{label}`, rendered through the chat template of a release's model when it has one. Public
  * metadata, like the plain template, which stays for models without a chat template.
  */
-export class DatasetPromptChat1764390420000 implements MigrationInterface {
-  name = 'DatasetPromptChat1764390420000';
+export class DatasetPromptChat1764400060000 implements MigrationInterface {
+  name = 'DatasetPromptChat1764400060000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE dataset ADD COLUMN prompt_chat jsonb NULL`);
