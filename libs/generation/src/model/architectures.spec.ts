@@ -108,12 +108,25 @@ describe.each(ARCHITECTURE_CASES.map((c) => [c.name, c] as const))('%s', (name, 
           const batch = new KvCacheBatch(decoder, CASE_ROWS, { chunkTokens: 16, padTokenId: 0, vocabSize: vocab, maxNewTokens: CASE_SUFFIX.length });
           const steps = [Float32Array.from(await batch.prefill())];
           for (const token of CASE_SUFFIX) steps.push(Float32Array.from(await batch.append(token)));
-          steps.forEach((logits, step) =>
+          const expectStep = (logits: Float32Array, step: number, what: string): void =>
             CASE_ROWS.forEach((_, r) => {
               const worst = worstDifference(logits.subarray(r * vocab, (r + 1) * vocab), reference!.logits[r]![step]!);
-              if (worst >= TOLERANCE) throw new Error(`${name} ${format} ${inPlaceCache ? 'in-place' : 'concat'}: row ${r} step ${step} differs by ${worst}`);
-            }),
-          );
+              if (worst >= TOLERANCE) throw new Error(`${name} ${format} ${inPlaceCache ? 'in-place' : 'concat'} ${what}: row ${r} step ${step} differs by ${worst}`);
+            });
+          steps.forEach((logits, step) => expectStep(logits, step, 'step by step'));
+          // Speculative verification's path: several tokens in one pass, then a rollback.
+          const verify = new KvCacheBatch(decoder, CASE_ROWS, { chunkTokens: 16, padTokenId: 0, vocabSize: vocab, maxNewTokens: CASE_SUFFIX.length });
+          await verify.prefill();
+          const base = verify.length;
+          const many = Float32Array.from(await verify.appendMany(CASE_SUFFIX));
+          const n = CASE_SUFFIX.length;
+          for (let j = 0; j < n; j += 1) {
+            const atJ = new Float32Array(CASE_ROWS.length * vocab);
+            CASE_ROWS.forEach((_, r) => atJ.set(many.subarray((r * n + j) * vocab, (r * n + j + 1) * vocab), r * vocab));
+            expectStep(atJ, j + 1, 'in one pass');
+          }
+          verify.truncate(base + 1);
+          expectStep(Float32Array.from(await verify.append(CASE_SUFFIX[1]!)), 2, 'after a rollback');
         } finally {
           await decoder.release();
         }
