@@ -63,6 +63,10 @@ describe('synthgate CLI against a running gateway', () => {
     const dataset = await cli('dataset', 'create', '--name', 'tickets', '--label-field', 'label', '--labels', 'account,hardware', '--epsilon', '2', ...owner, '--json');
     expect(dataset.code).toBe(0);
     const datasetId = (JSON.parse(dataset.stdout) as { id: string }).id;
+    const chat = await cli('dataset', 'create', '--name', 'chat tickets', '--label-field', 'label', '--labels', 'account', '--chat-system', 'You write tickets about {label}.', '--chat-user', 'Example: {text}\n\nAnother:', ...owner, '--json');
+    expect(chat.code).toBe(0);
+    const { dataset: chatDataset } = await gateway.data<{ dataset: { promptChat: unknown } }>(secret, 'query($id: ID!) { dataset(id: $id) { promptChat { role content } } }', { id: (JSON.parse(chat.stdout) as { id: string }).id });
+    expect(chatDataset.promptChat).toEqual([{ role: 'system', content: 'You write tickets about {label}.' }, { role: 'user', content: 'Example: {text}\n\nAnother:' }]);
 
     const csv = join(files, 'records.csv');
     writeFileSync(csv, 'text,label\n"My printer is on fire",hardware\n"I forgot my password",account\n');

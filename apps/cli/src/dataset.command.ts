@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient, output, withConnection, type ConnectionOptions } from './gateway-client';
 
@@ -12,6 +13,36 @@ function number(text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value)) throw new InvalidArgumentError('must be a number.');
   return value;
+}
+
+/** The chat prompt of `--chat-system` and `--chat-user`, or null when neither is given. */
+function chatTurns(system: string | undefined, user: string | undefined): { role: string; content: string }[] | null {
+  if (system === undefined && user === undefined) return null;
+  if (user === undefined) throw new InvalidArgumentError('--chat-system needs --chat-user (the turn holding {text}).');
+  return [...(system !== undefined ? [{ role: 'system', content: system }] : []), { role: 'user', content: user }];
+}
+
+/**
+ * A record schema file (JSON, the shape libs/records declares and exports write into dataset
+ * cards: `{ "fields": [{ "name", "type": { "kind", ...bounds }, "optional" }], "conditionField" }`)
+ * as the GraphQL RecordSchemaInput. The gateway validates it; this only reshapes it.
+ */
+export function schemaInput(file: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read ${file} as JSON (${(error as Error).message}).`);
+  }
+  const schema = parsed as { fields?: unknown; conditionField?: unknown };
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(schema.fields)) throw new InvalidArgumentError(`${file} must hold an object with a "fields" list.`);
+  return {
+    conditionField: schema.conditionField ?? null,
+    fields: schema.fields.map((field: { name?: unknown; optional?: unknown; type?: Record<string, unknown> }) => {
+      const { kind, ...bounds } = field.type ?? {};
+      return { name: field.name, optional: field.optional ?? null, kind: typeof kind === 'string' ? kind.toUpperCase() : kind, ...bounds };
+    }),
+  };
 }
 
 interface DatasetSummary {
@@ -36,7 +67,10 @@ export function registerDatasetCommands(program: Command): void {
       .option('--text-field <field>', 'column or key holding the record text', 'text')
       .option('--label-field <field>', 'column or key holding the label (labelled datasets)')
       .option('--labels <labels>', 'the declared labels of a labelled dataset, comma-separated (imports with other labels are refused)', labelList)
+      .option('--schema <file>', 'a structured dataset: its record schema, a JSON file (instead of --text-field, --label-field and --labels)', schemaInput)
       .option('--template <template>', 'prompt template with {text} (and {label})')
+      .option('--chat-system <text>', 'chat prompt for instruct models: the system turn (may use {label})')
+      .option('--chat-user <text>', 'chat prompt for instruct models: the user turn, with {text} (and {label}); used on models with a chat template')
       .option('--epsilon <epsilon>', 'total privacy budget epsilon (default 3)', number)
       .option('--delta <delta>', 'delta, below 1/record count (default 1e-6)', number),
   ).action(
@@ -47,7 +81,10 @@ export function registerDatasetCommands(program: Command): void {
         textField: string;
         labelField?: string;
         labels?: string[];
+        schema?: unknown;
         template?: string;
+        chatSystem?: string;
+        chatUser?: string;
         epsilon?: number;
         delta?: number;
       },
@@ -58,10 +95,12 @@ export function registerDatasetCommands(program: Command): void {
           input: {
             name: options.name,
             description: options.description ?? null,
-            textField: options.textField,
-            labelField: options.labelField ?? null,
-            labels: options.labels ?? null,
+            // A schema replaces the text-and-label shorthand (the gateway refuses both at once).
+            ...(options.schema
+              ? { schema: options.schema, ...(options.labelField || options.labels ? { labelField: options.labelField ?? null, labels: options.labels ?? null } : {}) }
+              : { textField: options.textField, labelField: options.labelField ?? null, labels: options.labels ?? null }),
             promptTemplate: options.template ?? null,
+            promptChat: chatTurns(options.chatSystem, options.chatUser),
             budget: { epsilon: options.epsilon ?? null, delta: options.delta ?? null },
           },
         },

@@ -1,3 +1,5 @@
+import { type RecordProblemCode, type SchemaProblemCode } from '@synthgate/records';
+
 /** The stable codes clients see in `extensions.code` (DESIGN.md section 7). */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
@@ -18,8 +20,11 @@ export interface Problem {
   readonly field: string;
   readonly rule: string;
   readonly line?: number;
-  /** Set when the problem has a code of its own (an import's UNDECLARED_LABEL). */
-  readonly code?: ErrorCode;
+  /**
+   * Set when the problem has a code of its own: an import's UNDECLARED_LABEL, a structured
+   * record's rule (libs/records RecordProblemCode) or a declared schema's (SchemaProblemCode).
+   */
+  readonly code?: ErrorCode | RecordProblemCode | SchemaProblemCode;
 }
 
 /**

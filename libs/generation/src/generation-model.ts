@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
+import { type FieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
+import { RecordGrammar } from './decoding/record-grammar';
+import { RecordTokenMask, VocabularyTrie } from './decoding/record-token-mask';
 import { dropIncompleteTail, Utf8Guard, Utf8TokenTable } from './decoding/utf8-token-mask';
 import { GenerationError } from './generation.errors';
 import { describeModelFolder, type ModelConfigJson } from './import/model-description';
@@ -92,6 +95,14 @@ export interface GenerateExampleRequest {
    * forward passes when most steps are public). Off by default.
    */
   readonly speculative?: { readonly maxDraftTokens: number } | null;
+  /**
+   * Generate one record of this declared schema (public metadata): every step may draw only tokens
+   * that continue a valid JSON record (decoding/record-token-mask.ts), a record still open at the
+   * private-token cap is finished by public steps, and the example's `record` holds the parsed
+   * values. `fixed`: values chosen for the batch (the condition field's). `maxNewTokens` must be at
+   * least {@link GenerationModel.recordTokenBound}.
+   */
+  readonly record?: { readonly schema: RecordSchema; readonly fixed?: Readonly<Record<string, FieldValue>> } | null;
 }
 
 /**
@@ -107,8 +118,12 @@ export interface GeneratedExample {
   readonly tokenIds: readonly number[];
   readonly privateSteps: number;
   readonly publicSteps: number;
+  /** Public steps whose token a record's constraint forced (its syntax): written, not sampled. */
+  readonly forcedSteps: number;
   readonly stopReason: StopReason;
   readonly stepTimings: StepTimings;
+  /** With `record`: the generated record's values, which always parse and satisfy the schema; otherwise null. */
+  readonly record: StructuredRecord | null;
 }
 
 /** Non-private generation from one prompt (CLI checks, smoke tests). */
@@ -174,6 +189,8 @@ export class GenerationModel {
   /** sha256 over the manifest's file hashes: the model identity a release records. */
   readonly fingerprint: string;
   private utf8: Utf8TokenTable | null = null;
+  private trie: VocabularyTrie | null = null;
+  private readonly recordMasks = new Map<string, RecordTokenMask>();
 
   private constructor(
     readonly name: string,
@@ -238,6 +255,30 @@ export class GenerationModel {
   /** Why `cuda` was asked for and the model runs on the CPU (one line for the operator's log); null otherwise. */
   get providerFallback(): string | null {
     return this.decoder.providerFallback;
+  }
+
+  /**
+   * The schema constraint of `schema` (with `fixed` values) over this model's vocabulary. The byte
+   * trie is built once per model; masks are cached per constraint, the last few kept.
+   */
+  recordMask(schema: RecordSchema, fixed: Readonly<Record<string, FieldValue>> = {}): RecordTokenMask {
+    this.trie ??= new VocabularyTrie(this.tokenizer.tokenBytes(), this.info.vocabSize);
+    const key = JSON.stringify([schema, fixed]);
+    let mask = this.recordMasks.get(key);
+    if (!mask) {
+      mask = new RecordTokenMask(schema, this.trie, this.info.eosTokenIds, this.tokenizer.tokenBytes(), { fixed, encode: (text) => this.tokenizer.encode(text, { addSpecialTokens: false }) });
+      if (this.recordMasks.size >= 16) this.recordMasks.delete(this.recordMasks.keys().next().value!);
+      this.recordMasks.set(key, mask);
+    }
+    return mask;
+  }
+
+  /**
+   * The most tokens a record of `schema` can take (a public bound: the schema alone decides it);
+   * `maxNewTokens` of a structured example must be at least this, so that every record closes.
+   */
+  recordTokenBound(schema: RecordSchema): number {
+    return new RecordGrammar(schema).maxRecordTokens();
   }
 
   /** What each token does to a UTF-8 decoder, computed once per model from its public tokenizer. */
@@ -361,6 +402,10 @@ export class GenerationModel {
       );
     }
     const cachedPrivateRows = rowPlan.cachedRows - 1;
+    const recordMask = request.record ? this.recordMask(request.record.schema, request.record.fixed ?? {}) : null;
+    if (recordMask && params.maxNewTokens < recordMask.grammar.maxRecordTokens()) {
+      throw new GenerationError('INVALID_GENERATION_INPUT', `params.maxNewTokens must be at least ${recordMask.grammar.maxRecordTokens()} for this record schema (so that every record closes), got ${params.maxNewTokens}`);
+    }
     // The sampler validates the mechanism parameters before any prompt is run.
     const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
     const settings: DecodingSettings = {
@@ -370,7 +415,8 @@ export class GenerationModel {
       eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
       privateTokenCap: params.privateTokenCap,
       maxNewTokens: params.maxNewTokens,
-      utf8Table: this.utf8Table,
+      // A record's mask also keeps its bytes valid UTF-8.
+      constraint: recordMask ?? this.utf8Table,
       ...(request.onStep ? { onStep: request.onStep } : {}),
     };
     if (request.speculative) {
@@ -389,7 +435,7 @@ export class GenerationModel {
         ...settings,
         maxDraftTokens: draft,
       });
-      return { ...outcome, text: this.continuationText(publicRow, outcome) };
+      return this.example(publicRow, outcome, recordMask);
     }
     const source = createLogitsSource(mode, {
       decoder: this.decoder,
@@ -412,7 +458,18 @@ export class GenerationModel {
     } finally {
       source.dispose();
     }
-    return { ...outcome, text: this.continuationText(publicRow, outcome) };
+    return this.example(publicRow, outcome, recordMask);
+  }
+
+  /** The example: its text, and with a schema its record, read from the very bytes the mask checked. */
+  private example(publicRow: readonly number[], outcome: DecodingOutcome, recordMask: RecordTokenMask | null): GeneratedExample {
+    if (!recordMask) return { ...outcome, text: this.continuationText(publicRow, outcome), record: null };
+    const bytes = this.tokenizer.tokenBytes();
+    const parts = outcome.tokenIds.map((id) => bytes[id]!);
+    const joined = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+    parts.reduce((offset, part) => (joined.set(part, offset), offset + part.length), 0);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(joined).trim();
+    return { ...outcome, text, record: JSON.parse(text) as StructuredRecord };
   }
 
   /** The example's text; an example cut inside a character loses the character's incomplete bytes. */

@@ -4,9 +4,10 @@ export { createDataSource, dataSourceOptions, type MigrationOptions, runMigratio
 export { type ApplicationRole, applicationRoleFor, applicationUrl } from './database-roles';
 export { Database, type Repositories } from './database';
 export { type DatabaseServer, openDatabaseServer, publishedDatabaseUrl } from './database-server';
-export { DatasetEntity } from './datasets/dataset.entity';
+export { DatasetEntity, type PromptChatTurn } from './datasets/dataset.entity';
 export { type DatasetChanges, type NewDataset } from './datasets/dataset.repository';
 export { SensitiveRecordEntity } from './datasets/sensitive-record.entity';
+export { type BatchRecord } from './datasets/sensitive-record.repository';
 export { type ImportedRecordValues, type RecordImportSink, type RecordImportTarget } from './datasets/record-import-sink';
 export { isUuid } from './ids';
 export { processAlive, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
@@ -41,4 +42,4 @@ export {
   releaseStatuses,
   SyntheticRecordEntity,
 } from './releases/release.entity';
-export { type LedgerReleaseView, type NewRelease, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';
+export { type LedgerReleaseView, type NewRelease, type NewSyntheticRecord, type ReleaseFilter, type ReleaseWithSecrets } from './releases/release.repository';

@@ -1,1 +1,3 @@
 export * from './record-schema';
+export * from './record-validation';
+export * from './schema-validation';

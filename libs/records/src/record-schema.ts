@@ -12,8 +12,13 @@
 
 /** The type of one field. Ranges and declared values are part of the public schema. */
 export type FieldType =
-  /** Free text of at most `maxTokens` tokens of the release's model. */
-  | { readonly kind: 'text'; readonly maxTokens: number }
+  /**
+   * Free text of at most `maxTokens` tokens of the release's model (what generation may write).
+   * `maxChars`, when set, bounds an imported value in characters (Unicode code points): an import
+   * cannot count tokens, since the model is chosen per release, not per dataset. Without it an
+   * import takes texts up to the gateway's IMPORT_MAX_RECORD_CHARS.
+   */
+  | { readonly kind: 'text'; readonly maxTokens: number; readonly maxChars?: number }
   /** One of the declared values, compared exactly (case and spacing included). */
   | { readonly kind: 'category'; readonly values: readonly string[] }
   /** A whole number in [min, max]. */
@@ -46,6 +51,12 @@ export type FieldValue = string | number | boolean | null;
 
 /** One record, keyed by field name; optional fields may be absent. */
 export type StructuredRecord = Readonly<Record<string, FieldValue>>;
+
+/**
+ * The largest `maxTokens` of a text-and-label dataset's text field: the highest maxTokens a release
+ * accepts, so the schema restricts nothing those datasets did before they had one.
+ */
+export const TEXT_AND_LABEL_MAX_TOKENS = 2048;
 
 /** The schema of a text-and-label dataset: what every dataset created before schemas has. */
 export function textAndLabelSchema(labels: readonly string[], maxTextTokens: number): RecordSchema {

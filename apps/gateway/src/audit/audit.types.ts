@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { type AuditEventEntity, type AuditOutcome } from '@synthgate/persistence';
-import GraphQLJSON from './json.scalar';
+import GraphQLJSON from '../graphql/json.scalar';
 import { Connection } from '../graphql/pagination';
 
 export const AuditOutcomeEnum = { SUCCESS: 'SUCCESS', FAILURE: 'FAILURE', DENIED: 'DENIED' } as const satisfies Record<AuditOutcome, AuditOutcome>;

@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { type LedgerEntryEntity, type LedgerEntryKind } from '@synthgate/persistence';
-import GraphQLJSON from '../audit/json.scalar';
+import GraphQLJSON from '../graphql/json.scalar';
 import { Connection } from '../graphql/pagination';
 
 export const LedgerEntryKindEnum = { DEBIT: 'DEBIT', REFUND: 'REFUND' } as const satisfies Record<LedgerEntryKind, LedgerEntryKind>;

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
-import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
+import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type PromptChatTurn, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { chatTemplateProblem, DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
+import { DEFAULT_CONDITIONED_RECORD_TEMPLATE, DEFAULT_RECORD_TEMPLATE, type DeclaredShape, schemaWithLabels, structuredShape, textAndLabelShape } from './dataset-schema';
+import { type RecordSchemaInput } from './record-schema.types';
 
 export const DEFAULT_BUDGET_EPSILON = 3;
 export const DEFAULT_BUDGET_DELTA = 1e-6;
@@ -25,7 +27,11 @@ export interface CreateDataset {
   readonly labelField?: string | null;
   /** The declared labels of a labelled dataset (public schema); more can be added later. */
   readonly labels?: readonly string[] | null;
+  /** A record schema of its own (instead of textField, labelField and labels). */
+  readonly schema?: RecordSchemaInput | null;
   readonly promptTemplate?: string | null;
+  /** The prompt as a chat, for models with a chat template (see validatePromptChat). */
+  readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
   readonly benchmark?: boolean | null;
@@ -36,6 +42,8 @@ export interface UpdateDataset {
   readonly name?: string | null;
   readonly description?: string | null;
   readonly promptTemplate?: string | null;
+  /** A new chat prompt; an empty list removes the dataset's chat prompt. */
+  readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
   /** Labels to declare in addition to the dataset's (a declared label is never removed). */
@@ -72,6 +80,21 @@ function validatePromptTemplate(field: string, template: string, labelled: boole
   if (problem) throw DomainError.badInput(field, problem);
 }
 
+/** Most turns a chat prompt may have. */
+const MAX_CHAT_TURNS = 16;
+
+/**
+ * A dataset's chat prompt, by the rule of libs/generation's prompt-template.ts: system, user or
+ * assistant turns, `{text}` exactly once in all, `{label}` only in a labelled dataset.
+ */
+function validatePromptChat(field: string, turns: readonly { readonly role: string; readonly content: string }[], labelled: boolean): PromptChatTurn[] {
+  if (turns.length > MAX_CHAT_TURNS) throw DomainError.badInput(field, `must have at most ${MAX_CHAT_TURNS} turns`);
+  const problem = chatTemplateProblem(turns, labelled ? ['label'] : []);
+  if (problem) throw DomainError.badInput(field, problem);
+  // chatTemplateProblem has checked every role.
+  return turns.map((turn) => ({ role: turn.role as PromptChatTurn['role'], content: turn.content }));
+}
+
 function validateEpsilon(field: string, epsilon: number): number {
   if (!Number.isFinite(epsilon) || epsilon <= 0 || epsilon > MAX_BUDGET_EPSILON) {
     throw DomainError.badInput(field, `must be a number above 0 and at most ${MAX_BUDGET_EPSILON}`);
@@ -89,6 +112,29 @@ function validateDelta(field: string, delta: number): number {
 function validateReplayThreshold(field: string, threshold: number): number {
   if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw DomainError.badInput(field, 'must be a share from 0 to 1');
   return threshold;
+}
+
+/** The shape of a dataset created with `input.schema`: the shorthand fields must be left out. */
+function structuredShapeOf(input: CreateDataset): DeclaredShape {
+  for (const shorthand of ['textField', 'labelField', 'labels'] as const) {
+    if (input[shorthand] !== undefined && input[shorthand] !== null) {
+      throw DomainError.badInput(`input.${shorthand}`, 'must be left out when a schema is given (declare the fields in input.schema)');
+    }
+  }
+  return structuredShape(input.schema!);
+}
+
+/** The shape of a text-and-label dataset: textField, labelField and declared labels. */
+function textAndLabelShapeOf(input: CreateDataset): DeclaredShape {
+  const textField = (input.textField ?? 'text').trim();
+  if (!fieldName.test(textField)) throw DomainError.badInput('input.textField', 'must be 1 to 100 letters, digits, _, . or -');
+  const labelField = input.labelField?.trim() || null;
+  if (labelField !== null && !fieldName.test(labelField)) throw DomainError.badInput('input.labelField', 'must be 1 to 100 letters, digits, _, . or -');
+  if (labelField === textField) throw DomainError.badInput('input.labelField', 'must differ from textField');
+  const labels = validateLabels('input.labels', input.labels ?? []);
+  if (labelField === null && labels.length > 0) throw DomainError.badInput('input.labels', 'an unlabelled dataset (no labelField) declares no labels');
+  if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.labels', `must be at most ${MAX_DECLARED_LABELS} labels`);
+  return textAndLabelShape(textField, labelField, labels);
 }
 
 /** Datasets: public metadata and budget, owned by an organisation's DATA_OWNERs. */
@@ -119,16 +165,18 @@ export class DatasetService {
   async create(actor: Actor, input: CreateDataset): Promise<DatasetEntity> {
     const name = validateName('input.name', input.name);
     const description = validateDescription('input.description', input.description ?? '');
-    const textField = (input.textField ?? 'text').trim();
-    if (!fieldName.test(textField)) throw DomainError.badInput('input.textField', 'must be 1 to 100 letters, digits, _, . or -');
-    const labelField = input.labelField?.trim() || null;
-    if (labelField !== null && !fieldName.test(labelField)) throw DomainError.badInput('input.labelField', 'must be 1 to 100 letters, digits, _, . or -');
-    if (labelField === textField) throw DomainError.badInput('input.labelField', 'must differ from textField');
-    const labels = validateLabels('input.labels', input.labels ?? []);
-    if (labelField === null && labels.length > 0) throw DomainError.badInput('input.labels', 'an unlabelled dataset (no labelField) declares no labels');
-    if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.labels', `must be at most ${MAX_DECLARED_LABELS} labels`);
-    const promptTemplate = input.promptTemplate ?? (labelField ? DEFAULT_LABELLED_TEMPLATE : DEFAULT_UNLABELLED_TEMPLATE);
+    const shape = input.schema ? structuredShapeOf(input) : textAndLabelShapeOf(input);
+    const { textField, labelField, labels } = shape;
+    const defaultTemplate = shape.structured
+      ? labelField
+        ? DEFAULT_CONDITIONED_RECORD_TEMPLATE
+        : DEFAULT_RECORD_TEMPLATE
+      : labelField
+        ? DEFAULT_LABELLED_TEMPLATE
+        : DEFAULT_UNLABELLED_TEMPLATE;
+    const promptTemplate = input.promptTemplate ?? defaultTemplate;
     validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
+    const promptChat = input.promptChat && input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, labelField !== null) : null;
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
     const budgetDelta = validateDelta('input.budget.delta', input.budget?.delta ?? DEFAULT_BUDGET_DELTA);
     const replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold ?? DEFAULT_REPLAY_THRESHOLD);
@@ -146,7 +194,10 @@ export class DatasetService {
         textField,
         labelField,
         labels,
+        recordSchema: shape.recordSchema,
+        structured: shape.structured,
         promptTemplate,
+        promptChat,
         budgetEpsilon,
         budgetDelta,
         benchmark,
@@ -160,7 +211,7 @@ export class DatasetService {
           outcome: 'SUCCESS',
           subjectType: 'Dataset',
           subjectId: dataset.id,
-          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, labels, replayThreshold, benchmark },
+          details: { budgetEpsilon, budgetDelta, labelled: labelField !== null, labels, structured: shape.structured, fields: shape.recordSchema.fields.map((field) => field.name), replayThreshold, benchmark },
         },
         repositories,
       );
@@ -180,15 +231,23 @@ export class DatasetService {
         validatePromptTemplate('input.promptTemplate', input.promptTemplate, dataset.labelField !== null);
         changes.promptTemplate = input.promptTemplate;
       }
+      if (input.promptChat !== undefined && input.promptChat !== null) {
+        changes.promptChat = input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, dataset.labelField !== null) : null;
+      }
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);
       if (input.replayThreshold !== undefined && input.replayThreshold !== null) changes.replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold);
       if (input.addLabels !== undefined && input.addLabels !== null && input.addLabels.length > 0) {
-        if (dataset.labelField === null) throw DomainError.badInput('input.addLabels', 'an unlabelled dataset (no labelField) declares no labels');
+        if (dataset.labelField === null) {
+          throw DomainError.badInput('input.addLabels', dataset.structured ? 'the dataset has no condition field: its schema is fixed' : 'an unlabelled dataset (no labelField) declares no labels');
+        }
         const added = validateLabels('input.addLabels', input.addLabels).filter((label) => !dataset.labels.includes(label));
         const labels = [...dataset.labels, ...added].sort();
         if (labels.length > MAX_DECLARED_LABELS) throw DomainError.badInput('input.addLabels', `a dataset declares at most ${MAX_DECLARED_LABELS} labels`);
-        if (added.length > 0) changes.labels = labels;
+        if (added.length > 0) {
+          changes.labels = labels;
+          changes.recordSchema = schemaWithLabels(dataset, labels, added);
+        }
       }
       const head = await repositories.ledger.head(dataset.id);
       if (head) {

@@ -1,7 +1,27 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persistence';
+import GraphQLJSON from '../graphql/json.scalar';
 import { Connection } from '../graphql/pagination';
 import { publicPromptTemplate } from '@synthgate/generation/catalog';
+import { RecordSchema, RecordSchemaInput, toRecordSchema } from './record-schema.types';
+
+@ObjectType({ description: 'One turn of a chat prompt.' })
+export class ChatTurn {
+  @Field({ description: 'system, user or assistant.' })
+  role!: string;
+
+  @Field({ description: 'The turn\'s text, with {text} (in one turn of the chat) and {label}.' })
+  content!: string;
+}
+
+@InputType()
+export class ChatTurnInput {
+  @Field({ description: 'system, user or assistant.' })
+  role!: string;
+
+  @Field()
+  content!: string;
+}
 
 @ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and declared labels are public metadata.' })
 export class Dataset {
@@ -17,11 +37,23 @@ export class Dataset {
   @Field()
   description!: string;
 
-  @Field({ description: 'The column (CSV) or key (JSONL) holding the record text.' })
+  @Field({ description: 'The column (CSV) or key (JSONL) holding the record text. A structured dataset: its first text field (its records are imported by recordSchema).' })
   textField!: string;
 
-  @Field(() => String, { nullable: true, description: 'The column or key holding the label; null for an unlabelled dataset.' })
+  @Field(() => String, { nullable: true, description: 'The column or key holding the label; null for an unlabelled dataset. A structured dataset: its condition field.' })
   labelField!: string | null;
+
+  @Field(() => RecordSchema, {
+    description:
+      'The declared record schema (public metadata). A text-and-label dataset has the fields text (TEXT) and label (CATEGORY of its labels); a structured one, the fields declared at creation.',
+  })
+  recordSchema!: RecordSchema;
+
+  @Field({
+    description:
+      'True for a dataset created with a schema of its own: CSV columns and JSONL keys are its fields, and its records and releases carry typed values. False for a text-and-label dataset.',
+  })
+  structured!: boolean;
 
   @Field(() => [String], {
     description: 'The labels declared by the data owner (public schema, sorted): every record carries one of them, and releases generate only these.',
@@ -42,6 +74,13 @@ export class Dataset {
 
   @Field({ description: 'The template after {text}: the public prompt, which contains no record.' })
   publicPromptTemplate!: string;
+
+  @Field(() => [ChatTurn], {
+    nullable: true,
+    description:
+      "The prompt as a chat for instruct models: releases on a model with a chat template render it through that template (the public prompt is the same chat without the record: the turn holding {text} keeps what follows it); other models use promptTemplate.",
+  })
+  promptChat!: ChatTurn[] | null;
 
   @Field()
   archived!: boolean;
@@ -82,6 +121,9 @@ export class SensitiveRecord {
   @Field(() => String, { nullable: true })
   label!: string | null;
 
+  @Field(() => GraphQLJSON, { nullable: true, description: "A structured dataset's record: its typed values keyed by field name; null for a text-and-label record." })
+  values!: Record<string, string | number | boolean | null> | null;
+
   @Field()
   createdAt!: Date;
 }
@@ -121,8 +163,18 @@ export class CreateDatasetInput {
   })
   labels?: string[] | null;
 
+  @Field(() => RecordSchemaInput, {
+    nullable: true,
+    description:
+      'A structured dataset: the record schema (fields of kind TEXT, CATEGORY, INTEGER, NUMBER, BOOLEAN; optional; a condition field). Leave out textField, labelField and labels, which are the text-and-label shorthand. In the prompt template {text} is then the record as one JSON object and {label} the condition field\'s value.',
+  })
+  schema?: RecordSchemaInput | null;
+
   @Field(() => String, { nullable: true, description: 'Must contain {text} once; {label} in labelled datasets; continue after {text}.' })
   promptTemplate?: string | null;
+
+  @Field(() => [ChatTurnInput], { nullable: true, description: 'The prompt as a chat (system, user, assistant turns; {text} once in all; {label} in labelled datasets), for models with a chat template.' })
+  promptChat?: ChatTurnInput[] | null;
 
   @Field(() => BudgetInput, { nullable: true })
   budget?: BudgetInput | null;
@@ -152,6 +204,9 @@ export class UpdateDatasetInput {
   @Field(() => String, { nullable: true })
   promptTemplate?: string | null;
 
+  @Field(() => [ChatTurnInput], { nullable: true, description: 'A new chat prompt; an empty list removes it.' })
+  promptChat?: ChatTurnInput[] | null;
+
   @Field(() => BudgetInput, { nullable: true })
   budget?: BudgetInput | null;
 
@@ -170,11 +225,14 @@ export function toDataset(entity: DatasetEntity): Dataset {
     description: entity.description,
     textField: entity.textField,
     labelField: entity.labelField,
+    recordSchema: toRecordSchema(entity.recordSchema),
+    structured: entity.structured,
     labels: entity.labels,
     labelsDerivedFromData: entity.labelsDerivedFromData,
     recordCount: entity.recordCount,
     promptTemplate: entity.promptTemplate,
     publicPromptTemplate: publicPromptTemplate(entity.promptTemplate),
+    promptChat: entity.promptChat ? entity.promptChat.map((turn) => ({ role: turn.role, content: turn.content })) : null,
     archived: entity.archivedAt !== null,
     benchmark: entity.benchmark,
     replayThreshold: entity.replayThreshold,
@@ -186,7 +244,7 @@ export function toDataset(entity: DatasetEntity): Dataset {
 }
 
 export function toSensitiveRecord(entity: SensitiveRecordEntity): SensitiveRecord {
-  return { id: entity.id, text: entity.text, label: entity.label, createdAt: entity.createdAt };
+  return { id: entity.id, text: entity.text, label: entity.label, values: entity.values, createdAt: entity.createdAt };
 }
 
 /** Why releases would be refused under this budget (DESIGN.md section 4: delta below 1/N). */

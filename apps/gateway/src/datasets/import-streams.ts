@@ -99,6 +99,8 @@ export interface RawRow {
   readonly line: number;
   readonly text: unknown;
   readonly label: unknown;
+  /** A structured dataset's row: every key (JSONL) or column (CSV) with its raw value. */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -138,6 +140,8 @@ export class JsonLinesParser extends Transform {
     private readonly textField: string,
     private readonly labelField: string | null,
     private readonly maxLineChars: number,
+    /** Emit each object whole (`fields`), for a structured dataset, instead of its text and label. */
+    private readonly wholeRecords = false,
   ) {
     super({ readableObjectMode: true });
   }
@@ -206,6 +210,10 @@ export class JsonLinesParser extends Transform {
       return;
     }
     const record = value as Record<string, unknown>;
+    if (this.wholeRecords) {
+      this.push({ line: this.line, text: null, label: null, fields: record } satisfies RawRow);
+      return;
+    }
     this.push({ line: this.line, text: record[this.textField], label: this.labelField ? record[this.labelField] : null } satisfies RawRow);
   }
 }

@@ -4,12 +4,14 @@ import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Actor, defineAbilityFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { Database } from '@synthgate/persistence';
+import { Database, type ImportedRecordValues } from '@synthgate/persistence';
+import { type RecordSchema } from '@synthgate/records';
 import { type CsvError, parse as parseCsv } from 'csv-parse';
 import { AuditService } from '../audit/audit.service';
 import { DomainError, type Problem } from '../gateway.errors';
 import { ImportSlots } from './import-slots';
 import { ByteLimit, JsonLinesParser, lineTooLong, maxLineChars, type RawRow, Utf8Validator } from './import-streams';
+import { checkStructuredRow, StructuredCsvRows } from './structured-import';
 
 export type ImportFormat = 'csv' | 'jsonl';
 
@@ -136,7 +138,10 @@ export class RecordImportService {
         let rows = 0;
         let refused = false;
         const maxChars = this.config.importLimits.maxRecordChars;
-        const lineChars = maxLineChars(maxChars);
+        // A structured record may hold several texts: its line may be as long as all of them.
+        const schema = locked.recordSchema;
+        const structured = locked.structured;
+        const lineChars = maxLineChars(structured ? structuredRecordChars(schema, maxChars) : maxChars);
         const labelled = dataset.labelField !== null;
         const textField = dataset.textField;
         const labelField = dataset.labelField ?? '';
@@ -145,9 +150,21 @@ export class RecordImportService {
         try {
           const consume = async (parsed: AsyncIterable<ParsedRow>): Promise<void> => {
             for await (const row of parsed) {
-              const problem = 'parseError' in row ? { field: 'line', line: row.line, rule: row.parseError } : validateRow(row, textField, labelled ? labelField : null, maxChars, declaredLabels);
-              if (problem) {
-                problems.add(problem);
+              let rowProblems: Problem[];
+              let values: ImportedRecordValues | null = null;
+              if ('parseError' in row) {
+                rowProblems = [{ field: 'line', line: row.line, rule: row.parseError }];
+              } else if (structured) {
+                const checked = checkStructuredRow(schema, row, format === 'csv' ? 'csv' : 'json', maxChars);
+                rowProblems = 'problems' in checked ? checked.problems : [];
+                values = 'values' in checked ? checked.values : null;
+              } else {
+                const problem = validateRow(row, textField, labelled ? labelField : null, maxChars, declaredLabels);
+                rowProblems = problem ? [problem] : [];
+                values = problem ? null : { text: row.text as string, label: labelled ? labelValue(row.label) : null };
+              }
+              if (rowProblems.length > 0) {
+                for (const problem of rowProblems) problems.add(problem);
                 if (!refused) {
                   // Nothing of a bad file is kept: abort the import now, keep reading to report every problem.
                   refused = true;
@@ -156,10 +173,8 @@ export class RecordImportService {
                 continue;
               }
               if (refused) continue;
-              const row_ = row as RawRow;
-              const label = labelled ? labelValue(row_.label) : null;
               rows++;
-              await sink.write({ text: row_.text as string, label });
+              await sink.write(values!);
             }
           };
           if (format === 'csv') {
@@ -175,9 +190,9 @@ export class RecordImportService {
                 return undefined;
               },
             });
-            await pipeline(source, limiter, new Utf8Validator(), csv, new CsvRows(textField, dataset.labelField), consume, { signal: aborted });
+            await pipeline(source, limiter, new Utf8Validator(), csv, structured ? new StructuredCsvRows(schema) : new CsvRows(textField, dataset.labelField), consume, { signal: aborted });
           } else {
-            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars), consume, { signal: aborted });
+            await pipeline(source, limiter, new Utf8Validator(), new JsonLinesParser(textField, dataset.labelField, lineChars, structured), consume, { signal: aborted });
           }
         } catch (error) {
           sink.abort();
@@ -245,6 +260,12 @@ export class RecordImportService {
       releaseSlot();
     }
   }
+}
+
+/** The most characters of a structured record's texts: each text field's maxChars, or `defaultMaxChars`. */
+function structuredRecordChars(schema: RecordSchema, defaultMaxChars: number): number {
+  const texts = schema.fields.map((field) => (field.type.kind === 'text' ? (field.type.maxChars ?? defaultMaxChars) : 0));
+  return Math.max(defaultMaxChars, texts.reduce((sum, chars) => sum + chars, 0));
 }
 
 /** Aborts `stall` once the import has waited on its client for `timeoutMs`; returns the stop. */

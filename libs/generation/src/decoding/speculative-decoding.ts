@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type KvCacheBatch } from '../runtime/kv-cache-batch';
 import { type DecodingOutcome, type DecodingSettings, type StopReason } from './private-decoding';
-import { Utf8Guard } from './utf8-token-mask';
+import { ConstraintGuard } from './token-constraint';
 
 /** Inputs of {@link runSpeculativeDecoding}. */
 export interface SpeculativeDecodingInput extends DecodingSettings {
@@ -40,13 +40,16 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   const tokenIds: number[] = [];
   // The public row's logits at each drafted position (position j follows drafts[0 .. j-1]).
   const publicAt: Float32Array[] = Array.from({ length: input.maxDraftTokens }, () => new Float32Array(vocabSize));
-  // UTF-8 state of the accepted tokens; `draftStates[j]` is the state before draft j.
-  const guard = input.utf8Table ? new Utf8Guard(input.utf8Table) : null;
-  const restrict = (state: number) => {
-    if (guard) sampler.restrictTo(guard.table.allowedIn(state));
+  // Constraint state of the accepted tokens; `draftStates[j]` is the state before draft j.
+  const guard = input.constraint ? new ConstraintGuard(input.constraint) : null;
+  const restrict = (state: unknown) => {
+    if (guard) sampler.restrictTo(guard.constraint.allowedIn(state));
   };
+  // After the private-token cap, an open record is finished by public steps (see private-decoding.ts).
+  let capped = false;
   let privateSteps = 0;
   let publicSteps = 0;
+  let forcedSteps = 0;
   let mechanismMs = 0;
   let draftLength = input.maxDraftTokens;
   let stop: StopReason | null = null;
@@ -59,10 +62,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     return value;
   };
   /** Records a decided token; returns false when decoding must stop. */
-  const decide = (token: number, isPrivate: boolean): boolean => {
+  const decide = (token: number, isPrivate: boolean, forced = false): boolean => {
     if (isPrivate) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step: trace, logits: step, token, private: isPrivate, drafterStatistic: Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
+    if (forced) forcedSteps += 1;
+    input.onStep?.({ step: trace, logits: step, token, private: isPrivate, drafterStatistic: forced || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     trace += 1;
     if (input.eosTokenIds.has(token)) {
       stop = 'eos';
@@ -70,8 +74,10 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     }
     tokenIds.push(token);
     guard?.accept(token);
-    if (isPrivate && privateSteps >= input.privateTokenCap) stop = 'private-token-cap';
-    else if (tokenIds.length >= input.maxNewTokens) stop = 'max-new-tokens';
+    if (guard?.finished) stop = capped ? 'private-token-cap' : 'eos';
+    else if (isPrivate && privateSteps >= input.privateTokenCap && !guard?.mustFinish) stop = 'private-token-cap';
+    else if (tokenIds.length >= input.maxNewTokens) stop = capped || privateSteps >= input.privateTokenCap ? 'private-token-cap' : 'max-new-tokens';
+    if (isPrivate && privateSteps >= input.privateTokenCap) capped = true;
     return stop === null;
   };
   /** After a private token: both caches take it; the step buffer gets the next logits. */
@@ -81,6 +87,22 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   };
 
   while (stop === null) {
+    // A token every valid continuation starts with (a record's syntax) is written, not sampled:
+    // both batches take it, as after a private token.
+    const forced = guard?.forced()[0];
+    if (forced !== undefined) {
+      if (!decide(forced, false, true)) break;
+      await appendPrivate(forced);
+      continue;
+    }
+    if (capped) {
+      // Public steps alone finish the record; the private rows are not read again.
+      restrict(guard!.state);
+      const token = timed(() => sampler.samplePublic(stepPublic));
+      if (!decide(token, false)) break;
+      stepPublic.set(await publicBatch.append(token));
+      continue;
+    }
     // Position 1 of the round: its logits are at hand, so test before drafting anything.
     const roundState = guard?.state ?? 0;
     restrict(roundState);
@@ -95,11 +117,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     // Draft from the public row alone, within the token budget, keeping its logits at each position.
     const budget = Math.min(draftLength, input.maxNewTokens - tokenIds.length + 1);
     const drafts = [lead];
-    const draftStates = [roundState];
+    const draftStates: unknown[] = [roundState];
     while (drafts.length < budget) {
       const previous = drafts[drafts.length - 1]!;
       // The state before the next draft (an end-of-sequence lead never gets here: decide stopped).
-      const state = guard ? guard.table.after(draftStates[draftStates.length - 1]!, previous) : 0;
+      const state = guard ? guard.constraint.after(draftStates[draftStates.length - 1]!, previous) : 0;
       const publicLogits = publicAt[drafts.length]!;
       publicLogits.set(await publicBatch.append(previous));
       restrict(state);
@@ -147,8 +169,9 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     tokenIds,
     privateSteps,
     publicSteps,
+    forcedSteps,
     stopReason: stop ?? 'max-new-tokens',
-    endsInsideCharacter: guard?.incomplete ?? false,
+    endsInsideCharacter: guard?.endsInsideCharacter ?? false,
     stepTimings: {
       steps: privateSteps + publicSteps,
       prefillMs,

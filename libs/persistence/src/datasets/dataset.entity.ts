@@ -1,4 +1,11 @@
+import { type RecordSchema } from '@synthgate/records';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/** One turn of a dataset's chat prompt. */
+export interface PromptChatTurn {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
 
 /**
  * A sensitive dataset and its privacy budget. Record count and declared label names are public
@@ -29,6 +36,13 @@ export class DatasetEntity {
   @Column({ name: 'prompt_template', type: 'text' })
   promptTemplate!: string;
 
+  /**
+   * The prompt as a chat for instruct models (turns with `{text}` and `{label}`), rendered through
+   * the chat template of a release's model when it has one; `promptTemplate` serves the others.
+   */
+  @Column({ name: 'prompt_chat', type: 'jsonb', nullable: true })
+  promptChat!: PromptChatTurn[] | null;
+
   @Column({ name: 'budget_epsilon', type: 'double precision' })
   budgetEpsilon!: number;
 
@@ -44,6 +58,21 @@ export class DatasetEntity {
    */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   labels!: string[];
+
+  /**
+   * The declared record schema (public metadata, `@synthgate/records`). A text-and-label dataset
+   * has `textAndLabelSchema(labels, TEXT_AND_LABEL_MAX_TOKENS)`, kept in step with `labels`.
+   */
+  @Column({ name: 'record_schema', type: 'jsonb' })
+  recordSchema!: RecordSchema;
+
+  /**
+   * True for a dataset created with a schema of its own: its records carry typed `values`, their
+   * `text` is the record as one JSON object and their `label` the condition field's value. False
+   * for a text-and-label dataset, whose records have `text` and `label` only.
+   */
+  @Column({ type: 'boolean', default: false })
+  structured!: boolean;
 
   /** True for datasets created before labels were declared: their labels were found in the records. */
   @Column({ name: 'labels_derived_from_data', type: 'boolean', default: false })

@@ -1,9 +1,10 @@
+import { type RecordSchema } from '@synthgate/records';
 import { type EntityManager } from 'typeorm';
 import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
 import { isUniqueViolation, PersistenceError } from '../persistence.errors';
 import { applyScope, type RowScope } from '../scope-sql';
-import { DatasetEntity } from './dataset.entity';
+import { DatasetEntity, type PromptChatTurn } from './dataset.entity';
 
 export interface NewDataset {
   readonly organizationId: string;
@@ -13,7 +14,12 @@ export interface NewDataset {
   readonly labelField: string | null;
   /** Declared labels (public schema); empty for an unlabelled dataset. */
   readonly labels: readonly string[];
+  /** The declared record schema; `textAndLabelSchema(labels, ...)` for a text-and-label dataset. */
+  readonly recordSchema: RecordSchema;
+  /** True for a dataset created with a schema of its own (see DatasetEntity.structured). */
+  readonly structured: boolean;
   readonly promptTemplate: string;
+  readonly promptChat: readonly PromptChatTurn[] | null;
   readonly budgetEpsilon: number;
   readonly budgetDelta: number;
   readonly benchmark: boolean;
@@ -22,7 +28,7 @@ export interface NewDataset {
 }
 
 export type DatasetChanges = Partial<
-  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold' | 'labels'>
+  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'promptChat' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold' | 'labels' | 'recordSchema'>
 >;
 
 const datasetScopeColumns = { id: { column: 'd.id' }, organizationId: { column: 'd.organization_id' } };
@@ -34,7 +40,7 @@ export class DatasetRepository {
   async create(dataset: NewDataset): Promise<DatasetEntity> {
     try {
       return await this.manager.save(
-        this.manager.create(DatasetEntity, { ...dataset, labels: [...dataset.labels].sort(), labelsDerivedFromData: false, recordCount: 0, archivedAt: null }),
+        this.manager.create(DatasetEntity, { ...dataset, promptChat: dataset.promptChat ? [...dataset.promptChat] : null, labels: [...dataset.labels].sort(), labelsDerivedFromData: false, recordCount: 0, archivedAt: null }),
       );
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -47,6 +53,16 @@ export class DatasetRepository {
   findById(id: string): Promise<DatasetEntity | null> {
     if (!isUuid(id)) return Promise.resolve(null);
     return this.manager.findOne(DatasetEntity, { where: { id } });
+  }
+
+  /** A dataset's declared record schema and whether it is structured; null when there is no such dataset. */
+  async schemaOf(id: string): Promise<{ recordSchema: RecordSchema; structured: boolean } | null> {
+    if (!isUuid(id)) return null;
+    const rows = (await this.manager.query(`SELECT record_schema AS "recordSchema", structured FROM dataset WHERE id = $1`, [id])) as {
+      recordSchema: RecordSchema;
+      structured: boolean;
+    }[];
+    return rows[0] ?? null;
   }
 
   findByIds(ids: readonly string[]): Promise<DatasetEntity[]> {

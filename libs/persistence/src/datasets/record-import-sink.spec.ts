@@ -29,9 +29,16 @@ describe('COPY text format', () => {
   });
 
   it('writes one line per record, in the order of the COPY statement', () => {
-    expect(IMPORT_COPY_STATEMENT).toBe('COPY sensitive_record (dataset_id, import_id, text, label) FROM STDIN');
-    expect(copyRecordLine(target, { text: 'a\tb', label: null })).toBe(`${target.datasetId}\t${target.importId}\ta\\tb\t\\N\n`);
-    expect(copyRecordLine(target, { text: 'x', label: 'pos' })).toBe(`${target.datasetId}\t${target.importId}\tx\tpos\n`);
+    expect(IMPORT_COPY_STATEMENT).toBe('COPY sensitive_record (dataset_id, import_id, text, label, "values") FROM STDIN');
+    expect(copyRecordLine(target, { text: 'a\tb', label: null })).toBe(`${target.datasetId}\t${target.importId}\ta\\tb\t\\N\t\\N\n`);
+    expect(copyRecordLine(target, { text: 'x', label: 'pos' })).toBe(`${target.datasetId}\t${target.importId}\tx\tpos\t\\N\n`);
+  });
+
+  it('writes a structured record\'s values as JSON, its backslashes escaped for COPY', () => {
+    const values = { message: 'a "b"\\c', priority: 2, urgent: null };
+    expect(copyRecordLine(target, { text: 't', label: 'p', values })).toBe(
+      `${target.datasetId}\t${target.importId}\tt\tp\t{"message":"a \\\\"b\\\\"\\\\\\\\c","priority":2,"urgent":null}\n`,
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { type Writable } from 'node:stream';
+import { type StructuredRecord } from '@synthgate/records';
 
 /**
  * The stored values of one imported record. A new column of `sensitive_record` that an import
@@ -8,6 +9,11 @@ import { type Writable } from 'node:stream';
 export interface ImportedRecordValues {
   readonly text: string;
   readonly label: string | null;
+  /**
+   * A structured dataset's typed values (checked against its schema); absent or null for a
+   * text-and-label record. `text` is then the record as one JSON object, `label` its condition value.
+   */
+  readonly values?: StructuredRecord | null;
 }
 
 /** Where an import writes: the dataset and the import's own id, stamped on every row. */
@@ -41,6 +47,7 @@ export function copyTextField(value: string | null): string {
 const importColumns: readonly { readonly column: string; readonly value: (values: ImportedRecordValues) => string | null }[] = [
   { column: 'text', value: (values) => values.text },
   { column: 'label', value: (values) => values.label },
+  { column: '"values"', value: (values) => (values.values ? JSON.stringify(values.values) : null) },
 ];
 
 /** The COPY statement of an import, naming its columns in the order `copyRecordLine` writes them. */

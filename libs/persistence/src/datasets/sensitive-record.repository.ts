@@ -1,9 +1,19 @@
 import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { type StructuredRecord } from '@synthgate/records';
 import { type EntityManager } from 'typeorm';
 import { keysetPage, type Page, type PageRequest } from '../page';
 import { CopyRecordImportSink, IMPORT_COPY_STATEMENT, type RecordImportSink, type RecordImportTarget } from './record-import-sink';
 import { SensitiveRecordEntity } from './sensitive-record.entity';
+
+/** One record as a batch reads it (SensitiveRecordRepository.texts). */
+export interface BatchRecord {
+  readonly id: string;
+  readonly text: string;
+  readonly label: string | null;
+  /** A structured dataset's typed values, keyed by field name; null for a text-and-label record. */
+  readonly values: StructuredRecord | null;
+}
 
 /** Sensitive records. Their text leaves this repository only for the owning organisation's DATA_OWNERs and the worker. */
 export class SensitiveRecordRepository {
@@ -49,14 +59,13 @@ export class SensitiveRecordRepository {
     }[];
   }
 
-  /** Texts of the given records, in id order (the worker, for one batch). */
-  async texts(ids: readonly string[]): Promise<{ id: string; text: string; label: string | null }[]> {
+  /**
+   * Texts of the given records, in id order (the worker, for one batch), with the typed values of
+   * a structured dataset's records (null for a text-and-label record).
+   */
+  async texts(ids: readonly string[]): Promise<BatchRecord[]> {
     if (ids.length === 0) return [];
-    return (await this.manager.query(`SELECT id::text AS id, text, label FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as {
-      id: string;
-      text: string;
-      label: string | null;
-    }[];
+    return (await this.manager.query(`SELECT id::text AS id, text, label, "values" FROM sensitive_record WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])) as BatchRecord[];
   }
 
   /**

@@ -1,3 +1,4 @@
+import { type StructuredRecord } from '@synthgate/records';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 export const releaseStatuses = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
@@ -213,6 +214,14 @@ export class SyntheticRecordEntity {
 
   @Column({ type: 'text', nullable: true })
   label!: string | null;
+
+  /**
+   * The typed values of a structured release's record, keyed by field name (they satisfy the
+   * dataset's schema); null for a text-and-label release. `text` then holds the record as
+   * generated (one JSON object), `label` its condition field's value.
+   */
+  @Column({ type: 'jsonb', nullable: true })
+  values!: StructuredRecord | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -1,3 +1,4 @@
+import { type StructuredRecord } from '@synthgate/records';
 import { type EntityManager, In, IsNull, Not } from 'typeorm';
 import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
@@ -64,6 +65,16 @@ const releaseScopeColumns = {
       `EXISTS (SELECT 1 FROM release_publication p WHERE p.release_id = r.id AND p.organization_id = :${parameter} AND p.revoked_at IS NULL)`,
   },
 };
+
+/** One synthetic record as the worker stores it (see ReleaseRepository.insertRecord). */
+export interface NewSyntheticRecord {
+  readonly releaseId: string;
+  readonly ordinal: number;
+  readonly text: string;
+  readonly label: string | null;
+  /** A structured release's typed values; absent or null for a text-and-label release. */
+  readonly values?: StructuredRecord | null;
+}
 
 /** Releases, their batches, publications and synthetic records. */
 export class ReleaseRepository {
@@ -256,8 +267,13 @@ export class ReleaseRepository {
 
   // --- synthetic records
 
-  async insertRecord(record: { releaseId: string; ordinal: number; text: string; label: string | null }): Promise<void> {
-    await this.manager.insert(SyntheticRecordEntity, record);
+  /**
+   * Stores one synthetic record. A structured release gives its typed `values` (which satisfy the
+   * dataset's schema), its generated JSON as `text` and its condition field's value as `label`;
+   * a text-and-label release leaves `values` out (stored as null).
+   */
+  async insertRecord(record: NewSyntheticRecord): Promise<void> {
+    await this.manager.insert(SyntheticRecordEntity, { ...record, values: record.values ?? null });
   }
 
   records(releaseId: string, filter: { label?: string | null }, page: PageRequest): Promise<Page<SyntheticRecordEntity>> {

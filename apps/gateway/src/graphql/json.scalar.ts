@@ -17,7 +17,7 @@ function literal(node: ValueNode): unknown {
   }
 }
 
-/** Arbitrary JSON, for audit details (output only in practice). */
+/** Arbitrary JSON: audit details, and the typed values of structured records (output only in practice). */
 const GraphQLJSON = new GraphQLScalarType({
   name: 'JSON',
   description: 'A JSON value.',
