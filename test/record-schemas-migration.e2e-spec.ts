@@ -1,8 +1,10 @@
 import { textAndLabelSchema, validateRecordSchema } from '@synthgate/records';
 import { Client } from 'pg';
-import { type QueryRunner } from 'typeorm';
 import { RecordSchemas1764400000000 } from '../migrations/1764400000000-RecordSchemas';
 import { createTestDatabase } from './setup/test-database';
+
+/** The migration's query runner type, named without importing TypeORM (lint keeps it in persistence). */
+type QueryRunner = Parameters<RecordSchemas1764400000000['up']>[0];
 
 /** The migration gives every existing dataset the text-and-label schema of its declared labels. */
 describe('migration RecordSchemas', () => {
