@@ -147,6 +147,8 @@ describe('structured datasets', () => {
     ['a bad boolean', '{"message":"a","product":"modem","priority":1,"urgent":"yes"}', 'urgent', 'NOT_A_BOOLEAN'],
     ['a missing required field', '{"message":"a","product":"modem"}', 'priority', 'MISSING_FIELD'],
     ['an unknown key', '{"message":"a","product":"modem","priority":1,"channel":"email"}', 'channel', 'UNKNOWN_FIELD'],
+    ['a lone surrogate escape (jsonb would refuse it)', '{"message":"a\\ud800","product":"modem","priority":1}', 'message', 'INVALID_CHARACTER'],
+    ['a key named __proto__', '{"message":"a","product":"modem","priority":1,"__proto__":{"x":1}}', '__proto__', 'UNKNOWN_FIELD'],
     ['a text over its maxChars', `{"message":"${'x'.repeat(41)}","product":"modem","priority":1}`, 'message', 'TEXT_TOO_LONG'],
   ])('refuses JSONL with %s, naming line, field and code, and imports nothing', async (_what, badLine, field, code) => {
     const id = await createTickets();
@@ -160,6 +162,8 @@ describe('structured datasets', () => {
 
   it.each<[string, string, string, string, number]>([
     ['an unknown column', 'message,product,priority,channel\na,modem,1,email\n', 'channel', 'UNKNOWN_FIELD', 1],
+    ['a column named __proto__', 'message,product,priority,__proto__\na,modem,1,x\n', '__proto__', 'UNKNOWN_FIELD', 1],
+    ['a repeated column', 'message,product,priority,priority\na,modem,1,2\n', 'priority', 'DUPLICATE_COLUMN', 1],
     ['a missing required column', 'message,product\na,modem\n', 'priority', 'MISSING_FIELD', 1],
     ['a bad boolean cell', 'message,product,priority,urgent\na,modem,1,yes\n', 'urgent', 'NOT_A_BOOLEAN', 2],
     ['text in an integer cell', 'message,product,priority\na,modem,high\n', 'priority', 'NOT_AN_INTEGER', 2],

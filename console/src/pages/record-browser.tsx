@@ -109,7 +109,7 @@ export function RecordBrowser({ releaseId, labels }: { releaseId: string; labels
                   <tr key={record.ordinal}>
                     <th scope="row">{record.ordinal}</th>
                     {fields ? (
-                      fields.map((field) => <FieldCell key={field.name} value={record.values[field.name]} />)
+                      fields.map((field) => <FieldCell key={field.name} value={Object.prototype.hasOwnProperty.call(record.values, field.name) ? record.values[field.name] : null} />)
                     ) : (
                       <>
                         <td>{record.label ?? <span className="muted">none</span>}</td>

@@ -1,5 +1,5 @@
 import { Field, Float, ObjectType } from '@nestjs/graphql';
-import { type FieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
+import { type FieldValue, fieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
 import { RecordFieldKind } from '../datasets/record-schema.types';
 
 @ObjectType({
@@ -26,7 +26,7 @@ export class RecordFieldValue {
 /** The record's fields in schema order, each in the accessor of its kind. */
 export function toRecordFieldValues(schema: RecordSchema, values: StructuredRecord): RecordFieldValue[] {
   return schema.fields.map((field) => {
-    const value: FieldValue = values[field.name] ?? null;
+    const value: FieldValue = fieldValue(values, field.name);
     return {
       name: field.name,
       kind: field.type.kind.toUpperCase() as RecordFieldKind,

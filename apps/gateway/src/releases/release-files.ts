@@ -1,5 +1,5 @@
 import { type SyntheticRecordEntity } from '@synthgate/persistence';
-import { type FieldSpec, type FieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
+import { type FieldSpec, type FieldValue, fieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
 import { type ColumnSource } from 'hyparquet-writer';
 // hyparquet-writer is ESM only: Node (20.19 and later) require()s it, jest transforms it (jest.config.js).
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -34,7 +34,7 @@ export function recordValues(record: Pick<SyntheticRecordEntity, 'text' | 'label
 /** The values of a record in schema order, a missing optional value as null. */
 function ordered(schema: RecordSchema, values: StructuredRecord): Record<string, FieldValue> {
   const row: Record<string, FieldValue> = {};
-  for (const field of schema.fields) row[field.name] = values[field.name] ?? null;
+  for (const field of schema.fields) row[field.name] = fieldValue(values, field.name);
   return row;
 }
 
@@ -56,7 +56,7 @@ export function csvHeader(schema: RecordSchema): string {
 
 /** One CSV line: null as an empty cell, booleans as true/false, numbers as JavaScript writes them. */
 export function csvLine(schema: RecordSchema, values: StructuredRecord): string {
-  return `${schema.fields.map((field) => csvField(cell(values[field.name] ?? null))).join(',')}\n`;
+  return `${schema.fields.map((field) => csvField(cell(fieldValue(values, field.name)))).join(',')}\n`;
 }
 
 function cell(value: FieldValue): string | null {
@@ -89,7 +89,7 @@ export function parquetFile(schema: RecordSchema, records: readonly ExportedReco
   if (records.length === 0) throw new Error('a Parquet export needs at least one record');
   const columnData: ColumnSource[] = schema.fields.map((field) => {
     const type = parquetType(field);
-    const data = records.map((record) => parquetValue(field, type, record.values[field.name] ?? null));
+    const data = records.map((record) => parquetValue(field, type, fieldValue(record.values, field.name)));
     return { name: field.name, type, nullable: field.optional, data };
   });
   return new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'synthgate' }));
