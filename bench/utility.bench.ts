@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { findFreePort } from '@synthgate/process';
 import { type BenchmarkOptions, type GatewayAccess, runUtilityBenchmark } from './utility/pipeline';
 import { markdownReport, accuracySvg } from './utility/report';
+import { runStructuredBenchmark } from './utility/structured-run';
 import { jsonlTask, loadTask, type Task, TASK_NAMES, type TaskName } from './utility/tasks';
 
 const root = join(__dirname, '..', '..');
@@ -30,7 +31,7 @@ const TASK_DEFAULTS: Record<TaskName | 'jsonl', { privateRecords: number | null;
   jsonl: { privateRecords: null, batchSize: 32, maxTokens: 32 },
 };
 
-const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <file.jsonl> --test <file.jsonl> [--name <name>]) [options]
+const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia|mit-movies | --train <file.jsonl> --test <file.jsonl> [--name <name>]) [options]
 
   --epsilon <list>          releases to run, e.g. 1,3,10,inf (inf: the non-private reference); default 1,3,10,inf
   --no-public               skip the public-only baseline
@@ -114,6 +115,31 @@ function spawnNode(script: string, env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [join(root, 'dist', script)], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/**
+ * The structured task (issue 18): records with the query and its slots, generated under the
+ * schema constraint in-process on the engine; small by default (the machine is shared).
+ */
+async function runMitMovies(args: Args, log: (message: string) => void, seed: number): Promise<void> {
+  const drafter = (args.values.get('--drafter') ?? '0.5,1').split(',').map(Number);
+  const epsilons = (args.values.get('--epsilon') ?? '1,3,10').split(',').filter((e) => e !== 'inf').map(Number);
+  const modelsDir = resolve(args.values.get('--models') ?? join(root, 'models'));
+  await runStructuredBenchmark({
+    dataDir: resolve(args.values.get('--data') ?? join(root, '..', 'shared', 'data', 'eval')),
+    modelDir: join(modelsDir, args.values.get('--model') ?? 'default'),
+    outDir: args.flags.has('--no-report') ? null : resolve(args.values.get('--out') ?? join(root, 'docs', 'benchmarks')),
+    epsilons,
+    privateRecords: numberArg(args, '--private-records', 128, (v) => Number.isInteger(v) && v > 0),
+    batchSize: numberArg(args, '--batch-size', 16, (v) => Number.isInteger(v) && v > 0),
+    clip: numberArg(args, '--clip', 2, (v) => v > 0),
+    temperature: numberArg(args, '--temperature', 1, (v) => v > 0),
+    delta: numberArg(args, '--delta', 1e-6, (v) => v > 0 && v < 1),
+    drafter: { threshold: drafter[0]!, sigma: drafter[1]! },
+    seed,
+    threads: numberArg(args, '--threads', 1, (v) => Number.isInteger(v) && v > 0),
+    log,
+  });
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.flags.has('--help')) {
@@ -124,6 +150,10 @@ async function main(): Promise<void> {
   const log = (message: string) => process.stderr.write(`${message}\n`);
   const seed = numberArg(args, '--seed', 1, Number.isInteger);
   const taskName = args.values.get('--task');
+  if (taskName === 'mit-movies') {
+    await runMitMovies(args, log, seed);
+    return;
+  }
   let task: Task;
   let defaults = TASK_DEFAULTS.jsonl;
   if (taskName) {

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type GenerationModel } from '@synthgate/generation';
+import { fillPrompt, type GenerationModel, publicPromptTemplate } from '@synthgate/generation';
 import { SeededRng } from '@synthgate/privacy';
-import { publicPromptTemplate } from '../../apps/gateway/src/datasets/prompt-template';
-import { fillPrompt } from '../../apps/worker/src/prompt-fill';
 
 /** One public probe: a short text of some kind, with a label phrase, as a data owner would import it. */
 export interface Probe {
@@ -51,7 +49,7 @@ export function softmaxL1(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** The two prompts of a probe: with the record, and the public prompt (what follows `{text}`), both from the product's code. */
 export function probePrompts(template: string, kind: string, label: string, text: string): { withRecord: string; publicPrompt: string } {
   const datasetTemplate = template.split('{kind}').join(kind);
-  return { withRecord: fillPrompt(datasetTemplate, text, label), publicPrompt: fillPrompt(publicPromptTemplate(datasetTemplate), '', label) };
+  return { withRecord: fillPrompt(datasetTemplate, { text, label }), publicPrompt: fillPrompt(publicPromptTemplate(datasetTemplate), { label }) };
 }
 
 export interface RecordInfluence {

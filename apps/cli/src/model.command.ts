@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import {
   AUTO_INT4_PARAMETERS,
   type ChatMessage,
-  chatTemplateOf,
+  describeModelFolder,
   importModel,
   loadChatTemplateEngine,
   loadModel,
@@ -50,11 +50,10 @@ function modelFolder(model: string, modelsDir: string): string {
  * assistant. `bos_token` renders empty: encoding the prompt adds BOS as the tokenizer does.
  */
 async function chatPrompt(folder: string, prompt: string, system: string | undefined): Promise<string> {
-  const configPath = join(folder, 'tokenizer_config.json');
-  const config: unknown = existsSync(configPath) ? JSON.parse(readFileSync(configPath, 'utf8')) : null;
-  const template = chatTemplateOf(config);
+  const described = describeModelFolder(folder, { verify: false });
+  const template = described.chatTemplate;
   if (!template) throw new Error(`${folder} has no chat template (tokenizer_config.json chat_template); drop --chat and --system`);
-  const eos = (config as { eos_token?: unknown }).eos_token;
+  const eos = (JSON.parse(readFileSync(described.tokenizerConfigPath!, 'utf8')) as { eos_token?: unknown }).eos_token;
   const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
   return renderChat(await loadChatTemplateEngine(), template, messages, { bosToken: '', eosToken: typeof eos === 'string' ? eos : '' });
 }

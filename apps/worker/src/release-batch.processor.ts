@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { GenerationError, type GenerationModel } from '@synthgate/generation';
+import { fillPrompt, GenerationError, type GenerationModel, promptParts } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
+import { type StructuredRecord } from '@synthgate/records';
 import { ModelPool } from './model-pool';
-import { fillPrompt } from './prompt-fill';
 import { type ReleaseContext, ReleaseContextCache, ReleaseOverError } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 import { WorkerMetrics } from './worker-metrics';
+import { structuredBatch } from './structured-batch';
 import { isDatabaseUnavailable } from './worker-supervisor';
 
 /** Thrown out of the decoding loop to hand a batch back (graceful shutdown). */
@@ -30,10 +31,7 @@ function auditRelease(repositories: Repositories, release: ReleaseEntity, action
  * record and public values alone.
  */
 function recordPrompt(model: GenerationModel, template: string, text: string, label: string | null, maxPromptTokens: number): string {
-  const at = template.indexOf('{text}');
-  const before = fillPrompt(template.slice(0, at), '', label);
-  const after = fillPrompt(template.slice(at + '{text}'.length), '', label);
-  return model.fitPrompt({ before, text, after }, maxPromptTokens);
+  return model.fitPrompt({ ...promptParts(template, { label }), text }, maxPromptTokens);
 }
 
 /**
@@ -169,8 +167,8 @@ export class ReleaseBatchProcessor {
       return;
     }
     try {
-      const { text, tokens } = await this.generate(context, model, batchIndex, signal);
-      await this.complete(context.release, batchIndex, text, tokens);
+      const { text, tokens, values } = await this.generate(context, model, batchIndex, signal);
+      await this.complete(context.release, batchIndex, text, tokens, values);
       await this.queue.complete(job.id);
     } catch (error) {
       if (error instanceof HandBack) {
@@ -213,15 +211,55 @@ export class ReleaseBatchProcessor {
     });
   }
 
-  private async generate(context: ReleaseContext, model: GenerationModel, batchIndex: number, signal: AbortSignal): Promise<{ text: string; tokens: number }> {
+  private async generate(context: ReleaseContext, model: GenerationModel, batchIndex: number, signal: AbortSignal): Promise<{ text: string; tokens: number; values: StructuredRecord | null }> {
     const { release } = context;
     const parameters = release.parameters;
     const group = release.labelPlan.find((entry) => batchIndex >= entry.offset && batchIndex < entry.offset + entry.batches);
     const label = group?.label ?? null;
-    const publicPrompt = fillPrompt(context.publicPromptTemplate, '', label);
+    const publicPrompt = fillPrompt(context.publicPromptTemplate, { label });
     // Deterministic per batch from the release's secret seed: a retry replays the same randomness.
     const rng = batchRng(release.randomSeed, batchIndex);
     const started = process.hrtime.bigint();
+    // Public bounds only (DESIGN.md section 4): prompts are cut to maxPromptTokens and the engine plans
+    // memory from it. Releases made before it existed use the model's context room, the old cut.
+    const room = model.info.maxPositions - parameters.maxTokens;
+    const maxPromptTokens = parameters.maxPromptTokens ?? (Number.isFinite(room) ? Math.max(1, room) : 1_000_000);
+    if (context.recordSchema !== null) {
+      // A structured release: one record of the schema per batch, decoded under its constraint.
+      const publicOnly = parameters.mode === 'PUBLIC_ONLY';
+      const records = publicOnly ? [] : await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
+      const batch = structuredBatch(model, context.recordSchema, context, records, label, { maxPromptTokens, maxTokens: parameters.maxTokens });
+      const example = await model.generateExample({
+        privatePrompts: batch.privatePrompts,
+        publicPrompt: batch.publicPrompt,
+        // A public-only release reads no record: with no private row every step is a public draw
+        // (the sampler's non-private setting with zero rows), so its private settings are unused.
+        params: publicOnly
+          ? { clip: 1, expectedBatchSize: 1, temperature: 1, publicTemperature: parameters.publicTemperature, topK: parameters.topK, drafter: null, privateTokenCap: 1, maxNewTokens: batch.maxNewTokens, maxPromptTokens, nonPrivate: true }
+          : {
+              clip: parameters.clip,
+              expectedBatchSize: parameters.batchSize,
+              temperature: parameters.temperature,
+              publicTemperature: parameters.publicTemperature,
+              topK: parameters.topK,
+              drafter: parameters.drafter,
+              privateTokenCap: parameters.privateTokenCap,
+              maxNewTokens: batch.maxNewTokens,
+              maxPromptTokens,
+              nonPrivate: parameters.mode === 'NON_PRIVATE_REFERENCE',
+            },
+        rng,
+        mode: 'kv-cache',
+        record: batch.record,
+        onStep: () => {
+          if (signal.aborted) throw new HandBack();
+        },
+      });
+      this.metrics.recordBatch(example.publicSteps, example.privateSteps, Number(process.hrtime.bigint() - started) / 1e9);
+      // The record parses and satisfies the schema by construction (the constraint); it is stored
+      // as canonical JSON and typed values.
+      return { text: JSON.stringify(example.record), tokens: example.tokenIds.length, values: example.record };
+    }
     if (parameters.mode === 'PUBLIC_ONLY') {
       const result = await model.generateText({
         prompt: publicPrompt,
@@ -231,13 +269,9 @@ export class ReleaseBatchProcessor {
         rng,
       });
       this.metrics.recordBatch(result.tokenIds.length, 0, Number(process.hrtime.bigint() - started) / 1e9);
-      return { text: storableText(result.continuation), tokens: result.tokenIds.length };
+      return { text: storableText(result.continuation), tokens: result.tokenIds.length, values: null };
     }
     const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
-    // Public bounds only (DESIGN.md section 4): prompts are cut to maxPromptTokens and the engine plans
-    // memory from it. Releases made before it existed use the model's context room, the old cut.
-    const room = model.info.maxPositions - parameters.maxTokens;
-    const maxPromptTokens = parameters.maxPromptTokens ?? (Number.isFinite(room) ? Math.max(1, room) : 1_000_000);
     let lastStep: bigint | null = null;
     const example = await model.generateExample({
       privatePrompts: records.map((record) => recordPrompt(model, context.promptTemplate, record.text, record.label, maxPromptTokens)),
@@ -271,11 +305,11 @@ export class ReleaseBatchProcessor {
     // Private and public step counts go to aggregate metrics only: they are not covered by the
     // guarantee and are never stored with the release (DESIGN.md section 4).
     this.metrics.recordBatch(example.publicSteps, example.privateSteps, Number(process.hrtime.bigint() - started) / 1e9);
-    return { text: storableText(example.text), tokens: example.tokenIds.length };
+    return { text: storableText(example.text), tokens: example.tokenIds.length, values: null };
   }
 
   /** Writes the example and marks the batch done in one transaction; a batch already done is left alone. */
-  private async complete(release: ReleaseEntity, batchIndex: number, text: string, tokens: number): Promise<void> {
+  private async complete(release: ReleaseEntity, batchIndex: number, text: string, tokens: number, values: StructuredRecord | null): Promise<void> {
     const finished = await this.database.transaction(async (repositories) => {
       const current = await repositories.releases.lockForUpdate(release.id);
       if (!current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) {
@@ -287,7 +321,7 @@ export class ReleaseBatchProcessor {
       const batch = await repositories.releases.lockBatch(release.id, batchIndex);
       if (!batch || batch.status === 'DONE') return false;
       const now = new Date();
-      await repositories.releases.insertRecord({ releaseId: release.id, ordinal: batchIndex, text, label: batch.label });
+      await repositories.releases.insertRecord({ releaseId: release.id, ordinal: batchIndex, text, label: batch.label, values });
       await repositories.releases.markBatchDone(release.id, batchIndex, tokens, now);
       const done = await repositories.releases.addProgress(release.id, tokens);
       if (done < current.batchCount) return false;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type ReleaseWithSecrets } from '@synthgate/persistence';
 import { batchOfRecord, referencePartition } from '@synthgate/privacy';
+import { type RecordSchema } from '@synthgate/records';
 
 /** The release does not exist or is over: its secrets are erased, and none of its batches may run. */
 export class ReleaseOverError extends Error {
@@ -17,6 +18,8 @@ export interface ReleaseContext {
   readonly publicPromptTemplate: string;
   /** Record ids of each batch, by batch ordinal. */
   readonly batches: readonly (readonly string[])[];
+  /** A structured dataset's declared schema (each batch generates one record of it); null for text and label. */
+  readonly recordSchema: RecordSchema | null;
 }
 
 /**
@@ -70,6 +73,8 @@ export class ReleaseContextCache {
         }
       }
     }
-    return { release, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches };
+    const schema = await repositories.datasets.schemaOf(release.datasetId);
+    const recordSchema = schema?.structured ? schema.recordSchema : null;
+    return { release, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches, recordSchema };
   }
 }

@@ -1,12 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
+import { type FieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
+import { RecordGrammar } from './decoding/record-grammar';
+import { RecordTokenMask, VocabularyTrie } from './decoding/record-token-mask';
 import { dropIncompleteTail, Utf8Guard, Utf8TokenTable } from './decoding/utf8-token-mask';
 import { GenerationError } from './generation.errors';
-import { MODEL_FILES, modelFingerprint, type ModelFileEntry, readManifest } from './import/model-folder';
+import { describeModelFolder, type ModelConfigJson } from './import/model-description';
+import { MODEL_FILES, modelFingerprint, type ModelFileEntry } from './import/model-folder';
 import { prefillChunkRows } from './runtime/batch-prefill';
 import { kvCacheBuffers, kvCacheBytes, KvCacheBatch } from './runtime/kv-cache-batch';
 import { type ExecutionProvider, OnnxDecoder } from './runtime/onnx-decoder';
@@ -87,6 +91,14 @@ export interface GenerateExampleRequest {
    * forward passes when most steps are public). Off by default.
    */
   readonly speculative?: { readonly maxDraftTokens: number } | null;
+  /**
+   * Generate one record of this declared schema (public metadata): every step may draw only tokens
+   * that continue a valid JSON record (decoding/record-token-mask.ts), a record still open at the
+   * private-token cap is finished by public steps, and the example's `record` holds the parsed
+   * values. `fixed`: values chosen for the batch (the condition field's). `maxNewTokens` must be at
+   * least {@link GenerationModel.recordTokenBound}.
+   */
+  readonly record?: { readonly schema: RecordSchema; readonly fixed?: Readonly<Record<string, FieldValue>> } | null;
 }
 
 /**
@@ -104,6 +116,8 @@ export interface GeneratedExample {
   readonly publicSteps: number;
   readonly stopReason: StopReason;
   readonly stepTimings: StepTimings;
+  /** With `record`: the generated record's values, which always parse and satisfy the schema; otherwise null. */
+  readonly record: StructuredRecord | null;
 }
 
 /** Non-private generation from one prompt (CLI checks, smoke tests). */
@@ -156,31 +170,6 @@ export interface MemoryPlan {
   readonly fits: boolean;
 }
 
-interface ConfigJson {
-  readonly vocab_size?: number;
-  readonly max_position_embeddings?: number;
-  readonly n_positions?: number;
-  readonly bos_token_id?: number | null;
-  readonly eos_token_id?: number | number[] | null;
-  readonly pad_token_id?: number | null;
-  readonly hidden_size?: number;
-  readonly intermediate_size?: number;
-  readonly num_attention_heads?: number;
-}
-
-function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (error) {
-    throw new GenerationError('MODEL_FORMAT_INVALID', `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-function ids(value: number | number[] | null | undefined): number[] {
-  if (value === null || value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).filter((v) => Number.isInteger(v) && v >= 0);
-}
-
 function requirePositiveInteger(field: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) throw new GenerationError('INVALID_GENERATION_INPUT', `${field} must be a positive integer, got ${value}`);
 }
@@ -194,6 +183,8 @@ export class GenerationModel {
   /** sha256 over the manifest's file hashes: the model identity a release records. */
   readonly fingerprint: string;
   private utf8: Utf8TokenTable | null = null;
+  private trie: VocabularyTrie | null = null;
+  private readonly recordMasks = new Map<string, RecordTokenMask>();
 
   private constructor(
     readonly name: string,
@@ -203,25 +194,18 @@ export class GenerationModel {
     readonly info: ModelInfo,
     private readonly decoder: OnnxDecoder,
     private readonly options: Required<Pick<LoadModelOptions, 'kvCacheLimitBytes' | 'prefillChunkTokens'>>,
-    private readonly config: ConfigJson,
+    private readonly config: ModelConfigJson,
   ) {
     this.fingerprint = modelFingerprint(files);
   }
 
   /** @internal Use {@link loadModel}. */
   static async open(dir: string, options: LoadModelOptions = {}): Promise<GenerationModel> {
-    const folder = resolve(dir);
-    if (!existsSync(folder)) throw new GenerationError('MODEL_FILE_MISSING', `model folder ${dir} does not exist`);
-    const manifest = readManifest(folder, { verify: options.verifyHashes ?? true });
-    for (const required of [MODEL_FILES.onnx, MODEL_FILES.tokenizer, MODEL_FILES.config]) {
-      if (!existsSync(join(folder, required))) throw new GenerationError('MODEL_FILE_MISSING', `${join(dir, required)} is missing`);
-    }
-    const config = readJson<ConfigJson>(join(folder, MODEL_FILES.config));
-    const generationConfigPath = join(folder, MODEL_FILES.generationConfig);
-    const generationConfig = existsSync(generationConfigPath) ? readJson<ConfigJson>(generationConfigPath) : {};
-    const tokenizerConfigPath = join(folder, MODEL_FILES.tokenizerConfig);
-    const tokenizer = TextTokenizer.fromFiles(join(folder, MODEL_FILES.tokenizer), existsSync(tokenizerConfigPath) ? tokenizerConfigPath : null);
-    const decoder = await OnnxDecoder.load(join(folder, MODEL_FILES.onnx), {
+    const folder = describeModelFolder(dir, { verify: options.verifyHashes ?? true });
+    if (!existsSync(join(folder.dir, MODEL_FILES.onnx))) throw new GenerationError('MODEL_FILE_MISSING', `${join(dir, MODEL_FILES.onnx)} is missing`);
+    const config = folder.config;
+    const tokenizer = TextTokenizer.fromFiles(folder.tokenizerPath, folder.tokenizerConfigPath);
+    const decoder = await OnnxDecoder.load(join(folder.dir, MODEL_FILES.onnx), {
       threads: options.threads ?? 1,
       executionProvider: options.executionProvider ?? 'cpu',
       ...(options.inPlaceCache === false ? { inPlaceCache: false } : {}),
@@ -232,28 +216,52 @@ export class GenerationModel {
       await decoder.release();
       throw new GenerationError('MODEL_CONTRACT_VIOLATION', `${dir}: the vocabulary size is neither fixed in the logits output nor given as vocab_size in config.json`);
     }
-    const eos = [...new Set([...ids(config.eos_token_id), ...ids(generationConfig.eos_token_id)])].filter((id) => id < vocabSize);
+    const eos = folder.eosTokenIds.filter((id) => id < vocabSize);
     const info: ModelInfo = {
       vocabSize,
       numLayers: decoder.signature.numLayers,
       numKvHeads: decoder.signature.numKvHeads,
       headDim: decoder.signature.headDim,
-      maxPositions: config.max_position_embeddings ?? config.n_positions ?? Number.POSITIVE_INFINITY,
-      bosTokenId: ids(config.bos_token_id)[0] ?? null,
+      maxPositions: folder.maxPositions ?? Number.POSITIVE_INFINITY,
+      bosTokenId: folder.bosTokenId,
       eosTokenIds: eos,
-      padTokenId: ids(config.pad_token_id)[0] ?? eos[0] ?? 0,
+      padTokenId: folder.padTokenId ?? eos[0] ?? 0,
       cacheLayout: decoder.signature.cacheLayout,
     };
     return new GenerationModel(
-      manifest.name || basename(folder),
-      folder,
-      manifest.files,
+      folder.name,
+      folder.dir,
+      folder.files,
       tokenizer,
       info,
       decoder,
       { kvCacheLimitBytes: options.kvCacheLimitBytes ?? 4 * 1024 ** 3, prefillChunkTokens: options.prefillChunkTokens ?? 4096 },
       config,
     );
+  }
+
+  /**
+   * The schema constraint of `schema` (with `fixed` values) over this model's vocabulary. The byte
+   * trie is built once per model; masks are cached per constraint, the last few kept.
+   */
+  recordMask(schema: RecordSchema, fixed: Readonly<Record<string, FieldValue>> = {}): RecordTokenMask {
+    this.trie ??= new VocabularyTrie(this.tokenizer.tokenBytes(), this.info.vocabSize);
+    const key = JSON.stringify([schema, fixed]);
+    let mask = this.recordMasks.get(key);
+    if (!mask) {
+      mask = new RecordTokenMask(schema, this.trie, this.info.eosTokenIds, this.tokenizer.tokenBytes(), fixed);
+      if (this.recordMasks.size >= 16) this.recordMasks.delete(this.recordMasks.keys().next().value!);
+      this.recordMasks.set(key, mask);
+    }
+    return mask;
+  }
+
+  /**
+   * The most tokens a record of `schema` can take (a public bound: the schema alone decides it);
+   * `maxNewTokens` of a structured example must be at least this, so that every record closes.
+   */
+  recordTokenBound(schema: RecordSchema): number {
+    return new RecordGrammar(schema).maxRecordTokens();
   }
 
   /** What each token does to a UTF-8 decoder, computed once per model from its public tokenizer. */
@@ -377,6 +385,10 @@ export class GenerationModel {
       );
     }
     const cachedPrivateRows = rowPlan.cachedRows - 1;
+    const recordMask = request.record ? this.recordMask(request.record.schema, request.record.fixed ?? {}) : null;
+    if (recordMask && params.maxNewTokens < recordMask.grammar.maxRecordTokens()) {
+      throw new GenerationError('INVALID_GENERATION_INPUT', `params.maxNewTokens must be at least ${recordMask.grammar.maxRecordTokens()} for this record schema (so that every record closes), got ${params.maxNewTokens}`);
+    }
     // The sampler validates the mechanism parameters before any prompt is run.
     const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
     const settings: DecodingSettings = {
@@ -386,7 +398,8 @@ export class GenerationModel {
       eosTokenIds: new Set(request.ignoreEndOfSequence ? [] : this.info.eosTokenIds),
       privateTokenCap: params.privateTokenCap,
       maxNewTokens: params.maxNewTokens,
-      utf8Table: this.utf8Table,
+      // A record's mask also keeps its bytes valid UTF-8.
+      constraint: recordMask ?? this.utf8Table,
       ...(request.onStep ? { onStep: request.onStep } : {}),
     };
     if (request.speculative) {
@@ -405,7 +418,7 @@ export class GenerationModel {
         ...settings,
         maxDraftTokens: draft,
       });
-      return { ...outcome, text: this.continuationText(publicRow, outcome) };
+      return this.example(publicRow, outcome, recordMask);
     }
     const source = createLogitsSource(mode, {
       decoder: this.decoder,
@@ -428,7 +441,18 @@ export class GenerationModel {
     } finally {
       source.dispose();
     }
-    return { ...outcome, text: this.continuationText(publicRow, outcome) };
+    return this.example(publicRow, outcome, recordMask);
+  }
+
+  /** The example: its text, and with a schema its record, read from the very bytes the mask checked. */
+  private example(publicRow: readonly number[], outcome: DecodingOutcome, recordMask: RecordTokenMask | null): GeneratedExample {
+    if (!recordMask) return { ...outcome, text: this.continuationText(publicRow, outcome), record: null };
+    const bytes = this.tokenizer.tokenBytes();
+    const parts = outcome.tokenIds.map((id) => bytes[id]!);
+    const joined = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+    parts.reduce((offset, part) => (joined.set(part, offset), offset + part.length), 0);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(joined).trim();
+    return { ...outcome, text, record: JSON.parse(text) as StructuredRecord };
   }
 
   /** The example's text; an example cut inside a character loses the character's incomplete bytes. */

@@ -30,7 +30,6 @@
  * Building graphs: {@link buildLlamaOnnx} writes a Llama-family decoder as ONNX from float32
  * weights; {@link referenceForward} is the plain TypeScript forward pass tests hold it to.
  */
-export { GenerationError, type GenerationErrorCode } from './generation.errors';
 export {
   type ExampleParams,
   type GeneratedExample,
@@ -47,29 +46,9 @@ export {
 export { DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 export { type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 export { type ExecutionProvider } from './runtime/onnx-decoder';
-export { kvCacheBytes } from './runtime/kv-cache-batch';
-export { TextTokenizer } from './tokenizer/text-tokenizer';
-export {
-  CHAT_TEMPLATE_PACKAGE,
-  type ChatMessage,
-  chatPrompts,
-  type ChatSpecialTokens,
-  type ChatTemplateEngine,
-  chatTemplateOf,
-  loadChatTemplateEngine,
-  renderChat,
-} from './tokenizer/chat-template';
+// Everything ORT-free (model folders, cards, prompt and chat templates) is also exported here.
+export * from './catalog';
 export { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';
-export {
-  MANIFEST_FORMAT,
-  MODEL_FILES,
-  type ModelFileEntry,
-  type ModelManifest,
-  type ModelSource,
-  modelFingerprint,
-  readManifest,
-  sha256File,
-} from './import/model-folder';
 export {
   type LlamaArchitecture,
   type LlamaLayerWeights,
@@ -78,6 +57,4 @@ export {
   type RopeScaling,
 } from './model/llama-architecture';
 export { buildLlamaOnnx, DECODER_IO, type LlamaGraphOptions } from './model/llama-graph.builder';
-export { WEIGHT_STORAGES, type WeightStorage } from './model/weight-storage';
-export { type ModelCard, readModelCard, releaseMemoryBytes } from './import/model-card';
 export { referenceForward } from './model/llama-reference';

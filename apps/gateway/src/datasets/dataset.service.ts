@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
 import { DEFAULT_CONDITIONED_RECORD_TEMPLATE, DEFAULT_RECORD_TEMPLATE, type DeclaredShape, schemaWithLabels, structuredShape, textAndLabelShape } from './dataset-schema';
-import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, validatePromptTemplate } from './prompt-template';
 import { type RecordSchemaInput } from './record-schema.types';
 
 export const DEFAULT_BUDGET_EPSILON = 3;
@@ -68,6 +68,12 @@ function validateLabels(field: string, labels: readonly string[]): string[] {
 function validateDescription(field: string, description: string): string {
   if (description.length > 5000) throw DomainError.badInput(field, 'must be at most 5000 characters');
   return description;
+}
+
+/** A dataset's prompt template, by the one rule of libs/generation's prompt-template.ts. */
+function validatePromptTemplate(field: string, template: string, labelled: boolean): void {
+  const problem = promptTemplateProblem(template, labelled ? ['label'] : []);
+  if (problem) throw DomainError.badInput(field, problem);
 }
 
 function validateEpsilon(field: string, epsilon: number): number {

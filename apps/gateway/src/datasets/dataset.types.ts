@@ -2,7 +2,7 @@ import { Field, Float, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { type DatasetEntity, type SensitiveRecordEntity } from '@synthgate/persistence';
 import GraphQLJSON from '../graphql/json.scalar';
 import { Connection } from '../graphql/pagination';
-import { publicPromptTemplate } from './prompt-template';
+import { publicPromptTemplate } from '@synthgate/generation/catalog';
 import { RecordSchema, RecordSchemaInput, toRecordSchema } from './record-schema.types';
 
 @ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and declared labels are public metadata.' })

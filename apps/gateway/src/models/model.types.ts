@@ -1,5 +1,5 @@
 import { Field, Float, Int, ObjectType } from '@nestjs/graphql';
-import { type ModelCard } from '@synthgate/generation';
+import { type ModelCard } from '@synthgate/generation/catalog';
 import { type ReleaseFit } from '../releases/release-fit';
 
 @ObjectType({ description: 'Memory a release batch of this model needs on a worker, and whether it fits.' })

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { kvCacheBytes, MODEL_FILES, type ModelCard, modelFingerprint, type ModelFileEntry, readManifest, readModelCard, releaseMemoryBytes, TextTokenizer } from '@synthgate/generation';
+import { DEFAULT_CONTEXT_LENGTH, describeModelFolder, kvCacheBytes, type ModelCard, modelCard, type ModelFileEntry, releaseMemoryBytes, TextTokenizer } from '@synthgate/generation/catalog';
 import { DomainError } from '../gateway.errors';
 import { GatewayStorage } from '../storage/gateway-storage';
 import { type ReleaseFit, releaseFit } from './release-fit';
 
-/** What the gateway knows of a model folder without loading it into onnxruntime. */
+/** What the gateway knows of a model folder without loading it into onnxruntime (read by the engine's own {@link describeModelFolder}). */
 export interface ModelDescription {
   readonly name: string;
   readonly fingerprint: string;
@@ -19,16 +18,6 @@ export interface ModelDescription {
   readonly tokenizer: TextTokenizer;
   /** The catalogue's view: architecture, parameters, storage, sizes, weight memory. */
   readonly card: ModelCard;
-}
-
-interface LlamaConfigJson {
-  readonly vocab_size?: number;
-  readonly max_position_embeddings?: number;
-  readonly num_hidden_layers?: number;
-  readonly num_attention_heads?: number;
-  readonly num_key_value_heads?: number;
-  readonly hidden_size?: number;
-  readonly head_dim?: number;
 }
 
 const modelName = /^[A-Za-z0-9._-]{1,100}$/;
@@ -66,20 +55,18 @@ export class ModelCatalogService {
     const modified = this.storage.modelModifiedAt(name);
     const cached = this.cache.get(name);
     if (cached && cached.modified === modified) return cached.description;
-    const manifest = readManifest(dir);
-    const configJson = this.storage.readModelJson(name, MODEL_FILES.config) as LlamaConfigJson;
-    const heads = configJson.num_attention_heads ?? 1;
+    const folder = describeModelFolder(dir, { name });
     const description: ModelDescription = {
       name,
-      fingerprint: modelFingerprint(manifest.files),
-      files: manifest.files,
-      vocabSize: configJson.vocab_size ?? 0,
-      maxPositions: configJson.max_position_embeddings ?? 2048,
-      numLayers: configJson.num_hidden_layers ?? 0,
-      numKvHeads: configJson.num_key_value_heads ?? heads,
-      headDim: configJson.head_dim ?? Math.floor((configJson.hidden_size ?? 0) / heads),
-      tokenizer: TextTokenizer.fromFiles(join(dir, MODEL_FILES.tokenizer), this.storage.optionalModelFile(name, MODEL_FILES.tokenizerConfig)),
-      card: readModelCard(dir, name),
+      fingerprint: folder.fingerprint,
+      files: folder.files,
+      vocabSize: folder.shape.vocabSize,
+      maxPositions: folder.maxPositions ?? DEFAULT_CONTEXT_LENGTH,
+      numLayers: folder.shape.numLayers,
+      numKvHeads: folder.shape.numKvHeads,
+      headDim: folder.shape.headDim,
+      tokenizer: TextTokenizer.fromFiles(folder.tokenizerPath, folder.tokenizerConfigPath),
+      card: modelCard(folder),
     };
     this.cache.set(name, { modified, description });
     return description;

@@ -1,9 +1,9 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+import { fillPrompt, publicPromptTemplate } from '@synthgate/generation/catalog';
 import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
-import { publicPromptTemplate } from '../datasets/prompt-template';
 
 /** A release request as the API takes it (every field but the dataset optional or defaulted). */
 export interface ReleaseRequestInput {
@@ -171,8 +171,8 @@ export function validateReleaseRequest(
   const promptTemplate = dataset.promptTemplate;
   const publicTemplate = publicPromptTemplate(promptTemplate);
   const frame = Math.max(
-    ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillTemplate(promptTemplate, { text: '', label })).length),
-    ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillTemplate(publicTemplate, { label })).length),
+    ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillPrompt(promptTemplate, { text: '', label })).length),
+    ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillPrompt(publicTemplate, { label })).length),
   );
   const room = model.maxPositions - maxTokens;
   const maxPromptTokens = input.maxPromptTokens ?? Math.min(RELEASE_DEFAULTS.maxPromptTokens, room);
@@ -277,9 +277,4 @@ export function withOffsets(groups: readonly { label: string | null; batches: nu
     offset += group.batches;
     return entry;
   });
-}
-
-/** Splits a template around its placeholders once, so record text is never itself substituted. */
-export function fillTemplate(template: string, values: { text?: string; label?: string | null }): string {
-  return template.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? (values.text ?? '') : (values.label ?? '')));
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type KvCacheBatch } from '../runtime/kv-cache-batch';
 import { type DecodingOutcome, type DecodingSettings, type StopReason } from './private-decoding';
-import { Utf8Guard } from './utf8-token-mask';
+import { ConstraintGuard } from './token-constraint';
 
 /** Inputs of {@link runSpeculativeDecoding}. */
 export interface SpeculativeDecodingInput extends DecodingSettings {
@@ -40,11 +40,13 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   const tokenIds: number[] = [];
   // The public row's logits at each drafted position (position j follows drafts[0 .. j-1]).
   const publicAt: Float32Array[] = Array.from({ length: input.maxDraftTokens }, () => new Float32Array(vocabSize));
-  // UTF-8 state of the accepted tokens; `draftStates[j]` is the state before draft j.
-  const guard = input.utf8Table ? new Utf8Guard(input.utf8Table) : null;
-  const restrict = (state: number) => {
-    if (guard) sampler.restrictTo(guard.table.allowedIn(state));
+  // Constraint state of the accepted tokens; `draftStates[j]` is the state before draft j.
+  const guard = input.constraint ? new ConstraintGuard(input.constraint) : null;
+  const restrict = (state: unknown) => {
+    if (guard) sampler.restrictTo(guard.constraint.allowedIn(state));
   };
+  // After the private-token cap, an open record is finished by public steps (see private-decoding.ts).
+  let capped = false;
   let privateSteps = 0;
   let publicSteps = 0;
   let mechanismMs = 0;
@@ -70,8 +72,10 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     }
     tokenIds.push(token);
     guard?.accept(token);
-    if (isPrivate && privateSteps >= input.privateTokenCap) stop = 'private-token-cap';
-    else if (tokenIds.length >= input.maxNewTokens) stop = 'max-new-tokens';
+    if (guard?.finished) stop = capped ? 'private-token-cap' : 'eos';
+    else if (isPrivate && privateSteps >= input.privateTokenCap && !guard?.mustFinish) stop = 'private-token-cap';
+    else if (tokenIds.length >= input.maxNewTokens) stop = capped || privateSteps >= input.privateTokenCap ? 'private-token-cap' : 'max-new-tokens';
+    if (isPrivate && privateSteps >= input.privateTokenCap) capped = true;
     return stop === null;
   };
   /** After a private token: both caches take it; the step buffer gets the next logits. */
@@ -81,6 +85,14 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   };
 
   while (stop === null) {
+    if (capped) {
+      // Public steps alone finish the record; the private rows are not read again.
+      restrict(guard!.state);
+      const token = timed(() => sampler.samplePublic(stepPublic));
+      if (!decide(token, false)) break;
+      stepPublic.set(await publicBatch.append(token));
+      continue;
+    }
     // Position 1 of the round: its logits are at hand, so test before drafting anything.
     const roundState = guard?.state ?? 0;
     restrict(roundState);
@@ -95,11 +107,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     // Draft from the public row alone, within the token budget, keeping its logits at each position.
     const budget = Math.min(draftLength, input.maxNewTokens - tokenIds.length + 1);
     const drafts = [lead];
-    const draftStates = [roundState];
+    const draftStates: unknown[] = [roundState];
     while (drafts.length < budget) {
       const previous = drafts[drafts.length - 1]!;
       // The state before the next draft (an end-of-sequence lead never gets here: decide stopped).
-      const state = guard ? guard.table.after(draftStates[draftStates.length - 1]!, previous) : 0;
+      const state = guard ? guard.constraint.after(draftStates[draftStates.length - 1]!, previous) : 0;
       const publicLogits = publicAt[drafts.length]!;
       publicLogits.set(await publicBatch.append(previous));
       restrict(state);
@@ -148,7 +160,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     privateSteps,
     publicSteps,
     stopReason: stop ?? 'max-new-tokens',
-    endsInsideCharacter: guard?.incomplete ?? false,
+    endsInsideCharacter: guard?.endsInsideCharacter ?? false,
     stepTimings: {
       steps: privateSteps + publicSteps,
       prefillMs,

@@ -18,6 +18,7 @@
  * owed and the range the next one must fall in (RFC 3629 table: E0 needs A0..BF next, ED 80..9F,
  * F0 90..BF, F4 80..8F, so overlong forms and surrogates are refused too).
  */
+import { ConstraintGuard, type TokenConstraint } from './token-constraint';
 
 /** Decoder states: [continuation bytes owed, lowest, highest allowed next byte]. State 0 owes nothing. */
 const STATES: readonly (readonly [number, number, number])[] = [
@@ -57,7 +58,8 @@ export function utf8Step(state: number, byte: number): number {
  * text as it is, so it is allowed only between characters: an example never ends, and no special
  * token splits, a character.
  */
-export class Utf8TokenTable {
+export class Utf8TokenTable implements TokenConstraint<number> {
+  readonly initial = 0;
   /** `next[token * UTF8_STATE_COUNT + state]`: the state after the token, or -1 when it cannot follow. */
   private readonly next: Int8Array;
   /** `allowed[state]`: 1 for each token that can follow in that state. */
@@ -86,6 +88,19 @@ export class Utf8TokenTable {
     return this.allowedByState[state]!;
   }
 
+  /** UTF-8 text may stop anywhere (an incomplete last character is dropped). */
+  isFinished(): boolean {
+    return false;
+  }
+
+  mustFinish(): boolean {
+    return false;
+  }
+
+  endsInsideCharacter(state: number): boolean {
+    return state !== 0;
+  }
+
   /**
    * The state after `token`. A token that cannot follow (possible only when a state allows no token
    * at all, which no byte-level vocabulary has) restarts the decoder as if between characters.
@@ -102,17 +117,9 @@ export class Utf8TokenTable {
  * One example's UTF-8 state: `allowed()` for the next step, `accept(token)` after it. `state` can be
  * read and restored (speculative decoding rewinds to a draft position).
  */
-export class Utf8Guard {
-  state = 0;
-
-  constructor(readonly table: Utf8TokenTable) {}
-
-  allowed(): Uint8Array {
-    return this.table.allowedIn(this.state);
-  }
-
-  accept(token: number): void {
-    this.state = this.table.after(this.state, token);
+export class Utf8Guard extends ConstraintGuard<number> {
+  constructor(readonly table: Utf8TokenTable) {
+    super(table);
   }
 
   /** True while the last character is not complete (the example stopped inside it). */

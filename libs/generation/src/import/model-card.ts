@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { GenerationError } from '../generation.errors';
 import { type WeightStorage } from '../model/weight-storage';
 import { kvCacheBytes } from '../runtime/kv-cache-batch';
-import { MODEL_FILES, type ModelSource, readManifest } from './model-folder';
+import { describeModelFolder, type ModelFolderDescription, type ModelShape } from './model-description';
+import { type ModelSource } from './model-folder';
 
 /**
  * What the catalogue shows of a model folder, read from its manifest, config.json and
@@ -27,30 +25,7 @@ export interface ModelCard {
   readonly diskBytes: number;
   /** Memory a loaded session holds for the weights (an estimate: {@link weightMemoryBytes}). */
   readonly weightMemoryBytes: number;
-  readonly shape: { readonly vocabSize: number; readonly hiddenSize: number; readonly intermediateSize: number; readonly numLayers: number; readonly numHeads: number; readonly numKvHeads: number; readonly headDim: number; readonly tiedEmbeddings: boolean };
-}
-
-interface ConfigJson {
-  readonly architectures?: readonly string[];
-  readonly vocab_size?: number;
-  readonly hidden_size?: number;
-  readonly intermediate_size?: number;
-  readonly num_hidden_layers?: number;
-  readonly num_attention_heads?: number;
-  readonly num_key_value_heads?: number;
-  readonly head_dim?: number;
-  readonly max_position_embeddings?: number;
-  readonly tie_word_embeddings?: boolean;
-  readonly attention_bias?: boolean;
-  readonly synthgate?: { readonly weight_storage?: WeightStorage; readonly source_types?: Record<string, number>; readonly qk_norm?: boolean };
-}
-
-function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (error) {
-    throw new GenerationError('MODEL_FORMAT_INVALID', `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  readonly shape: ModelShape;
 }
 
 /** Parameters of a Llama-family model from its shapes. */
@@ -61,6 +36,12 @@ export function parameterCount(shape: ModelCard['shape'], attentionBias = false,
   const perLayer = d * (q + 2 * kv) + q * d + 3 * d * shape.intermediateSize + 2 * d + (attentionBias ? q + 2 * kv : 0) + (qkNorm ? 2 * shape.headDim : 0);
   return shape.vocabSize * d * (shape.tiedEmbeddings ? 1 : 2) + shape.numLayers * perLayer + d;
 }
+
+/**
+ * Context the catalogue and the gateway assume for a folder that declares none (every folder this
+ * project imports declares one; a copied ONNX folder might not).
+ */
+export const DEFAULT_CONTEXT_LENGTH = 2048;
 
 /** Resident memory a loaded session takes beyond its weights (arena, graph, kernels); measured. */
 const SESSION_OVERHEAD_BYTES = 34 * 2 ** 20;
@@ -90,40 +71,29 @@ export function weightMemoryBytes(shape: ModelCard['shape'], storage: WeightStor
   return SESSION_OVERHEAD_BYTES + embedding + matrices * (storage === 'int4' ? INT4_LOADED_BYTES_PER_WEIGHT : 4);
 }
 
-/** Reads the card of the model folder `dir` (named `name`). Throws the manifest's errors. */
-export function readModelCard(dir: string, name: string): ModelCard {
-  const manifest = readManifest(dir, { verify: false });
-  const config = readJson<ConfigJson>(join(dir, MODEL_FILES.config));
-  const heads = config.num_attention_heads ?? 1;
-  const hiddenSize = config.hidden_size ?? 0;
-  const shape = {
-    vocabSize: config.vocab_size ?? 0,
-    hiddenSize,
-    intermediateSize: config.intermediate_size ?? 0,
-    numLayers: config.num_hidden_layers ?? 0,
-    numHeads: heads,
-    numKvHeads: config.num_key_value_heads ?? heads,
-    headDim: config.head_dim ?? Math.floor(hiddenSize / heads),
-    tiedEmbeddings: config.tie_word_embeddings ?? false,
-  };
-  const tokenizerConfigPath = join(dir, MODEL_FILES.tokenizerConfig);
-  const tokenizerConfig = existsSync(tokenizerConfigPath) ? readJson<{ chat_template?: unknown }>(tokenizerConfigPath) : {};
-  const template = tokenizerConfig.chat_template;
+/** The card of a described model folder (see {@link describeModelFolder}). */
+export function modelCard(folder: ModelFolderDescription): ModelCard {
+  const { config, shape, manifest } = folder;
   const diskBytes = manifest.files.reduce((sum, file) => sum + file.bytes, 0);
   const weightStorage = manifest.source.kind === 'onnx' ? null : (config.synthgate?.weight_storage ?? 'fp32');
   return {
-    name,
+    name: folder.name,
     architecture: config.architectures?.[0] ?? null,
     parameters: parameterCount(shape, config.attention_bias ?? false, config.synthgate?.qk_norm ?? false),
     weightStorage,
     sourceTypes: config.synthgate?.source_types ?? null,
     source: manifest.source,
-    contextLength: config.max_position_embeddings ?? 2048,
-    chatTemplate: (typeof template === 'string' && template.length > 0) || (Array.isArray(template) && template.length > 0),
+    contextLength: folder.maxPositions ?? DEFAULT_CONTEXT_LENGTH,
+    chatTemplate: folder.chatTemplate !== null,
     diskBytes,
     weightMemoryBytes: Math.round(weightMemoryBytes(shape, weightStorage, diskBytes)),
     shape,
   };
+}
+
+/** Reads the card of the model folder `dir` (named `name`) without checking file hashes. */
+export function readModelCard(dir: string, name: string): ModelCard {
+  return modelCard(describeModelFolder(dir, { verify: false, name }));
 }
 
 /**

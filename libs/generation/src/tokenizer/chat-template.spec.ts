@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHAT_TEMPLATE_PACKAGE, type ChatMessage, chatPrompts, chatTemplateOf, loadChatTemplateEngine, renderChat } from './chat-template';
+import { chatPrompts } from '../prompt/prompt-template';
+import { CHAT_TEMPLATE_PACKAGE, type ChatMessage, chatTemplateOf, loadChatTemplateEngine, renderChat } from './chat-template';
 
 /** Llama 3's template as Meta ships it in tokenizer_config.json (abridged of its date header). */
 const LLAMA3 =

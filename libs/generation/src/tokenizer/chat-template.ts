@@ -81,24 +81,3 @@ export function renderChat(engineInstance: ChatTemplateEngine, template: string,
     add_generation_prompt: true,
   });
 }
-
-/**
- * A dataset's prompt as a chat: turns whose contents use `{text}` (exactly once in all) and
- * `{label}`. The private prompt fills both; the public prompt is the same chat without the
- * record: the turn holding `{text}` keeps only what follows it (leading whitespace trimmed), as
- * the plain-text templates' public prompt does (DESIGN.md section 5.2).
- */
-export function chatPrompts(turns: readonly ChatMessage[], values: { text: string; label: string | null }): { privateChat: ChatMessage[]; publicChat: ChatMessage[] } {
-  const holders = turns.filter((turn) => turn.content.includes('{text}'));
-  if (holders.length !== 1 || holders[0]!.content.indexOf('{text}') !== holders[0]!.content.lastIndexOf('{text}')) {
-    throw new GenerationError('INVALID_GENERATION_INPUT', 'a chat prompt must contain the placeholder {text} exactly once');
-  }
-  const fill = (content: string, text: string): string => content.replace(/\{(text|label)\}/g, (_, name: string) => (name === 'text' ? text : (values.label ?? '')));
-  const privateChat = turns.map((turn) => ({ role: turn.role, content: fill(turn.content, values.text) }));
-  const publicChat = turns.map((turn) => {
-    if (!turn.content.includes('{text}')) return { role: turn.role, content: fill(turn.content, '') };
-    const after = turn.content.slice(turn.content.indexOf('{text}') + '{text}'.length).trimStart();
-    return { role: turn.role, content: fill(after, '') };
-  });
-  return { privateChat, publicChat };
-}

@@ -1,0 +1,169 @@
+import { type FieldValue, type RecordSchema } from '@synthgate/records';
+import { GenerationError } from '../generation.errors';
+import { RecordGrammar, type RecordState } from './record-grammar';
+import { type TokenConstraint } from './token-constraint';
+import { UTF8_STATE_COUNT, utf8Step } from './utf8-token-mask';
+
+/** The vocabulary as a byte trie: each node lists the tokens whose bytes end there. */
+interface TrieNode {
+  readonly children: Map<number, TrieNode>;
+  readonly tokens: number[];
+}
+
+/** A tokenizer's byte trie, built once per model and shared by every schema's mask. */
+export class VocabularyTrie {
+  readonly root: TrieNode = { children: new Map(), tokens: [] };
+  /**
+   * `finishTokens[u]`: the fewest tokens made of continuation bytes alone that finish a character
+   * from UTF-8 state `u` (0 for state 0; Infinity when none can).
+   */
+  readonly finishTokens: readonly number[];
+
+  constructor(
+    tokenBytes: readonly (Uint8Array | null)[],
+    readonly vocabSize: number,
+  ) {
+    for (let token = 0; token < Math.min(vocabSize, tokenBytes.length); token += 1) {
+      const bytes = tokenBytes[token];
+      if (!bytes || bytes.length === 0) continue;
+      let node = this.root;
+      for (const b of bytes) {
+        let child = node.children.get(b);
+        if (!child) {
+          child = { children: new Map(), tokens: [] };
+          node.children.set(b, child);
+        }
+        node = child;
+      }
+      node.tokens.push(token);
+    }
+    const single = (b: number) => (this.root.children.get(b)?.tokens.length ?? 0) > 0;
+    this.finishTokens = finishTokensOf(tokenBytes);
+    const missing = Array.from({ length: 0x5f }, (_, i) => 0x20 + i).filter((b) => !single(b));
+    if (missing.length > 0) {
+      throw new GenerationError(
+        'INVALID_GENERATION_INPUT',
+        `the tokenizer cannot write every JSON character: no single-byte token for ${missing.map((b) => JSON.stringify(String.fromCharCode(b))).join(' ')}`,
+      );
+    }
+  }
+}
+
+/** Masks kept per grammar before the cache starts over (each is one byte per vocabulary entry). */
+const CACHE_LIMIT = 2048;
+
+/**
+ * The schema constraint over a vocabulary: at each state, the tokens whose bytes keep the record
+ * valid ({@link RecordGrammar}), found by walking the vocabulary's byte trie against the automaton
+ * (a subtree is pruned at the first byte no record continues with), and cached per state key.
+ * End-of-sequence is allowed only when the record is complete, and then it is the only token.
+ */
+export class RecordTokenMask implements TokenConstraint<RecordState> {
+  readonly grammar: RecordGrammar;
+  private readonly cache = new Map<string, Uint8Array>();
+  private readonly eos: readonly number[];
+
+  constructor(
+    schema: RecordSchema,
+    readonly trie: VocabularyTrie,
+    eosTokenIds: Iterable<number>,
+    private readonly tokenBytes: readonly (Uint8Array | null)[],
+    fixed: Readonly<Record<string, FieldValue>> = {},
+  ) {
+    this.grammar = new RecordGrammar(schema, { fixed });
+    this.eos = [...eosTokenIds];
+  }
+
+  get initial(): RecordState {
+    return this.grammar.initial;
+  }
+
+  allowedIn(state: RecordState): Uint8Array {
+    const key = this.grammar.key(state);
+    let mask = this.cache.get(key);
+    if (!mask) {
+      mask = this.compute(state);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(key, mask);
+    }
+    return mask;
+  }
+
+  /** The state after `token`; a token the mask does not allow is refused (a decoding loop bug). */
+  after(state: RecordState, token: number): RecordState {
+    const bytes = this.tokenBytes[token];
+    let next: RecordState | null = bytes && bytes.length > 0 ? state : null;
+    for (let i = 0; next !== null && i < bytes!.length; i += 1) next = this.grammar.step(next, bytes![i]!);
+    if (next === null || !this.grammar.tokenMayEndIn(next, this.trie.finishTokens)) {
+      throw new GenerationError('INVALID_GENERATION_INPUT', `token ${token} cannot continue the record here`);
+    }
+    return this.grammar.boundary(next);
+  }
+
+  isFinished(state: RecordState): boolean {
+    return this.grammar.isComplete(state);
+  }
+
+  mustFinish(state: RecordState): boolean {
+    return !this.grammar.isComplete(state);
+  }
+
+  endsInsideCharacter(): boolean {
+    return false;
+  }
+
+  private compute(state: RecordState): Uint8Array {
+    const allowed = new Uint8Array(this.trie.vocabSize);
+    if (this.grammar.isComplete(state)) {
+      for (const token of this.eos) if (token < allowed.length) allowed[token] = 1;
+      return allowed;
+    }
+    const grammar = this.grammar;
+    const finishTokens = this.trie.finishTokens;
+    const walk = (node: TrieNode, current: RecordState): void => {
+      if (node.tokens.length > 0 && grammar.tokenMayEndIn(current, finishTokens)) for (const token of node.tokens) allowed[token] = 1;
+      for (const [b, child] of node.children) {
+        const next = grammar.step(current, b);
+        if (next !== null) walk(child, next);
+      }
+    };
+    walk(this.trie.root, state);
+    return allowed;
+  }
+}
+
+/**
+ * Shortest paths over the UTF-8 decoder's states: a token of continuation bytes alone moves a
+ * pending character from one state to another (or finishes it). Bellman-Ford over the few states.
+ */
+function finishTokensOf(tokenBytes: readonly (Uint8Array | null)[]): number[] {
+  const moves = new Set<string>();
+  for (const bytes of tokenBytes) {
+    if (!bytes || bytes.length === 0 || bytes[0]! < 0x80 || bytes[0]! > 0xbf) continue;
+    for (let start = 1; start < UTF8_STATE_COUNT; start += 1) {
+      let state = start;
+      for (let i = 0; i < bytes.length && state > 0; i += 1) state = utf8Step(state, bytes[i]!);
+      // Only tokens that end with the character or inside it: their bytes are all its continuations.
+      if (state >= 0 && (state > 0 || utf8Prefix(start, bytes))) moves.add(`${start}:${state}`);
+    }
+  }
+  const distance = Array.from({ length: UTF8_STATE_COUNT }, (_, u) => (u === 0 ? 0 : Infinity));
+  for (let round = 0; round < UTF8_STATE_COUNT; round += 1) {
+    for (const move of moves) {
+      const [from, to] = move.split(':').map(Number) as [number, number];
+      distance[from] = Math.min(distance[from]!, distance[to]! + 1);
+    }
+  }
+  return distance;
+}
+
+/** Whether the whole token is the rest of one character from `state` (it ends exactly with it). */
+function utf8Prefix(state: number, bytes: Uint8Array): boolean {
+  let current = state;
+  for (let i = 0; i < bytes.length; i += 1) {
+    if (current === 0) return false;
+    current = utf8Step(current, bytes[i]!);
+    if (current < 0) return false;
+  }
+  return current === 0;
+}
