@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
-import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
+import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type PromptChatTurn, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { chatTemplateProblem, DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
@@ -30,6 +30,8 @@ export interface CreateDataset {
   /** A record schema of its own (instead of textField, labelField and labels). */
   readonly schema?: RecordSchemaInput | null;
   readonly promptTemplate?: string | null;
+  /** The prompt as a chat, for models with a chat template (see validatePromptChat). */
+  readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
   readonly benchmark?: boolean | null;
@@ -40,6 +42,8 @@ export interface UpdateDataset {
   readonly name?: string | null;
   readonly description?: string | null;
   readonly promptTemplate?: string | null;
+  /** A new chat prompt; an empty list removes the dataset's chat prompt. */
+  readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
   /** Labels to declare in addition to the dataset's (a declared label is never removed). */
@@ -74,6 +78,21 @@ function validateDescription(field: string, description: string): string {
 function validatePromptTemplate(field: string, template: string, labelled: boolean): void {
   const problem = promptTemplateProblem(template, labelled ? ['label'] : []);
   if (problem) throw DomainError.badInput(field, problem);
+}
+
+/** Most turns a chat prompt may have. */
+const MAX_CHAT_TURNS = 16;
+
+/**
+ * A dataset's chat prompt, by the rule of libs/generation's prompt-template.ts: system, user or
+ * assistant turns, `{text}` exactly once in all, `{label}` only in a labelled dataset.
+ */
+function validatePromptChat(field: string, turns: readonly { readonly role: string; readonly content: string }[], labelled: boolean): PromptChatTurn[] {
+  if (turns.length > MAX_CHAT_TURNS) throw DomainError.badInput(field, `must have at most ${MAX_CHAT_TURNS} turns`);
+  const problem = chatTemplateProblem(turns, labelled ? ['label'] : []);
+  if (problem) throw DomainError.badInput(field, problem);
+  // chatTemplateProblem has checked every role.
+  return turns.map((turn) => ({ role: turn.role as PromptChatTurn['role'], content: turn.content }));
 }
 
 function validateEpsilon(field: string, epsilon: number): number {
@@ -157,6 +176,7 @@ export class DatasetService {
         : DEFAULT_UNLABELLED_TEMPLATE;
     const promptTemplate = input.promptTemplate ?? defaultTemplate;
     validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
+    const promptChat = input.promptChat && input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, labelField !== null) : null;
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
     const budgetDelta = validateDelta('input.budget.delta', input.budget?.delta ?? DEFAULT_BUDGET_DELTA);
     const replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold ?? DEFAULT_REPLAY_THRESHOLD);
@@ -177,6 +197,7 @@ export class DatasetService {
         recordSchema: shape.recordSchema,
         structured: shape.structured,
         promptTemplate,
+        promptChat,
         budgetEpsilon,
         budgetDelta,
         benchmark,
@@ -209,6 +230,9 @@ export class DatasetService {
       if (input.promptTemplate !== undefined && input.promptTemplate !== null) {
         validatePromptTemplate('input.promptTemplate', input.promptTemplate, dataset.labelField !== null);
         changes.promptTemplate = input.promptTemplate;
+      }
+      if (input.promptChat !== undefined && input.promptChat !== null) {
+        changes.promptChat = input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, dataset.labelField !== null) : null;
       }
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);

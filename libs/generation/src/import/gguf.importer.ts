@@ -119,7 +119,9 @@ export function readGgufModel(path: string): LlamaModelParts {
     const eos = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eos_token_id'), tokens.length);
     // Chat models end a turn with their own token (Llama 3's <|eot_id|>, ChatML's <|im_end|>): both stop decoding.
     const endOfTurn = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eot_token_id'), tokens.length);
-    const stopIds = [...new Set([eos, endOfTurn].filter((id): id is number => id !== null))];
+    // Llama 3.1's <|eom_id|> ends a message that awaits a tool's answer: it stops a release too.
+    const endOfMessage = tokenIdOrNull(optionalNumber(file, 'tokenizer.ggml.eom_token_id'), tokens.length);
+    const stopIds = [...new Set([eos, endOfTurn, endOfMessage].filter((id): id is number => id !== null))];
     const numKvHeads = optionalNumber(file, `${p}attention.head_count_kv`) ?? numHeads;
     const tied = !file.tensors.has('output.weight');
     // Mistral files are `llama`; a sliding window, when the file states one, covers every layer.
@@ -210,7 +212,11 @@ export function readGgufModel(path: string): LlamaModelParts {
       weights,
       tokenizerJson: buildTokenizerJson(vocabulary),
       // The chat template travels in tokenizer_config.json, where Hugging Face folders keep it.
-      tokenizerConfig: typeof chatTemplate === 'string' && chatTemplate.length > 0 ? { chat_template: chatTemplate } : null,
+      // with the BOS and EOS texts templates print (bos_token, eos_token).
+      tokenizerConfig:
+        typeof chatTemplate === 'string' && chatTemplate.length > 0
+          ? { chat_template: chatTemplate, ...(bos !== null ? { bos_token: tokens[bos] } : {}), ...(eos !== null ? { eos_token: tokens[eos] } : {}) }
+          : null,
       sourceTypes,
       architectureName: known.name,
       modelType: known.modelType,

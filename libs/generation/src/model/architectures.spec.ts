@@ -114,3 +114,41 @@ describe.each(ARCHITECTURE_CASES.map((c) => [c.name, c] as const))('%s', (name, 
     }
   });
 });
+
+/**
+ * fp16 and int4 storage around the same variant ops: fp16 within 2e-2 of the reference; int4 (blocks
+ * of 32 on rows of 32, the coarsest case) within 0.8 of the logits' spread, weight-storage.spec's
+ * bound for a plain Llama (measured here 0.05-0.16 of the spread).
+ */
+describe.each([
+  ['fp16', (worst: number) => expect(worst).toBeLessThan(2e-2)],
+  ['int4', (worst: number, spread: number) => expect(worst / spread).toBeLessThan(0.8)],
+] as const)('every architecture stored as %s', (weightStorage, check) => {
+  it('stays near the recorded PyTorch logits', async () => {
+    for (const c of ARCHITECTURE_CASES) {
+      const reference = JSON.parse(readFileSync(join(FIXTURES, `${c.name}.json`), 'utf8')) as ReferenceLogits;
+      const { ggufPath } = writeArchitectureCase(root, c);
+      const imported = await importModel(ggufPath, { name: `${c.name}-${weightStorage}`, modelsDir: join(root, 'stored'), weightStorage });
+      const decoder = await OnnxDecoder.load(join(imported.dir, 'model.onnx'), { threads: 1, executionProvider: 'cpu' });
+      try {
+        const vocab = c.arch.vocabSize;
+        const batch = new KvCacheBatch(decoder, CASE_ROWS, { chunkTokens: 16, padTokenId: 0, vocabSize: vocab, maxNewTokens: CASE_SUFFIX.length });
+        const steps = [Float32Array.from(await batch.prefill())];
+        for (const token of CASE_SUFFIX) steps.push(Float32Array.from(await batch.append(token)));
+        let worst = 0;
+        let spread = 0;
+        steps.forEach((logits, step) =>
+          CASE_ROWS.forEach((_, r) => {
+            const expected = reference.logits[r]![step]!;
+            worst = Math.max(worst, worstDifference(logits.subarray(r * vocab, (r + 1) * vocab), expected));
+            spread = Math.max(spread, Math.max(...expected) - Math.min(...expected));
+          }),
+        );
+        process.stdout.write(`architectures.spec: ${c.name} ${weightStorage}: largest logit difference ${worst.toFixed(4)} (spread ${spread.toFixed(2)})\n`);
+        check(worst, spread);
+      } finally {
+        await decoder.release();
+      }
+    }
+  });
+});

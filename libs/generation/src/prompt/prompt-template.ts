@@ -103,7 +103,7 @@ export function chatPrompts(turns: readonly ChatMessage[], values: PromptValues)
  * once in all. The turn holding `{text}` may end with it: the chat template's generation prompt
  * follows the public chat anyway.
  */
-export function chatTemplateProblem(turns: readonly ChatMessage[], fields: readonly string[]): string | null {
+export function chatTemplateProblem(turns: readonly { readonly role: string; readonly content: string }[], fields: readonly string[]): string | null {
   if (turns.length === 0) return 'must have at least one turn';
   const known = new Set(['text', ...fields]);
   let texts = 0;
