@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { fillPrompt, GenerationError, type GenerationModel, promptParts } from '@synthgate/generation';
+import { fillPrompt, GenerationError, type GenerationModel, promptParts, type StepTrace } from '@synthgate/generation';
 import { type BatchJob, Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
 import { batchRng } from '@synthgate/privacy';
 import { type StructuredRecord } from '@synthgate/records';
@@ -224,6 +224,16 @@ export class ReleaseBatchProcessor {
     // memory from it. Releases made before it existed use the model's context room, the old cut.
     const room = model.info.maxPositions - parameters.maxTokens;
     const maxPromptTokens = parameters.maxPromptTokens ?? (Number.isFinite(room) ? Math.max(1, room) : 1_000_000);
+    let lastStep: bigint | null = null;
+    const onStep = (trace: StepTrace): void => {
+      if (signal.aborted) throw new HandBack();
+      // Fleet-wide histogram only (like the token counts): never stored with the release.
+      if (trace.drafterStatistic !== null) this.metrics.observeDrafterStatistic(trace.drafterStatistic);
+      // Step latency for the fleet's histogram; the first interval holds the prefill, so it starts after it.
+      const now = process.hrtime.bigint();
+      if (lastStep !== null) this.metrics.observeStep(Number(now - lastStep) / 1e9);
+      lastStep = now;
+    };
     if (context.recordSchema !== null) {
       // A structured release: one record of the schema per batch, decoded under its constraint.
       const publicOnly = parameters.mode === 'PUBLIC_ONLY';
@@ -251,9 +261,7 @@ export class ReleaseBatchProcessor {
         rng,
         mode: 'kv-cache',
         record: batch.record,
-        onStep: () => {
-          if (signal.aborted) throw new HandBack();
-        },
+        onStep,
       });
       this.metrics.recordBatch(example.publicSteps, example.privateSteps, Number(process.hrtime.bigint() - started) / 1e9);
       // The record parses and satisfies the schema by construction (the constraint); it is stored
@@ -272,7 +280,6 @@ export class ReleaseBatchProcessor {
       return { text: storableText(result.continuation), tokens: result.tokenIds.length, values: null };
     }
     const records = await this.database.repositories.records.texts(context.batches[batchIndex] ?? []);
-    let lastStep: bigint | null = null;
     const example = await model.generateExample({
       privatePrompts: records.map((record) => recordPrompt(model, context.promptTemplate, record.text, record.label, maxPromptTokens)),
       publicPrompt,
@@ -292,15 +299,7 @@ export class ReleaseBatchProcessor {
       },
       rng,
       mode: 'kv-cache',
-      onStep: (trace) => {
-        if (signal.aborted) throw new HandBack();
-        // Fleet-wide histogram only (like the token counts): never stored with the release.
-        if (trace.drafterStatistic !== null) this.metrics.observeDrafterStatistic(trace.drafterStatistic);
-        // Step latency for the fleet's histogram; the first interval holds the prefill, so it starts after it.
-        const now = process.hrtime.bigint();
-        if (lastStep !== null) this.metrics.observeStep(Number(now - lastStep) / 1e9);
-        lastStep = now;
-      },
+      onStep,
     });
     // Private and public step counts go to aggregate metrics only: they are not covered by the
     // guarantee and are never stored with the release (DESIGN.md section 4).
