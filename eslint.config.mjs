@@ -14,6 +14,47 @@ const typeScriptRules = {
   '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
 };
 
+/*
+ * The dependency rules of DESIGN.md, enforced, not remembered (scripts/eslint-layers.spec.ts proves
+ * each one fails lint).
+ * ESLint applies one set of options per rule to a file (the last matching block wins), so each area
+ * below lists every restriction that holds for it, and the areas do not overlap.
+ */
+const restrictions = {
+  otherApps: (self) => ({
+    regex: `(^|/)apps/(?!${self}/)|^(\\.\\./)+(${['gateway', 'worker', 'cli'].filter((app) => app !== self).join('|')})(/|$)`,
+    message: 'Apps never import each other: move what both need into a lib.',
+  }),
+  apps: { regex: '(^|/)apps(/|$)', message: 'Libs never import apps.' },
+  otherLibsRelatively: { regex: '^(\\.\\./)+(libs/|[\\w-]+/src(/|$))', message: 'Import another lib through its public face, @synthgate/<name>.' },
+  ours: { regex: '^@synthgate/', message: 'This lib imports nothing of ours.' },
+  persistence: { regex: '^(@synthgate/persistence|pg|pg-copy-streams|pg-boss)$', message: 'libs/generation imports no persistence: it is pure model code.' },
+  typeorm: { regex: '^(typeorm|@nestjs/typeorm)(/|$)', message: 'Only libs/persistence (and migrations/) touch TypeORM: go through a repository.' },
+  onnxruntime: { regex: '^onnxruntime-', message: 'onnxruntime stays inside libs/generation: use its types and functions.' },
+  notNodeCrypto: { regex: '^(?!\\.{1,2}/|node:crypto$)', message: 'libs/privacy imports nothing of ours and no package but node:crypto: it is pure, exact code.' },
+};
+
+/** One config block per area: the files, the areas it leaves to later blocks, and its restrictions. */
+function layerRules(files, ignores, patterns) {
+  return { files, ignores, rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] } };
+}
+
+const { otherApps, apps, otherLibsRelatively, ours, persistence, typeorm, onnxruntime, notNodeCrypto } = restrictions;
+const dependencyRules = [
+  ...['gateway', 'worker', 'cli'].map((app) => layerRules([`apps/${app}/**/*.ts`], [], [otherApps(app), typeorm, onnxruntime])),
+  layerRules(['libs/privacy/**/*.ts'], ['libs/privacy/**/*.spec.ts'], [notNodeCrypto, apps, otherLibsRelatively]),
+  // Its specs may read the file system (e.g. to scan the libs for Math.random), still nothing of ours.
+  layerRules(['libs/privacy/**/*.spec.ts'], [], [ours, apps, otherLibsRelatively, typeorm, onnxruntime]),
+  layerRules(['libs/records/**/*.ts', 'libs/process/**/*.ts'], [], [ours, apps, otherLibsRelatively, typeorm, onnxruntime]),
+  layerRules(['libs/generation/**/*.ts'], [], [apps, otherLibsRelatively, persistence, typeorm]),
+  layerRules(['libs/persistence/**/*.ts'], [], [apps, otherLibsRelatively, onnxruntime]),
+  layerRules(['libs/**/*.ts'], ['libs/privacy/**', 'libs/records/**', 'libs/process/**', 'libs/generation/**', 'libs/persistence/**'], [apps, otherLibsRelatively, typeorm, onnxruntime]),
+  layerRules(['migrations/**/*.ts'], [], [onnxruntime]),
+  layerRules(['test/**/*.ts', 'scripts/**/*.ts'], [], [typeorm, onnxruntime]),
+  // Benchmarks and tools measure onnxruntime itself (a raw MatMul, weight formats).
+  layerRules(['bench/**/*.ts', 'tools/**/*.ts'], [], [typeorm]),
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'console/dist/**', '.synthgate/**', 'models/**', 'tools/**/*.py'] },
   js.configs.recommended,
@@ -85,4 +126,5 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  ...dependencyRules,
 );

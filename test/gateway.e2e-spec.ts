@@ -1,4 +1,4 @@
-import { permissionTable } from '../apps/gateway/src/graphql/permission-table';
+import { permissionTable } from '../apps/gateway/src/permission-table';
 import { createOrganization, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 

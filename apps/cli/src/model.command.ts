@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import {
   AUTO_INT4_PARAMETERS,
   type ChatMessage,
   describeModelFolder,
   importModel,
-  loadChatTemplateEngine,
   loadModel,
   readModelCard,
   releaseMemoryBytes,
@@ -49,13 +48,13 @@ function modelFolder(model: string, modelsDir: string): string {
  * The prompt as the model's chat template renders a (system and) user turn, ready for the
  * assistant. `bos_token` renders empty: encoding the prompt adds BOS as the tokenizer does.
  */
-async function chatPrompt(folder: string, prompt: string, system: string | undefined): Promise<string> {
+function chatPrompt(folder: string, prompt: string, system: string | undefined): Promise<string> {
   const described = describeModelFolder(folder, { verify: false });
   const template = described.chatTemplate;
   if (!template) throw new Error(`${folder} has no chat template (tokenizer_config.json chat_template); drop --chat and --system`);
-  const eos = (JSON.parse(readFileSync(described.tokenizerConfigPath!, 'utf8')) as { eos_token?: unknown }).eos_token;
+
   const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
-  return renderChat(await loadChatTemplateEngine(), template, messages, { bosToken: '', eosToken: typeof eos === 'string' ? eos : '' });
+  return Promise.resolve(renderChat(template, messages, { bosToken: '', eosToken: described.eosTokenText ?? '' }));
 }
 
 /**

@@ -7,7 +7,7 @@ import { type Database } from '@synthgate/persistence';
 import helmet from 'helmet';
 import { consoleMiddleware, findConsoleDir } from './console/console.middleware';
 import { GatewayModule } from './gateway.module';
-import { requestContextMiddleware } from './http/request-context';
+import { requestContextMiddleware } from './errors/request-context';
 import { createGatewayLogger, requestObserver } from './http/request-observer';
 import { GatewayMetrics } from './metrics/gateway-metrics';
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { permissionTable } from './graphql/permission-table';
+import { permissionTable } from './permission-table';
 
 describe('permission declarations', () => {
   it('every operation declares a permission', () => {

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { type GenerationModel, loadModel } from '@synthgate/generation';
 
@@ -7,6 +7,7 @@ import { type GenerationModel, loadModel } from '@synthgate/generation';
 @Injectable()
 export class ModelPool implements OnApplicationShutdown {
   private readonly models = new Map<string, Promise<GenerationModel>>();
+  private readonly logger = new Logger('ModelPool');
 
   constructor(@Inject(SYNTHGATE_CONFIG) private readonly config: SynthgateConfig) {}
 
@@ -18,6 +19,12 @@ export class ModelPool implements OnApplicationShutdown {
         executionProvider: this.config.generation.executionProvider,
         kvCacheLimitBytes: this.config.generation.kvCacheLimitBytes,
       });
+      void model.then(
+        (loaded) => {
+          if (loaded.providerFallback) this.logger.warn(`GENERATION_EXECUTION_PROVIDER=cuda, but CUDA is unavailable: model ${name} runs on the CPU (${loaded.providerFallback})`);
+        },
+        () => undefined,
+      );
       // A failed load is not cached: the next batch tries again (the folder may have been fixed).
       model.catch(() => this.models.delete(name));
       this.models.set(name, model);

@@ -38,10 +38,9 @@ export {
   CHAT_TEMPLATE_PACKAGE,
   type ChatMessage,
   type ChatSpecialTokens,
-  type ChatTemplateEngine,
   chatTemplateOf,
-  loadChatTemplateEngine,
   renderChat,
+  specialTokenOf,
 } from './tokenizer/chat-template';
 export {
   chatPrompts,
@@ -55,5 +54,6 @@ export {
   promptTemplateProblem,
   type PromptValues,
   publicPromptTemplate,
+  renderChatPromptTemplates,
   TEXT_PLACEHOLDER,
 } from './prompt/prompt-template';

@@ -264,8 +264,18 @@ const CUDA_PROVIDER = join(dirname(require.resolve('onnxruntime-node')), '..', '
 const itWithoutCuda = existsSync(CUDA_PROVIDER) ? (console.log('skipped: the CUDA provider is installed'), it.skip) : it;
 
 describe('execution provider', () => {
-  itWithoutCuda('refuses cuda clearly where its binaries are not installed', async () => {
-    await expect(loadModel(join(root, 'tiny'), { executionProvider: 'cuda' })).rejects.toMatchObject({
+  itWithoutCuda('falls back to the CPU, saying why, where the CUDA binaries are not installed; refuses when told not to fall back', async () => {
+    const fallen = await loadModel(join(root, 'tiny'), { executionProvider: 'cuda' });
+    try {
+      expect(fallen.executionProvider).toBe('cpu');
+      expect(fallen.providerFallback).toContain('(cuda)');
+      const greedy = await fallen.generateText({ prompt: PUBLIC, maxNewTokens: 3, greedy: true });
+      expect(greedy.tokenIds).toEqual((await model.generateText({ prompt: PUBLIC, maxNewTokens: 3, greedy: true })).tokenIds);
+    } finally {
+      await fallen.release();
+    }
+    expect(model.providerFallback).toBeNull();
+    await expect(loadModel(join(root, 'tiny'), { executionProvider: 'cuda', cpuFallback: false })).rejects.toMatchObject({
       code: 'EXECUTION_PROVIDER_UNAVAILABLE',
       message: expect.stringContaining('(cuda)'),
     });

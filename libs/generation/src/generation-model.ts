@@ -20,8 +20,12 @@ import { TextTokenizer } from './tokenizer/text-tokenizer';
 export interface LoadModelOptions {
   /** ONNX Runtime intra-op threads (default 1: one single-thread worker per core, docs/benchmarks/engine.md). */
   readonly threads?: number;
-  /** Default `cpu`. */
+  /**
+   * Default `cpu`. `cuda` falls back to the CPU when CUDA cannot be opened (see
+   * {@link GenerationModel.providerFallback}) unless `cpuFallback` is false.
+   */
   readonly executionProvider?: ExecutionProvider;
+  readonly cpuFallback?: boolean;
   /** Check every file against the manifest's sha256 (default true). */
   readonly verifyHashes?: boolean;
   /** Largest KV cache a batch may allocate (default 4 GiB); larger requests are refused up front. */
@@ -210,6 +214,7 @@ export class GenerationModel {
     const decoder = await OnnxDecoder.load(join(folder.dir, MODEL_FILES.onnx), {
       threads: options.threads ?? 1,
       executionProvider: options.executionProvider ?? 'cpu',
+      ...(options.cpuFallback === false ? { cpuFallback: false } : {}),
       ...(options.inPlaceCache === false ? { inPlaceCache: false } : {}),
       ...(options.profileFilePrefix ? { profileFilePrefix: options.profileFilePrefix } : {}),
     });
@@ -264,6 +269,16 @@ export class GenerationModel {
    */
   recordTokenBound(schema: RecordSchema): number {
     return new RecordGrammar(schema).maxRecordTokens();
+  }
+
+  /** Where the model runs: `cpu` when `cuda` was asked for and could not be opened. */
+  get executionProvider(): ExecutionProvider {
+    return this.decoder.executionProvider;
+  }
+
+  /** Why `cuda` was asked for and the model runs on the CPU (one line for the operator's log); null otherwise. */
+  get providerFallback(): string | null {
+    return this.decoder.providerFallback;
   }
 
   /** What each token does to a UTF-8 decoder, computed once per model from its public tokenizer. */

@@ -4,7 +4,7 @@ export { createDataSource, dataSourceOptions, type MigrationOptions, runMigratio
 export { type ApplicationRole, applicationRoleFor, applicationUrl } from './database-roles';
 export { Database, type Repositories } from './database';
 export { type DatabaseServer, openDatabaseServer, publishedDatabaseUrl } from './database-server';
-export { DatasetEntity } from './datasets/dataset.entity';
+export { DatasetEntity, type PromptChatTurn } from './datasets/dataset.entity';
 export { type DatasetChanges, type NewDataset } from './datasets/dataset.repository';
 export { SensitiveRecordEntity } from './datasets/sensitive-record.entity';
 export { type BatchRecord } from './datasets/sensitive-record.repository';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Actor, defineAbilityFor, scopeFor } from '@synthgate/access';
 import { type AuditEventEntity, type AuditFilter, type AuditOutcome, Database, type Page, type PageRequest, type Repositories } from '@synthgate/persistence';
-import { currentRequestId } from '../http/request-context';
+import { currentRequestId } from '../errors/request-context';
 
 export interface AuditRecord {
   readonly action: string;

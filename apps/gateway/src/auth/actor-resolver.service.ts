@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AccessError, type Actor, type ActorResolver } from '@synthgate/access';
 import { Database } from '@synthgate/persistence';
 import { AuditService } from '../audit/audit.service';
-import { hashTokenSecret, looksLikeTokenSecret } from './token-secret';
+import { hashTokenSecret, looksLikeTokenSecret } from '../tokens/token-secret';
 
 /** A token's first use after this long counts as a new login in the audit log. */
 const LOGIN_WINDOW_MS = 60 * 60 * 1000;

@@ -1,12 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
-import { DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
+import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type PromptChatTurn, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
+import { chatTemplateProblem, DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem, publicPromptTemplate } from '@synthgate/generation/catalog';
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
-import { DEFAULT_CONDITIONED_RECORD_TEMPLATE, DEFAULT_RECORD_TEMPLATE, type DeclaredShape, schemaWithLabels, structuredShape, textAndLabelShape } from './dataset-schema';
+import {
+  chatPublicPlaceholderProblem,
+  DEFAULT_CONDITIONED_RECORD_TEMPLATE,
+  DEFAULT_RECORD_TEMPLATE,
+  type DeclaredShape,
+  promptFields,
+  type PromptFields,
+  publicPlaceholderProblem,
+  schemaWithLabels,
+  structuredShape,
+  textAndLabelShape,
+} from './dataset-schema';
 import { type RecordSchemaInput } from './record-schema.types';
 
 export const DEFAULT_BUDGET_EPSILON = 3;
@@ -30,6 +41,8 @@ export interface CreateDataset {
   /** A record schema of its own (instead of textField, labelField and labels). */
   readonly schema?: RecordSchemaInput | null;
   readonly promptTemplate?: string | null;
+  /** The prompt as a chat, for models with a chat template (see validatePromptChat). */
+  readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
   readonly benchmark?: boolean | null;
@@ -40,6 +53,8 @@ export interface UpdateDataset {
   readonly name?: string | null;
   readonly description?: string | null;
   readonly promptTemplate?: string | null;
+  /** A new chat prompt; an empty list removes the dataset's chat prompt. */
+  readonly promptChat?: readonly { readonly role: string; readonly content: string }[] | null;
   readonly budget?: { readonly epsilon?: number | null; readonly delta?: number | null } | null;
   readonly replayThreshold?: number | null;
   /** Labels to declare in addition to the dataset's (a declared label is never removed). */
@@ -70,10 +85,28 @@ function validateDescription(field: string, description: string): string {
   return description;
 }
 
-/** A dataset's prompt template, by the one rule of libs/generation's prompt-template.ts. */
-function validatePromptTemplate(field: string, template: string, labelled: boolean): void {
-  const problem = promptTemplateProblem(template, labelled ? ['label'] : []);
+/**
+ * A dataset's prompt template, by the one rule of libs/generation's prompt-template.ts, with the
+ * placeholders the dataset's fields allow: the public prompt (after `{text}`) only public ones.
+ */
+function validatePromptTemplate(field: string, template: string, fields: PromptFields): void {
+  const problem = promptTemplateProblem(template, fields.all) ?? publicPlaceholderProblem(publicPromptTemplate(template), fields, 'after {text}');
   if (problem) throw DomainError.badInput(field, problem);
+}
+
+/** Most turns a chat prompt may have. */
+const MAX_CHAT_TURNS = 16;
+
+/**
+ * A dataset's chat prompt, by the rule of libs/generation's prompt-template.ts: system, user or
+ * assistant turns, `{text}` exactly once in all, `{label}` only in a labelled dataset.
+ */
+function validatePromptChat(field: string, turns: readonly { readonly role: string; readonly content: string }[], fields: PromptFields): PromptChatTurn[] {
+  if (turns.length > MAX_CHAT_TURNS) throw DomainError.badInput(field, `must have at most ${MAX_CHAT_TURNS} turns`);
+  const problem = chatTemplateProblem(turns, fields.all) ?? chatPublicPlaceholderProblem(turns, fields);
+  if (problem) throw DomainError.badInput(field, problem);
+  // chatTemplateProblem has checked every role.
+  return turns.map((turn) => ({ role: turn.role as PromptChatTurn['role'], content: turn.content }));
 }
 
 function validateEpsilon(field: string, epsilon: number): number {
@@ -156,7 +189,9 @@ export class DatasetService {
         ? DEFAULT_LABELLED_TEMPLATE
         : DEFAULT_UNLABELLED_TEMPLATE;
     const promptTemplate = input.promptTemplate ?? defaultTemplate;
-    validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
+    const fields = promptFields(shape);
+    validatePromptTemplate('input.promptTemplate', promptTemplate, fields);
+    const promptChat = input.promptChat && input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, fields) : null;
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
     const budgetDelta = validateDelta('input.budget.delta', input.budget?.delta ?? DEFAULT_BUDGET_DELTA);
     const replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold ?? DEFAULT_REPLAY_THRESHOLD);
@@ -177,6 +212,7 @@ export class DatasetService {
         recordSchema: shape.recordSchema,
         structured: shape.structured,
         promptTemplate,
+        promptChat,
         budgetEpsilon,
         budgetDelta,
         benchmark,
@@ -207,8 +243,11 @@ export class DatasetService {
       if (input.name !== undefined && input.name !== null) changes.name = validateName('input.name', input.name);
       if (input.description !== undefined && input.description !== null) changes.description = validateDescription('input.description', input.description);
       if (input.promptTemplate !== undefined && input.promptTemplate !== null) {
-        validatePromptTemplate('input.promptTemplate', input.promptTemplate, dataset.labelField !== null);
+        validatePromptTemplate('input.promptTemplate', input.promptTemplate, promptFields(dataset));
         changes.promptTemplate = input.promptTemplate;
+      }
+      if (input.promptChat !== undefined && input.promptChat !== null) {
+        changes.promptChat = input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, promptFields(dataset)) : null;
       }
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);

@@ -5,6 +5,24 @@ import { Connection } from '../graphql/pagination';
 import { publicPromptTemplate } from '@synthgate/generation/catalog';
 import { RecordSchema, RecordSchemaInput, toRecordSchema } from './record-schema.types';
 
+@ObjectType({ description: 'One turn of a chat prompt.' })
+export class ChatTurn {
+  @Field({ description: 'system, user or assistant.' })
+  role!: string;
+
+  @Field({ description: 'The turn\'s text, with {text} (in one turn of the chat) and {label}.' })
+  content!: string;
+}
+
+@InputType()
+export class ChatTurnInput {
+  @Field({ description: 'system, user or assistant.' })
+  role!: string;
+
+  @Field()
+  content!: string;
+}
+
 @ObjectType({ description: 'A sensitive dataset. Its name, fields, record count and declared labels are public metadata.' })
 export class Dataset {
   @Field(() => ID)
@@ -56,6 +74,13 @@ export class Dataset {
 
   @Field({ description: 'The template after {text}: the public prompt, which contains no record.' })
   publicPromptTemplate!: string;
+
+  @Field(() => [ChatTurn], {
+    nullable: true,
+    description:
+      "The prompt as a chat for instruct models: releases on a model with a chat template render it through that template (the public prompt is the same chat without the record: the turn holding {text} keeps what follows it); other models use promptTemplate.",
+  })
+  promptChat!: ChatTurn[] | null;
 
   @Field()
   archived!: boolean;
@@ -148,6 +173,9 @@ export class CreateDatasetInput {
   @Field(() => String, { nullable: true, description: 'Must contain {text} once; {label} in labelled datasets; continue after {text}.' })
   promptTemplate?: string | null;
 
+  @Field(() => [ChatTurnInput], { nullable: true, description: 'The prompt as a chat (system, user, assistant turns; {text} once in all; {label} in labelled datasets), for models with a chat template.' })
+  promptChat?: ChatTurnInput[] | null;
+
   @Field(() => BudgetInput, { nullable: true })
   budget?: BudgetInput | null;
 
@@ -176,6 +204,9 @@ export class UpdateDatasetInput {
   @Field(() => String, { nullable: true })
   promptTemplate?: string | null;
 
+  @Field(() => [ChatTurnInput], { nullable: true, description: 'A new chat prompt; an empty list removes it.' })
+  promptChat?: ChatTurnInput[] | null;
+
   @Field(() => BudgetInput, { nullable: true })
   budget?: BudgetInput | null;
 
@@ -201,6 +232,7 @@ export function toDataset(entity: DatasetEntity): Dataset {
     recordCount: entity.recordCount,
     promptTemplate: entity.promptTemplate,
     publicPromptTemplate: publicPromptTemplate(entity.promptTemplate),
+    promptChat: entity.promptChat ? entity.promptChat.map((turn) => ({ role: turn.role, content: turn.content })) : null,
     archived: entity.archivedAt !== null,
     benchmark: entity.benchmark,
     replayThreshold: entity.replayThreshold,

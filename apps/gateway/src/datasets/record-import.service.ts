@@ -88,9 +88,11 @@ function headerError(rule: string): DomainError {
 
 /**
  * Imports records into a dataset, all or nothing. The file is streamed (never held in memory):
- * bytes are limited and checked as UTF-8, parsed, validated row by row and written to the
- * records' import sink (PostgreSQL COPY) inside one transaction that holds the dataset's row lock. A bad file imports
- * nothing; the error names the first 20 problems by line and rule, then counts the rest.
+ * bytes are limited and checked as UTF-8, parsed, validated row by row and written to the records'
+ * import sink (`records.openImport`, PostgreSQL COPY) inside one transaction that holds the
+ * dataset's row lock. This service parses and validates; the sink owns escaping, batching,
+ * backpressure and cancelling. A bad file imports nothing; the error names the first 20 problems
+ * by line and rule, then counts the rest.
  *
  * `upload` aborts the import (the sink is aborted, the transaction rolls back, the lock and the
  * connection are released) the moment the caller's upload fails: a client that disconnects, or a

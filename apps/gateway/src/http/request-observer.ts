@@ -2,7 +2,7 @@ import { type NextFunction, type Request, type Response } from 'express';
 import { type SynthgateConfig } from '@synthgate/config';
 import { createLogger, type SynthgateLogger } from '@synthgate/logging';
 import { type GatewayMetrics } from '../metrics/gateway-metrics';
-import { currentRequestId } from './request-context';
+import { currentRequestId } from '../errors/request-context';
 
 type ObservedRequest = Request & { requestId?: string; graphqlOperation?: string };
 

@@ -18,6 +18,8 @@ export interface ModelDescription {
   readonly tokenizer: TextTokenizer;
   /** The catalogue's view: architecture, parameters, storage, sizes, weight memory. */
   readonly card: ModelCard;
+  /** The chat template and end-of-sequence text, for datasets whose prompt is a chat; null without a template. */
+  readonly chat: { readonly template: string; readonly eosToken: string } | null;
 }
 
 const modelName = /^[A-Za-z0-9._-]{1,100}$/;
@@ -67,6 +69,7 @@ export class ModelCatalogService {
       headDim: folder.shape.headDim,
       tokenizer: TextTokenizer.fromFiles(folder.tokenizerPath, folder.tokenizerConfigPath),
       card: modelCard(folder),
+      chat: folder.chatTemplate ? { template: folder.chatTemplate, eosToken: folder.eosTokenText ?? '' } : null,
     };
     this.cache.set(name, { modified, description });
     return description;

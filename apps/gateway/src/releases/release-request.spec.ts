@@ -1,5 +1,6 @@
 import { noisyCounts, SeededRng } from '@synthgate/privacy';
-import { allocateFromNoisyCounts, dpCountMargin, maxDpCountBatches } from './release-request';
+import { GEMMA2_CHAT_TEMPLATE, QWEN25_CHAT_TEMPLATE } from '../../../../libs/generation/src/tokenizer/chat-templates.fixture';
+import { allocateFromNoisyCounts, dpCountMargin, maxDpCountBatches, releasePromptTemplates } from './release-request';
 
 const total = (plan: readonly { batches: number }[]) => plan.reduce((sum, entry) => sum + entry.batches, 0);
 
@@ -63,5 +64,30 @@ describe('allocateFromNoisyCounts', () => {
       expect(total(plan)).toBeLessThanOrEqual(cap);
       for (const entry of plan) expect(entry.batches).toBeGreaterThanOrEqual(1);
     }
+  });
+});
+
+describe('releasePromptTemplates', () => {
+  const tokenizer = { encode: (text: string) => Array.from(text, (c) => c.charCodeAt(0)) };
+  const model = (template: string | null) => ({ name: 'm', vocabSize: 10, maxPositions: 100, tokenizer, chat: template ? { template, eosToken: '<|im_end|>' } : null });
+  const promptChat = [
+    { role: 'system' as const, content: 'Tickets about {label}.' },
+    { role: 'user' as const, content: 'Example: {text}\n\nAnother one:' },
+  ];
+  const dataset = { promptTemplate: 'About {label}: {text}\n\nAnother about {label}:', promptChat };
+
+  it('renders the chat through the model\'s template, else takes the plain template', () => {
+    expect(releasePromptTemplates(dataset, model(QWEN25_CHAT_TEMPLATE))).toEqual({
+      promptTemplate: '<|im_start|>system\nTickets about {label}.<|im_end|>\n<|im_start|>user\nExample: {text}\n\nAnother one:<|im_end|>\n<|im_start|>assistant\n',
+      publicPromptTemplate: '<|im_start|>system\nTickets about {label}.<|im_end|>\n<|im_start|>user\nAnother one:<|im_end|>\n<|im_start|>assistant\n',
+    });
+    expect(releasePromptTemplates(dataset, model(null))).toEqual({ promptTemplate: dataset.promptTemplate, publicPromptTemplate: 'Another about {label}:' });
+    expect(releasePromptTemplates({ ...dataset, promptChat: null }, model(QWEN25_CHAT_TEMPLATE)).promptTemplate).toBe(dataset.promptTemplate);
+  });
+
+  it('refuses, naming the model, a chat its template refuses', () => {
+    expect(() => releasePromptTemplates(dataset, model(GEMMA2_CHAT_TEMPLATE))).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', details: { field: 'input.model' }, message: expect.stringContaining('System role not supported') }),
+    );
   });
 });

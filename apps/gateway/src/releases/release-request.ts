@@ -1,7 +1,7 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
-import { fillPrompt, publicPromptTemplate } from '@synthgate/generation/catalog';
+import { fillPrompt, GenerationError, publicPromptTemplate, renderChatPromptTemplates } from '@synthgate/generation/catalog';
 import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 
@@ -61,6 +61,34 @@ function integer(field: string, value: number, min: number, max: number): number
 /** What a request resolves to before its private-token cap is known. */
 export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxPromptTokens'> & { readonly privateTokenCap: number | null; readonly maxPromptTokens: number };
 
+/** What a release needs of its model: sizes, tokenizer, and its chat template when it has one. */
+export interface ReleaseModel {
+  readonly name: string;
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  readonly tokenizer: { encode(text: string): number[] };
+  /** The model's chat template and end-of-sequence text; null for a model without one. */
+  readonly chat?: { readonly template: string; readonly eosToken: string } | null;
+}
+
+/**
+ * The release's prompt templates: the dataset's chat prompt rendered through the model's chat
+ * template when both exist (BOS left to the tokenizer, which adds it when encoding), else its plain
+ * template and what follows {text}. A chat the template refuses (Gemma 2 refuses a system turn) is
+ * BAD_USER_INPUT naming the model, in the template's words.
+ */
+export function releasePromptTemplates(dataset: Pick<DatasetEntity, 'promptTemplate' | 'promptChat'>, model: ReleaseModel): { promptTemplate: string; publicPromptTemplate: string } {
+  if (dataset.promptChat && model.chat) {
+    try {
+      return renderChatPromptTemplates(model.chat.template, dataset.promptChat, { bosToken: '', eosToken: model.chat.eosToken });
+    } catch (error) {
+      if (error instanceof GenerationError) throw DomainError.badInput('input.model', `the chat template of model ${model.name} cannot render the dataset's promptChat: ${error.message}`);
+      throw error;
+    }
+  }
+  return { promptTemplate: dataset.promptTemplate, publicPromptTemplate: publicPromptTemplate(dataset.promptTemplate) };
+}
+
 /**
  * Checks a release request against its dataset and model, field by field: every bad value is
  * BAD_USER_INPUT naming the field (`input.<name>`) and the rule.
@@ -68,7 +96,7 @@ export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxP
 export function validateReleaseRequest(
   input: ReleaseRequestInput,
   dataset: DatasetEntity,
-  model: { name: string; vocabSize: number; maxPositions: number; tokenizer: { encode(text: string): number[] } },
+  model: ReleaseModel,
 ): ValidatedRequest {
   const mode: ReleaseMode = input.mode ?? 'PRIVATE';
   if (dataset.archivedAt) throw DomainError.badInput('input.datasetId', 'the dataset is archived');
@@ -168,8 +196,7 @@ export function validateReleaseRequest(
   // Every per-batch resource bound is public (DESIGN.md section 4): prompts are cut to
   // maxPromptTokens (record text only) and memory is planned from it. It must hold the prompt's
   // label part for every generated label, and the public prompt, with room for some text.
-  const promptTemplate = dataset.promptTemplate;
-  const publicTemplate = publicPromptTemplate(promptTemplate);
+  const { promptTemplate, publicPromptTemplate: publicTemplate } = releasePromptTemplates(dataset, model);
   const frame = Math.max(
     ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillPrompt(promptTemplate, { text: '', label })).length),
     ...(labels ?? [null]).map((label) => model.tokenizer.encode(fillPrompt(publicTemplate, { label })).length),

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SynthgateConfig } from '@synthgate/config';
-import { MODEL_FILES } from '@synthgate/generation';
+import { MODEL_FILES } from '@synthgate/generation/catalog';
 import { GatewayStorage } from './gateway-storage';
 
 describe('GatewayStorage', () => {
@@ -25,17 +25,12 @@ describe('GatewayStorage', () => {
     expect(storage.modelNames()).toEqual(['alpha', 'zeta']);
   });
 
-  it('reads a model folder: its path, manifest time, JSON files, and optional files', () => {
+  it("gives a model folder's path and its manifest's time", () => {
     const folder = join(root, 'models', 'tiny');
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, MODEL_FILES.manifest), '{}');
-    writeFileSync(join(folder, MODEL_FILES.config), '{"vocab_size": 512}');
     expect(storage.modelFolder('tiny')).toBe(folder);
     expect(storage.modelModifiedAt('tiny')).toBe(statSync(join(folder, MODEL_FILES.manifest)).mtimeMs);
-    expect(storage.readModelJson('tiny', MODEL_FILES.config)).toEqual({ vocab_size: 512 });
-    expect(storage.optionalModelFile('tiny', MODEL_FILES.tokenizerConfig)).toBeNull();
-    writeFileSync(join(folder, MODEL_FILES.tokenizerConfig), '{}');
-    expect(storage.optionalModelFile('tiny', MODEL_FILES.tokenizerConfig)).toBe(join(folder, MODEL_FILES.tokenizerConfig));
   });
 
   it('writes a private file under DATA_DIR (created) with mode 0600, narrowing an existing file', () => {

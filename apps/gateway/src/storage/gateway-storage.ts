@@ -1,8 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
-import { MODEL_FILES } from '@synthgate/generation';
+import { MODEL_FILES } from '@synthgate/generation/catalog';
 
 /**
  * The gateway's file system, in one place: the model folders under MODELS_DIR (read only) and the
@@ -23,7 +23,7 @@ export class GatewayStorage {
       .sort();
   }
 
-  /** The absolute folder of a model (a name from `modelNames`), for the readers of libs/generation. */
+  /** The absolute folder of a model (a name from `modelNames`), for libs/generation's folder reader. */
   modelFolder(name: string): string {
     return join(resolve(this.config.models.dir), name);
   }
@@ -31,17 +31,6 @@ export class GatewayStorage {
   /** When the model's manifest last changed (ms since the epoch): a changed folder is read again. */
   modelModifiedAt(name: string): number {
     return statSync(join(this.modelFolder(name), MODEL_FILES.manifest)).mtimeMs;
-  }
-
-  /** The path of a file of a model folder for a reader of libs/generation, or null when the folder has no such file. */
-  optionalModelFile(name: string, file: string): string | null {
-    const path = join(this.modelFolder(name), file);
-    return existsSync(path) ? path : null;
-  }
-
-  /** A JSON file of a model folder (e.g. config.json), parsed. */
-  readModelJson(name: string, file: string): unknown {
-    return JSON.parse(readFileSync(join(this.modelFolder(name), file), 'utf8')) as unknown;
   }
 
   /** Where a private file of DATA_DIR lives (for a log line; it says where, never what). */

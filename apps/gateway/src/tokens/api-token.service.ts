@@ -3,7 +3,7 @@ import { AccessError, type Actor, defineAbilityFor, scopeFor, subject } from '@s
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { type ApiTokenEntity, Database, type Page, type PageRequest, type Repositories, type TokenScope, tokenScopes } from '@synthgate/persistence';
 import { AuditService } from '../audit/audit.service';
-import { hashTokenSecret, newTokenSecret, tokenPrefix } from '../auth/token-secret';
+import { hashTokenSecret, newTokenSecret, tokenPrefix } from './token-secret';
 import { DomainError } from '../gateway.errors';
 
 export interface CreateApiToken {

@@ -10,8 +10,11 @@ import { SafetensorsFile } from './safetensors.reader';
  * gate/up come fused in one tensor each (Phi-3: `qkv_proj` rows q, k, v; `gate_up_proj` rows
  * gate, up), which the importer splits: the graph is the same Llama decoder.
  */
-const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean; fused: boolean; qkNorm?: boolean } | undefined> = {
+const ARCHITECTURES: Record<string, { modelType: string; attentionBias: boolean; fused: boolean; qkNorm?: boolean; gemma?: 2 | 3 } | undefined> = {
   LlamaForCausalLM: { modelType: 'llama', attentionBias: false, fused: false },
+  // Gemma 2/3: see gemmaVariant; norms multiply by 1 + weight, which the importer adds.
+  Gemma2ForCausalLM: { modelType: 'gemma2', attentionBias: false, fused: false, gemma: 2 },
+  Gemma3ForCausalLM: { modelType: 'gemma3_text', attentionBias: false, fused: false, qkNorm: true, gemma: 3 },
   MistralForCausalLM: { modelType: 'mistral', attentionBias: false, fused: false },
   Qwen2ForCausalLM: { modelType: 'qwen2', attentionBias: true, fused: false },
   // Qwen3: per-head RMSNorm of queries and keys (q_norm, k_norm) before RoPE; no q/k/v biases.
@@ -42,6 +45,14 @@ interface HfConfig {
   max_position_embeddings?: number;
   sliding_window?: number | null;
   use_sliding_window?: boolean;
+  max_window_layers?: number;
+  layer_types?: string[];
+  sliding_window_pattern?: number;
+  query_pre_attn_scalar?: number;
+  attn_logit_softcapping?: number | null;
+  final_logit_softcapping?: number | null;
+  rope_local_base_freq?: number;
+  hidden_activation?: string;
   tie_word_embeddings?: boolean;
   attention_bias?: boolean;
   mlp_bias?: boolean;
@@ -88,6 +99,48 @@ function ropeScaling(config: HfConfig, dir: string): RopeScaling | null {
   throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: rope_scaling type "${String(type)}" is not supported (default, linear and llama3 are)`);
 }
 
+/**
+ * Which layers attend through the sliding window: `layer_types` when the config lists them (recent
+ * transformers), else each architecture's rule: Gemma 2 every even layer, Gemma 3 all but every
+ * `sliding_window_pattern`-th (6), Qwen2 the layers from `max_window_layers` on when
+ * `use_sliding_window`, Mistral (and anything else with a window) every layer.
+ */
+function slidingLayers(config: HfConfig, gemma: 2 | 3 | undefined, numLayers: number, dir: string): boolean[] | null {
+  const window = config.sliding_window;
+  if (!window || config.use_sliding_window === false) return null;
+  if (config.layer_types) {
+    if (config.layer_types.length !== numLayers) throw new GenerationError('MODEL_FORMAT_INVALID', `${dir}/config.json: layer_types has ${config.layer_types.length} entries for ${numLayers} layers`);
+    return config.layer_types.map((type) => type === 'sliding_attention');
+  }
+  const layers = Array.from({ length: numLayers }, (_, i) => i);
+  if (gemma === 2) return layers.map((i) => i % 2 === 0);
+  if (gemma === 3) return layers.map((i) => (i + 1) % (config.sliding_window_pattern ?? 6) !== 0);
+  if (config.use_sliding_window === true && config.max_window_layers !== undefined) return layers.map((i) => i >= config.max_window_layers!);
+  return layers.map(() => true);
+}
+
+/** Gemma's differences from Llama (Gemma 2 and 3 papers; transformers' Gemma2/Gemma3 configs). */
+function gemmaVariant(config: HfConfig, gemma: 2 | 3, hiddenSize: number, headDim: number, dir: string): Partial<LlamaArchitecture> {
+  const activation = config.hidden_activation ?? config.hidden_act;
+  if (activation !== undefined && activation !== 'gelu_pytorch_tanh' && activation !== 'gelu') {
+    throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: hidden_activation ${activation} is not supported for Gemma (gelu_pytorch_tanh is)`);
+  }
+  return {
+    embeddingScale: Math.fround(Math.sqrt(hiddenSize)),
+    activation: 'gelu-tanh',
+    postNorms: true,
+    attentionScale: Math.pow(config.query_pre_attn_scalar ?? headDim, -0.5),
+    attentionSoftcap: gemma === 2 ? (config.attn_logit_softcapping ?? null) : null,
+    finalLogitSoftcap: gemma === 2 ? (config.final_logit_softcapping ?? null) : null,
+    localRopeTheta: gemma === 3 ? (config.rope_local_base_freq ?? 10000) : null,
+  };
+}
+
+/** Gemma norms multiply by `1 + weight`: the importer stores the factor. */
+function plusOne(weight: Float32Array): Float32Array {
+  return weight.map((w) => w + 1);
+}
+
 /** The safetensors files of a folder: the index's shards, `model.safetensors`, or every `*.safetensors`. */
 function weightFiles(dir: string): string[] {
   const index = join(dir, 'model.safetensors.index.json');
@@ -109,7 +162,7 @@ function weightFiles(dir: string): string[] {
 /**
  * Reads a Hugging Face model folder (`config.json`, `*.safetensors` in F32/F16/BF16,
  * `tokenizer.json`) of a Llama-family architecture (LlamaForCausalLM, MistralForCausalLM,
- * Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
+ * Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM). Rotary embeddings use transformers' rotate-half layout; a missing `lm_head`
  * (or `tie_word_embeddings: true`) means the head is the embedding.
  */
 export function readHuggingFaceModel(dir: string): LlamaModelParts {
@@ -128,7 +181,7 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
       `${dir}/config.json: architecture ${archName ?? '(none)'} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`,
     );
   }
-  if (config.hidden_act && config.hidden_act !== 'silu') {
+  if (!known.gemma && config.hidden_act && config.hidden_act !== 'silu') {
     throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: hidden_act ${config.hidden_act} is not supported (silu is)`);
   }
   if (config.mlp_bias) throw new GenerationError('UNSUPPORTED_MODEL', `${dir}/config.json: mlp_bias is not supported`);
@@ -152,14 +205,13 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
     const numLayers = need(config, 'num_hidden_layers', dir);
     const embedding = read(`${prefix}embed_tokens.weight`);
     const vocabSize = config.vocab_size ?? embedding.length / hiddenSize;
-    const head = config.tie_word_embeddings === true ? null : maybe('lm_head.weight');
+    // Gemma ties its head always (its configs may leave the flag out).
+    const head = config.tie_word_embeddings === true || (known.gemma && config.tie_word_embeddings !== false) ? null : maybe('lm_head.weight');
     const generationConfigPath = join(dir, 'generation_config.json');
     const generationConfig = existsSync(generationConfigPath) ? readJsonFile<{ eos_token_id?: number | number[] | null }>(generationConfigPath) : null;
     const eos = [...new Set([...tokenIds(config.eos_token_id), ...tokenIds(generationConfig?.eos_token_id)])].filter((id) => id >= 0 && id < vocabSize);
-    const slidingWindow = config.sliding_window && config.use_sliding_window !== false ? config.sliding_window : null;
-    let maxPositions = Math.min(config.max_position_embeddings ?? 2048, MAX_IMPORTED_POSITIONS);
-    // Beyond the sliding window a full-attention graph would differ from the model: stop there.
-    if (slidingWindow) maxPositions = Math.min(maxPositions, slidingWindow);
+    const sliding = slidingLayers(config, known.gemma, numLayers, dir);
+    const maxPositions = Math.min(config.max_position_embeddings ?? 2048, MAX_IMPORTED_POSITIONS);
     const validId = (id: number | null | undefined): number | null => (typeof id === 'number' && id >= 0 && id < vocabSize ? id : null);
     const arch: LlamaArchitecture = {
       vocabSize,
@@ -181,7 +233,12 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
       bosTokenId: validId(config.bos_token_id),
       eosTokenIds: eos,
       padTokenId: validId(config.pad_token_id),
+      ...(sliding && sliding.some(Boolean) ? { slidingWindow: config.sliding_window!, slidingLayers: sliding.every(Boolean) ? null : sliding } : {}),
+      ...(known.gemma ? gemmaVariant(config, known.gemma, hiddenSize, headDim, dir) : {}),
     };
+    // Gemma stores each norm's weight w and multiplies by 1 + w; Gemma 2/3 name their norms
+    // input, post-attention, pre-feedforward and post-feedforward.
+    const norm = (name: string): Float32Array => (known.gemma ? plusOne(read(name)) : read(name));
     const layers: LlamaLayerWeights[] = [];
     const qSize = arch.numHeads * headDim * hiddenSize;
     const kvSize = arch.numKvHeads * headDim * hiddenSize;
@@ -201,7 +258,7 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
         : [read(`${p}self_attn.q_proj.weight`), read(`${p}self_attn.k_proj.weight`), read(`${p}self_attn.v_proj.weight`)];
       const [gate, up] = known.fused ? split(`${p}mlp.gate_up_proj.weight`, [mlpSize, mlpSize]) : [read(`${p}mlp.gate_proj.weight`), read(`${p}mlp.up_proj.weight`)];
       layers.push({
-        attentionNorm: read(`${p}input_layernorm.weight`),
+        attentionNorm: norm(`${p}input_layernorm.weight`),
         query: query!,
         key: key!,
         value: value!,
@@ -209,15 +266,17 @@ export function readHuggingFaceModel(dir: string): LlamaModelParts {
         queryBias: known.attentionBias ? read(`${p}self_attn.q_proj.bias`) : null,
         keyBias: known.attentionBias ? read(`${p}self_attn.k_proj.bias`) : null,
         valueBias: known.attentionBias ? read(`${p}self_attn.v_proj.bias`) : null,
-        queryNorm: known.qkNorm ? read(`${p}self_attn.q_norm.weight`) : null,
-        keyNorm: known.qkNorm ? read(`${p}self_attn.k_norm.weight`) : null,
-        mlpNorm: read(`${p}post_attention_layernorm.weight`),
+        queryNorm: known.qkNorm ? norm(`${p}self_attn.q_norm.weight`) : null,
+        keyNorm: known.qkNorm ? norm(`${p}self_attn.k_norm.weight`) : null,
+        mlpNorm: norm(known.gemma ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`),
+        postAttentionNorm: known.gemma ? norm(`${p}post_attention_layernorm.weight`) : null,
+        postMlpNorm: known.gemma ? norm(`${p}post_feedforward_layernorm.weight`) : null,
         gate: gate!,
         up: up!,
         down: read(`${p}mlp.down_proj.weight`),
       });
     }
-    const weights: LlamaWeights = { tokenEmbedding: embedding, layers, finalNorm: read(`${prefix}norm.weight`), outputHead: head };
+    const weights: LlamaWeights = { tokenEmbedding: embedding, layers, finalNorm: norm(`${prefix}norm.weight`), outputHead: head };
     const tokenizerConfigPath = join(dir, 'tokenizer_config.json');
     return {
       arch,

@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { type LlamaArchitecture, type LlamaWeights } from '../model/llama-architecture';
-import { buildLlamaOnnx } from '../model/llama-graph.builder';
+import { buildLlamaOnnx, decoderVariantOf } from '../model/llama-graph.builder';
 import { type ExternalDataSink } from '../model/onnx-graph.writer';
 import { type WeightStorage } from '../model/weight-storage';
 import { MODEL_FILES, type ModelFileContent, ModelFolderWriter, type ModelManifest, type ModelSource } from './model-folder';
@@ -35,7 +35,7 @@ export function countParameters(weights: LlamaWeights): number {
     total += layer.attentionNorm.length + layer.mlpNorm.length + layer.query.length + layer.key.length + layer.value.length + layer.output.length;
     total += layer.gate.length + layer.up.length + layer.down.length;
     total += (layer.queryBias?.length ?? 0) + (layer.keyBias?.length ?? 0) + (layer.valueBias?.length ?? 0);
-    total += (layer.queryNorm?.length ?? 0) + (layer.keyNorm?.length ?? 0);
+    total += (layer.queryNorm?.length ?? 0) + (layer.keyNorm?.length ?? 0) + (layer.postAttentionNorm?.length ?? 0) + (layer.postMlpNorm?.length ?? 0);
   }
   return total;
 }
@@ -64,6 +64,7 @@ function weightBytes(weights: LlamaWeights, storage: WeightStorage): number {
 export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architectureName' | 'modelType' | 'sourceTypes'>, weightStorage: WeightStorage = 'fp32'): object {
   const { arch } = parts;
   const scaling = arch.ropeScaling;
+  const variant = decoderVariantOf(arch);
   return {
     architectures: [parts.architectureName],
     model_type: parts.modelType,
@@ -93,6 +94,7 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
     max_position_embeddings: arch.maxPositions,
     tie_word_embeddings: arch.tiedEmbeddings,
     attention_bias: arch.attentionBias,
+    sliding_window: arch.slidingWindow ?? null,
     bos_token_id: arch.bosTokenId,
     eos_token_id: arch.eosTokenIds.length === 1 ? arch.eosTokenIds[0] : [...arch.eosTokenIds],
     pad_token_id: arch.padTokenId,
@@ -102,6 +104,8 @@ export function llamaConfigJson(parts: Pick<LlamaModelParts, 'arch' | 'architect
       rope_layout: arch.ropeLayout,
       weight_storage: weightStorage,
       ...(arch.qkNorm ? { qk_norm: true } : {}),
+      // Gemma's and Mistral's differences from Llama, as the graph was built with them.
+      ...(variant ? { variant } : {}),
       ...(parts.sourceTypes ? { source_types: parts.sourceTypes } : {}),
     },
   };

@@ -27,9 +27,10 @@ describe('readModelCard', () => {
       metadata: [
         { key: 'tokenizer.chat_template', type: 'string', value: TEMPLATE },
         { key: 'tokenizer.ggml.eot_token_id', type: 'u32', value: 7 },
+        { key: 'tokenizer.ggml.eom_token_id', type: 'u32', value: 8 },
       ],
     });
-    expect(readGgufModel(source).arch.eosTokenIds).toEqual([2, 7]);
+    expect(readGgufModel(source).arch.eosTokenIds).toEqual([2, 7, 8]);
     const result = await importModel(source, { name: 'chat', modelsDir: join(root, 'models'), weightStorage: 'int4' });
     const card = readModelCard(result.dir, 'chat');
     expect(card).toMatchObject({

@@ -29,11 +29,11 @@ export interface ModelCard {
 }
 
 /** Parameters of a Llama-family model from its shapes. */
-export function parameterCount(shape: ModelCard['shape'], attentionBias = false, qkNorm = false): number {
+export function parameterCount(shape: ModelCard['shape'], attentionBias = false, qkNorm = false, postNorms = false): number {
   const d = shape.hiddenSize;
   const q = shape.numHeads * shape.headDim;
   const kv = shape.numKvHeads * shape.headDim;
-  const perLayer = d * (q + 2 * kv) + q * d + 3 * d * shape.intermediateSize + 2 * d + (attentionBias ? q + 2 * kv : 0) + (qkNorm ? 2 * shape.headDim : 0);
+  const perLayer = d * (q + 2 * kv) + q * d + 3 * d * shape.intermediateSize + 2 * d + (attentionBias ? q + 2 * kv : 0) + (qkNorm ? 2 * shape.headDim : 0) + (postNorms ? 2 * d : 0);
   return shape.vocabSize * d * (shape.tiedEmbeddings ? 1 : 2) + shape.numLayers * perLayer + d;
 }
 
@@ -79,7 +79,7 @@ export function modelCard(folder: ModelFolderDescription): ModelCard {
   return {
     name: folder.name,
     architecture: config.architectures?.[0] ?? null,
-    parameters: parameterCount(shape, config.attention_bias ?? false, config.synthgate?.qk_norm ?? false),
+    parameters: parameterCount(shape, config.attention_bias ?? false, config.synthgate?.qk_norm ?? false, config.synthgate?.variant?.postNorms ?? false),
     weightStorage,
     sourceTypes: config.synthgate?.source_types ?? null,
     source: manifest.source,

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { GenerationError } from '../generation.errors';
+import { type DecoderVariant } from '../model/llama-architecture';
 import { type WeightStorage } from '../model/weight-storage';
-import { chatTemplateOf } from '../tokenizer/chat-template';
+import { chatTemplateOf, specialTokenOf } from '../tokenizer/chat-template';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, type ModelManifest, readManifest } from './model-folder';
 
 /**
@@ -33,6 +34,7 @@ export interface ModelConfigJson {
     readonly weight_storage?: WeightStorage;
     readonly source_types?: Record<string, number>;
     readonly qk_norm?: boolean;
+    readonly variant?: DecoderVariant;
   };
 }
 
@@ -67,6 +69,9 @@ export interface ModelFolderDescription {
   readonly padTokenId: number | null;
   /** The Jinja chat template of tokenizer_config.json, or null. */
   readonly chatTemplate: string | null;
+  /** tokenizer_config.json's `bos_token` and `eos_token` as text (what chat templates print), or null. */
+  readonly bosTokenText: string | null;
+  readonly eosTokenText: string | null;
   readonly tokenizerPath: string;
   readonly tokenizerConfigPath: string | null;
 }
@@ -120,6 +125,7 @@ export function describeModelFolder(dir: string, options: { verify?: boolean; na
   const generationConfig = existsSync(generationConfigPath) ? readModelJson<ModelConfigJson>(generationConfigPath) : {};
   const tokenizerConfigPath = join(folder, MODEL_FILES.tokenizerConfig);
   const hasTokenizerConfig = existsSync(tokenizerConfigPath);
+  const tokenizerConfig = hasTokenizerConfig ? readModelJson<unknown>(tokenizerConfigPath) : null;
   const eosTokenIds = [...new Set([...tokenIds(config.eos_token_id), ...tokenIds(generationConfig.eos_token_id)])];
   return {
     name: options.name ?? (manifest.name || basename(folder)),
@@ -133,7 +139,9 @@ export function describeModelFolder(dir: string, options: { verify?: boolean; na
     bosTokenId: tokenIds(config.bos_token_id)[0] ?? tokenIds(generationConfig.bos_token_id)[0] ?? null,
     eosTokenIds,
     padTokenId: tokenIds(config.pad_token_id)[0] ?? tokenIds(generationConfig.pad_token_id)[0] ?? null,
-    chatTemplate: hasTokenizerConfig ? chatTemplateOf(readModelJson<unknown>(tokenizerConfigPath)) : null,
+    chatTemplate: chatTemplateOf(tokenizerConfig),
+    bosTokenText: specialTokenOf(tokenizerConfig, 'bos_token'),
+    eosTokenText: specialTokenOf(tokenizerConfig, 'eos_token'),
     tokenizerPath: join(folder, MODEL_FILES.tokenizer),
     tokenizerConfigPath: hasTokenizerConfig ? tokenizerConfigPath : null,
   };

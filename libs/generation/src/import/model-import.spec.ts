@@ -234,7 +234,8 @@ describe('importModel: Hugging Face folder', () => {
     const result = await importModel(dir, { name: 'hf-phi3', modelsDir: join(root, 'models') });
     await expectLogitsMatch(result.dir, arch, weights);
     const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ architectures: ['Phi3ForCausalLM'], max_position_embeddings: 100, partial_rotary_factor: 0.75 });
+    // The sliding window is the graph's (every layer), so the context is not cut to it.
+    expect(config).toMatchObject({ architectures: ['Phi3ForCausalLM'], max_position_embeddings: 128, sliding_window: 100, partial_rotary_factor: 0.75 });
     // Phi-3's long-context checkpoints (longrope) are refused by name, and a wrongly sized fused tensor too.
     writeTinyHuggingFaceFolder(join(root, 'hf-phi3-long'), arch, weights, { architecture: 'Phi3ForCausalLM', fusedProjections: true, config: { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } } });
     await expect(importModel(join(root, 'hf-phi3-long'), { name: 'x', modelsDir: join(root, 'refused') })).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL', message: expect.stringContaining('rope_scaling type "longrope"') });

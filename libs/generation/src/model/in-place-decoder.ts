@@ -1,6 +1,7 @@
 import { onnx } from 'onnx-proto';
 import { GenerationError } from '../generation.errors';
-import { DECODER_GRAPH_NAME, DECODER_IO, type DecoderShape, writeDecoderGraph } from './llama-graph.builder';
+import { type DecoderVariant } from './llama-architecture';
+import { DECODER_GRAPH_NAME, DECODER_IO, DECODER_VARIANT_METADATA, type DecoderShape, writeDecoderGraph } from './llama-graph.builder';
 import { OnnxGraphWriter } from './onnx-graph.writer';
 
 /**
@@ -32,7 +33,15 @@ export function inPlaceVariantOf(modelBytes: Uint8Array): Uint8Array | null {
   if (!tensors.has('model.layers.0.self_attn.qkv_rotary.weight')) return null;
   if (initializers.some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)) return null;
   if (tensors.get('model.embed_tokens.weight')?.dataType !== onnx.TensorProto.DataType.FLOAT) return null;
-  const shape = readShape(graph, tensors);
+  // Gemma's and Mistral's differences from Llama are recorded by the builder, not guessed from nodes.
+  const variantJson = model.metadataProps.find((p) => p.key === DECODER_VARIANT_METADATA)?.value;
+  let variant: DecoderVariant = {};
+  try {
+    variant = variantJson ? (JSON.parse(variantJson) as DecoderVariant) : {};
+  } catch {
+    return null;
+  }
+  const shape: DecoderShape = { ...readShape(graph, tensors), ...variant };
   const g = new OnnxGraphWriter();
   writeDecoderGraph(
     g,

@@ -24,10 +24,42 @@ export type RopeScaling =
   | { readonly type: 'frequency-factors'; readonly factors: readonly number[] };
 
 /**
- * The hyper-parameters of a Llama-family decoder (Llama, TinyLlama, SmolLM, Qwen2 with its q/k/v
- * biases). Everything the graph builder and the reference forward pass need; nothing else.
+ * What sets Gemma 2/3 and the sliding-window models (Mistral) apart from a plain Llama decoder.
+ * Every field is optional and absent means Llama's behaviour, so existing folders read unchanged.
  */
-export interface LlamaArchitecture {
+export interface DecoderVariant {
+  /** Multiplies the token embedding before the first layer (Gemma: `sqrt(hiddenSize)`); a tied head reads the unscaled table. */
+  readonly embeddingScale?: number | null;
+  /** The gated MLP's activation: `silu` (SwiGLU, default) or `gelu-tanh` (GeGLU with tanh-approximated GELU, Gemma). */
+  readonly activation?: 'silu' | 'gelu-tanh';
+  /** RMSNorms on the attention output and the MLP output before each residual add (Gemma 2/3's sandwich norms). */
+  readonly postNorms?: boolean;
+  /** Multiplier of the attention scores; default `1/sqrt(headDim)` (Gemma: `query_pre_attn_scalar^-0.5`). */
+  readonly attentionScale?: number | null;
+  /** Attention scores become `cap * tanh(score / cap)` before the mask (Gemma 2). */
+  readonly attentionSoftcap?: number | null;
+  /** Logits become `cap * tanh(logit / cap)` (Gemma 2). */
+  readonly finalLogitSoftcap?: number | null;
+  /** A query at position p sees keys at positions p - window + 1 .. p in the sliding layers. */
+  readonly slidingWindow?: number | null;
+  /** Which layers slide (length numLayers); every layer when absent and a window is set (Mistral). */
+  readonly slidingLayers?: readonly boolean[] | null;
+  /** RoPE base of the sliding layers, which take no rope scaling (Gemma 3: 10000); others use ropeTheta. */
+  readonly localRopeTheta?: number | null;
+}
+
+/** Whether layer `layer` of `arch` attends through its sliding window. */
+export function isSlidingLayer(arch: DecoderVariant, layer: number): boolean {
+  if (!arch.slidingWindow) return false;
+  return arch.slidingLayers ? arch.slidingLayers[layer] === true : true;
+}
+
+/**
+ * The hyper-parameters of a Llama-family decoder (Llama, TinyLlama, SmolLM, Mistral, Qwen2 with its
+ * q/k/v biases, Qwen3, Phi-3, Gemma 2/3 through {@link DecoderVariant}). Everything the graph builder
+ * and the reference forward pass need; nothing else.
+ */
+export interface LlamaArchitecture extends DecoderVariant {
   readonly vocabSize: number;
   readonly hiddenSize: number;
   readonly intermediateSize: number;
@@ -72,9 +104,15 @@ export interface LlamaLayerWeights {
   /** Per-head RMSNorm weights of queries and keys (`headDim` each) when `qkNorm`. */
   readonly queryNorm?: Float32Array | null;
   readonly keyNorm?: Float32Array | null;
+  /** With `postNorms`: the norms of the attention output and of the MLP output (Gemma 2/3). */
+  readonly postAttentionNorm?: Float32Array | null;
+  readonly postMlpNorm?: Float32Array | null;
 }
 
-/** All weights of a Llama-family decoder, float32. */
+/**
+ * All weights of a Llama-family decoder, float32. Norm weights are the factors the norm multiplies
+ * by: Gemma's `1 + weight` is added by the importer (llama.cpp's GGUF files store it added).
+ */
 export interface LlamaWeights {
   /** `(vocabSize, hiddenSize)`. */
   readonly tokenEmbedding: Float32Array;
@@ -111,6 +149,14 @@ export function validateArchitecture(arch: LlamaArchitecture): void {
   if (scaling?.type === 'frequency-factors' && (scaling.factors.length !== rotaryDim / 2 || !scaling.factors.every((f) => Number.isFinite(f) && f > 0))) {
     fail(`rope frequency factors must be ${rotaryDim / 2} positive numbers (one per rotating pair), got ${scaling.factors.length}`);
   }
+  for (const key of ['embeddingScale', 'attentionScale', 'attentionSoftcap', 'finalLogitSoftcap', 'localRopeTheta'] as const) {
+    const value = arch[key];
+    if (value !== undefined && value !== null && !(Number.isFinite(value) && value > 0)) fail(`${key} must be a positive number, got ${value}`);
+  }
+  if (arch.slidingWindow !== undefined && arch.slidingWindow !== null && !(Number.isInteger(arch.slidingWindow) && arch.slidingWindow > 0)) {
+    fail(`slidingWindow must be a positive integer, got ${arch.slidingWindow}`);
+  }
+  if (arch.slidingLayers && arch.slidingLayers.length !== arch.numLayers) fail(`slidingLayers must have one entry per layer (${arch.numLayers}), got ${arch.slidingLayers.length}`);
   if (!(arch.rmsNormEps > 0)) fail(`rmsNormEps must be positive, got ${arch.rmsNormEps}`);
   if (!(arch.ropeTheta > 0)) fail(`ropeTheta must be positive, got ${arch.ropeTheta}`);
   for (const id of [...arch.eosTokenIds, arch.bosTokenId, arch.padTokenId]) {
@@ -145,6 +191,10 @@ export function validateWeights(arch: LlamaArchitecture, weights: LlamaWeights):
     expect(`layers.${i}.gate`, layer.gate, arch.intermediateSize * d);
     expect(`layers.${i}.up`, layer.up, arch.intermediateSize * d);
     expect(`layers.${i}.down`, layer.down, d * arch.intermediateSize);
+    if (arch.postNorms) {
+      expect(`layers.${i}.postAttentionNorm`, layer.postAttentionNorm, d);
+      expect(`layers.${i}.postMlpNorm`, layer.postMlpNorm, d);
+    }
     if (arch.qkNorm) {
       expect(`layers.${i}.queryNorm`, layer.queryNorm, arch.headDim);
       expect(`layers.${i}.keyNorm`, layer.keyNorm, arch.headDim);

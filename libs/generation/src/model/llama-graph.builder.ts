@@ -1,4 +1,4 @@
-import { type LlamaArchitecture, type LlamaWeights, validateArchitecture, validateWeights } from './llama-architecture';
+import { type DecoderVariant, isSlidingLayer, type LlamaArchitecture, type LlamaWeights, validateArchitecture, validateWeights } from './llama-architecture';
 import { type ExternalDataSink, OnnxGraphWriter } from './onnx-graph.writer';
 import { inverseFrequencies, ropePairs } from './rope';
 import { transposeMatrix, type WeightStorage, WeightWriter } from './weight-storage';
@@ -56,7 +56,7 @@ export interface LlamaGraphOptions {
  * The decoder's shape, everything the graph needs besides its weights (from a
  * {@link LlamaArchitecture}, or read back from a graph this builder wrote).
  */
-export interface DecoderShape {
+export interface DecoderShape extends DecoderVariant {
   readonly vocabSize: number;
   readonly hiddenSize: number;
   readonly intermediateSize: number;
@@ -120,7 +120,22 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     weights: { arch, weights },
   });
   const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
-  return g.encode({ graphName: DECODER_GRAPH_NAME, opsetImports, metadata: { ...options.metadata, 'synthgate.weight_storage': storage } });
+  const variant = decoderVariantOf(arch);
+  return g.encode({
+    graphName: DECODER_GRAPH_NAME,
+    opsetImports,
+    metadata: { ...options.metadata, 'synthgate.weight_storage': storage, ...(variant ? { [DECODER_VARIANT_METADATA]: JSON.stringify(variant) } : {}) },
+  });
+}
+
+/** metadata_props key holding a graph's {@link DecoderVariant} (JSON), read back by the in-place rebuild. */
+export const DECODER_VARIANT_METADATA = 'synthgate.decoder_variant';
+
+/** The variant fields of `arch` that are set, or null for a plain Llama decoder. */
+export function decoderVariantOf(arch: DecoderVariant): DecoderVariant | null {
+  const keys: (keyof DecoderVariant)[] = ['embeddingScale', 'activation', 'postNorms', 'attentionScale', 'attentionSoftcap', 'finalLogitSoftcap', 'slidingWindow', 'slidingLayers', 'localRopeTheta'];
+  const set = keys.filter((key) => arch[key] !== undefined && arch[key] !== null && arch[key] !== false && !(key === 'activation' && arch[key] === 'silu'));
+  return set.length ? (Object.fromEntries(set.map((key) => [key, arch[key]])) as DecoderVariant) : null;
 }
 
 /** The graph name {@link buildLlamaOnnx} writes; marks graphs whose initializers it knows by name. */
@@ -180,11 +195,21 @@ export function writeDecoderGraph(
       ? initializer('model.embed_tokens.weight', [arch.vocabSize, d], () => source().weights.tokenEmbedding)
       : w.embeddingTable('model.embed_tokens.weight', arch.vocabSize, d, source().weights.tokenEmbedding);
   let hidden = w.gather(embedding, inputIds);
+  // Gemma scales the embedding by sqrt(hidden) (a float32 constant, as transformers rounds it).
+  if (arch.embeddingScale) hidden = g.op1('Mul', [hidden, g.floatConstant([arch.embeddingScale])]);
   initializer('rotary.cos', [arch.maxPositions, hd], () => rotaryTables(source().arch).cos);
   initializer('rotary.sin', [arch.maxPositions, hd], () => rotaryTables(source().arch).sin);
   const axis2 = g.int64Tensor([1], [2]);
-  const cosAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.cos', positionIds], { axis: { int: 0 } }), axis2]);
-  const sinAt = g.op1('Unsqueeze', [g.op1('Gather', ['rotary.sin', positionIds], { axis: { int: 0 } }), axis2]);
+  const tableAt = (table: string): string => g.op1('Unsqueeze', [g.op1('Gather', [table, positionIds], { axis: { int: 0 } }), axis2]);
+  const globalRotary = { cos: tableAt('rotary.cos'), sin: tableAt('rotary.sin') };
+  // Gemma 3's sliding layers rotate with their own base and no scaling: a second pair of tables.
+  let localRotary = globalRotary;
+  if (arch.localRopeTheta) {
+    const local = (): { cos: Float32Array; sin: Float32Array } => rotaryTables({ ...source().arch, ropeTheta: arch.localRopeTheta!, ropeScaling: null });
+    initializer('rotary_local.cos', [arch.maxPositions, hd], () => local().cos);
+    initializer('rotary_local.sin', [arch.maxPositions, hd], () => local().sin);
+    localRotary = { cos: tableAt('rotary_local.cos'), sin: tableAt('rotary_local.sin') };
+  }
 
   // Attention bias [batch, 1, group * seq, total] (queries are grouped per key/value head, group
   // major): key slot t is visible to query slot p + s iff t <= p + s (causal by slot) and
@@ -206,6 +231,20 @@ export function writeDecoderGraph(
   const keyVisible = g.op1('Unsqueeze', [g.op1('Cast', [attentionMask], { to: { int: 9 } }), g.int64Tensor([2], [1, 2])]);
   const visible = g.op1('And', [keyVisible, causal]);
   const bias = g.op1('Where', [visible, g.floatConstant([0]), g.floatConstant([MASKED])]);
+  // Sliding layers also hide keys `window` or more positions behind the query. Positions, not
+  // slots: a key's position is its row's count of unmasked slots before it (empty cache slots and
+  // left padding do not count), the query's is position_ids, tiled like the grouped queries.
+  let slidingBias = bias;
+  if (arch.slidingWindow && Array.from({ length: arch.numLayers }, (_, i) => isSlidingLayer(arch, i)).some(Boolean)) {
+    const keyPositions = g.op1('Unsqueeze', [g.op1('CumSum', [attentionMask, g.int64Tensor([], [1])]), g.int64Tensor([1], [1])]); // [batch, 1, total], position + 1
+    const queryPositions = g.op1('Unsqueeze', [g.op1('Tile', [positionIds, g.int64Tensor([2], [1, group])]), g.int64Tensor([1], [2])]); // [batch, group * seq, 1]
+    // position(key) = keyPositions - 1 > position(query) - window
+    const inWindow = g.op1('Greater', [keyPositions, g.op1('Sub', [queryPositions, g.int64Tensor([], [arch.slidingWindow - 1])])]);
+    const slidingVisible = g.op1('And', [visible, g.op1('Unsqueeze', [inWindow, g.int64Tensor([1], [1])])]);
+    slidingBias = g.op1('Where', [slidingVisible, g.floatConstant([0]), g.floatConstant([MASKED])]);
+  }
+  const softcap = (scores: string): string =>
+    arch.attentionSoftcap ? g.op1('Mul', [g.op1('Tanh', [g.op1('Div', [scores, g.floatConstant([arch.attentionSoftcap])])]), g.floatConstant([arch.attentionSoftcap])]) : scores;
   // In-place layout: `past` is the cache's capacity (used slots plus masked empty ones); every
   // past slot precedes the new positions, so the causal rule above holds unchanged.
   const pastAndNew = g.op1('Concat', [past, seq], { axis: { int: 0 } });
@@ -231,9 +270,12 @@ export function writeDecoderGraph(
     let qkv = matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, () => fused().weight);
     if (arch.attentionBias) qkv = g.op1('Add', [qkv, initializer(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], () => fused().bias!)]);
     const [qk, qkRotated, value, qkRaw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 4 : 3 }) as [string, string, string, string | undefined];
+    const sliding = isSlidingLayer(arch, i);
+    const rotary = sliding ? localRotary : globalRotary;
+    const layerBias = sliding ? slidingBias : bias;
     let rotated = g.op1('Add', [
-      g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), cosAt]),
-      g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), sinAt]),
+      g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), rotary.cos]),
+      g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), rotary.sin]),
     ]);
     if (qkRaw) {
       // Each head's RMS from the raw q and k: the norm's division, after the (linear) rotation.
@@ -252,15 +294,17 @@ export function writeDecoderGraph(
       // into a FusedMatMul with transB), so the cache buffer is only read, never copied. Only the
       // [group * seq, capacity + seq] scores are joined for one Softmax.
       const scores = g.op1('Add', [
-        g.op1(
-          'Concat',
-          [
-            g.op1('MatMul', [queries, g.op1('Transpose', [DECODER_IO.pastKey(i)], { perm: { ints: [0, 1, 3, 2] } })]),
-            g.op1('MatMul', [queries, g.op1('Transpose', [newKey], { perm: { ints: [0, 1, 3, 2] } })]),
-          ],
-          { axis: { int: -1 } },
+        softcap(
+          g.op1(
+            'Concat',
+            [
+              g.op1('MatMul', [queries, g.op1('Transpose', [DECODER_IO.pastKey(i)], { perm: { ints: [0, 1, 3, 2] } })]),
+              g.op1('MatMul', [queries, g.op1('Transpose', [newKey], { perm: { ints: [0, 1, 3, 2] } })]),
+            ],
+            { axis: { int: -1 } },
+          ),
         ),
-        bias,
+        layerBias,
       ]);
       const [pastProbs, newProbs] = g.op('Split', [g.op1('Softmax', [scores], { axis: { int: -1 } }), pastAndNew], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
       context = g.op1('Add', [g.op1('MatMul', [pastProbs, DECODER_IO.pastValue(i)]), g.op1('MatMul', [newProbs, newValue])]);
@@ -268,19 +312,21 @@ export function writeDecoderGraph(
       const presentKey = g.op1('Concat', [DECODER_IO.pastKey(i), newKey], { axis: { int: 2 } }, { name: DECODER_IO.presentKey(i) });
       const presentValue = g.op1('Concat', [DECODER_IO.pastValue(i), newValue], { axis: { int: 2 } }, { name: DECODER_IO.presentValue(i) });
       // ORT fuses Transpose + MatMul into one FusedMatMul (transB): the cache is not copied again.
-      const scores = g.op1('Add', [g.op1('MatMul', [queries, g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } })]), bias]);
+      const scores = g.op1('Add', [softcap(g.op1('MatMul', [queries, g.op1('Transpose', [presentKey], { perm: { ints: [0, 1, 3, 2] } })])), layerBias]);
       context = g.op1('MatMul', [g.op1('Softmax', [scores], { axis: { int: -1 } }), presentValue]);
     }
     context = g.op1('Reshape', [context, ungroupShape]);
     const merged = g.op1('Reshape', [g.op1('Transpose', [context], { perm: { ints: [0, 3, 1, 2, 4] } }), mergeShape]);
-    const attnOut = matMul(merged, `${prefix}.self_attn.o_proj.weight_t`, nH * hd, d, () => transposeMatrix(layer().output, d, nH * hd));
+    let attnOut = matMul(merged, `${prefix}.self_attn.o_proj.weight_t`, nH * hd, d, () => transposeMatrix(layer().output, d, nH * hd));
+    if (arch.postNorms) attnOut = rmsNorm(g, attnOut, initializer(`${prefix}.post_attention_output_norm.weight`, [d], () => layer().postAttentionNorm!), arch.rmsNormEps);
     hidden = g.op1('Add', [hidden, attnOut]);
 
     const y = rmsNorm(g, hidden, initializer(`${prefix}.post_attention_layernorm.weight`, [d], () => layer().mlpNorm), arch.rmsNormEps);
     const gateUp = matMul(y, `${prefix}.mlp.gate_up.weight_t`, d, 2 * inter, () => concatTransposed([layer().gate, layer().up], inter, d));
     const [gate, up] = g.op('Split', [gateUp, splitMlp], { axis: { int: -1 } }, { outputs: 2 }) as [string, string];
-    const activated = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
-    const down = matMul(activated, `${prefix}.mlp.down_proj.weight_t`, inter, d, () => transposeMatrix(layer().down, d, inter));
+    const activated = g.op1('Mul', [arch.activation === 'gelu-tanh' ? geluTanh(g, gate) : g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
+    let down = matMul(activated, `${prefix}.mlp.down_proj.weight_t`, inter, d, () => transposeMatrix(layer().down, d, inter));
+    if (arch.postNorms) down = rmsNorm(g, down, initializer(`${prefix}.post_mlp_output_norm.weight`, [d], () => layer().postMlpNorm!), arch.rmsNormEps);
     hidden = g.op1('Add', [hidden, down]);
   }
 
@@ -290,12 +336,15 @@ export function writeDecoderGraph(
   const normed = rmsNorm(g, tail, initializer('model.norm.weight', [d], () => source().weights.finalNorm), arch.rmsNormEps);
   // A tied head reads the embedding table (through a Transpose, folded by ORT when the session
   // loads, in fp32 and fp16), so the file holds the matrix once; int4 stores a quantised copy.
-  if (!arch.tiedHead) matMul(normed, 'lm_head.weight_t', d, arch.vocabSize, () => transposeMatrix(source().weights.outputHead!, arch.vocabSize, d), DECODER_IO.logits);
+  const cap = arch.finalLogitSoftcap;
+  const headOutput = cap ? 'logits_before_softcap' : DECODER_IO.logits;
+  if (!arch.tiedHead) matMul(normed, 'lm_head.weight_t', d, arch.vocabSize, () => transposeMatrix(source().weights.outputHead!, arch.vocabSize, d), headOutput);
   else {
     // Only int4 reads the matrix (to quantise it); fp32 and fp16 read `embedding` in the graph.
     const table = storage === 'int4' ? source().weights.tokenEmbedding : new Float32Array(0);
-    w.matMulTransposed(normed, 'lm_head.weight', arch.vocabSize, d, table, embedding, DECODER_IO.logits);
+    w.matMulTransposed(normed, 'lm_head.weight', arch.vocabSize, d, table, embedding, headOutput);
   }
+  if (cap) g.op1('Mul', [g.op1('Tanh', [g.op1('Div', [headOutput, g.floatConstant([cap])])]), g.floatConstant([cap])], {}, { name: DECODER_IO.logits });
 
   g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
   for (let i = 0; i < arch.numLayers; i += 1) {
@@ -314,6 +363,13 @@ function rmsNorm(g: OnnxGraphWriter, x: string, weight: string, eps: number): st
   const meanSquare = g.op1('ReduceMean', [g.op1('Pow', [x, g.floatConstant([2])])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
   const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, g.floatConstant([eps])])]);
   return g.op1('Mul', [g.op1('Div', [x, rms]), weight]);
+}
+
+/** GELU with the tanh approximation (PyTorch's `gelu(approximate='tanh')`): `x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`. */
+function geluTanh(g: OnnxGraphWriter, x: string): string {
+  const cube = g.op1('Mul', [g.op1('Mul', [x, x]), x]);
+  const inner = g.op1('Mul', [g.op1('Add', [x, g.op1('Mul', [cube, g.floatConstant([0.044715])])]), g.floatConstant([Math.sqrt(2 / Math.PI)])]);
+  return g.op1('Mul', [g.op1('Mul', [x, g.floatConstant([0.5])]), g.op1('Add', [g.op1('Tanh', [inner]), g.floatConstant([1])])]);
 }
 
 /**
@@ -350,7 +406,7 @@ function fusedAttentionProjection(
 ): { weight: Float32Array; bias: Float32Array | null } {
   const d = arch.hiddenSize;
   const hd = arch.headDim;
-  const scale = 1 / Math.sqrt(hd);
+  const scale = arch.attentionScale ?? 1 / Math.sqrt(hd);
   const qRows = arch.numHeads * hd;
   const kvRows = arch.numKvHeads * hd;
   const width = 2 * (qRows + kvRows) + kvRows + (arch.qkNorm ? qRows + kvRows : 0);

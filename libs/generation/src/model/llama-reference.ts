@@ -1,4 +1,5 @@
 import { type LlamaArchitecture, type LlamaWeights } from './llama-architecture';
+import { decoderVariantOf } from './llama-graph.builder';
 import { inverseFrequencies, ropePairs } from './rope';
 
 /**
@@ -16,6 +17,9 @@ export function referenceForward(
   inputIds: readonly (readonly number[])[],
   attentionMask: readonly (readonly number[])[],
 ): (Float64Array | null)[][] {
+  if (decoderVariantOf(arch)) {
+    throw new Error('referenceForward is a plain Llama decoder; Gemma and sliding-window models are held to tools/model-reference (architectures.spec.ts)');
+  }
   return inputIds.map((ids, row) => referenceRow(arch, weights, ids, attentionMask[row] ?? ids.map(() => 1)));
 }
 

@@ -1,5 +1,5 @@
 import { GenerationError } from '../generation.errors';
-import { type ChatMessage } from '../tokenizer/chat-template';
+import { type ChatMessage, type ChatSpecialTokens, renderChat } from '../tokenizer/chat-template';
 
 /**
  * A dataset's prompt template (DESIGN.md section 5.2): plain text with `{name}` placeholders, one
@@ -103,7 +103,7 @@ export function chatPrompts(turns: readonly ChatMessage[], values: PromptValues)
  * once in all. The turn holding `{text}` may end with it: the chat template's generation prompt
  * follows the public chat anyway.
  */
-export function chatTemplateProblem(turns: readonly ChatMessage[], fields: readonly string[]): string | null {
+export function chatTemplateProblem(turns: readonly { readonly role: string; readonly content: string }[], fields: readonly string[]): string | null {
   if (turns.length === 0) return 'must have at least one turn';
   const known = new Set(['text', ...fields]);
   let texts = 0;
@@ -117,4 +117,25 @@ export function chatTemplateProblem(turns: readonly ChatMessage[], fields: reado
   }
   if (texts !== 1) return `must contain the placeholder ${TEXT_PLACEHOLDER} exactly once`;
   return null;
+}
+
+/**
+ * A chat prompt rendered through a model's chat template into the two plain templates a release
+ * stores and the worker fills: the private prompt's (the turns as written, `{text}` and the other
+ * placeholders kept literally: Jinja prints them as data) and the public prompt's (the public chat,
+ * see {@link chatPrompts}). Placeholders are filled after rendering, so record text never passes
+ * through the template engine. `bosToken` should be empty when the tokenizer adds BOS itself (the
+ * engine encodes prompts with special tokens). Throws `INVALID_GENERATION_INPUT` when the chat
+ * template refuses the chat or does not print `{text}` exactly once.
+ */
+export function renderChatPromptTemplates(chatTemplate: string, turns: readonly ChatMessage[], tokens: ChatSpecialTokens): { promptTemplate: string; publicPromptTemplate: string } {
+  const problem = chatTemplateProblem(turns, placeholdersOf(turns.map((turn) => turn.content).join(' ')).filter((name) => name !== 'text'));
+  if (problem) throw new GenerationError('INVALID_GENERATION_INPUT', `a chat prompt ${problem}`);
+  const publicTurns = turns.map((turn) => ({ role: turn.role, content: turn.content.includes(TEXT_PLACEHOLDER) ? publicPromptTemplate(turn.content) : turn.content }));
+  const promptTemplate = renderChat(chatTemplate, turns, tokens);
+  const publicTemplate = renderChat(chatTemplate, publicTurns, tokens);
+  if (placeholdersOf(promptTemplate).filter((name) => name === 'text').length !== 1) {
+    throw new GenerationError('INVALID_GENERATION_INPUT', `the chat template does not print the turn holding ${TEXT_PLACEHOLDER} as written, so the record has no place in its prompt`);
+  }
+  return { promptTemplate, publicPromptTemplate: publicTemplate };
 }

@@ -14,6 +14,12 @@ export interface DecoderSessionOptions {
   readonly threads: number;
   readonly executionProvider: ExecutionProvider;
   /**
+   * When `cuda` cannot be opened (onnxruntime-node's CUDA binaries, CUDA or a device missing), run
+   * on the CPU instead and report why in {@link OnnxDecoder.providerFallback} (default true);
+   * false refuses with `EXECUTION_PROVIDER_UNAVAILABLE`.
+   */
+  readonly cpuFallback?: boolean;
+  /**
    * Run a graph written by this project's builder in its in-place-cache variant (default true;
    * see {@link CacheLayout}). Other graphs always run as stored.
    */
@@ -110,6 +116,10 @@ export class OnnxDecoder {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly signature: DecoderSignature,
+    /** Where the session runs: `cpu` when `cuda` was asked for but could not be opened. */
+    readonly executionProvider: ExecutionProvider,
+    /** Why `cuda` was asked for and the session runs on `cpu`; null otherwise. */
+    readonly providerFallback: string | null,
   ) {
     this.pastShape = [0, signature.numKvHeads, 0, signature.headDim];
     for (let i = 0; i < signature.numLayers; i += 1) {
@@ -124,28 +134,40 @@ export class OnnxDecoder {
    * initializers (see {@link inPlaceVariantOf}).
    */
   static async load(modelPath: string, options: DecoderSessionOptions): Promise<OnnxDecoder> {
-    let session: ort.InferenceSession;
-    try {
+    const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath));
+    const open = async (provider: ExecutionProvider): Promise<ort.InferenceSession> => {
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: options.threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
-        executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
         ...(options.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
       };
-      const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath));
-      session = variant ? await ort.InferenceSession.create(variant, sessionOptions) : await ort.InferenceSession.create(modelPath, sessionOptions);
+      try {
+        return variant ? await ort.InferenceSession.create(variant, sessionOptions) : await ort.InferenceSession.create(modelPath, sessionOptions);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new GenerationError(
+          provider === 'cuda' ? 'EXECUTION_PROVIDER_UNAVAILABLE' : 'MODEL_FORMAT_INVALID',
+          `${modelPath} could not be opened by ONNX Runtime (${provider}): ${reason}`,
+        );
+      }
+    };
+    let session: ort.InferenceSession;
+    let provider = options.executionProvider;
+    let fallback: string | null = null;
+    try {
+      session = await open(provider);
     } catch (error) {
-      if (error instanceof GenerationError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new GenerationError(
-        options.executionProvider === 'cuda' ? 'EXECUTION_PROVIDER_UNAVAILABLE' : 'MODEL_FORMAT_INVALID',
-        `${modelPath} could not be opened by ONNX Runtime (${options.executionProvider}): ${reason}`,
-      );
+      // CUDA asked for but its binaries (or a device) missing: run on the CPU, and say why once.
+      if (provider !== 'cuda' || options.cpuFallback === false || !(error instanceof GenerationError)) throw error;
+      fallback = error.message;
+      provider = 'cpu';
+      session = await open(provider);
     }
     try {
-      return new OnnxDecoder(session, inspectSignature(modelPath, session));
+      return new OnnxDecoder(session, inspectSignature(modelPath, session), provider, fallback);
     } catch (error) {
       await session.release();
       throw error;

@@ -135,7 +135,7 @@ export function writeTinyLlamaGguf(
   weights: LlamaWeights,
   types: TestTensorType | ((tensor: string) => TestTensorType) = 'F32',
   extra: {
-    readonly architecture?: 'llama' | 'qwen2' | 'qwen3';
+    readonly architecture?: 'llama' | 'qwen2' | 'qwen3' | 'phi3' | 'gemma2' | 'gemma3';
     readonly vocab?: GgufVocabulary;
     readonly metadata?: readonly GgufMeta[];
     readonly tensors?: readonly { name: string; shape: number[]; data: Float32Array; type: TestTensorType }[];
@@ -151,18 +151,35 @@ export function writeTinyLlamaGguf(
   weights.layers.forEach((layer, i) => {
     const q = arch.numHeads * arch.headDim;
     const kv = arch.numKvHeads * arch.headDim;
-    // Norms stay F32, as llama.cpp's quantiser leaves 1-D tensors alone.
+    // Norms stay F32, as llama.cpp's quantiser leaves 1-D tensors alone. Gemma files hold the
+    // norms' factors (1 + weight), which is what LlamaWeights holds too.
+    tensors.push({ name: `blk.${i}.attn_norm.weight`, shape: [d], data: layer.attentionNorm, type: 'F32' });
+    if (name === 'phi3') {
+      // Phi-3: q, k, v stacked by rows in attn_qkv; gate then up in ffn_up.
+      tensors.push(
+        { name: `blk.${i}.attn_qkv.weight`, shape: [q + 2 * kv, d], data: concatRows([layer.query, layer.key, layer.value]), type: typeOf(`blk.${i}.attn_qkv.weight`) },
+        { name: `blk.${i}.ffn_up.weight`, shape: [2 * arch.intermediateSize, d], data: concatRows([layer.gate, layer.up]), type: typeOf(`blk.${i}.ffn_up.weight`) },
+      );
+    } else {
+      tensors.push(
+        { name: `blk.${i}.attn_q.weight`, shape: [q, d], data: layer.query, type: typeOf(`blk.${i}.attn_q.weight`) },
+        { name: `blk.${i}.attn_k.weight`, shape: [kv, d], data: layer.key, type: typeOf(`blk.${i}.attn_k.weight`) },
+        { name: `blk.${i}.attn_v.weight`, shape: [kv, d], data: layer.value, type: typeOf(`blk.${i}.attn_v.weight`) },
+        { name: `blk.${i}.ffn_gate.weight`, shape: [arch.intermediateSize, d], data: layer.gate, type: typeOf(`blk.${i}.ffn_gate.weight`) },
+        { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type: typeOf(`blk.${i}.ffn_up.weight`) },
+      );
+    }
     tensors.push(
-      { name: `blk.${i}.attn_norm.weight`, shape: [d], data: layer.attentionNorm, type: 'F32' },
-      { name: `blk.${i}.attn_q.weight`, shape: [q, d], data: layer.query, type: typeOf(`blk.${i}.attn_q.weight`) },
-      { name: `blk.${i}.attn_k.weight`, shape: [kv, d], data: layer.key, type: typeOf(`blk.${i}.attn_k.weight`) },
-      { name: `blk.${i}.attn_v.weight`, shape: [kv, d], data: layer.value, type: typeOf(`blk.${i}.attn_v.weight`) },
       { name: `blk.${i}.attn_output.weight`, shape: [d, q], data: layer.output, type: typeOf(`blk.${i}.attn_output.weight`) },
       { name: `blk.${i}.ffn_norm.weight`, shape: [d], data: layer.mlpNorm, type: 'F32' },
-      { name: `blk.${i}.ffn_gate.weight`, shape: [arch.intermediateSize, d], data: layer.gate, type: typeOf(`blk.${i}.ffn_gate.weight`) },
-      { name: `blk.${i}.ffn_up.weight`, shape: [arch.intermediateSize, d], data: layer.up, type: typeOf(`blk.${i}.ffn_up.weight`) },
       { name: `blk.${i}.ffn_down.weight`, shape: [d, arch.intermediateSize], data: layer.down, type: typeOf(`blk.${i}.ffn_down.weight`) },
     );
+    if (layer.postAttentionNorm && layer.postMlpNorm) {
+      tensors.push(
+        { name: `blk.${i}.post_attention_norm.weight`, shape: [d], data: layer.postAttentionNorm, type: 'F32' },
+        { name: `blk.${i}.post_ffw_norm.weight`, shape: [d], data: layer.postMlpNorm, type: 'F32' },
+      );
+    }
     if (layer.queryNorm && layer.keyNorm) {
       tensors.push(
         { name: `blk.${i}.attn_q_norm.weight`, shape: [arch.headDim], data: layer.queryNorm, type: 'F32' },
@@ -209,28 +226,36 @@ export function writeTinyLlamaGguf(
   );
 }
 
-/** Writes a Hugging Face folder (config.json, model.safetensors, tokenizer.json) of `arch`. */
+/** Matrices stacked by rows (fused projections). */
+function concatRows(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, t) => n + t.length, 0));
+  parts.reduce((at, t) => (out.set(t, at), at + t.length), 0);
+  return out;
+}
+
+/**
+ * Writes a Hugging Face folder (config.json, model.safetensors, tokenizer.json) of `arch`. With
+ * `gemma`, norms are stored as Gemma stores them (weight = factor - 1) under Gemma's names
+ * (input, post_attention, pre_feedforward, post_feedforward layernorms) and the head is tied.
+ */
 export function writeTinyHuggingFaceFolder(
   dir: string,
   arch: LlamaArchitecture,
   weights: LlamaWeights,
-  options: { dtype?: 'F32' | 'F16' | 'BF16'; architecture?: string; config?: Record<string, unknown>; omitTieFlag?: boolean; fusedProjections?: boolean } = {},
+  options: { dtype?: 'F32' | 'F16' | 'BF16'; architecture?: string; config?: Record<string, unknown>; omitTieFlag?: boolean; fusedProjections?: boolean; gemma?: boolean } = {},
 ): void {
   mkdirSync(dir, { recursive: true });
   const dtype = options.dtype ?? 'F32';
   const named: [string, number[], Float32Array][] = [['model.embed_tokens.weight', [arch.vocabSize, arch.hiddenSize], weights.tokenEmbedding]];
   const q = arch.numHeads * arch.headDim;
   const kv = arch.numKvHeads * arch.headDim;
+  const norm = (factor: Float32Array): Float32Array => (options.gemma ? factor.map((f) => f - 1) : factor);
   weights.layers.forEach((layer, i) => {
     const p = `model.layers.${i}.`;
-    named.push([`${p}input_layernorm.weight`, [arch.hiddenSize], layer.attentionNorm]);
+    named.push([`${p}input_layernorm.weight`, [arch.hiddenSize], norm(layer.attentionNorm)]);
     if (options.fusedProjections) {
       // Phi-3: q, k, v stacked by rows in qkv_proj; gate then up in gate_up_proj.
-      const concat = (parts: Float32Array[]): Float32Array => {
-        const out = new Float32Array(parts.reduce((n, t) => n + t.length, 0));
-        parts.reduce((at, t) => (out.set(t, at), at + t.length), 0);
-        return out;
-      };
+      const concat = concatRows;
       named.push(
         [`${p}self_attn.qkv_proj.weight`, [q + 2 * kv, arch.hiddenSize], concat([layer.query, layer.key, layer.value])],
         [`${p}mlp.gate_up_proj.weight`, [2 * arch.intermediateSize, arch.hiddenSize], concat([layer.gate, layer.up])],
@@ -246,16 +271,24 @@ export function writeTinyHuggingFaceFolder(
     }
     named.push(
       [`${p}self_attn.o_proj.weight`, [arch.hiddenSize, q], layer.output],
-      [`${p}post_attention_layernorm.weight`, [arch.hiddenSize], layer.mlpNorm],
       [`${p}mlp.down_proj.weight`, [arch.hiddenSize, arch.intermediateSize], layer.down],
     );
-    if (layer.queryNorm) named.push([`${p}self_attn.q_norm.weight`, [arch.headDim], layer.queryNorm]);
-    if (layer.keyNorm) named.push([`${p}self_attn.k_norm.weight`, [arch.headDim], layer.keyNorm]);
+    if (options.gemma) {
+      named.push(
+        [`${p}post_attention_layernorm.weight`, [arch.hiddenSize], norm(layer.postAttentionNorm!)],
+        [`${p}pre_feedforward_layernorm.weight`, [arch.hiddenSize], norm(layer.mlpNorm)],
+        [`${p}post_feedforward_layernorm.weight`, [arch.hiddenSize], norm(layer.postMlpNorm!)],
+      );
+    } else {
+      named.push([`${p}post_attention_layernorm.weight`, [arch.hiddenSize], layer.mlpNorm]);
+    }
+    if (layer.queryNorm) named.push([`${p}self_attn.q_norm.weight`, [arch.headDim], norm(layer.queryNorm)]);
+    if (layer.keyNorm) named.push([`${p}self_attn.k_norm.weight`, [arch.headDim], norm(layer.keyNorm)]);
     if (layer.queryBias) named.push([`${p}self_attn.q_proj.bias`, [q], layer.queryBias]);
     if (layer.keyBias) named.push([`${p}self_attn.k_proj.bias`, [kv], layer.keyBias]);
     if (layer.valueBias) named.push([`${p}self_attn.v_proj.bias`, [kv], layer.valueBias]);
   });
-  named.push(['model.norm.weight', [arch.hiddenSize], weights.finalNorm]);
+  named.push(['model.norm.weight', [arch.hiddenSize], norm(weights.finalNorm)]);
   if (weights.outputHead) named.push(['lm_head.weight', [arch.vocabSize, arch.hiddenSize], weights.outputHead]);
   writeSafetensors(join(dir, 'model.safetensors'), named, dtype);
   const config: Record<string, unknown> = {

@@ -61,6 +61,8 @@ export function tinyWeights(arch: LlamaArchitecture, seed = 1): LlamaWeights {
     down: matrix(d, arch.intermediateSize),
     queryNorm: arch.qkNorm ? norm(arch.headDim) : null,
     keyNorm: arch.qkNorm ? norm(arch.headDim) : null,
+    postAttentionNorm: arch.postNorms ? norm(d) : null,
+    postMlpNorm: arch.postNorms ? norm(d) : null,
   }));
   const tokenEmbedding = Float32Array.from({ length: arch.vocabSize * d }, () => 2 * next() - 1);
   return {

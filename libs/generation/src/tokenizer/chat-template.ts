@@ -1,11 +1,11 @@
+import { Template } from '@huggingface/jinja';
 import { GenerationError } from '../generation.errors';
 
 /**
  * Chat templates: instruct models expect their prompt wrapped in the Jinja template of their
  * `tokenizer_config.json` (`chat_template`; GGUF imports copy `tokenizer.chat_template` there).
- * Rendering needs a maintained Jinja implementation; it is behind {@link ChatTemplateEngine} and
- * loaded on demand ({@link loadChatTemplateEngine}: `@huggingface/jinja`, an optional dependency),
- * so models without a template never need it.
+ * Rendered with `@huggingface/jinja`, the implementation Hugging Face's transformers.js uses (pure
+ * JavaScript, no native code: the gateway renders chats without loading the runtime).
  */
 
 /** One turn of a chat. */
@@ -14,42 +14,8 @@ export interface ChatMessage {
   readonly content: string;
 }
 
-/** Renders a Jinja template with a context (messages, special tokens, add_generation_prompt). */
-export interface ChatTemplateEngine {
-  render(template: string, context: Readonly<Record<string, unknown>>): string;
-}
-
-/** The npm package {@link loadChatTemplateEngine} uses (Node >= 18; Hugging Face's transformers.js renders with it). */
+/** The npm package chat templates are rendered with. */
 export const CHAT_TEMPLATE_PACKAGE = '@huggingface/jinja';
-
-interface JinjaModule {
-  readonly Template: new (source: string) => { render(context: Record<string, unknown>): string };
-}
-
-let engine: Promise<ChatTemplateEngine> | null = null;
-
-/**
- * The Jinja engine, loaded once. Throws `CHAT_TEMPLATE_UNAVAILABLE` naming the package when it is
- * not installed.
- */
-export function loadChatTemplateEngine(): Promise<ChatTemplateEngine> {
-  engine ??= (async () => {
-    let module: JinjaModule;
-    try {
-      // A variable specifier: the package is optional and absent from the type graph.
-      const specifier: string = CHAT_TEMPLATE_PACKAGE;
-      module = (await import(specifier)) as JinjaModule;
-    } catch (error) {
-      engine = null;
-      throw new GenerationError(
-        'CHAT_TEMPLATE_UNAVAILABLE',
-        `rendering a chat template needs the package ${CHAT_TEMPLATE_PACKAGE} (npm install ${CHAT_TEMPLATE_PACKAGE}): ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    return { render: (template, context) => new module.Template(template).render({ ...context }) };
-  })();
-  return engine;
-}
 
 /**
  * The template of a `tokenizer_config.json`: its `chat_template` string, or from a list of named
@@ -66,18 +32,38 @@ export function chatTemplateOf(tokenizerConfig: unknown): string | null {
   return null;
 }
 
+/**
+ * A special token of a `tokenizer_config.json` (`bos_token`, `eos_token`) as a string: given
+ * plainly or as an added-token object `{ content }`. Null if absent.
+ */
+export function specialTokenOf(tokenizerConfig: unknown, key: 'bos_token' | 'eos_token'): string | null {
+  if (!tokenizerConfig || typeof tokenizerConfig !== 'object') return null;
+  const value = (tokenizerConfig as Record<string, unknown>)[key];
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  return null;
+}
+
 /** Special tokens templates refer to (`bos_token`, `eos_token`), as strings. */
 export interface ChatSpecialTokens {
   readonly bosToken: string;
   readonly eosToken: string;
 }
 
-/** Renders `messages` through `template`, ending with the assistant's generation prompt. */
-export function renderChat(engineInstance: ChatTemplateEngine, template: string, messages: readonly ChatMessage[], tokens: ChatSpecialTokens): string {
-  return engineInstance.render(template, {
-    messages: messages.map((m) => ({ role: m.role, content: m.content })),
-    bos_token: tokens.bosToken,
-    eos_token: tokens.eosToken,
-    add_generation_prompt: true,
-  });
+/**
+ * Renders `messages` through `template`, ending with the assistant's generation prompt. Throws
+ * `INVALID_GENERATION_INPUT` with the template's own words when it refuses the chat (Gemma 2's
+ * template refuses a system turn, for one) or cannot be parsed.
+ */
+export function renderChat(template: string, messages: readonly ChatMessage[], tokens: ChatSpecialTokens): string {
+  try {
+    return new Template(template).render({
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      bos_token: tokens.bosToken,
+      eos_token: tokens.eosToken,
+      add_generation_prompt: true,
+    });
+  } catch (error) {
+    throw new GenerationError('INVALID_GENERATION_INPUT', `the chat template could not render the chat: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

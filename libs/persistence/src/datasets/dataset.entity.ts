@@ -1,6 +1,12 @@
 import { type RecordSchema } from '@synthgate/records';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
+/** One turn of a dataset's chat prompt. */
+export interface PromptChatTurn {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
 /**
  * A sensitive dataset and its privacy budget. Record count and declared label names are public
  * metadata (DESIGN.md section 4: the size of a dataset is treated as public; labels are declared).
@@ -29,6 +35,13 @@ export class DatasetEntity {
 
   @Column({ name: 'prompt_template', type: 'text' })
   promptTemplate!: string;
+
+  /**
+   * The prompt as a chat for instruct models (turns with `{text}` and `{label}`), rendered through
+   * the chat template of a release's model when it has one; `promptTemplate` serves the others.
+   */
+  @Column({ name: 'prompt_chat', type: 'jsonb', nullable: true })
+  promptChat!: PromptChatTurn[] | null;
 
   @Column({ name: 'budget_epsilon', type: 'double precision' })
   budgetEpsilon!: number;

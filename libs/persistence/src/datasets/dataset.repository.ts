@@ -4,7 +4,7 @@ import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
 import { isUniqueViolation, PersistenceError } from '../persistence.errors';
 import { applyScope, type RowScope } from '../scope-sql';
-import { DatasetEntity } from './dataset.entity';
+import { DatasetEntity, type PromptChatTurn } from './dataset.entity';
 
 export interface NewDataset {
   readonly organizationId: string;
@@ -19,6 +19,7 @@ export interface NewDataset {
   /** True for a dataset created with a schema of its own (see DatasetEntity.structured). */
   readonly structured: boolean;
   readonly promptTemplate: string;
+  readonly promptChat: readonly PromptChatTurn[] | null;
   readonly budgetEpsilon: number;
   readonly budgetDelta: number;
   readonly benchmark: boolean;
@@ -27,7 +28,7 @@ export interface NewDataset {
 }
 
 export type DatasetChanges = Partial<
-  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold' | 'labels' | 'recordSchema'>
+  Pick<DatasetEntity, 'name' | 'description' | 'promptTemplate' | 'promptChat' | 'budgetEpsilon' | 'budgetDelta' | 'replayThreshold' | 'labels' | 'recordSchema'>
 >;
 
 const datasetScopeColumns = { id: { column: 'd.id' }, organizationId: { column: 'd.organization_id' } };
@@ -39,7 +40,7 @@ export class DatasetRepository {
   async create(dataset: NewDataset): Promise<DatasetEntity> {
     try {
       return await this.manager.save(
-        this.manager.create(DatasetEntity, { ...dataset, labels: [...dataset.labels].sort(), labelsDerivedFromData: false, recordCount: 0, archivedAt: null }),
+        this.manager.create(DatasetEntity, { ...dataset, promptChat: dataset.promptChat ? [...dataset.promptChat] : null, labels: [...dataset.labels].sort(), labelsDerivedFromData: false, recordCount: 0, archivedAt: null }),
       );
     } catch (error) {
       if (isUniqueViolation(error)) {

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import { type Response } from 'express';
-import { toClientError } from '../graphql/error-mapping';
+import { toClientError } from './error-mapping';
 
 /**
  * REST routes answer errors as `{ error: { code, message, ... } }` with the matching status.

@@ -1,11 +1,8 @@
 import { type ApolloServerPlugin } from '@apollo/server';
 import { type GraphQLSchema, Kind, type OperationDefinitionNode } from 'graphql';
-import { errorCodes } from '../gateway.errors';
-import { type GraphQLContext } from '../graphql/loaders';
-import { type GatewayMetrics } from './gateway-metrics';
-
-/** Codes GraphQL itself answers with (malformed documents and variables). */
-const graphqlCodes = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE', 'INTERNAL_SERVER_ERROR']);
+import { isClientCode } from '../errors/error-mapping';
+import { type GraphQLContext } from './loaders';
+import { type GatewayMetrics } from '../metrics/gateway-metrics';
 
 /**
  * The label of an operation: its root field when it has exactly one (`createRelease`), else
@@ -28,7 +25,7 @@ export function operationLabel(operation: OperationDefinitionNode, schema: Graph
 /** The outcome label: `ok`, or the first error's code when it is one of the known ones. */
 function outcomeLabel(code: unknown): string {
   if (code === undefined) return 'ok';
-  return typeof code === 'string' && (errorCodes.has(code) || graphqlCodes.has(code)) ? code : 'OTHER';
+  return typeof code === 'string' && isClientCode(code) ? code : 'OTHER';
 }
 
 /**

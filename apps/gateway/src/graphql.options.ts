@@ -5,14 +5,14 @@ import { type SynthgateConfig } from '@synthgate/config';
 import { type Database } from '@synthgate/persistence';
 import { getVariableValues, GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { type ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
-import { type AuditService } from '../audit/audit.service';
-import { type GatewayMetrics } from '../metrics/gateway-metrics';
-import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.plugin';
-import { GraphQLDateTime } from './date-time.scalar';
-import { depthLimitRule } from './depth-limit.rule';
-import { formatGraphQLError, toClientError } from './error-mapping';
-import { type GraphQLContext, Loaders } from './loaders';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
+import { type AuditService } from './audit/audit.service';
+import { type GatewayMetrics } from './metrics/gateway-metrics';
+import { formatGraphQLError, toClientError } from './errors/error-mapping';
+import { GraphQLDateTime } from './graphql/date-time.scalar';
+import { depthLimitRule } from './graphql/depth-limit.rule';
+import { graphqlMetricsPlugin } from './graphql/graphql-metrics.plugin';
+import { type GraphQLContext, Loaders } from './graphql/loaders';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './graphql/pagination';
 
 /**
  * A list field costs its page size times what each item costs. Sizes above the maximum are

@@ -1,7 +1,12 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type AccessErrorCode } from '@synthgate/access';
+import { type ConfigError } from '@synthgate/config';
+import { type GenerationErrorCode } from '@synthgate/generation/catalog';
+import { type PersistenceErrorCode } from '@synthgate/persistence';
+import { type PrivacyErrorCode } from '@synthgate/privacy';
 import { type GraphQLFormattedError } from 'graphql';
-import { currentRequestId } from '../http/request-context';
-import { type ErrorCode, errorCodes } from '../gateway.errors';
+import { type ErrorCode } from '../gateway.errors';
+import { currentRequestId } from './request-context';
 
 /** What a caller is told about a failure, whichever transport it came through. */
 export interface ClientError {
@@ -27,14 +32,79 @@ const statusByCode: Record<ErrorCode, number> = {
   INTERNAL_SERVER_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
 };
 
+/** Every `code` an error of ours may carry: the gateway's own and each library's. */
+export type ThrownErrorCode = ErrorCode | AccessErrorCode | PersistenceErrorCode | PrivacyErrorCode | GenerationErrorCode | ConfigError['code'];
+
+/**
+ * What the caller sees for each code an error of ours may carry. `satisfies Record<...>` makes
+ * this exhaustive at compile time: a code added to any library's `*.errors.ts` fails the
+ * typecheck here until it is placed. Codes that mean "the server is not set up right" map to
+ * INTERNAL_SERVER_ERROR on purpose: they are logged with the request id and say nothing more.
+ */
+const clientCodeOf = {
+  // The gateway's own DomainError codes are already the caller's.
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  FORBIDDEN: 'FORBIDDEN',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  BUDGET_EXHAUSTED: 'BUDGET_EXHAUSTED',
+  CONFLICT: 'CONFLICT',
+  UNDECLARED_LABEL: 'UNDECLARED_LABEL',
+  LEDGER_INVALID: 'LEDGER_INVALID',
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  TOO_MANY_IMPORTS: 'TOO_MANY_IMPORTS',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  // libs/access and libs/persistence use the caller's codes (UNAUTHENTICATED, FORBIDDEN,
+  // NOT_FOUND; BAD_USER_INPUT, CONFLICT, NOT_FOUND, LEDGER_INVALID): listed above.
+  // libs/privacy refuses inputs (a parameter, a cost, logits) that break a rule; the error names the field.
+  INVALID_PRIVACY_PARAMETER: 'BAD_USER_INPUT',
+  INVALID_LOGITS: 'BAD_USER_INPUT',
+  INVALID_RELEASE_COST: 'BAD_USER_INPUT',
+  // libs/generation: what the caller asked of a model (an argument, a batch, a length) is bad input.
+  INVALID_GENERATION_INPUT: 'BAD_USER_INPUT',
+  KV_CACHE_LIMIT_EXCEEDED: 'BAD_USER_INPUT',
+  CONTEXT_LENGTH_EXCEEDED: 'BAD_USER_INPUT',
+  // A broken or unusable model folder, or a machine that cannot run it, is the operator's to fix, not
+  // the caller's: these messages name server paths and file contents, so they are logged, never shown.
+  MODEL_FILE_MISSING: 'INTERNAL_SERVER_ERROR',
+  MODEL_CONTRACT_VIOLATION: 'INTERNAL_SERVER_ERROR',
+  MODEL_HASH_MISMATCH: 'INTERNAL_SERVER_ERROR',
+  UNSUPPORTED_MODEL: 'INTERNAL_SERVER_ERROR',
+  MODEL_FORMAT_INVALID: 'INTERNAL_SERVER_ERROR',
+  MODEL_EXISTS: 'INTERNAL_SERVER_ERROR',
+  EXECUTION_PROVIDER_UNAVAILABLE: 'INTERNAL_SERVER_ERROR',
+  CHAT_TEMPLATE_UNAVAILABLE: 'INTERNAL_SERVER_ERROR',
+  // libs/config: a process with bad configuration never serves a request; if one surfaces, it is ours.
+  INVALID_CONFIG: 'INTERNAL_SERVER_ERROR',
+} as const satisfies Record<ThrownErrorCode, ErrorCode>;
+
+/**
+ * GraphQL's own codes (Apollo's, for malformed documents and variables): the one list. The error
+ * mapping passes them through unchanged; metrics label outcomes with them.
+ */
+export const graphqlOwnCodes: ReadonlySet<string> = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
+
+/** True for every code a caller can find in `extensions.code` or an HTTP error body. */
+export function isClientCode(code: string): boolean {
+  return Object.hasOwn(statusByCode, code) || graphqlOwnCodes.has(code);
+}
+
 const logger = new Logger('Errors');
 
-/** Errors of every lib carry a string `code`; these are the ones callers may see. */
+/** The caller's code of an error of ours (any lib's or the gateway's), by its string `code`. */
 function domainCode(error: unknown): ErrorCode | null {
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && errorCodes.has(error.code)) {
-    return error.code as ErrorCode;
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && Object.hasOwn(clientCodeOf, error.code)) {
+    return clientCodeOf[error.code as ThrownErrorCode];
   }
   return null;
+}
+
+/** What an error of ours adds to `extensions`: a DomainError's details, a PrivacyError's field. */
+function domainExtensions(error: Error): Record<string, unknown> {
+  if ('details' in error && typeof error.details === 'object' && error.details !== null) return { ...error.details };
+  if ('field' in error && typeof error.field === 'string') return { field: error.field };
+  return {};
 }
 
 function httpCode(status: number): ErrorCode | null {
@@ -64,11 +134,10 @@ function httpCode(status: number): ErrorCode | null {
  */
 export function toClientError(error: unknown): ClientError {
   const code = domainCode(error);
-  if (code && error instanceof Error) {
-    const details = 'details' in error && typeof error.details === 'object' && error.details !== null ? error.details : {};
-    return { code, message: error.message, status: statusByCode[code], extensions: { ...details } };
+  if (code && code !== 'INTERNAL_SERVER_ERROR' && error instanceof Error) {
+    return { code, message: error.message, status: statusByCode[code], extensions: domainExtensions(error) };
   }
-  const status = error instanceof HttpException ? error.getStatus() : bodyParserStatus(error);
+  const status = code ? null : error instanceof HttpException ? error.getStatus() : bodyParserStatus(error);
   const mapped = status ? httpCode(status) : null;
   if (mapped) {
     const message = error instanceof HttpException ? error.message : (error as Error).message;
@@ -93,9 +162,6 @@ function bodyParserStatus(error: unknown): number | null {
   }
   return null;
 }
-
-/** GraphQL's own codes for malformed documents and variables pass through unchanged. */
-const graphqlOwnCodes = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
 
 /** Variable coercion failures name the field in their message; Apollo gives them no useful code. */
 function variableError(message: string): { field: string } | null {

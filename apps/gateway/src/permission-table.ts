@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { type Action, type Actor, defineAbilityFor, PERMISSION_KEY, type PermissionDeclaration, type Role, scopeFor, type SubjectType } from '@synthgate/access';
-import { controllers, resolvers } from '../gateway.module';
+import { controllers, resolvers } from './gateway.module';
 
 type Handler = (...args: unknown[]) => unknown;
 
