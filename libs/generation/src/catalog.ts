@@ -57,3 +57,4 @@ export {
   renderChatPromptTemplates,
   TEXT_PLACEHOLDER,
 } from './prompt/prompt-template';
+export { recordTokenBound } from './decoding/record-grammar';

@@ -5,7 +5,7 @@ import { type FieldValue, type RecordSchema, type StructuredRecord } from '@synt
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
-import { RecordGrammar } from './decoding/record-grammar';
+import { recordTokenBound } from './decoding/record-grammar';
 import { RecordTokenMask, VocabularyTrie } from './decoding/record-token-mask';
 import { dropIncompleteTail, Utf8Guard, Utf8TokenTable } from './decoding/utf8-token-mask';
 import { GenerationError } from './generation.errors';
@@ -268,7 +268,7 @@ export class GenerationModel {
    * `maxNewTokens` of a structured example must be at least this, so that every record closes.
    */
   recordTokenBound(schema: RecordSchema): number {
-    return new RecordGrammar(schema).maxRecordTokens();
+    return recordTokenBound(schema);
   }
 
   /** Where the model runs: `cpu` when `cuda` was asked for and could not be opened. */
