@@ -58,3 +58,4 @@ export {
   TEXT_PLACEHOLDER,
 } from './prompt/prompt-template';
 export { recordTokenBound } from './decoding/record-grammar';
+export { recordWritingProblem } from './decoding/record-token-mask';

@@ -52,6 +52,27 @@ export class VocabularyTrie {
   }
 }
 
+const writingProblems = new WeakMap<readonly (Uint8Array | null)[], string | null>();
+
+/**
+ * Why a tokenizer cannot write structured records (no single-byte token for some JSON
+ * character), or null when it can: a public property of the model, checked when a structured
+ * release is requested so that a model that cannot write its records is refused before any debit.
+ */
+export function recordWritingProblem(tokenBytes: readonly (Uint8Array | null)[], vocabSize: number): string | null {
+  let problem = writingProblems.get(tokenBytes);
+  if (problem === undefined) {
+    try {
+      new VocabularyTrie(tokenBytes, vocabSize);
+      problem = null;
+    } catch (error) {
+      problem = error instanceof GenerationError ? error.message : String(error);
+    }
+    writingProblems.set(tokenBytes, problem);
+  }
+  return problem;
+}
+
 /** Masks kept per grammar before the cache starts over (each is one byte per vocabulary entry). */
 const CACHE_LIMIT = 2048;
 
