@@ -73,8 +73,11 @@ export function recordWritingProblem(tokenBytes: readonly (Uint8Array | null)[],
   return problem;
 }
 
-/** Masks kept per grammar before the cache starts over (each is one byte per vocabulary entry). */
-const CACHE_LIMIT = 2048;
+/**
+ * Bytes of masks kept per constraint before its cache starts over (each mask is one byte per
+ * vocabulary entry: 4,000 masks of a 4,096-token vocabulary, about 100 of a 150,000-token one).
+ */
+const CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The schema constraint over a vocabulary: at each state, the tokens whose bytes keep the record
@@ -88,6 +91,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
   private readonly forcedCache = new Map<string, readonly number[]>();
   private readonly eos: readonly number[];
   private readonly encode: ((text: string) => number[]) | null;
+  private readonly cacheLimit: number;
 
   /**
    * `fixed`: values fixed for this record (the batch's condition value). `encode`: the tokenizer
@@ -103,6 +107,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
     this.grammar = new RecordGrammar(schema, { fixed: options.fixed ?? {} });
     this.eos = [...eosTokenIds];
     this.encode = options.encode ?? null;
+    this.cacheLimit = Math.max(16, Math.floor(CACHE_BYTES / trie.vocabSize));
   }
 
   /**
@@ -116,7 +121,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
     let tokens = this.forcedCache.get(key);
     if (!tokens) {
       tokens = this.computeForced(state);
-      if (this.forcedCache.size >= CACHE_LIMIT) this.forcedCache.clear();
+      if (this.forcedCache.size >= this.cacheLimit) this.forcedCache.clear();
       this.forcedCache.set(key, tokens);
     }
     return tokens;
@@ -149,7 +154,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
     let mask = this.cache.get(key);
     if (!mask) {
       mask = this.compute(state);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      if (this.cache.size >= this.cacheLimit) this.cache.clear();
       this.cache.set(key, mask);
     }
     return mask;
