@@ -1,9 +1,11 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type RecordSchema, validateRecord } from '@synthgate/records';
+import { schemaInput } from '../apps/cli/src/dataset.command';
 import { createOrganization, importRecords, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { startTestWorker, waitForRelease } from './setup/worker';
@@ -96,5 +98,17 @@ describe('structured releases end to end', () => {
     } finally {
       await db.end();
     }
+  });
+
+  it('imports the structured demo dataset whole (demo/support-tickets.schema.json, as the CLI reads it)', async () => {
+    const demo = join(__dirname, '..', 'demo');
+    const { createDataset } = await gateway.data<{ createDataset: { id: string } }>(
+      acme.users.DATA_OWNER.token,
+      'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
+      { input: { name: 'structured demo', schema: schemaInput(join(demo, 'support-tickets.schema.json')), budget: { epsilon: 3, delta: 1e-6 } } },
+    );
+    const body = readFileSync(join(demo, 'support-tickets-structured.jsonl'), 'utf8');
+    const imported = await importRecords(gateway, acme.users.DATA_OWNER.token, createDataset.id, body, 'application/x-ndjson');
+    expect([imported.status, imported.body]).toMatchObject([201, { imported: 320 }]);
   });
 });

@@ -17,6 +17,8 @@ export interface StructuredBenchOptions {
   readonly temperature: number;
   readonly delta: number;
   readonly drafter: { readonly threshold: number; readonly sigma: number };
+  /** Sample among the public row's top k tokens (0: off). */
+  readonly topK: number;
   readonly seed: number;
   readonly threads: number;
   readonly log: (message: string) => void;
@@ -34,6 +36,8 @@ interface SettingResult {
   readonly slotsTotal: number;
   readonly publicSteps: number;
   readonly privateSteps: number;
+  readonly forcedSteps: number;
+  readonly forwards: number;
   readonly tokens: number;
   readonly seconds: number;
 }
@@ -62,13 +66,14 @@ export async function runStructuredBenchmark(options: StructuredBenchOptions): P
   const batches = Array.from({ length: batchCount }, (_, b) => privatePart.filter((_, i) => i % batchCount === b));
   const model = await loadModel(options.modelDir, { threads: options.threads });
   const maxNewTokens = model.recordTokenBound(schema);
-  const settings: { name: string; epsilon: number | null; drafter: boolean; nonPrivate: boolean; publicOnly: boolean }[] = [
-    { name: 'public only', epsilon: null, drafter: false, nonPrivate: true, publicOnly: true },
+  const settings: { name: string; epsilon: number | null; drafter: boolean; speculative: boolean; nonPrivate: boolean; publicOnly: boolean }[] = [
+    { name: 'public only', epsilon: null, drafter: false, speculative: false, nonPrivate: true, publicOnly: true },
     ...options.epsilons.flatMap((epsilon) => [
-      { name: `epsilon ${epsilon}`, epsilon, drafter: false, nonPrivate: false, publicOnly: false },
-      { name: `epsilon ${epsilon}, drafter`, epsilon, drafter: true, nonPrivate: false, publicOnly: false },
+      { name: `epsilon ${epsilon}`, epsilon, drafter: false, speculative: false, nonPrivate: false, publicOnly: false },
+      { name: `epsilon ${epsilon}, drafter`, epsilon, drafter: true, speculative: false, nonPrivate: false, publicOnly: false },
+      { name: `epsilon ${epsilon}, drafter, speculative`, epsilon, drafter: true, speculative: true, nonPrivate: false, publicOnly: false },
     ]),
-    { name: 'inf (non-private)', epsilon: null, drafter: false, nonPrivate: true, publicOnly: false },
+    { name: 'inf (non-private)', epsilon: null, drafter: false, speculative: false, nonPrivate: true, publicOnly: false },
   ];
   const results: SettingResult[] = [];
   try {
@@ -85,24 +90,34 @@ export async function runStructuredBenchmark(options: StructuredBenchOptions): P
       const records: StructuredRecord[] = [];
       let publicSteps = 0;
       let privateSteps = 0;
+      let forcedSteps = 0;
+      let forwards = 0;
       let tokens = 0;
       const started = performance.now();
       for (const [index, batch] of batches.entries()) {
-        const params: ExampleParams = { clip: options.clip, expectedBatchSize: options.batchSize, temperature: options.temperature, publicTemperature: 1, drafter, privateTokenCap: cap, maxNewTokens, nonPrivate: setting.nonPrivate };
+        const sampling = { expectedBatchSize: options.batchSize, temperature: options.temperature, publicTemperature: 1, topK: options.topK, maxNewTokens };
+        const params: ExampleParams = setting.publicOnly
+          ? { mechanism: 'public-only', expectedBatchSize: options.batchSize, publicTemperature: 1, privateTokenCap: 0, maxNewTokens }
+          : setting.nonPrivate
+            ? { mechanism: 'non-private-reference', ...sampling, privateTokenCap: cap }
+            : { mechanism: 'private-prediction', ...sampling, clip: options.clip, drafter, privateTokenCap: cap };
         const example = await model.generateExample({
           privatePrompts: setting.publicOnly ? [] : batch.map((record) => `${TEMPLATE_BEFORE}${recordJson(schema, record)}\n\n${PUBLIC_PROMPT}`),
           publicPrompt: PUBLIC_PROMPT,
           params,
           rng: new SeededRng(`mit-movies-${options.seed}-${setting.name}-${index}`),
           record: { schema },
+          ...(setting.speculative ? { speculative: { maxDraftTokens: 4 } } : {}),
         });
         records.push(example.record!);
         publicSteps += example.publicSteps;
         privateSteps += example.privateSteps;
+        forcedSteps += example.forcedSteps;
+        forwards += example.stepTimings.batchForwards;
         tokens += example.tokenIds.length;
       }
       const seconds = (performance.now() - started) / 1000;
-      const result = score(setting.name, setting.epsilon, setting.drafter, setting.epsilon === null ? null : cap, schema, records, heldOut, { publicSteps, privateSteps, tokens, seconds });
+      const result = score(setting.name, setting.epsilon, setting.drafter, setting.epsilon === null ? null : cap, schema, records, heldOut, { publicSteps, privateSteps, forcedSteps, forwards, tokens, seconds });
       options.log(`${setting.name}: valid ${result.valid}/${records.length}, mean TV ${mean(Object.values(result.tv)).toFixed(3)}, public share ${(publicSteps / Math.max(1, publicSteps + privateSteps)).toFixed(2)}, ${(records.length / (seconds / 60)).toFixed(1)} examples/min`);
       results.push(result);
     }
@@ -121,7 +136,7 @@ function score(
   schema: RecordSchema,
   records: StructuredRecord[],
   heldOut: readonly StructuredRecord[],
-  counts: { publicSteps: number; privateSteps: number; tokens: number; seconds: number },
+  counts: { publicSteps: number; privateSteps: number; forcedSteps: number; forwards: number; tokens: number; seconds: number },
 ): SettingResult {
   const valid = records.filter((record) => validateRecord(schema, JSON.parse(JSON.stringify(record)) as Record<string, unknown>, { source: 'json', defaultMaxChars: 100_000 }).problems.length === 0).length;
   const tv: Record<string, number> = {};
@@ -149,17 +164,17 @@ function report(options: StructuredBenchOptions, schema: RecordSchema, privateCo
     '',
     '`npm run bench:utility -- --task mit-movies` (in-process on the engine: the same `generateExample` with a record schema that the worker runs for a structured release; the gateway and worker path is covered by `test/releases-structured.e2e-spec.ts`).',
     '',
-    `Private part: ${privateCount} queries of the train split (seed ${options.seed}), dealt into ${batchCount} batches of s = ${options.batchSize}; one synthetic record per batch and setting. Held out: the ${heldOutCount} queries of the test split. Model: ${options.modelDir}. c = ${options.clip}, tau = ${options.temperature}, tau_pub = 1, delta = ${options.delta}; drafter theta = ${options.drafter.threshold}, sigma = ${options.drafter.sigma}. The private-token cap r follows from epsilon (tight conversion); a record still open at r is finished by public steps.`,
+    `Private part: ${privateCount} queries of the train split (seed ${options.seed}), dealt into ${batchCount} batches of s = ${options.batchSize}; one synthetic record per batch and setting. Held out: the ${heldOutCount} queries of the test split. Model: ${options.modelDir}. c = ${options.clip}, tau = ${options.temperature}, tau_pub = 1, top-k ${options.topK}, delta = ${options.delta}; drafter theta = ${options.drafter.threshold}, sigma = ${options.drafter.sigma}. The private-token cap r follows from epsilon (tight conversion); a record still open at r is finished by public steps.`,
     '',
     'Schema (public metadata): ' + '`' + JSON.stringify(schema) + '`',
     '',
-    `| setting | r | parse + schema | ${fields.map((f) => `TV ${f}`).join(' | ')} | mean TV | slots in text | public token share | tokens per private token | examples/min |`,
-    `|---|---|---|${fields.map(() => '---|').join('')}---|---|---|---|---|`,
+    `| setting | r | parse + schema | ${fields.map((f) => `TV ${f}`).join(' | ')} | mean TV | slots in text | public token share (forced) | tokens per private token | batched passes per record | tokens per record | examples/min |`,
+    `|---|---|---|${fields.map(() => '---|').join('')}---|---|---|---|---|---|---|`,
   ];
   for (const r of results) {
     const steps = r.publicSteps + r.privateSteps;
     lines.push(
-      `| ${r.name} | ${r.privateTokenCap ?? '-'} | ${((100 * r.valid) / r.records.length).toFixed(0)}% (${r.valid}/${r.records.length}) | ${fields.map((f) => r.tv[f]!.toFixed(3)).join(' | ')} | ${mean(Object.values(r.tv)).toFixed(3)} | ${r.slotsTotal ? `${r.slotsFound}/${r.slotsTotal}` : '-'} | ${(r.publicSteps / Math.max(1, steps)).toFixed(2)} | ${r.privateSteps ? (r.tokens / r.privateSteps).toFixed(1) : '-'} | ${(r.records.length / (r.seconds / 60)).toFixed(1)} |`,
+      `| ${r.name} | ${r.privateTokenCap ?? '-'} | ${((100 * r.valid) / r.records.length).toFixed(0)}% (${r.valid}/${r.records.length}) | ${fields.map((f) => r.tv[f]!.toFixed(3)).join(' | ')} | ${mean(Object.values(r.tv)).toFixed(3)} | ${r.slotsTotal ? `${r.slotsFound}/${r.slotsTotal}` : '-'} | ${(r.publicSteps / Math.max(1, steps)).toFixed(2)} (${(r.forcedSteps / Math.max(1, steps)).toFixed(2)}) | ${r.privateSteps ? (r.tokens / r.privateSteps).toFixed(1) : '-'} | ${(r.forwards / r.records.length).toFixed(1)} | ${(r.tokens / r.records.length).toFixed(1)} | ${(r.records.length / (r.seconds / 60)).toFixed(1)} |`,
     );
   }
   lines.push('', '## Two synthetic records per setting', '');

@@ -3,13 +3,13 @@
  */
 import { join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
-import { type RecordSchema } from '@synthgate/records';
+import { type RecordSchema, validateRecord } from '@synthgate/records';
 import { type ExampleParams, type GenerationModel, loadModel } from './generation-model';
 import { schemaViolation } from './testing/record-oracle';
 
 const SCHEMA: RecordSchema = {
   fields: [
-    { name: 'text', optional: false, type: { kind: 'text', maxTokens: 10 } },
+    { name: 'text', optional: false, type: { kind: 'text', maxTokens: 10, maxChars: 40 } },
     { name: 'genre', optional: false, type: { kind: 'category', values: ['comedy', 'horror', 'drama'] } },
     { name: 'year', optional: true, type: { kind: 'integer', min: 1950, max: 2020 } },
   ],
@@ -33,12 +33,21 @@ afterAll(async () => {
   await model.release();
 });
 
-function params(overrides: Partial<ExampleParams>): ExampleParams {
-  return { clip: 10, expectedBatchSize: 4, temperature: 1, publicTemperature: 1, drafter: null, privateTokenCap: 200, maxNewTokens: bound, ...overrides };
+/** What a setting changes: the drafter, the cap, the non-private reference, the token bound. */
+interface Setting {
+  readonly drafter?: { readonly threshold: number; readonly sigma: number } | null;
+  readonly privateTokenCap?: number;
+  readonly nonPrivate?: boolean;
+  readonly maxNewTokens?: number;
+}
+
+function params(setting: Setting): ExampleParams {
+  const common = { expectedBatchSize: 4, temperature: 1, publicTemperature: 1, privateTokenCap: setting.privateTokenCap ?? 200, maxNewTokens: setting.maxNewTokens ?? bound };
+  return setting.nonPrivate ? { mechanism: 'non-private-reference', ...common } : { mechanism: 'private-prediction', ...common, clip: 10, drafter: setting.drafter ?? null };
 }
 
 describe('structured examples (schema-constrained decoding)', () => {
-  const settings: [string, Partial<ExampleParams>, boolean][] = [
+  const settings: [string, Setting, boolean][] = [
     ['every step private', {}, false],
     ['with the drafter', { drafter: { threshold: 0.5, sigma: 0.1 } }, false],
     ['with the drafter and speculative verification', { drafter: { threshold: 0.5, sigma: 0.1 } }, true],
@@ -59,6 +68,11 @@ describe('structured examples (schema-constrained decoding)', () => {
       expect(example.record).not.toBeNull();
       expect(JSON.parse(example.text)).toEqual(example.record);
       expect(schemaViolation(SCHEMA, example.record)).toBeNull();
+      // libs/records' own check (the import's rules: no blank required text, maxChars) agrees.
+      expect(validateRecord(SCHEMA, example.record!, { source: 'json', defaultMaxChars: 10_000 }).problems).toEqual([]);
+      // The keys and punctuation are forced: written without sampling, as public steps.
+      expect(example.forcedSteps).toBeGreaterThanOrEqual(4);
+      expect(example.publicSteps).toBeGreaterThanOrEqual(example.forcedSteps);
       if (overrides.privateTokenCap === 3) {
         expect(example.privateSteps).toBeLessThanOrEqual(3);
         expect(example.stopReason).toBe('private-token-cap');

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { type PrivateTokenSampler } from '@synthgate/privacy';
+import { type TokenSampler } from '@synthgate/privacy';
 import { type LogitsSource } from './decoding-modes';
 import { ConstraintGuard, type TokenConstraint } from './token-constraint';
 
@@ -56,6 +56,8 @@ export interface DecodingOutcome {
   readonly tokenIds: number[];
   readonly privateSteps: number;
   readonly publicSteps: number;
+  /** Public steps whose token the constraint forced (a record's syntax): written, not sampled. */
+  readonly forcedSteps: number;
   readonly stopReason: StopReason;
   readonly stepTimings: StepTimings;
   /** True when the tokens stop inside a UTF-8 character (its tail is dropped from the text); a function of the output alone. */
@@ -64,7 +66,7 @@ export interface DecodingOutcome {
 
 /** What every decoding loop needs besides its logits: the mechanism and when to stop. */
 export interface DecodingSettings {
-  readonly sampler: PrivateTokenSampler;
+  readonly sampler: TokenSampler;
   readonly vocabSize: number;
   /** Private rows come first in every logits buffer; the public row follows them. */
   readonly privateRows: number;
@@ -102,6 +104,7 @@ export async function runPrivateDecoding(input: PrivateDecodingInput): Promise<D
   const tokenIds: number[] = [];
   let privateSteps = 0;
   let publicSteps = 0;
+  let forcedSteps = 0;
   let mechanismMs = 0;
   let stopReason: StopReason = 'max-new-tokens';
   const guard = input.constraint ? new ConstraintGuard(input.constraint) : null;
@@ -113,12 +116,15 @@ export async function runPrivateDecoding(input: PrivateDecodingInput): Promise<D
   for (let step = 0; step < input.maxNewTokens; step += 1) {
     const publicLogits = logits.subarray(privateRows * vocabSize, (privateRows + 1) * vocabSize);
     const mechanismStarted = performance.now();
-    if (guard) sampler.restrictTo(guard.allowed());
-    const decision = capped ? { token: sampler.samplePublic(publicLogits), private: false } : sampler.next(logits, privateRows, publicLogits);
+    // A token every valid continuation starts with (a record's syntax) is written, not sampled.
+    const forced = guard?.forced()[0];
+    if (guard && forced === undefined) sampler.restrictTo(guard.allowed());
+    const decision = forced !== undefined ? { token: forced, private: false } : capped ? { token: sampler.samplePublic(publicLogits), private: false } : sampler.next(logits, privateRows, publicLogits);
     mechanismMs += performance.now() - mechanismStarted;
     if (decision.private) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step, logits, token: decision.token, private: decision.private, drafterStatistic: capped || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
+    if (forced !== undefined) forcedSteps += 1;
+    input.onStep?.({ step, logits, token: decision.token, private: decision.private, drafterStatistic: forced !== undefined || capped || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     if (input.eosTokenIds.has(decision.token)) {
       stopReason = 'eos';
       break;
@@ -142,6 +148,7 @@ export async function runPrivateDecoding(input: PrivateDecodingInput): Promise<D
     tokenIds,
     privateSteps,
     publicSteps,
+    forcedSteps,
     stopReason,
     endsInsideCharacter: guard?.endsInsideCharacter ?? false,
     stepTimings: {

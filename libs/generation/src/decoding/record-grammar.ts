@@ -13,8 +13,10 @@ import { utf8Step } from './utf8-token-mask';
  * - a text field is a closed JSON string of valid UTF-8 with the escapes `\" \\ \/ \n \r \t` (no
  *   `\u`: it could write a lone surrogate or NUL, which storage refuses), and at most `maxTokens`
  *   of the model's tokens carry bytes of its content.
- * One optional space may stand before `{`, after `{`, `:` and `,`, and after a value, so that
- * tokenizers whose tokens begin with a space can write the record.
+ * The object is written compactly, as `JSON.stringify` writes it (the form prompts show records
+ * in); one optional space may stand before `{`, for tokenizers whose words begin with a space.
+ * Being compact, the syntax between values is forced: {@link RecordGrammar.forcedBytes} gives it,
+ * and the decoding loops write it without sampling (record-token-mask.ts).
  *
  * Every state this automaton can reach is live: some continuation completes a valid record (the
  * number states check their range exactly, the text states their token budget at each token
@@ -32,6 +34,8 @@ interface CompiledField {
   readonly literals: readonly string[];
   readonly number: NumberRange | null;
   readonly textMaxTokens: number | null;
+  /** A text field's `maxChars` (code points), or null. */
+  readonly textMaxChars: number | null;
 }
 
 /** A number field's range in scaled integers (`value * 10^decimals`). */
@@ -65,6 +69,12 @@ export interface RecordState {
   readonly escape: boolean;
   /** TEXT: the UTF-8 decoder's state (utf8-token-mask.ts); 0 between characters. */
   readonly utf8: number;
+  /** TEXT: the code point's bits read so far, while `utf8` is not 0. */
+  readonly codePoint: number;
+  /** TEXT: characters so far (a character counts from its first byte). */
+  readonly chars: number;
+  /** TEXT: no character but whitespace so far (a text must hold something else to close). */
+  readonly blank: boolean;
 }
 
 const SPACE = 0x20;
@@ -95,15 +105,15 @@ export class RecordGrammar {
     for (const name of Object.keys(fixed)) {
       if (!schema.fields.some((field) => field.name === name)) throw new GenerationError('INVALID_GENERATION_INPUT', `fixed.${name} is not a field of the schema`);
     }
-    const program: Item[] = [space(), byte('{'), space()];
+    const program: Item[] = [space(), byte('{')];
     schema.fields.forEach((field, index) => {
-      if (index > 0) program.push(byte(','), space());
+      if (index > 0) program.push(byte(','));
       for (const b of binary(JSON.stringify(field.name))) program.push(byte(b));
-      program.push(byte(':'), space(), { kind: 'value', field: compileField(field, fixed) }, space());
+      program.push(byte(':'), { kind: 'value', field: compileField(field, fixed) });
     });
     program.push(byte('}'), { kind: 'end' });
     this.program = program;
-    this.initial = { item: 0, mode: NONE, value: '', used: 0, touched: false, escape: false, utf8: 0 };
+    this.initial = { item: 0, mode: NONE, value: '', used: 0, touched: false, escape: false, utf8: 0, codePoint: 0, chars: 0, blank: true };
   }
 
   /** True when the record is complete (after its closing brace): only end-of-sequence may follow. */
@@ -142,7 +152,7 @@ export class RecordGrammar {
           continue;
         }
         default:
-          return textStep(current, field.textMaxTokens!, b);
+          return textStep(current, field, b);
       }
     }
   }
@@ -155,10 +165,38 @@ export class RecordGrammar {
    */
   tokenMayEndIn(state: RecordState, finishTokens: readonly number[]): boolean {
     if (state.mode !== TEXT) return true;
-    const need = state.escape ? 1 : state.utf8 !== 0 ? finishTokens[state.utf8]! : 0;
-    if (need === 0) return true;
-    const field = this.program[state.item] as { readonly field: CompiledField };
-    return state.used + need <= field.field.textMaxTokens!;
+    const field = (this.program[state.item] as { readonly field: CompiledField }).field;
+    const pending = state.escape || state.utf8 !== 0;
+    // A blank text needs one more character that is not whitespace before it may close (a pending
+    // character or escape can be that one: every kind has a completion that is not whitespace).
+    if (state.blank && !pending && field.textMaxChars !== null && state.chars >= field.textMaxChars) return false;
+    const need = Math.max(state.escape ? 1 : state.utf8 !== 0 ? finishTokens[state.utf8]! : 0, state.blank ? 1 : 0);
+    return state.used + need <= field.textMaxTokens!;
+  }
+
+  /**
+   * The bytes every valid continuation of `state` starts with (possibly none): the keys, quotes and
+   * punctuation between values, the rest of a category value once its prefix is unique, a closing
+   * quote once a text field's budget is spent. A function of the public state alone.
+   */
+  forcedBytes(state: RecordState): number[] {
+    const forced: number[] = [];
+    let current = state;
+    for (;;) {
+      if (this.isComplete(current)) return forced;
+      let only = -1;
+      let next: RecordState | null = null;
+      for (let b = 0; b < 256; b += 1) {
+        const candidate = this.step(current, b);
+        if (candidate === null) continue;
+        if (only >= 0) return forced;
+        only = b;
+        next = candidate;
+      }
+      if (next === null) return forced;
+      forced.push(only);
+      current = next;
+    }
   }
 
   /** The state at the start of the next token (a text field's current token is closed). */
@@ -171,11 +209,14 @@ export class RecordGrammar {
    * its budget are left matters, up to the most a character can need (a token may stop inside an
    * escape or a character only if the tokens that finish it fit), not how much of it is used.
    */
-  key(state: RecordState): string {
+  key(state: RecordState, longestToken: number): string {
     if (state.mode === TEXT) {
-      const field = this.program[state.item] as { readonly field: CompiledField };
-      const left = Math.min(5, field.field.textMaxTokens! - state.used);
-      return `${state.item}:t:${left}:${state.escape ? 1 : 0}:${state.utf8}`;
+      const field = (this.program[state.item] as { readonly field: CompiledField }).field;
+      const left = Math.min(5, field.textMaxTokens! - state.used);
+      // Characters left matter up to the longest token (no token can use more).
+      const charsLeft = field.textMaxChars === null ? '' : Math.min(longestToken + 1, field.textMaxChars - state.chars);
+      const blank = state.blank ? `b${state.utf8 !== 0 ? state.codePoint : ''}` : '';
+      return `${state.item}:t:${left}:${charsLeft}:${state.escape ? 1 : 0}:${state.utf8}:${blank}`;
     }
     return `${state.item}:${state.mode}:${state.value}`;
   }
@@ -199,6 +240,15 @@ export class RecordGrammar {
   }
 }
 
+/**
+ * The most tokens a record of `schema` can take, end-of-sequence included (every token carries at
+ * least one byte): a public bound, from the schema alone, for a structured release's `maxTokens`.
+ * ORT-free, exported through `@synthgate/generation/catalog` so the gateway can plan with it.
+ */
+export function recordTokenBound(schema: RecordSchema): number {
+  return new RecordGrammar(schema).maxRecordTokens();
+}
+
 function byte(char: string): Item {
   return { kind: 'byte', byte: char.charCodeAt(0), optional: false };
 }
@@ -208,7 +258,7 @@ function space(): Item {
 }
 
 function advance(state: RecordState): RecordState {
-  return { item: state.item + 1, mode: NONE, value: '', used: 0, touched: false, escape: false, utf8: 0 };
+  return { item: state.item + 1, mode: NONE, value: '', used: 0, touched: false, escape: false, utf8: 0, codePoint: 0, chars: 0, blank: true };
 }
 
 /** UTF-8 bytes of `text` as a binary string (one char per byte), so literals compare byte by byte. */
@@ -222,21 +272,24 @@ function compileField(field: FieldSpec, fixed: Readonly<Record<string, FieldValu
   if (Object.prototype.hasOwnProperty.call(fixed, field.name)) {
     const value = fixed[field.name]!;
     checkFixedValue(field, value);
-    return { name: field.name, literals: [binary(JSON.stringify(value))], number: null, textMaxTokens: null };
+    return { name: field.name, literals: [binary(JSON.stringify(value))], number: null, textMaxTokens: null, textMaxChars: null };
   }
   switch (type.kind) {
     case 'category':
       if (type.values.length === 0 && !field.optional) throw new GenerationError('INVALID_GENERATION_INPUT', `schema field ${field.name}: a category needs at least one declared value`);
-      return { name: field.name, literals: [...type.values.map((value) => binary(JSON.stringify(value))), ...nullLiteral], number: null, textMaxTokens: null };
+      return { name: field.name, literals: [...type.values.map((value) => binary(JSON.stringify(value))), ...nullLiteral], number: null, textMaxTokens: null, textMaxChars: null };
     case 'boolean':
-      return { name: field.name, literals: ['true', 'false', ...nullLiteral], number: null, textMaxTokens: null };
+      return { name: field.name, literals: ['true', 'false', ...nullLiteral], number: null, textMaxTokens: null, textMaxChars: null };
     case 'integer':
-      return { name: field.name, literals: nullLiteral, number: numberRange(field.name, type.min, type.max, 0), textMaxTokens: null };
+      return { name: field.name, literals: nullLiteral, number: numberRange(field.name, type.min, type.max, 0), textMaxTokens: null, textMaxChars: null };
     case 'number':
-      return { name: field.name, literals: nullLiteral, number: numberRange(field.name, type.min, type.max, type.decimals), textMaxTokens: null };
+      return { name: field.name, literals: nullLiteral, number: numberRange(field.name, type.min, type.max, type.decimals), textMaxTokens: null, textMaxChars: null };
     case 'text':
       if (!Number.isInteger(type.maxTokens) || type.maxTokens < 1) throw new GenerationError('INVALID_GENERATION_INPUT', `schema field ${field.name}: maxTokens must be a whole number >= 1, got ${type.maxTokens}`);
-      return { name: field.name, literals: nullLiteral, number: null, textMaxTokens: type.maxTokens };
+      if (type.maxChars !== undefined && (!Number.isInteger(type.maxChars) || type.maxChars < 1)) {
+        throw new GenerationError('INVALID_GENERATION_INPUT', `schema field ${field.name}: maxChars must be a whole number >= 1, got ${type.maxChars}`);
+      }
+      return { name: field.name, literals: nullLiteral, number: null, textMaxTokens: type.maxTokens, textMaxChars: type.maxChars ?? null };
     default:
       throw new GenerationError('INVALID_GENERATION_INPUT', `schema field ${(field as FieldSpec).name}: unknown kind`);
   }
@@ -283,28 +336,59 @@ function startValue(state: RecordState, field: CompiledField, b: number): Record
   return null;
 }
 
-function textStep(state: RecordState, maxTokens: number, b: number): RecordState | null {
+/**
+ * One byte of a text field's string. Content bytes count against the token budget (once per token),
+ * characters against `maxChars` (from their first byte), and the string may close only when it is
+ * not blank (as an import refuses a blank required text).
+ */
+function textStep(state: RecordState, field: CompiledField, b: number): RecordState | null {
   let next: RecordState;
+  const startsCharacter = () => field.textMaxChars === null || state.chars < field.textMaxChars;
   if (state.escape) {
     if (!ESCAPABLE.has(b)) return null;
-    next = { ...state, escape: false };
-  } else if (state.utf8 !== 0 || b >= 0x80) {
+    next = { ...state, escape: false, blank: state.blank && WHITESPACE_ESCAPES.has(b) };
+  } else if (state.utf8 !== 0) {
     const utf8 = utf8Step(state.utf8, b);
     if (utf8 < 0) return null;
-    next = { ...state, utf8 };
+    const codePoint = (state.codePoint << 6) | (b & 0x3f);
+    next = utf8 === 0 ? { ...state, utf8, codePoint: 0, blank: state.blank && isWhitespace(codePoint) } : { ...state, utf8, codePoint };
+  } else if (b >= 0x80) {
+    const utf8 = utf8Step(0, b);
+    if (utf8 < 0 || !startsCharacter()) return null;
+    next = { ...state, utf8, codePoint: b & (b >= 0xf0 ? 0x07 : b >= 0xe0 ? 0x0f : 0x1f), chars: state.chars + 1 };
   } else if (b === QUOTE) {
-    return advance(state);
-  } else if (b === BACKSLASH) {
-    next = { ...state, escape: true };
-  } else if (b < 0x20) {
+    return state.blank ? null : advance(state);
+  } else if (b < 0x20 || !startsCharacter()) {
     return null;
+  } else if (b === BACKSLASH) {
+    next = { ...state, escape: true, chars: state.chars + 1 };
   } else {
-    next = state;
+    next = { ...state, chars: state.chars + 1, blank: state.blank && b === SPACE };
   }
   // A content byte: the token carrying it counts against the field's budget once.
   if (state.touched) return next;
-  if (state.used >= maxTokens) return null;
+  if (state.used >= field.textMaxTokens!) return null;
   return { ...next, used: state.used + 1, touched: true };
+}
+
+/** Escapes that write whitespace (`\n`, `\r`, `\t`). */
+const WHITESPACE_ESCAPES = new Set([0x6e, 0x72, 0x74]);
+
+/** Whitespace as `String.prototype.trim` removes it (ECMAScript WhiteSpace and LineTerminator). */
+function isWhitespace(codePoint: number): boolean {
+  return (
+    (codePoint >= 0x09 && codePoint <= 0x0d) ||
+    codePoint === 0x20 ||
+    codePoint === 0xa0 ||
+    codePoint === 0x1680 ||
+    (codePoint >= 0x2000 && codePoint <= 0x200a) ||
+    codePoint === 0x2028 ||
+    codePoint === 0x2029 ||
+    codePoint === 0x202f ||
+    codePoint === 0x205f ||
+    codePoint === 0x3000 ||
+    codePoint === 0xfeff
+  );
 }
 
 /** The syntax of a number's prefix: sign, digits without a leading zero, then `.` and at most `decimals` digits. */

@@ -4,7 +4,7 @@ import { type FieldSpec, type RecordSchema } from '@synthgate/records';
 import { latin1, oracleAccepts, schemaViolation } from '../testing/record-oracle';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { type RecordState } from './record-grammar';
-import { RecordTokenMask, VocabularyTrie } from './record-token-mask';
+import { RecordTokenMask, recordWritingProblem, VocabularyTrie } from './record-token-mask';
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng.nextDouble() * items.length)]!;
 const between = (rng: Rng, low: number, high: number): number => low + Math.floor(rng.nextDouble() * (high - low + 1));
@@ -18,7 +18,10 @@ function randomSchema(rng: Rng): RecordSchema {
     const name = names.splice(between(rng, 0, names.length - 1), 1)[0]!;
     const optional = rng.nextDouble() < 0.3;
     const kind = pick(rng, ['text', 'category', 'integer', 'number', 'boolean'] as const);
-    if (kind === 'text') fields.push({ name, optional, type: { kind, maxTokens: between(rng, 1, 4) } });
+    if (kind === 'text') {
+      const maxChars = rng.nextDouble() < 0.4 ? between(rng, 1, 6) : undefined;
+      fields.push({ name, optional, type: { kind, maxTokens: between(rng, 1, 4), ...(maxChars !== undefined ? { maxChars } : {}) } });
+    }
     if (kind === 'category') {
       const values = [...new Set(Array.from({ length: between(rng, 1, 3) }, () => pick(rng, ['x', 'xy', 'sci-fi', 'a "q"', 'café', 'x y', 'Z'])))];
       fields.push({ name, optional, type: { kind, values } });
@@ -44,13 +47,14 @@ function randomSchema(rng: Rng): RecordSchema {
  */
 function smallVocabulary(): (Uint8Array | null)[] {
   const texts = [
-    '{"', '", "', '": ', '":', '"}', '"},', ', "', ' {"', 'null', 'nu', 'true', 'fal', 'se', '12', '-1', '0.', '.5', '10', '3,', '1}',
-    '"x"', 'xy', '"sci', '-fi"', 'ab', ' the', '\\"', '\\n', 'é', '€', 'café"', '"a \\"q\\""', 'text', 'genre', 'year": 1', 'score', '}}', ' "',
+    '{"', '","', '":"', '":', '"}', '"},', ',"', ' {"', 'null', 'nu', 'true', 'fal', 'se', '12', '-1', '0.', '.5', '10', '3,', '1}',
+    '"x"', 'xy', '"sci', '-fi"', 'ab', ' the', '\\"', '\\n', '\\t', '  ', ' "', 'é', '€', 'café"', '"a \\"q\\""', 'text', 'genre', 'year":1', 'score', '}}', ' "',
   ];
   const tokens: (Uint8Array | null)[] = [];
   for (let b = 0x20; b < 0x7f; b += 1) tokens.push(Uint8Array.of(b));
   for (let b = 0x80; b < 0xc0; b += 1) tokens.push(Uint8Array.of(b));
-  tokens.push(Uint8Array.of(0xc3), Uint8Array.of(0xe2), Uint8Array.of(0xe2, 0x82), Uint8Array.of(0x82, 0xac), Uint8Array.of(0x0a));
+  // "\u00a0" (no-break space) and "\u3000" are whitespace, as are " " and the escapes \n \t.
+  tokens.push(Uint8Array.of(0xc3), Uint8Array.of(0xe2), Uint8Array.of(0xe2, 0x82), Uint8Array.of(0x82, 0xac), Uint8Array.of(0x0a), Uint8Array.of(0xc2), Uint8Array.of(0xc2, 0xa0), Uint8Array.of(0xe3, 0x80, 0x80), Uint8Array.of(0xe3));
   for (const text of texts) tokens.push(new TextEncoder().encode(text));
   tokens.push(null);
   return tokens;
@@ -82,6 +86,7 @@ describe('the record constraint against the brute-force oracle (small vocabulary
             }
             checks += 1;
           }
+          if (step % 8 === 0) checkForcedBytes(schema, mask, state, prefix);
           // Prefer long tokens half of the time, so that tokens span fields.
           const candidates = [...allowed.keys()].filter((t) => allowed[t] === 1);
           if (candidates.length === 0) throw new Error(`dead end: ${JSON.stringify(schema)} after ${JSON.stringify(prefix.map((p) => latin1String(p)).join("|"))}`);
@@ -113,30 +118,50 @@ describe('the record constraint against the brute-force oracle (small vocabulary
       return [...allowed.keys()].filter((t) => allowed[t] === 1).map((t) => latin1String(vocabulary[t]!));
     };
     // One token of content so far: a second may stop inside an escape (a third will finish it)...
-    expect(mask.allowedIn(after(['{"', 'text', '": ', '"', 'ab']))[id('\\')]).toBe(1);
+    expect(mask.allowedIn(after(['{"', 'text', '":', '"', 'ab']))[id('\\')]).toBe(1);
     // ...but not a third, which no fourth could finish; after three only the closing quote may follow.
-    expect(mask.allowedIn(after(['{"', 'text', '": ', '"', 'ab', ' the']))[id('\\')]).toBe(0);
-    expect(mask.allowedIn(after(['{"', 'text', '": ', '"', 'ab', ' the']))[id('x')]).toBe(1);
-    expect(allowedTexts(after(['{"', 'text', '": ', '"', 'ab', ' the', 'x']))).toEqual(['"', '"}']);
-    expect(() => after(['{"', 'text', '": ', '"', 'ab', ' the', 'x', 'y'])).toThrow(/cannot continue the record/);
+    expect(mask.allowedIn(after(['{"', 'text', '":', '"', 'ab', ' the']))[id('\\')]).toBe(0);
+    expect(mask.allowedIn(after(['{"', 'text', '":', '"', 'ab', ' the']))[id('x')]).toBe(1);
+    expect(allowedTexts(after(['{"', 'text', '":', '"', 'ab', ' the', 'x']))).toEqual(['"', '"}']);
+    expect(() => after(['{"', 'text', '":', '"', 'ab', ' the', 'x', 'y'])).toThrow(/cannot continue the record/);
   });
 
   it('refuses a fixed value outside the schema, and allows only the fixed value when it is declared', () => {
     const schema: RecordSchema = { fields: [{ name: 'genre', optional: false, type: { kind: 'category', values: ['x', 'xy'] } }], conditionField: 'genre' };
-    expect(() => new RecordTokenMask(schema, trie, [eos], vocabulary, { genre: 'z' })).toThrow(/fixed.genre: must be one of the declared values/);
-    expect(() => new RecordTokenMask(schema, trie, [eos], vocabulary, { other: 'x' })).toThrow(/fixed.other is not a field/);
-    const mask = new RecordTokenMask(schema, trie, [eos], vocabulary, { genre: 'xy' });
+    expect(() => new RecordTokenMask(schema, trie, [eos], vocabulary, { fixed: { genre: 'z' } })).toThrow(/fixed.genre: must be one of the declared values/);
+    expect(() => new RecordTokenMask(schema, trie, [eos], vocabulary, { fixed: { other: 'x' } })).toThrow(/fixed.other is not a field/);
+    const mask = new RecordTokenMask(schema, trie, [eos], vocabulary, { fixed: { genre: 'xy' } });
     expect(oracleAccepts(schema, [], false)).toBe(true);
     let state = mask.initial;
-    for (const text of ['{"', 'genre', '": ', '"', 'x']) state = mask.after(state, vocabulary.findIndex((t) => t !== null && latin1String(t) === text));
+    for (const text of ['{"', 'genre', '":', '"', 'x']) state = mask.after(state, vocabulary.findIndex((t) => t !== null && latin1String(t) === text));
     const allowed = mask.allowedIn(state);
     expect(allowed[vocabulary.findIndex((t) => t !== null && latin1String(t) === '"')]).toBe(0);
     expect(allowed[vocabulary.findIndex((t) => t !== null && latin1String(t) === 'y')]).toBe(1);
   });
 
+  it('forces the syntax between values, and a category value once its prefix is unique', () => {
+    const schema: RecordSchema = {
+      fields: [
+        { name: 'a', optional: false, type: { kind: 'category', values: ['sci-fi', 'xy'] } },
+        { name: 'b_2', optional: true, type: { kind: 'integer', min: 1, max: 3 } },
+      ],
+      conditionField: null,
+    };
+    const grammar = new RecordTokenMask(schema, trie, [eos], vocabulary).grammar;
+    const walk = (text: string) => [...text].reduce<RecordState | null>((state, char) => (state ? grammar.step(state, char.charCodeAt(0)) : null), grammar.initial)!;
+    const text = (bytes: number[]) => String.fromCharCode(...bytes);
+    expect(text(grammar.forcedBytes(grammar.initial))).toBe('');
+    expect(text(grammar.forcedBytes(walk('{')))).toBe('"a":"');
+    expect(text(grammar.forcedBytes(walk('{"a":"s')))).toBe('ci-fi","b_2":');
+    expect(text(grammar.forcedBytes(walk('{"a":"xy","b_2":n')))).toBe('ull}');
+    expect(text(grammar.forcedBytes(walk('{"a":"xy","b_2":2')))).toBe('}');
+  });
+
   it('needs a tokenizer that can write every JSON character', () => {
     const partial = vocabulary.filter((t) => t === null || latin1String(t) !== '}');
     expect(() => new VocabularyTrie(partial, partial.length)).toThrow(/no single-byte token for "}"/);
+    expect(recordWritingProblem(partial, partial.length)).toMatch(/no single-byte token for "}"/);
+    expect(recordWritingProblem(vocabulary, vocabulary.length)).toBeNull();
   });
 });
 
@@ -170,7 +195,7 @@ describe('the record constraint on the default model tokenizer', () => {
         director: pick(rng, [null, 'nolan', 'Agnès']),
         family: rng.nextDouble() < 0.5,
       };
-      const json = pick(rng, [JSON.stringify(record), JSON.stringify(record).replace(/,"/g, ', "').replace(/":/g, '": ')]);
+      const json = pick(rng, [JSON.stringify(record), ` ${JSON.stringify(record)}`]);
       const ids = tokenizer.encode(json, { addSpecialTokens: false });
       let state = mask.initial;
       for (const id of ids) {
@@ -209,6 +234,22 @@ describe('the record constraint on the default model tokenizer', () => {
     expect((performance.now() - started) / steps).toBeLessThan(20);
   });
 });
+
+/** The forced bytes are exactly the bytes the oracle allows alone, one after the other. */
+function checkForcedBytes(schema: RecordSchema, mask: RecordTokenMask, state: RecordState, prefix: readonly Uint8Array[]): void {
+  const forced = mask.grammar.forcedBytes(state);
+  const tokens = [...prefix];
+  for (let j = 0; j <= forced.length; j += 1) {
+    const accepted: number[] = [];
+    for (let b = 0; b < 256 && accepted.length < 2; b += 1) if (oracleAccepts(schema, [...tokens, Uint8Array.of(b)], false)) accepted.push(b);
+    if (j < forced.length) {
+      expect(accepted).toEqual([forced[j]]);
+      tokens.push(Uint8Array.of(forced[j]!));
+    } else if (!oracleAccepts(schema, tokens, true)) {
+      expect(accepted.length).toBe(2);
+    }
+  }
+}
 
 function latin1String(bytes: Uint8Array | null): string {
   return bytes === null ? '<eos>' : String.fromCharCode(...bytes);

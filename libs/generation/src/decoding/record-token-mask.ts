@@ -18,6 +18,8 @@ export class VocabularyTrie {
    * from UTF-8 state `u` (0 for state 0; Infinity when none can).
    */
   readonly finishTokens: readonly number[];
+  /** The most bytes of any token. */
+  readonly longestToken: number = 0;
 
   constructor(
     tokenBytes: readonly (Uint8Array | null)[],
@@ -27,6 +29,7 @@ export class VocabularyTrie {
       const bytes = tokenBytes[token];
       if (!bytes || bytes.length === 0) continue;
       let node = this.root;
+      this.longestToken = Math.max(this.longestToken, bytes.length);
       for (const b of bytes) {
         let child = node.children.get(b);
         if (!child) {
@@ -49,8 +52,32 @@ export class VocabularyTrie {
   }
 }
 
-/** Masks kept per grammar before the cache starts over (each is one byte per vocabulary entry). */
-const CACHE_LIMIT = 2048;
+const writingProblems = new WeakMap<readonly (Uint8Array | null)[], string | null>();
+
+/**
+ * Why a tokenizer cannot write structured records (no single-byte token for some JSON
+ * character), or null when it can: a public property of the model, checked when a structured
+ * release is requested so that a model that cannot write its records is refused before any debit.
+ */
+export function recordWritingProblem(tokenBytes: readonly (Uint8Array | null)[], vocabSize: number): string | null {
+  let problem = writingProblems.get(tokenBytes);
+  if (problem === undefined) {
+    try {
+      new VocabularyTrie(tokenBytes, vocabSize);
+      problem = null;
+    } catch (error) {
+      problem = error instanceof GenerationError ? error.message : String(error);
+    }
+    writingProblems.set(tokenBytes, problem);
+  }
+  return problem;
+}
+
+/**
+ * Bytes of masks kept per constraint before its cache starts over (each mask is one byte per
+ * vocabulary entry: 4,000 masks of a 4,096-token vocabulary, about 100 of a 150,000-token one).
+ */
+const CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The schema constraint over a vocabulary: at each state, the tokens whose bytes keep the record
@@ -61,17 +88,61 @@ const CACHE_LIMIT = 2048;
 export class RecordTokenMask implements TokenConstraint<RecordState> {
   readonly grammar: RecordGrammar;
   private readonly cache = new Map<string, Uint8Array>();
+  private readonly forcedCache = new Map<string, readonly number[]>();
   private readonly eos: readonly number[];
+  private readonly encode: ((text: string) => number[]) | null;
+  private readonly cacheLimit: number;
 
+  /**
+   * `fixed`: values fixed for this record (the batch's condition value). `encode`: the tokenizer
+   * (no special tokens), to write forced bytes as tokens; without it no token is forced.
+   */
   constructor(
     schema: RecordSchema,
     readonly trie: VocabularyTrie,
     eosTokenIds: Iterable<number>,
     private readonly tokenBytes: readonly (Uint8Array | null)[],
-    fixed: Readonly<Record<string, FieldValue>> = {},
+    options: { readonly fixed?: Readonly<Record<string, FieldValue>>; readonly encode?: (text: string) => number[] } = {},
   ) {
-    this.grammar = new RecordGrammar(schema, { fixed });
+    this.grammar = new RecordGrammar(schema, { fixed: options.fixed ?? {} });
     this.eos = [...eosTokenIds];
+    this.encode = options.encode ?? null;
+    this.cacheLimit = Math.max(16, Math.floor(CACHE_BYTES / trie.vocabSize));
+  }
+
+  /**
+   * The forced bytes of `state` ({@link RecordGrammar.forcedBytes}, cut to whole characters) as the
+   * tokenizer writes them; empty when the tokens would not pass the mask one by one (then the
+   * steps are sampled as usual).
+   */
+  forcedTokens(state: RecordState): readonly number[] {
+    if (this.encode === null) return [];
+    const key = this.grammar.key(state, this.trie.longestToken);
+    let tokens = this.forcedCache.get(key);
+    if (!tokens) {
+      tokens = this.computeForced(state);
+      if (this.forcedCache.size >= this.cacheLimit) this.forcedCache.clear();
+      this.forcedCache.set(key, tokens);
+    }
+    return tokens;
+  }
+
+  private computeForced(state: RecordState): readonly number[] {
+    const bytes = this.grammar.forcedBytes(state);
+    let whole = 0;
+    for (let i = 0, utf8 = 0; i < bytes.length; i += 1) {
+      utf8 = utf8Step(utf8, bytes[i]!);
+      if (utf8 < 0) break;
+      if (utf8 === 0) whole = i + 1;
+    }
+    if (whole === 0) return [];
+    const tokens = this.encode!(new TextDecoder().decode(Uint8Array.from(bytes.slice(0, whole))));
+    let current = state;
+    for (const token of tokens) {
+      if (this.allowedIn(current)[token] !== 1) return [];
+      current = this.after(current, token);
+    }
+    return tokens;
   }
 
   get initial(): RecordState {
@@ -79,11 +150,11 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
   }
 
   allowedIn(state: RecordState): Uint8Array {
-    const key = this.grammar.key(state);
+    const key = this.grammar.key(state, this.trie.longestToken);
     let mask = this.cache.get(key);
     if (!mask) {
       mask = this.compute(state);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      if (this.cache.size >= this.cacheLimit) this.cache.clear();
       this.cache.set(key, mask);
     }
     return mask;

@@ -49,6 +49,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   let capped = false;
   let privateSteps = 0;
   let publicSteps = 0;
+  let forcedSteps = 0;
   let mechanismMs = 0;
   let draftLength = input.maxDraftTokens;
   let stop: StopReason | null = null;
@@ -61,10 +62,11 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     return value;
   };
   /** Records a decided token; returns false when decoding must stop. */
-  const decide = (token: number, isPrivate: boolean): boolean => {
+  const decide = (token: number, isPrivate: boolean, forced = false): boolean => {
     if (isPrivate) privateSteps += 1;
     else publicSteps += 1;
-    input.onStep?.({ step: trace, logits: step, token, private: isPrivate, drafterStatistic: Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
+    if (forced) forcedSteps += 1;
+    input.onStep?.({ step: trace, logits: step, token, private: isPrivate, drafterStatistic: forced || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     trace += 1;
     if (input.eosTokenIds.has(token)) {
       stop = 'eos';
@@ -85,6 +87,14 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
   };
 
   while (stop === null) {
+    // A token every valid continuation starts with (a record's syntax) is written, not sampled:
+    // both batches take it, as after a private token.
+    const forced = guard?.forced()[0];
+    if (forced !== undefined) {
+      if (!decide(forced, false, true)) break;
+      await appendPrivate(forced);
+      continue;
+    }
     if (capped) {
       // Public steps alone finish the record; the private rows are not read again.
       restrict(guard!.state);
@@ -159,6 +169,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     tokenIds,
     privateSteps,
     publicSteps,
+    forcedSteps,
     stopReason: stop ?? 'max-new-tokens',
     endsInsideCharacter: guard?.endsInsideCharacter ?? false,
     stepTimings: {

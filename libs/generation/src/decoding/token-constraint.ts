@@ -22,6 +22,12 @@ export interface TokenConstraint<S> {
   mustFinish(state: S): boolean;
   /** Stopping here cuts a UTF-8 character (its bytes are dropped from the text). */
   endsInsideCharacter(state: S): boolean;
+  /**
+   * Tokens every valid continuation starts with (a record's keys and punctuation between values):
+   * the decoding loops write them without sampling, as free public steps. A function of the public
+   * state alone, so writing them is post-processing too. Empty when the next token is a choice.
+   */
+  forcedTokens(state: S): readonly number[];
 }
 
 /** One example's position in a constraint: `allowed()` for the next step, `accept(token)` after it. */
@@ -46,6 +52,10 @@ export class ConstraintGuard<S> {
 
   get mustFinish(): boolean {
     return this.constraint.mustFinish(this.state);
+  }
+
+  forced(): readonly number[] {
+    return this.constraint.forcedTokens(this.state);
   }
 
   get endsInsideCharacter(): boolean {

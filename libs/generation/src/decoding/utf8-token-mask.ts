@@ -101,6 +101,11 @@ export class Utf8TokenTable implements TokenConstraint<number> {
     return state !== 0;
   }
 
+  /** Free text: no token is ever forced. */
+  forcedTokens(): readonly number[] {
+    return [];
+  }
+
   /**
    * The state after `token`. A token that cannot follow (possible only when a state allows no token
    * at all, which no byte-level vocabulary has) restarts the decoder as if between characters.

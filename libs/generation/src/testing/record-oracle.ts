@@ -48,11 +48,11 @@ export function latin1(text: string): string {
 type Segment = { readonly literal: string; readonly optional: boolean } | { readonly field: FieldSpec; readonly texts: readonly string[] };
 
 function segments(schema: RecordSchema): Segment[] {
-  const out: Segment[] = [{ literal: ' ', optional: true }, { literal: '{', optional: false }, { literal: ' ', optional: true }];
+  const out: Segment[] = [{ literal: ' ', optional: true }, { literal: '{', optional: false }];
   schema.fields.forEach((field, i) => {
-    if (i > 0) out.push({ literal: ',', optional: false }, { literal: ' ', optional: true });
+    if (i > 0) out.push({ literal: ',', optional: false });
     for (const char of JSON.stringify(field.name)) out.push({ literal: char, optional: false });
-    out.push({ literal: ':', optional: false }, { literal: ' ', optional: true }, { field, texts: valueTexts(field) }, { literal: ' ', optional: true });
+    out.push({ literal: ':', optional: false }, { field, texts: valueTexts(field) });
   });
   out.push({ literal: '}', optional: false });
   return out;
@@ -89,10 +89,13 @@ export function oracleAccepts(schema: RecordSchema, tokens: readonly Uint8Array[
       if (!complete && candidate.startsWith(rest)) return true;
     }
     if (segment.field.type.kind !== 'text' || text[pos] !== '"') return false;
-    return matchText(pos + 1, segment.field.type.maxTokens, seg);
+    return matchText(pos + 1, segment.field.type, seg);
   };
-  /** A JSON string's content from `start`: valid UTF-8, escapes, budget of tokens with content bytes. */
-  const matchText = (start: number, maxTokens: number, seg: number): boolean => {
+  /**
+   * A JSON string's content from `start`: valid UTF-8, the allowed escapes, a budget of tokens
+   * with content bytes, at most `maxChars` code points, and not blank when it closes.
+   */
+  const matchText = (start: number, type: { readonly maxTokens: number; readonly maxChars?: number }, seg: number): boolean => {
     let i = start;
     const touched = new Set<number>();
     let escaped = false;
@@ -106,18 +109,38 @@ export function oracleAccepts(schema: RecordSchema, tokens: readonly Uint8Array[
       } else if (char === '\\') escaped = true;
       else if (char.charCodeAt(0) < 0x20) return false;
     }
-    if (touched.size > maxTokens) return false;
+    if (touched.size > type.maxTokens) return false;
     const content = Uint8Array.from(text.slice(start, i), (c) => c.charCodeAt(0));
+    // Characters: every byte but continuation bytes, an escape counting once (its backslash).
+    const chars = [...content].filter((b) => b < 0x80 || b >= 0xc0).length - (text.slice(start, i).match(/\\[^\\]|\\\\/g)?.length ?? 0);
+    const maxChars = type.maxChars ?? Infinity;
     if (i === text.length) {
       if (complete) return false;
       const pendingCharacter = !decodes(content, true);
       if (pendingCharacter && !decodes(content, false)) return false;
-      // The next token must carry content to finish an escape or a character: budget left?
-      return !((escaped || pendingCharacter) && touched.size >= maxTokens);
+      const pending = escaped || pendingCharacter;
+      if (chars > maxChars) return false;
+      const whole = escaped ? text.slice(start, i - 1) : text.slice(start, i);
+      const blank = pendingCharacter ? isBlank(whole.slice(0, completeLength(whole))) : isBlank(whole);
+      // The next token must carry content to finish an escape or a character, or to unblank it.
+      if ((pending || blank) && touched.size >= type.maxTokens) return false;
+      return !(blank && !pending && chars >= maxChars);
     }
-    return decodes(content, true) && match(i + 1, seg + 1);
+    return decodes(content, true) && chars <= maxChars && !isBlank(text.slice(start, i)) && match(i + 1, seg + 1);
   };
   return match(0, 0);
+}
+
+/** Whether JSON string content (a binary string of complete characters and escapes) decodes to whitespace only. */
+function isBlank(content: string): boolean {
+  const decoded = JSON.parse(`"${new TextDecoder().decode(Uint8Array.from(content, (c) => c.charCodeAt(0)))}"`) as string;
+  return decoded.trim().length === 0;
+}
+
+/** The length of the longest prefix of a binary string that is complete UTF-8. */
+function completeLength(content: string): number {
+  for (let n = content.length; n > 0; n -= 1) if (decodes(Uint8Array.from(content.slice(0, n), (c) => c.charCodeAt(0)), true)) return n;
+  return 0;
 }
 
 /** `whole`: the bytes are complete UTF-8; otherwise: a prefix of some UTF-8 text. */
