@@ -27,7 +27,8 @@ const common = {
   testEnvironment: 'node',
   transform,
   moduleNameMapper,
-  transformIgnorePatterns: ['/node_modules/'],
+  // hyparquet-writer (and hyparquet, which it imports) are ESM only: jest transforms them to CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet-writer|hyparquet)/)'],
   moduleFileExtensions: ['ts', 'js', 'json', 'cjs', 'mjs'],
 };
 

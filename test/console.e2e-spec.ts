@@ -3,7 +3,11 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { strFromU8, unzipSync } from 'fflate';
 import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, parse, validate } from 'graphql';
+import { readParquet } from 'parquet-wasm';
+import { Client } from 'pg';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { ALL_OPERATIONS } from '../console/src/api/operations';
 import { createDataset, createOrganization, importRecords, type TestOrganization, type TestUser } from './setup/factories';
@@ -331,6 +335,14 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     expect(lines.map((line) => (JSON.parse(line) as { ordinal: number }).ordinal)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     expect(readFileSync((await csv.path())!, 'utf8').split('\n')[0]).toBe('ordinal,label,text');
+    const [parquet] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export Parquet' }).click()]);
+    expect(parquet.suggestedFilename()).toBe(`release-${releaseId}.parquet`);
+    const table = tableFromIPC(readParquet(new Uint8Array(readFileSync((await parquet.path())!))).intoIPCStream());
+    expect([table.numRows, table.schema.fields.map((field) => field.name)]).toEqual([12, ['text', 'label']]);
+    const [bundle] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download bundle' }).click()]);
+    expect(bundle.suggestedFilename()).toBe(`release-${releaseId}.zip`);
+    const card = strFromU8(unzipSync(new Uint8Array(readFileSync((await bundle.path())!)))[`release-${releaseId}/README.md`]!);
+    expect(card).toContain('    num_examples: 12\n');
 
     // Pages for other roles answer with the API's refusal, in words.
     await page.goto(`${gateway.url}/console/ledger/${datasetId}`);
@@ -443,6 +455,53 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     await publication.getByRole('button', { name: 'Publish' }).click();
     await publication.getByRole('button', { name: `Revoke from ${globex.name}` }).waitFor();
     expect(await page.getByRole('alert').filter({ hasText: 'Publishing failed' }).count()).toBe(0);
+  });
+
+  it('data owner: a structured dataset shows its record schema, and its release one column per field', async () => {
+    const owner = acme.users.DATA_OWNER;
+    const { createDataset: created } = await gateway.data<{ createDataset: { id: string } }>(owner.token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }', {
+      input: {
+        name: `tickets-${Date.now().toString(36)}`,
+        budget: { epsilon: 8, delta: 1e-6 },
+        schema: {
+          fields: [
+            { name: 'message', kind: 'TEXT', maxTokens: 16 },
+            { name: 'product', kind: 'CATEGORY', values: ['router', 'modem'] },
+            { name: 'priority', kind: 'INTEGER', min: 1, max: 5 },
+            { name: 'urgent', kind: 'BOOLEAN', optional: true },
+          ],
+          conditionField: 'product',
+        },
+      },
+    });
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ message: `no signal ${i}`, product: i % 2 ? 'router' : 'modem', priority: (i % 5) + 1 }));
+    expect((await importRecords(gateway, owner.token, created.id, lines.join('\n'), 'application/x-ndjson')).body.imported).toBe(20);
+    const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', {
+      input: { datasetId: created.id, batchSize: 10, mode: 'PUBLIC_ONLY', maxTokens: 6 },
+    });
+    expect(await waitForRelease(gateway, owner.token, createRelease.id)).toEqual({ status: 'SUCCEEDED', failureReason: null });
+    // Structured generation is issue 18's generation side: the values are stored here as its worker stores them.
+    const client = new Client({ connectionString: gateway.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(`UPDATE synthetic_record SET "values" = jsonb_build_object('message', 'reboots at ' || ordinal, 'product', label, 'priority', ordinal + 1, 'urgent', CASE WHEN ordinal = 0 THEN 'true'::jsonb ELSE 'null'::jsonb END) WHERE release_id = $1`, [createRelease.id]);
+    } finally {
+      await client.end();
+    }
+
+    const page = await signIn(owner);
+    await page.goto(`${gateway.url}/console/datasets/${created.id}`);
+    const schema = page.getByRole('table', { name: 'Fields of the record schema' });
+    await waitForCount(schema.locator('tbody tr'), 4);
+    expect(await schema.locator('tbody tr').nth(2).textContent()).toBe('priorityintegerwhole number from 1 to 5no');
+    await page.goto(`${gateway.url}/console/releases/${createRelease.id}`);
+    const records = page.getByRole('table', { name: 'Synthetic records' });
+    await waitForCount(records.locator('tbody tr'), 2);
+    expect(await records.locator('thead th').allTextContents()).toEqual(['#', 'message', 'product', 'priority', 'urgent']);
+    const first = await records.locator('tbody tr').first().locator('th, td').allTextContents();
+    expect(first).toEqual(['0', 'reboots at 0', first[2], '1', 'true']);
+    expect(['router', 'modem']).toContain(first[2]);
+    expect(await records.locator('tbody tr').nth(1).locator('td').last().textContent()).toBe('none');
   });
 
   it('no page raised a script error or a content-security-policy violation', () => {

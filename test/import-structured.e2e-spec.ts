@@ -95,6 +95,15 @@ describe('structured datasets', () => {
     ['a bound of another kind', { schema: { fields: [{ name: 'a', kind: 'BOOLEAN', min: 1 }] } }, 'input.schema.fields[0].type.min', 'SCHEMA_UNKNOWN_PROPERTY'],
     ['a condition on an integer', { schema: { fields: [{ name: 'a', kind: 'INTEGER', min: 0, max: 1 }], conditionField: 'a' } }, 'input.schema.conditionField', 'SCHEMA_BAD_CONDITION'],
     ['a schema with the labels shorthand', { schema: ticketSchema, labels: ['x'] }, 'input.labels', ''],
+    [
+      'a field named label beside another condition field',
+      { schema: { fields: [{ name: 'label', kind: 'BOOLEAN' }, { name: 'kind', kind: 'CATEGORY', values: ['a'] }], conditionField: 'kind' } },
+      'input.schema.fields[0].name',
+      'SCHEMA_BAD_FIELD_NAME',
+    ],
+    ['a record field in the public prompt', { schema: ticketSchema, promptTemplate: 'Ticket: {text}\n\nAnother ticket of priority {priority}:' }, 'input.promptTemplate', ''],
+    ['a record field in a public chat turn', { schema: ticketSchema, promptChat: [{ role: 'system', content: 'Tickets of priority {priority}.' }, { role: 'user', content: 'Ticket: {text} Another:' }] }, 'input.promptChat', ''],
+    ['an undeclared placeholder', { schema: ticketSchema, promptTemplate: 'Ticket {channel}: {text}\n\nAnother:' }, 'input.promptTemplate', ''],
   ])('refuses %s as BAD_USER_INPUT naming the field and a stable code', async (_what, extra, field, problemCode) => {
     const response = await gateway.gql(owner().token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }', {
       input: { name: `bad-${Math.random()}`, ...extra },
@@ -103,6 +112,13 @@ describe('structured datasets', () => {
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     expect(error.message.startsWith(`${field}:`)).toBe(true);
     if (problemCode) expect((error.extensions as { problems: { code: string }[] }).problems[0]!.code).toBe(problemCode);
+  });
+
+  it('lets a template place any field before {text}, and the condition field anywhere', async () => {
+    const response = await gateway.gql<{ createDataset: { promptTemplate: string } }>(owner().token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { promptTemplate } }', {
+      input: { name: `templated-${Math.random()}`, schema: ticketSchema, promptTemplate: 'A {product} ticket of priority {priority}: {text}\n\nAnother {product} ticket ({label}):' },
+    });
+    expect(response.errors).toBeUndefined();
   });
 
   it('imports typed CSV (columns in any order, optional columns left out or empty) and stores typed values, JSON text and the condition value as label', async () => {
@@ -147,6 +163,8 @@ describe('structured datasets', () => {
     ['a bad boolean', '{"message":"a","product":"modem","priority":1,"urgent":"yes"}', 'urgent', 'NOT_A_BOOLEAN'],
     ['a missing required field', '{"message":"a","product":"modem"}', 'priority', 'MISSING_FIELD'],
     ['an unknown key', '{"message":"a","product":"modem","priority":1,"channel":"email"}', 'channel', 'UNKNOWN_FIELD'],
+    ['a lone surrogate escape (jsonb would refuse it)', '{"message":"a\\ud800","product":"modem","priority":1}', 'message', 'INVALID_CHARACTER'],
+    ['a key named __proto__', '{"message":"a","product":"modem","priority":1,"__proto__":{"x":1}}', '__proto__', 'UNKNOWN_FIELD'],
     ['a text over its maxChars', `{"message":"${'x'.repeat(41)}","product":"modem","priority":1}`, 'message', 'TEXT_TOO_LONG'],
   ])('refuses JSONL with %s, naming line, field and code, and imports nothing', async (_what, badLine, field, code) => {
     const id = await createTickets();
@@ -160,6 +178,8 @@ describe('structured datasets', () => {
 
   it.each<[string, string, string, string, number]>([
     ['an unknown column', 'message,product,priority,channel\na,modem,1,email\n', 'channel', 'UNKNOWN_FIELD', 1],
+    ['a column named __proto__', 'message,product,priority,__proto__\na,modem,1,x\n', '__proto__', 'UNKNOWN_FIELD', 1],
+    ['a repeated column', 'message,product,priority,priority\na,modem,1,2\n', 'priority', 'DUPLICATE_COLUMN', 1],
     ['a missing required column', 'message,product\na,modem\n', 'priority', 'MISSING_FIELD', 1],
     ['a bad boolean cell', 'message,product,priority,urgent\na,modem,1,yes\n', 'urgent', 'NOT_A_BOOLEAN', 2],
     ['text in an integer cell', 'message,product,priority\na,modem,high\n', 'priority', 'NOT_AN_INTEGER', 2],

@@ -3,9 +3,6 @@ import { Client } from 'pg';
 import { RecordSchemas1764400000000 } from '../migrations/1764400000000-RecordSchemas';
 import { createTestDatabase } from './setup/test-database';
 
-/** The migration's query runner type, named without importing TypeORM (lint keeps it in persistence). */
-type QueryRunner = Parameters<RecordSchemas1764400000000['up']>[0];
-
 /** The migration gives every existing dataset the text-and-label schema of its declared labels. */
 describe('migration RecordSchemas', () => {
   it('backfills textAndLabelSchema(labels, 2048) for labelled and unlabelled datasets, and reverts', async () => {
@@ -13,7 +10,7 @@ describe('migration RecordSchemas', () => {
     const client = new Client({ connectionString: database.url });
     await client.connect();
     // The migration only runs SQL: a query runner that forwards to the client is all it uses.
-    const runner = { query: (sql: string) => client.query(sql) } as unknown as QueryRunner;
+    const runner = { query: (sql: string) => client.query(sql) } as unknown as Parameters<RecordSchemas1764400000000['up']>[0];
     const migration = new RecordSchemas1764400000000();
     try {
       await migration.down(runner);

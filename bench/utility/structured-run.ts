@@ -95,7 +95,12 @@ export async function runStructuredBenchmark(options: StructuredBenchOptions): P
       let tokens = 0;
       const started = performance.now();
       for (const [index, batch] of batches.entries()) {
-        const params: ExampleParams = { clip: options.clip, expectedBatchSize: options.batchSize, temperature: options.temperature, publicTemperature: 1, topK: options.topK, drafter, privateTokenCap: cap, maxNewTokens, nonPrivate: setting.nonPrivate };
+        const sampling = { expectedBatchSize: options.batchSize, temperature: options.temperature, publicTemperature: 1, topK: options.topK, maxNewTokens };
+        const params: ExampleParams = setting.publicOnly
+          ? { mechanism: 'public-only', expectedBatchSize: options.batchSize, publicTemperature: 1, privateTokenCap: 0, maxNewTokens }
+          : setting.nonPrivate
+            ? { mechanism: 'non-private-reference', ...sampling, privateTokenCap: cap }
+            : { mechanism: 'private-prediction', ...sampling, clip: options.clip, drafter, privateTokenCap: cap };
         const example = await model.generateExample({
           privatePrompts: setting.publicOnly ? [] : batch.map((record) => `${TEMPLATE_BEFORE}${recordJson(schema, record)}\n\n${PUBLIC_PROMPT}`),
           publicPrompt: PUBLIC_PROMPT,

@@ -244,9 +244,14 @@ export function registerReleaseCommands(program: Command): void {
       .command('export')
       .description('download every synthetic record')
       .argument('<id>', 'release id')
-      .addOption(new Option('--format <format>', 'file format').choices(['jsonl', 'csv']).default('jsonl'))
-      .option('--output <file>', 'write to this file (default stdout)'),
+      .addOption(
+        new Option('--format <format>', 'jsonl or csv (one column per field), parquet (typed columns), zip (Parquet, a Hugging Face dataset card and the schema)')
+          .choices(['jsonl', 'csv', 'parquet', 'zip'])
+          .default('jsonl'),
+      )
+      .option('--output <file>', 'write to this file (default stdout; parquet and zip need --output)'),
   ).action(async (id: string, options: ConnectionOptions & { format: string; output?: string }) => {
+    if ((options.format === 'parquet' || options.format === 'zip') && !options.output) throw new Error(`--format ${options.format} is binary: give --output <file>`);
     const response = await GatewayClient.fromOptions(options).fetch(`/releases/${encodeURIComponent(id)}/export?format=${options.format}`, { method: 'GET' });
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
     await pipeline(body, options.output ? createWriteStream(options.output) : process.stdout, options.output ? {} : { end: false });

@@ -69,7 +69,9 @@ export async function graphql<T>(token: string | null, query: string, variables:
  * Downloads a release export. A plain link cannot carry the Authorization header, so the file is
  * fetched here and handed to the browser as a Blob.
  */
-export async function downloadExport(token: string, releaseId: string, format: 'jsonl' | 'csv'): Promise<void> {
+export type ExportFormat = 'jsonl' | 'csv' | 'parquet' | 'zip';
+
+export async function downloadExport(token: string, releaseId: string, format: ExportFormat): Promise<void> {
   const response = await send(`/releases/${encodeURIComponent(releaseId)}/export?format=${format}`, {
     headers: { authorization: `Bearer ${token}` },
   });

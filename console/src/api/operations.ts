@@ -73,6 +73,9 @@ export interface DatasetDetail extends DatasetSummary {
   promptTemplate: string;
   benchmark: boolean;
   replayThreshold: number;
+  /** True for a dataset with a schema of its own (its records have several typed fields). */
+  structured: boolean;
+  recordSchema: { conditionField: string | null; fields: RecordFieldSummary[] };
   budget: (BudgetSummary & { spentRho: number; closedFormSpentEpsilon: number; warnings: string[]; nonPrivateReleases: number }) | null;
 }
 
@@ -80,6 +83,7 @@ export const DATASET = /* GraphQL */ `
   query ConsoleDataset($id: ID!) {
     dataset(id: $id) {
       id name description recordCount labels labelsDerivedFromData archived createdAt textField labelField promptTemplate benchmark replayThreshold
+      structured recordSchema { conditionField fields { name kind optional maxTokens values min max decimals } }
       budget { epsilon delta spentRho spentEpsilon closedFormSpentEpsilon remainingEpsilon warnings nonPrivateReleases }
     }
   }
@@ -263,21 +267,39 @@ export interface SyntheticRecord {
   ordinal: number;
   label: string | null;
   text: string;
+  /** Typed values keyed by field name (a text-and-label record: text and label). */
+  values: Record<string, string | number | boolean | null>;
+}
+
+export type RecordFieldKind = 'TEXT' | 'CATEGORY' | 'INTEGER' | 'NUMBER' | 'BOOLEAN';
+
+/** One declared field of a record schema, as the console shows it. */
+export interface RecordFieldSummary {
+  name: string;
+  kind: RecordFieldKind;
+  optional: boolean;
+  maxTokens: number | null;
+  values: string[] | null;
+  min: number | null;
+  max: number | null;
+  decimals: number | null;
 }
 
 export const RELEASE_RECORDS = /* GraphQL */ `
   query ConsoleReleaseRecords($id: ID!, $first: Int, $after: String, $label: String) {
     release(id: $id) {
       id
+      structured
+      recordSchema { fields { name kind } }
       records(first: $first, after: $after, label: $label) {
-        nodes { ordinal label text }
+        nodes { ordinal label text values }
         pageInfo { hasNextPage endCursor }
       }
     }
   }
 `;
 export interface ReleaseRecordsResult {
-  release: { id: string; records: Connection<SyntheticRecord> };
+  release: { id: string; structured: boolean; recordSchema: { fields: { name: string; kind: RecordFieldKind }[] }; records: Connection<SyntheticRecord> };
 }
 
 export const ORGANIZATIONS = /* GraphQL */ `

@@ -1,3 +1,4 @@
+import { type ReactNode } from 'react';
 import { graphql } from '../api/client';
 import { DATASET, type DatasetResult, RELEASES, type ReleasesResult, VERIFY_LEDGER, type VerifyLedgerResult } from '../api/operations';
 import { BudgetGauge } from '../components/budget-gauge';
@@ -12,6 +13,7 @@ import { burnDownPoints, loadLedger } from '../ledger';
 import { Link } from '../router';
 import { useSession } from '../session';
 import { DeclaredLabels } from './declared-labels';
+import { RecordSchemaTable } from './record-schema';
 import { ReleaseTable } from './release-list';
 import { VerificationResult } from './verification-result';
 
@@ -80,8 +82,12 @@ export function DatasetPage({ id }: { id: string }) {
                 items={[
                   ['Records', formatNumber(detail.recordCount)],
                   ['Labels', detail.labelField ? (detail.labels.length > 0 ? `${detail.labels.join(', ')} (declared)` : 'none declared yet') : 'unlabelled'],
-                  ['Text field', <code key="text">{detail.textField}</code>],
-                  ['Label field', detail.labelField ? <code key="label">{detail.labelField}</code> : 'none'],
+                  ...(detail.structured
+                    ? ([['Fields', `${detail.recordSchema.fields.length} (see the record schema)`]] as [string, string][])
+                    : ([
+                        ['Text field', <code key="text">{detail.textField}</code>],
+                        ['Label field', detail.labelField ? <code key="label">{detail.labelField}</code> : 'none'],
+                      ] as [string, ReactNode][])),
                   ['Replay threshold', `${formatPercent(detail.replayThreshold, 1)} of a release's records`],
                   ...(detail.benchmark ? ([['Benchmark dataset', 'yes: non-private reference releases allowed']] as [string, string][]) : []),
                   ['Created', formatTime(detail.createdAt)],
@@ -91,6 +97,7 @@ export function DatasetPage({ id }: { id: string }) {
               <pre className="template">{detail.promptTemplate}</pre>
             </section>
           </div>
+          {detail.structured ? <RecordSchemaTable fields={detail.recordSchema.fields} conditionField={detail.recordSchema.conditionField} /> : null}
           {detail.labelField ? (
             <DeclaredLabels
               datasetId={id}

@@ -1,12 +1,27 @@
 import { useState } from 'react';
-import { downloadExport, graphql } from '../api/client';
-import { RELEASE_RECORDS, type ReleaseRecordsResult } from '../api/operations';
+import { downloadExport, type ExportFormat, graphql } from '../api/client';
+import { RELEASE_RECORDS, type ReleaseRecordsResult, type SyntheticRecord } from '../api/operations';
 import { ErrorMessage, Loading } from '../components/error-message';
 import { Pager, useCursorPages } from '../components/pager';
 import { useAction, useAsync } from '../hooks';
 import { useSession } from '../session';
 
 export const RECORDS_PAGE_SIZE = 10;
+
+const exportButtons: readonly [ExportFormat, string, string][] = [
+  ['jsonl', 'Export JSONL', 'JSON Lines, one object per record'],
+  ['csv', 'Export CSV', 'CSV, one column per field'],
+  ['parquet', 'Export Parquet', 'Parquet, typed columns from the record schema'],
+  ['zip', 'Download bundle', 'A zip: the Parquet file with a Hugging Face dataset card (README.md) and the schema'],
+];
+
+/** One cell of a structured record: numbers right-aligned, booleans in words, a missing value marked. */
+function FieldCell({ value }: { value: SyntheticRecord['values'][string] | undefined }) {
+  if (value === null || value === undefined) return <td><span className="muted">none</span></td>;
+  if (typeof value === 'number') return <td className="number">{value}</td>;
+  if (typeof value === 'boolean') return <td>{value ? 'true' : 'false'}</td>;
+  return <td className="record-text">{value}</td>;
+}
 
 /** Pages through a release's synthetic records, optionally of one label, and exports them all. */
 export function RecordBrowser({ releaseId, labels }: { releaseId: string; labels: (string | null)[] }) {
@@ -22,10 +37,13 @@ export function RecordBrowser({ releaseId, labels }: { releaseId: string; labels
     }),
     `records:${releaseId}:${label}:${pages.after}`,
   );
-  const exporting = useAction((format: 'jsonl' | 'csv') => downloadExport(token, releaseId, format));
+  const exporting = useAction((format: ExportFormat) => downloadExport(token, releaseId, format));
   const named = labels.filter((entry): entry is string => entry !== null);
   const nodes = records.data?.result.release.records.nodes ?? [];
   const shownLabel = records.data?.label ?? '';
+  const release = records.data?.result.release;
+  // A structured release: one column per field of its schema, in schema order.
+  const fields = release?.structured ? release.recordSchema.fields : null;
 
   return (
     <section aria-labelledby="records-heading">
@@ -52,12 +70,11 @@ export function RecordBrowser({ releaseId, labels }: { releaseId: string; labels
           </div>
         ) : null}
         <div className="actions" role="group" aria-label="Export every record">
-          <button type="button" onClick={() => void exporting.run('jsonl')} disabled={exporting.busy}>
-            Export JSONL
-          </button>
-          <button type="button" onClick={() => void exporting.run('csv')} disabled={exporting.busy}>
-            Export CSV
-          </button>
+          {exportButtons.map(([format, text, title]) => (
+            <button key={format} type="button" title={title} onClick={() => void exporting.run(format)} disabled={exporting.busy}>
+              {text}
+            </button>
+          ))}
         </div>
       </div>
       <ErrorMessage error={exporting.error} context="The export failed" />
@@ -73,16 +90,32 @@ export function RecordBrowser({ releaseId, labels }: { releaseId: string; labels
               <thead>
                 <tr>
                   <th scope="col">#</th>
-                  <th scope="col">Label</th>
-                  <th scope="col">Text</th>
+                  {fields ? (
+                    fields.map((field) => (
+                      <th key={field.name} scope="col" title={field.kind.toLowerCase()}>
+                        {field.name}
+                      </th>
+                    ))
+                  ) : (
+                    <>
+                      <th scope="col">Label</th>
+                      <th scope="col">Text</th>
+                    </>
+                  )}
                 </tr>
               </thead>
               <tbody>
                 {nodes.map((record) => (
                   <tr key={record.ordinal}>
                     <th scope="row">{record.ordinal}</th>
-                    <td>{record.label ?? <span className="muted">none</span>}</td>
-                    <td className="record-text">{record.text}</td>
+                    {fields ? (
+                      fields.map((field) => <FieldCell key={field.name} value={Object.prototype.hasOwnProperty.call(record.values, field.name) ? record.values[field.name] : null} />)
+                    ) : (
+                      <>
+                        <td>{record.label ?? <span className="muted">none</span>}</td>
+                        <td className="record-text">{record.text}</td>
+                      </>
+                    )}
                   </tr>
                 ))}
               </tbody>

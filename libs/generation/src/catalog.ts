@@ -57,3 +57,5 @@ export {
   renderChatPromptTemplates,
   TEXT_PLACEHOLDER,
 } from './prompt/prompt-template';
+export { recordTokenBound } from './decoding/record-grammar';
+export { recordWritingProblem } from './decoding/record-token-mask';

@@ -33,12 +33,21 @@ afterAll(async () => {
   await model.release();
 });
 
-function params(overrides: Partial<ExampleParams>): ExampleParams {
-  return { clip: 10, expectedBatchSize: 4, temperature: 1, publicTemperature: 1, drafter: null, privateTokenCap: 200, maxNewTokens: bound, ...overrides };
+/** What a setting changes: the drafter, the cap, the non-private reference, the token bound. */
+interface Setting {
+  readonly drafter?: { readonly threshold: number; readonly sigma: number } | null;
+  readonly privateTokenCap?: number;
+  readonly nonPrivate?: boolean;
+  readonly maxNewTokens?: number;
+}
+
+function params(setting: Setting): ExampleParams {
+  const common = { expectedBatchSize: 4, temperature: 1, publicTemperature: 1, privateTokenCap: setting.privateTokenCap ?? 200, maxNewTokens: setting.maxNewTokens ?? bound };
+  return setting.nonPrivate ? { mechanism: 'non-private-reference', ...common } : { mechanism: 'private-prediction', ...common, clip: 10, drafter: setting.drafter ?? null };
 }
 
 describe('structured examples (schema-constrained decoding)', () => {
-  const settings: [string, Partial<ExampleParams>, boolean][] = [
+  const settings: [string, Setting, boolean][] = [
     ['every step private', {}, false],
     ['with the drafter', { drafter: { threshold: 0.5, sigma: 0.1 } }, false],
     ['with the drafter and speculative verification', { drafter: { threshold: 0.5, sigma: 0.1 } }, true],

@@ -1,5 +1,5 @@
 import { type RecordSchema, textAndLabelSchema } from './record-schema';
-import { recordJson, validateCsvHeader, validateRecord } from './record-validation';
+import { fieldValue, recordJson, validateCsvHeader, validateRecord } from './record-validation';
 
 const tickets: RecordSchema = {
   fields: [
@@ -53,6 +53,8 @@ describe('validateRecord', () => {
     ['a text over the default limit', { ...good, note: 'x'.repeat(51) }, ['note:TEXT_TOO_LONG'], json],
     ['an empty required text', { ...good, message: '   ' }, ['message:EMPTY_TEXT'], json],
     ['a NUL character', { ...good, message: 'a\u0000b' }, ['message:NUL_CHARACTER'], json],
+    ['a lone surrogate in a text', { ...good, message: JSON.parse('"a\\ud800b"') as string }, ['message:INVALID_CHARACTER'], json],
+    ['a lone low surrogate in a category', { ...good, product: JSON.parse('"\\udc00"') as string }, ['product:INVALID_CHARACTER'], json],
     ['a number for a text', { ...good, message: 5 }, ['message:WRONG_TYPE'], json],
     ['several problems at once', { message: 'ok', product: 'switch', priority: 9, extra: 1 }, ['extra:UNKNOWN_FIELD', 'product:UNDECLARED_VALUE', 'priority:OUT_OF_RANGE'], json],
   ])('refuses %s with a field-named problem and its code', (_what, raw, expected, options) => {
@@ -81,6 +83,23 @@ describe('validateRecord', () => {
   it('keeps exact boundaries: min and max are in range, decimals exactly at the limit pass', () => {
     expect(codes({ ...good, priority: 1, score: -1 })).toEqual([]);
     expect(codes({ ...good, priority: 5, score: 0.99 })).toEqual([]);
+  });
+});
+
+describe('fields named like Object properties', () => {
+  const schema: RecordSchema = {
+    fields: [
+      { name: 'constructor', type: { kind: 'integer', min: 0, max: 9 }, optional: true },
+      { name: 'toString', type: { kind: 'text', maxTokens: 4 }, optional: false },
+    ],
+    conditionField: null,
+  };
+
+  it('never read the prototype: a missing one is missing, and the record JSON holds null', () => {
+    expect(validateRecord(schema, { toString: 'x' }, json).record).toEqual({ constructor: null, toString: 'x' });
+    expect(validateRecord(schema, {}, json).problems.map((p) => p.code)).toEqual(['MISSING_FIELD']);
+    expect(recordJson(schema, { toString: 'x' })).toBe('{"constructor":null,"toString":"x"}');
+    expect(fieldValue({}, 'constructor')).toBeNull();
   });
 });
 

@@ -32,7 +32,9 @@ export type RecordProblemCode =
   /** A required text that is empty or only whitespace. */
   | 'EMPTY_TEXT'
   /** A string containing U+0000 (PostgreSQL cannot store it). */
-  | 'NUL_CHARACTER';
+  | 'NUL_CHARACTER'
+  /** A string with a lone UTF-16 surrogate (a JSON `\\ud800` escape): no character, and PostgreSQL's jsonb refuses it. */
+  | 'INVALID_CHARACTER';
 
 /** One problem of a record: the field, the rule it breaks (never the value of a text), a code. */
 export interface RecordProblem {
@@ -54,6 +56,15 @@ export interface RecordCheckOptions {
 export type RecordCheck = { readonly record: StructuredRecord; readonly problems: readonly [] } | { readonly record: null; readonly problems: readonly RecordProblem[] };
 
 const INTEGER_TEXT = /^[+-]?\d+$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The value of `name` in `record`, or null: only the record's own properties count, so a field
+ * named like an Object method (`constructor`, `toString`) never reads the prototype.
+ */
+export function fieldValue(record: StructuredRecord, name: string): FieldValue {
+  return Object.hasOwn(record, name) ? (record[name] ?? null) : null;
+}
 const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
@@ -69,7 +80,7 @@ export function validateRecord(schema: RecordSchema, raw: Readonly<Record<string
   }
   const record: Record<string, FieldValue> = {};
   for (const field of schema.fields) {
-    const checked = checkValue(field, Object.prototype.hasOwnProperty.call(raw, field.name) ? raw[field.name] : undefined, options);
+    const checked = checkValue(field, Object.hasOwn(raw, field.name) ? raw[field.name] : undefined, options);
     if ('problem' in checked) problems.push(checked.problem);
     else record[field.name] = checked.value;
   }
@@ -101,7 +112,7 @@ export function validateCsvHeader(schema: RecordSchema, columns: readonly string
  */
 export function recordJson(schema: RecordSchema, record: StructuredRecord): string {
   const ordered: Record<string, FieldValue> = {};
-  for (const field of schema.fields) ordered[field.name] = record[field.name] ?? null;
+  for (const field of schema.fields) ordered[field.name] = fieldValue(record, field.name);
   return JSON.stringify(ordered);
 }
 
@@ -134,6 +145,7 @@ function checkValue(field: FieldSpec, raw: unknown, options: RecordCheckOptions)
       if (typeof raw !== 'string') return problem('must be a string (a text field)', 'WRONG_TYPE');
       if (raw.trim().length === 0) return field.optional ? { value: null } : problem('is empty (a required text field)', 'EMPTY_TEXT');
       if (raw.includes('\u0000')) return problem('contains a NUL character', 'NUL_CHARACTER');
+      if (LONE_SURROGATE.test(raw)) return problem('contains a lone UTF-16 surrogate (an escape such as \\ud800 that is no character)', 'INVALID_CHARACTER');
       const maxChars = type.maxChars ?? options.defaultMaxChars;
       if (codePointsUpTo(raw, maxChars) > maxChars) {
         return problem(`is longer than ${maxChars} characters (${type.maxChars !== undefined ? "the field's maxChars" : 'IMPORT_MAX_RECORD_CHARS'})`, 'TEXT_TOO_LONG');
@@ -147,6 +159,7 @@ function checkValue(field: FieldSpec, raw: unknown, options: RecordCheckOptions)
       const value = String(raw).trim();
       if (value.length === 0) return field.optional ? { value: null } : problem('is empty (a required category field)', 'MISSING_FIELD');
       if (value.includes('\u0000')) return problem('contains a NUL character', 'NUL_CHARACTER');
+      if (LONE_SURROGATE.test(value)) return problem('contains a lone UTF-16 surrogate (an escape such as \\ud800 that is no character)', 'INVALID_CHARACTER');
       if (!type.values.includes(value)) return problem(`has the value "${value}", which is not declared (declared: ${declaredList(type.values)})`, 'UNDECLARED_VALUE');
       return { value };
     }

@@ -1,3 +1,4 @@
+import { placeholdersOf, publicPromptTemplate, TEXT_PLACEHOLDER } from '@synthgate/generation/catalog';
 import { type RecordSchema, TEXT_AND_LABEL_MAX_TOKENS, textAndLabelSchema, validateRecordSchema, withCategoryValues } from '@synthgate/records';
 import { DomainError } from '../gateway.errors';
 import { type RecordSchemaInput, schemaDefinition } from './record-schema.types';
@@ -32,6 +33,13 @@ export function structuredShape(input: RecordSchemaInput): DeclaredShape {
     throw new DomainError('BAD_USER_INPUT', `${first.field}: ${first.rule}${more}`, { field: first.field, problems, problemCount: problems.length });
   }
   const schema = result.schema;
+  // {label} in a prompt is the condition value: a field named label must be that field.
+  const label = schema.fields.findIndex((field) => field.name === 'label');
+  if (label >= 0 && schema.conditionField !== null && schema.conditionField !== 'label') {
+    const field = `input.schema.fields[${label}].name`;
+    const rule = `"label" names the condition value in prompts ({label}); rename this field or make it the conditionField`;
+    throw new DomainError('BAD_USER_INPUT', `${field}: ${rule}`, { field, problems: [{ field, rule, code: 'SCHEMA_BAD_FIELD_NAME' }], problemCount: 1 });
+  }
   const condition = schema.fields.find((field) => field.name === schema.conditionField);
   const text = schema.fields.find((field) => field.type.kind === 'text') ?? schema.fields[0]!;
   return {
@@ -53,4 +61,42 @@ export function textAndLabelShape(textField: string, labelField: string | null, 
 export function schemaWithLabels(dataset: { structured: boolean; recordSchema: RecordSchema }, labels: readonly string[], added: readonly string[]): RecordSchema {
   if (!dataset.structured) return textAndLabelSchema(labels, TEXT_AND_LABEL_MAX_TOKENS);
   return withCategoryValues(dataset.recordSchema, dataset.recordSchema.conditionField!, added);
+}
+
+/**
+ * The placeholders a dataset's prompt may use besides `{text}`: `all` in a record's prompt, and
+ * `public` in the public prompt, which is read with no record. `{label}` is the label, or a
+ * structured dataset's condition value, both public per batch; a structured dataset's other
+ * fields hold the record's own values (a field named `text` is reached through `{text}`, the
+ * record as JSON), so they may only stand where the record does, before `{text}`.
+ */
+export interface PromptFields {
+  readonly all: readonly string[];
+  readonly public: readonly string[];
+}
+
+export function promptFields(dataset: { structured: boolean; labelField: string | null; recordSchema: RecordSchema }): PromptFields {
+  const label = dataset.labelField !== null ? ['label'] : [];
+  if (!dataset.structured) return { all: label, public: label };
+  const condition = dataset.recordSchema.conditionField;
+  const own = dataset.recordSchema.fields.map((field) => field.name).filter((name) => name !== 'text' && name !== 'label');
+  const conditionNames = condition !== null ? ['label', ...(condition !== 'label' ? [condition] : [])] : [];
+  return { all: [...new Set([...conditionNames, ...own])], public: conditionNames };
+}
+
+/** Why `part` (read with no record) uses a field that only a record has, or null. */
+export function publicPlaceholderProblem(part: string, fields: PromptFields, where: string): string | null {
+  const leak = placeholdersOf(part).find((name) => name !== 'text' && !fields.public.includes(name));
+  if (leak === undefined) return null;
+  return `uses {${leak}} ${where}, in the public prompt, which is read with no record; only ${fields.public.length > 0 ? fields.public.map((name) => `{${name}}`).join(' and ') : 'no field'} may stand there`;
+}
+
+/** The same rule for a chat prompt: every turn but the one holding `{text}` is public whole; that one after `{text}`. */
+export function chatPublicPlaceholderProblem(turns: readonly { readonly content: string }[], fields: PromptFields): string | null {
+  for (const turn of turns) {
+    const holdsText = turn.content.includes(TEXT_PLACEHOLDER);
+    const problem = publicPlaceholderProblem(holdsText ? publicPromptTemplate(turn.content) : turn.content, fields, holdsText ? 'after {text}' : 'in a turn without {text}');
+    if (problem) return problem;
+  }
+  return null;
 }

@@ -2,11 +2,22 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AccessError, type Action, type Actor, defineAbilityFor, scopeFor, subject } from '@synthgate/access';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { Database, type DatasetChanges, type DatasetEntity, type Page, type PageRequest, type PromptChatTurn, type Repositories, type SensitiveRecordEntity } from '@synthgate/persistence';
-import { chatTemplateProblem, DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem } from '@synthgate/generation/catalog';
+import { chatTemplateProblem, DEFAULT_LABELLED_TEMPLATE, DEFAULT_UNLABELLED_TEMPLATE, promptTemplateProblem, publicPromptTemplate } from '@synthgate/generation/catalog';
 import { epsilonFromRho, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../gateway.errors';
-import { DEFAULT_CONDITIONED_RECORD_TEMPLATE, DEFAULT_RECORD_TEMPLATE, type DeclaredShape, schemaWithLabels, structuredShape, textAndLabelShape } from './dataset-schema';
+import {
+  chatPublicPlaceholderProblem,
+  DEFAULT_CONDITIONED_RECORD_TEMPLATE,
+  DEFAULT_RECORD_TEMPLATE,
+  type DeclaredShape,
+  promptFields,
+  type PromptFields,
+  publicPlaceholderProblem,
+  schemaWithLabels,
+  structuredShape,
+  textAndLabelShape,
+} from './dataset-schema';
 import { type RecordSchemaInput } from './record-schema.types';
 
 export const DEFAULT_BUDGET_EPSILON = 3;
@@ -74,9 +85,12 @@ function validateDescription(field: string, description: string): string {
   return description;
 }
 
-/** A dataset's prompt template, by the one rule of libs/generation's prompt-template.ts. */
-function validatePromptTemplate(field: string, template: string, labelled: boolean): void {
-  const problem = promptTemplateProblem(template, labelled ? ['label'] : []);
+/**
+ * A dataset's prompt template, by the one rule of libs/generation's prompt-template.ts, with the
+ * placeholders the dataset's fields allow: the public prompt (after `{text}`) only public ones.
+ */
+function validatePromptTemplate(field: string, template: string, fields: PromptFields): void {
+  const problem = promptTemplateProblem(template, fields.all) ?? publicPlaceholderProblem(publicPromptTemplate(template), fields, 'after {text}');
   if (problem) throw DomainError.badInput(field, problem);
 }
 
@@ -87,9 +101,9 @@ const MAX_CHAT_TURNS = 16;
  * A dataset's chat prompt, by the rule of libs/generation's prompt-template.ts: system, user or
  * assistant turns, `{text}` exactly once in all, `{label}` only in a labelled dataset.
  */
-function validatePromptChat(field: string, turns: readonly { readonly role: string; readonly content: string }[], labelled: boolean): PromptChatTurn[] {
+function validatePromptChat(field: string, turns: readonly { readonly role: string; readonly content: string }[], fields: PromptFields): PromptChatTurn[] {
   if (turns.length > MAX_CHAT_TURNS) throw DomainError.badInput(field, `must have at most ${MAX_CHAT_TURNS} turns`);
-  const problem = chatTemplateProblem(turns, labelled ? ['label'] : []);
+  const problem = chatTemplateProblem(turns, fields.all) ?? chatPublicPlaceholderProblem(turns, fields);
   if (problem) throw DomainError.badInput(field, problem);
   // chatTemplateProblem has checked every role.
   return turns.map((turn) => ({ role: turn.role as PromptChatTurn['role'], content: turn.content }));
@@ -175,8 +189,9 @@ export class DatasetService {
         ? DEFAULT_LABELLED_TEMPLATE
         : DEFAULT_UNLABELLED_TEMPLATE;
     const promptTemplate = input.promptTemplate ?? defaultTemplate;
-    validatePromptTemplate('input.promptTemplate', promptTemplate, labelField !== null);
-    const promptChat = input.promptChat && input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, labelField !== null) : null;
+    const fields = promptFields(shape);
+    validatePromptTemplate('input.promptTemplate', promptTemplate, fields);
+    const promptChat = input.promptChat && input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, fields) : null;
     const budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget?.epsilon ?? DEFAULT_BUDGET_EPSILON);
     const budgetDelta = validateDelta('input.budget.delta', input.budget?.delta ?? DEFAULT_BUDGET_DELTA);
     const replayThreshold = validateReplayThreshold('input.replayThreshold', input.replayThreshold ?? DEFAULT_REPLAY_THRESHOLD);
@@ -228,11 +243,11 @@ export class DatasetService {
       if (input.name !== undefined && input.name !== null) changes.name = validateName('input.name', input.name);
       if (input.description !== undefined && input.description !== null) changes.description = validateDescription('input.description', input.description);
       if (input.promptTemplate !== undefined && input.promptTemplate !== null) {
-        validatePromptTemplate('input.promptTemplate', input.promptTemplate, dataset.labelField !== null);
+        validatePromptTemplate('input.promptTemplate', input.promptTemplate, promptFields(dataset));
         changes.promptTemplate = input.promptTemplate;
       }
       if (input.promptChat !== undefined && input.promptChat !== null) {
-        changes.promptChat = input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, dataset.labelField !== null) : null;
+        changes.promptChat = input.promptChat.length > 0 ? validatePromptChat('input.promptChat', input.promptChat, promptFields(dataset)) : null;
       }
       if (input.budget?.epsilon !== undefined && input.budget.epsilon !== null) changes.budgetEpsilon = validateEpsilon('input.budget.epsilon', input.budget.epsilon);
       if (input.budget?.delta !== undefined && input.budget.delta !== null) changes.budgetDelta = validateDelta('input.budget.delta', input.budget.delta);

@@ -34,7 +34,8 @@ export class StructuredCsvRows extends Transform {
       this.push({ line: info.lines, parseError: `has ${record.length} fields; the header has ${this.header.length}` });
       return callback();
     }
-    const fields: Record<string, string> = {};
+    // No prototype: a column named like an Object property is an own key like any other.
+    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
     this.header.forEach((column, index) => {
       fields[column] = record[index]!;
     });

@@ -1,7 +1,7 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
-import { fillPrompt, GenerationError, publicPromptTemplate, renderChatPromptTemplates } from '@synthgate/generation/catalog';
+import { fillPrompt, GenerationError, publicPromptTemplate, recordWritingProblem, renderChatPromptTemplates } from '@synthgate/generation/catalog';
 import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 
@@ -66,7 +66,7 @@ export interface ReleaseModel {
   readonly name: string;
   readonly vocabSize: number;
   readonly maxPositions: number;
-  readonly tokenizer: { encode(text: string): number[] };
+  readonly tokenizer: { encode(text: string): number[]; tokenBytes?(): readonly (Uint8Array | null)[] };
   /** The model's chat template and end-of-sequence text; null for a model without one. */
   readonly chat?: { readonly template: string; readonly eosToken: string } | null;
 }
@@ -105,6 +105,9 @@ export function validateReleaseRequest(
     throw DomainError.badInput('input.mode', 'NON_PRIVATE_REFERENCE releases have no privacy guarantee and are only possible on a dataset created with benchmark: true');
   }
   if (dataset.recordCount === 0) throw DomainError.badInput('input.datasetId', 'the dataset has no records; import some first');
+  // A structured release writes JSON records token by token: the model must be able to.
+  const writing = dataset.structured && model.tokenizer.tokenBytes ? recordWritingProblem(model.tokenizer.tokenBytes(), model.vocabSize) : null;
+  if (writing) throw DomainError.badInput('input.model', `cannot write this dataset's structured records: ${writing}`);
   if (dataset.budgetDelta >= 1 / dataset.recordCount) {
     throw DomainError.badInput(
       'input.datasetId',

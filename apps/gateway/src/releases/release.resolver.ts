@@ -1,6 +1,8 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { type Actor, Can, CurrentActor } from '@synthgate/access';
 import { type ReleaseEntity } from '@synthgate/persistence';
+import { type RecordSchema as DeclaredSchema } from '@synthgate/records';
+import { RecordSchema, toRecordSchema } from '../datasets/record-schema.types';
 import { FIELD_COSTS } from '../graphql/field-costs';
 import { type GraphQLContext } from '../graphql/loaders';
 import { PageArgs, pageRequest, toConnection } from '../graphql/pagination';
@@ -114,10 +116,23 @@ export class ReleaseResolver {
   async records(
     @CurrentActor() actor: Actor,
     @Parent() release: Release,
+    @Context() context: GraphQLContext,
     @Args() page: PageArgs,
     @Args('label', { type: () => String, nullable: true }) label?: string | null,
   ) {
-    return toConnection(await this.releaseService.records(actor, release.id, label ?? null, pageRequest(page)), toSyntheticRecord);
+    const records = await this.releaseService.records(actor, release.id, label ?? null, pageRequest(page));
+    const { recordSchema, structured } = await this.recordShape(context, release.datasetId);
+    return toConnection(records, (record) => toSyntheticRecord(record, recordSchema, structured));
+  }
+
+  @ResolveField(() => RecordSchema, { description: "The record schema of the release's dataset (public metadata): the fields of its records, in order." })
+  async recordSchema(@Parent() release: Release, @Context() context: GraphQLContext): Promise<RecordSchema> {
+    return toRecordSchema((await this.recordShape(context, release.datasetId)).recordSchema);
+  }
+
+  @ResolveField(() => Boolean, { description: 'True when the dataset is structured: records carry the typed values of several fields; false for text and label.' })
+  async structured(@Parent() release: Release, @Context() context: GraphQLContext): Promise<boolean> {
+    return (await this.recordShape(context, release.datasetId)).structured;
   }
 
   @ResolveField(() => [Organization], { description: 'Organisations it is published to (a consumer sees only its own).' })
@@ -142,6 +157,13 @@ export class ReleaseResolver {
 
   private toRelease(actor: Actor, release: ReleaseEntity, datasetName: string): Release {
     return toRelease(release, datasetName, { runDetails: this.releaseService.seesRunDetails(actor, release) });
+  }
+
+  /** The dataset's schema is public metadata of its releases, as its name is (callers have checked access to the release). */
+  private async recordShape(context: GraphQLContext, datasetId: string): Promise<{ recordSchema: DeclaredSchema; structured: boolean }> {
+    const dataset = await context.loaders.datasets.load(datasetId);
+    if (!dataset) throw new Error(`release of a missing dataset ${datasetId}`);
+    return { recordSchema: dataset.recordSchema, structured: dataset.structured };
   }
 
   private async datasetName(context: GraphQLContext, datasetId: string): Promise<string> {

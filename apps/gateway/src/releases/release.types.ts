@@ -1,6 +1,10 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { type ReleaseStatus, type SyntheticRecordEntity } from '@synthgate/persistence';
+import { type RecordSchema as DeclaredSchema } from '@synthgate/records';
+import GraphQLJSON from '../graphql/json.scalar';
 import { Connection } from '../graphql/pagination';
+import { RecordFieldValue, toRecordFieldValues } from './record-values.types';
+import { recordValues } from './release-files';
 import { type ReleaseMode } from './release-request';
 
 export const ReleaseStatusEnum = { QUEUED: 'QUEUED', RUNNING: 'RUNNING', SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED', CANCELLED: 'CANCELLED' } as const satisfies Record<ReleaseStatus, ReleaseStatus>;
@@ -293,6 +297,15 @@ export class SyntheticRecord {
 
   @Field(() => String, { nullable: true })
   label!: string | null;
+
+  @Field(() => GraphQLJSON, {
+    description:
+      "The record's values keyed by field name (see the release's recordSchema): typed JSON (strings, numbers, booleans, null). A text-and-label release's records have text and label.",
+  })
+  values!: Record<string, string | number | boolean | null>;
+
+  @Field(() => [RecordFieldValue], { description: "The same values in schema order, each in the typed accessor of its field's kind." })
+  fields!: RecordFieldValue[];
 }
 
 export const SyntheticRecordConnection = Connection(SyntheticRecord, 'SyntheticRecord');
@@ -423,6 +436,8 @@ export class ReleasePlan {
   parameters!: ReleaseParameters;
 }
 
-export function toSyntheticRecord(entity: SyntheticRecordEntity): SyntheticRecord {
-  return { ordinal: entity.ordinal, text: entity.text, label: entity.label };
+/** A synthetic record as the API shows it, its values typed by `schema` (the release's record schema). */
+export function toSyntheticRecord(entity: SyntheticRecordEntity, schema: DeclaredSchema, structured: boolean): SyntheticRecord {
+  const values = recordValues(entity, structured);
+  return { ordinal: entity.ordinal, text: entity.text, label: entity.label, values: { ...values }, fields: toRecordFieldValues(schema, values) };
 }

@@ -240,6 +240,15 @@ export class RecordGrammar {
   }
 }
 
+/**
+ * The most tokens a record of `schema` can take, end-of-sequence included (every token carries at
+ * least one byte): a public bound, from the schema alone, for a structured release's `maxTokens`.
+ * ORT-free, exported through `@synthgate/generation/catalog` so the gateway can plan with it.
+ */
+export function recordTokenBound(schema: RecordSchema): number {
+  return new RecordGrammar(schema).maxRecordTokens();
+}
+
 function byte(char: string): Item {
   return { kind: 'byte', byte: char.charCodeAt(0), optional: false };
 }

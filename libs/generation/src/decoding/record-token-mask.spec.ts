@@ -4,7 +4,7 @@ import { type FieldSpec, type RecordSchema } from '@synthgate/records';
 import { latin1, oracleAccepts, schemaViolation } from '../testing/record-oracle';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { type RecordState } from './record-grammar';
-import { RecordTokenMask, VocabularyTrie } from './record-token-mask';
+import { RecordTokenMask, recordWritingProblem, VocabularyTrie } from './record-token-mask';
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng.nextDouble() * items.length)]!;
 const between = (rng: Rng, low: number, high: number): number => low + Math.floor(rng.nextDouble() * (high - low + 1));
@@ -160,6 +160,8 @@ describe('the record constraint against the brute-force oracle (small vocabulary
   it('needs a tokenizer that can write every JSON character', () => {
     const partial = vocabulary.filter((t) => t === null || latin1String(t) !== '}');
     expect(() => new VocabularyTrie(partial, partial.length)).toThrow(/no single-byte token for "}"/);
+    expect(recordWritingProblem(partial, partial.length)).toMatch(/no single-byte token for "}"/);
+    expect(recordWritingProblem(vocabulary, vocabulary.length)).toBeNull();
   });
 });
 

@@ -52,8 +52,32 @@ export class VocabularyTrie {
   }
 }
 
-/** Masks kept per grammar before the cache starts over (each is one byte per vocabulary entry). */
-const CACHE_LIMIT = 2048;
+const writingProblems = new WeakMap<readonly (Uint8Array | null)[], string | null>();
+
+/**
+ * Why a tokenizer cannot write structured records (no single-byte token for some JSON
+ * character), or null when it can: a public property of the model, checked when a structured
+ * release is requested so that a model that cannot write its records is refused before any debit.
+ */
+export function recordWritingProblem(tokenBytes: readonly (Uint8Array | null)[], vocabSize: number): string | null {
+  let problem = writingProblems.get(tokenBytes);
+  if (problem === undefined) {
+    try {
+      new VocabularyTrie(tokenBytes, vocabSize);
+      problem = null;
+    } catch (error) {
+      problem = error instanceof GenerationError ? error.message : String(error);
+    }
+    writingProblems.set(tokenBytes, problem);
+  }
+  return problem;
+}
+
+/**
+ * Bytes of masks kept per constraint before its cache starts over (each mask is one byte per
+ * vocabulary entry: 4,000 masks of a 4,096-token vocabulary, about 100 of a 150,000-token one).
+ */
+const CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The schema constraint over a vocabulary: at each state, the tokens whose bytes keep the record
@@ -67,6 +91,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
   private readonly forcedCache = new Map<string, readonly number[]>();
   private readonly eos: readonly number[];
   private readonly encode: ((text: string) => number[]) | null;
+  private readonly cacheLimit: number;
 
   /**
    * `fixed`: values fixed for this record (the batch's condition value). `encode`: the tokenizer
@@ -82,6 +107,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
     this.grammar = new RecordGrammar(schema, { fixed: options.fixed ?? {} });
     this.eos = [...eosTokenIds];
     this.encode = options.encode ?? null;
+    this.cacheLimit = Math.max(16, Math.floor(CACHE_BYTES / trie.vocabSize));
   }
 
   /**
@@ -95,7 +121,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
     let tokens = this.forcedCache.get(key);
     if (!tokens) {
       tokens = this.computeForced(state);
-      if (this.forcedCache.size >= CACHE_LIMIT) this.forcedCache.clear();
+      if (this.forcedCache.size >= this.cacheLimit) this.forcedCache.clear();
       this.forcedCache.set(key, tokens);
     }
     return tokens;
@@ -128,7 +154,7 @@ export class RecordTokenMask implements TokenConstraint<RecordState> {
     let mask = this.cache.get(key);
     if (!mask) {
       mask = this.compute(state);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      if (this.cache.size >= this.cacheLimit) this.cache.clear();
       this.cache.set(key, mask);
     }
     return mask;
