@@ -1,6 +1,16 @@
-import { epsilonFromRho, floatingPointDelta, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
+import {
+  epsilonFromRho,
+  floatingPointDelta,
+  gaussianCountRho,
+  type MechanismParameters,
+  maxPrivateTokens,
+  releaseCost,
+  type ReleaseCost,
+  rhoPerPrivateToken,
+  tokenCostParameters,
+} from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
-import { type ValidatedRequest } from './release-request';
+import { mechanismOf, type ValidatedRequest } from './release-request';
 
 /**
  * The cost of a release as it is stored with the release and its ledger entry: the private
@@ -60,31 +70,30 @@ export interface NonPrivateCost {
 
 export type AnyReleaseCost = StoredCost | NonPrivateCost;
 
-/** The token-mechanism parameters of a request, as the accountant takes them. */
-export function tokenCostParameters(request: ValidatedRequest): TokenCostParameters {
-  return { clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature, svtSigma: request.drafter?.sigma ?? null };
-}
-
 /**
  * Resolves the private-token cap (from a target epsilon if one was given: the largest cap whose
  * cost, with the label count's, stays within the target, and never more than maxTokens) and
- * prices the release.
+ * prices the release from its mechanism's parameters (libs/privacy derives the cost from them).
+ * Returns those parameters, cap resolved: what the release stores and the worker runs.
  */
-export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; privateTokenCap: number } {
+export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; mechanism: MechanismParameters } {
   if (request.mode === 'NON_PRIVATE_REFERENCE') {
-    const privateTokenCap = request.maxTokens;
+    const mechanism = mechanismOf(request, request.maxTokens);
+    const privateTokenCap = mechanism.privateTokenCap;
     return {
-      privateTokenCap,
+      mechanism,
       cost: { nonPrivate: true, generation: null, labelCount: null, rho: null, epsilon: null, delta, conversion: 'none', privateTokenCap, rhoPerPrivateToken: null },
     };
   }
   if (request.mode === 'PUBLIC_ONLY') {
     return {
-      privateTokenCap: 0,
+      mechanism: mechanismOf(request, 0),
       cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0, floatingPointDelta: 0 },
     };
   }
-  const parameters = tokenCostParameters(request);
+  const uncapped = mechanismOf(request, 0);
+  if (uncapped.mechanism !== 'private-prediction') throw new Error(`a PRIVATE release runs private prediction, not ${uncapped.mechanism}`);
+  const parameters = tokenCostParameters(uncapped);
   const perToken = rhoPerPrivateToken(parameters);
   const labelCount = request.labelAllocation?.mode === 'DP_COUNT' ? { sigma: request.labelAllocation.countSigma, rho: gaussianCountRho(request.labelAllocation.countSigma) } : null;
   let privateTokenCap = request.privateTokenCap;
@@ -99,14 +108,15 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
     }
     privateTokenCap = Math.min(fitting, request.maxTokens);
   }
+  const mechanism = { ...uncapped, privateTokenCap };
   const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
   const rho = generation.rho + (labelCount?.rho ?? 0);
   // Sampling in floating point adds a small delta (libs/privacy floating-point.ts); it must stay
   // negligible next to the dataset's delta, which the stated epsilon is computed at.
   const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
-  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature }) : null;
+  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, ...parameters }) : null;
   return {
-    privateTokenCap,
+    mechanism,
     cost: {
       generation,
       labelCount,
