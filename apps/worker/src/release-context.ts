@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Database, type ReleaseParameters, type ReleaseWithSecrets } from '@synthgate/persistence';
+import { Database, type ReleaseWithSecrets } from '@synthgate/persistence';
 import { batchOfRecord, type MechanismParameters, type MechanismRegistry, referencePartition } from '@synthgate/privacy';
 import { type RecordSchema } from '@synthgate/records';
 import { MECHANISM_REGISTRY } from './mechanisms';
@@ -15,7 +15,7 @@ export class ReleaseOverError extends Error {
 /** What a worker needs to run any batch of one release, computed once per process and release. */
 export interface ReleaseContext {
   readonly release: ReleaseWithSecrets;
-  /** The release's mechanism parameters, checked by its registry entry. */
+  /** The release's mechanism parameters as stored (run through the injected registry's entry). */
   readonly mechanism: MechanismParameters;
   readonly promptTemplate: string;
   readonly publicPromptTemplate: string;
@@ -23,15 +23,6 @@ export interface ReleaseContext {
   readonly batches: readonly (readonly string[])[];
   /** A structured dataset's declared schema (each batch generates one record of it); null for text and label. */
   readonly recordSchema: RecordSchema | null;
-}
-
-/** The mechanism parameters of a release's stored parameters. */
-function releaseMechanism(parameters: ReleaseParameters): MechanismParameters {
-  const common = { expectedBatchSize: parameters.batchSize, privateTokenCap: parameters.privateTokenCap };
-  if (parameters.mode === 'PUBLIC_ONLY') return { mechanism: 'public-only', expectedBatchSize: parameters.batchSize, publicTemperature: parameters.publicTemperature, privateTokenCap: 0 };
-  const sampling = { temperature: parameters.temperature, publicTemperature: parameters.publicTemperature, topK: parameters.topK };
-  if (parameters.mode === 'NON_PRIVATE_REFERENCE') return { mechanism: 'non-private-reference', ...common, ...sampling };
-  return { mechanism: 'private-prediction', ...common, ...sampling, clip: parameters.clip, drafter: parameters.drafter };
 }
 
 /**
@@ -71,8 +62,12 @@ export class ReleaseContextCache {
     const release = await repositories.releases.findWithSecrets(releaseId);
     if (!release) throw new ReleaseOverError(releaseId);
     const parameters = release.parameters;
-    const mechanism = releaseMechanism(parameters);
-    const partition = this.mechanisms.of(mechanism).partition;
+    const mechanism = release.mechanism;
+    // Checked before any record is read: a mechanism this worker does not run, or parameters its
+    // entry refuses, fail the release while it is still refundable.
+    const entry = this.mechanisms.of(mechanism);
+    entry.parse(mechanism);
+    const partition = entry.partition;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
     // A private mechanism partitions by keyed hash (a record's batch depends on it alone). The
     // non-private reference deals the records evenly instead, so none of its batches is empty (an

@@ -1,4 +1,5 @@
 import { type Conversion, type TokenCostParameters, epsilonFromRho, rhoForEpsilon, rhoPerPrivateToken } from './accountant';
+import { type MechanismReleaseCost, mechanismReleaseCostFromJson } from './mechanisms/mechanism-cost';
 import { PrivacyError, requireDelta, requireEpsilon, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
 
 /*
@@ -14,15 +15,6 @@ export interface PrivacyBudget {
   readonly delta: number;
 }
 
-/** The cost-determining parameters of the private-prediction mechanism, as stored with a cost. */
-export interface ReleaseMechanismParameters {
-  readonly clip: number;
-  readonly expectedBatchSize: number;
-  readonly temperature: number;
-  /** Sparse-vector noise scale; null when the drafter is off. */
-  readonly svtSigma: number | null;
-}
-
 /**
  * The cost of one release, a frozen JSON-serialisable value the gateway stores with the release
  * and in its ledger entry. `rho` is what composes (adds up) across releases; `epsilon` is this
@@ -34,7 +26,12 @@ export interface ReleaseCost {
   readonly version: 1;
   /** Which mechanism the parameters belong to. */
   readonly mechanism: 'private-prediction';
-  readonly parameters: ReleaseMechanismParameters;
+  /**
+   * The cost-determining part of the mechanism's parameters (`svtSigma` null when the drafter is
+   * off), recorded so the cost can be re-derived ({@link releaseCostFromJson}); the release's full
+   * parameters are stored once with the release.
+   */
+  readonly parameters: TokenCostParameters & { readonly svtSigma: number | null };
   /** `r`, the cap on private tokens per synthetic example. */
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: number;
@@ -65,7 +62,7 @@ export interface AdmissionDecision {
   readonly remainingEpsilon: number;
 }
 
-function mechanismParameters(p: TokenCostParameters): ReleaseMechanismParameters {
+function costEvidence(p: TokenCostParameters): ReleaseCost['parameters'] {
   return Object.freeze({
     clip: p.clip,
     expectedBatchSize: p.expectedBatchSize,
@@ -88,7 +85,7 @@ export function releaseCost(
   return Object.freeze({
     version: 1,
     mechanism: 'private-prediction',
-    parameters: mechanismParameters(parameters),
+    parameters: costEvidence(parameters),
     privateTokenCap,
     rhoPerPrivateToken: perToken,
     rho,
@@ -165,14 +162,16 @@ function agrees(stored: unknown, recomputed: number): boolean {
  * Reads a stored {@link ReleaseCost} back (e.g. from a ledger entry's JSON) and re-derives it from
  * its own parameters: a cost whose rho or epsilon does not follow from its parameters (within
  * 1e-12 relative, for conversions computed by an older build) is refused with
- * `INVALID_RELEASE_COST`, so a tampered or corrupted entry cannot pass as valid.
+ * `INVALID_RELEASE_COST`, so a tampered or corrupted entry cannot pass as valid. Format 2 (any
+ * registered mechanism, {@link MechanismReleaseCost}) is re-derived through the production registry.
  */
-export function releaseCostFromJson(value: unknown): ReleaseCost {
+export function releaseCostFromJson(value: unknown): ReleaseCost | MechanismReleaseCost {
   const fail = (field: string, rule: string): never => {
     throw new PrivacyError('INVALID_RELEASE_COST', field, rule);
   };
   if (!isRecord(value)) return fail('releaseCost', 'must be an object');
-  if (value.version !== 1) fail('version', 'must be 1');
+  if (value.version === 2) return mechanismReleaseCostFromJson(value);
+  if (value.version !== 1) fail('version', 'must be 1 or 2');
   if (value.mechanism !== 'private-prediction') fail('mechanism', "must be 'private-prediction'");
   const parameters = value.parameters;
   if (!isRecord(parameters)) return fail('parameters', 'must be an object');

@@ -1,14 +1,25 @@
-import { epsilonFromRho, floatingPointDelta, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
+import {
+  epsilonFromRho,
+  floatingPointDelta,
+  gaussianCountRho,
+  type MechanismParameters,
+  maxPrivateTokens,
+  releaseCost,
+  type ReleaseCost,
+  rhoPerPrivateToken,
+  tokenCostParameters,
+} from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
-import { type ValidatedRequest } from './release-request';
+import { mechanismOf, type ValidatedRequest } from './release-request';
 
 /**
  * The cost of a release as it is stored with the release and its ledger entry: the private
  * prediction's cost (libs/privacy ReleaseCost, re-derivable from its parameters), the noisy
  * label count's rho if any, and their sum. Fixed from the parameters alone, before any record
- * is read (DESIGN.md section 4).
+ * is read (DESIGN.md section 4). A type alias, not an interface, so the release row's jsonb column
+ * (a JSON record) takes it without a cast.
  */
-export interface StoredCost {
+export type StoredCost = {
   readonly generation: ReleaseCost | null;
   readonly labelCount: { readonly sigma: number; readonly rho: number } | null;
   readonly rho: number;
@@ -25,7 +36,7 @@ export interface StoredCost {
    */
   readonly floatingPointDelta?: number | null;
   readonly nonPrivate?: false;
-}
+};
 
 /** The most floating-point delta a release may add: 1% of the dataset's delta. */
 export const MAX_FLOATING_POINT_DELTA_SHARE = 0.01;
@@ -46,7 +57,7 @@ export function floatingPointRefusal(cost: AnyReleaseCost): string | null {
  * pay for (epsilon is infinite, which the ledger cannot hold). It writes no ledger entry; the
  * release row records rho = epsilon = Infinity, and the dataset's budget warns about it.
  */
-export interface NonPrivateCost {
+export type NonPrivateCost = {
   readonly nonPrivate: true;
   readonly generation: null;
   readonly labelCount: null;
@@ -56,35 +67,34 @@ export interface NonPrivateCost {
   readonly conversion: 'none';
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: null;
-}
+};
 
 export type AnyReleaseCost = StoredCost | NonPrivateCost;
-
-/** The token-mechanism parameters of a request, as the accountant takes them. */
-export function tokenCostParameters(request: ValidatedRequest): TokenCostParameters {
-  return { clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature, svtSigma: request.drafter?.sigma ?? null };
-}
 
 /**
  * Resolves the private-token cap (from a target epsilon if one was given: the largest cap whose
  * cost, with the label count's, stays within the target, and never more than maxTokens) and
- * prices the release.
+ * prices the release from its mechanism's parameters (libs/privacy derives the cost from them).
+ * Returns those parameters, cap resolved: what the release stores and the worker runs.
  */
-export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; privateTokenCap: number } {
+export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; mechanism: MechanismParameters } {
   if (request.mode === 'NON_PRIVATE_REFERENCE') {
-    const privateTokenCap = request.maxTokens;
+    const mechanism = mechanismOf(request, request.maxTokens);
+    const privateTokenCap = mechanism.privateTokenCap;
     return {
-      privateTokenCap,
+      mechanism,
       cost: { nonPrivate: true, generation: null, labelCount: null, rho: null, epsilon: null, delta, conversion: 'none', privateTokenCap, rhoPerPrivateToken: null },
     };
   }
   if (request.mode === 'PUBLIC_ONLY') {
     return {
-      privateTokenCap: 0,
+      mechanism: mechanismOf(request, 0),
       cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0, floatingPointDelta: 0 },
     };
   }
-  const parameters = tokenCostParameters(request);
+  const uncapped = mechanismOf(request, 0);
+  if (uncapped.mechanism !== 'private-prediction') throw new Error(`a PRIVATE release runs private prediction, not ${uncapped.mechanism}`);
+  const parameters = tokenCostParameters(uncapped);
   const perToken = rhoPerPrivateToken(parameters);
   const labelCount = request.labelAllocation?.mode === 'DP_COUNT' ? { sigma: request.labelAllocation.countSigma, rho: gaussianCountRho(request.labelAllocation.countSigma) } : null;
   let privateTokenCap = request.privateTokenCap;
@@ -99,14 +109,15 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
     }
     privateTokenCap = Math.min(fitting, request.maxTokens);
   }
+  const mechanism = { ...uncapped, privateTokenCap };
   const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
   const rho = generation.rho + (labelCount?.rho ?? 0);
   // Sampling in floating point adds a small delta (libs/privacy floating-point.ts); it must stay
   // negligible next to the dataset's delta, which the stated epsilon is computed at.
   const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
-  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature }) : null;
+  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, ...parameters }) : null;
   return {
-    privateTokenCap,
+    mechanism,
     cost: {
       generation,
       labelCount,

@@ -105,8 +105,9 @@ const release: CardRelease = {
   },
   parameters: {
     mode: 'PRIVATE',
+    mechanism: 'private-prediction',
     model: 'synthgate-default',
-    batchSize: 255,
+    expectedBatchSize: 255,
     clip: 10,
     temperature: 2,
     publicTemperature: 1,

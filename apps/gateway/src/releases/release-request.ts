@@ -2,7 +2,7 @@ import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type Rel
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 import { fillPrompt, GenerationError, publicPromptTemplate, recordWritingProblem, renderChatPromptTemplates } from '@synthgate/generation/catalog';
-import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
+import { type MechanismParameters, mechanismRegistry, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 
 /** A release request as the API takes it (every field but the dataset optional or defaulted). */
@@ -10,7 +10,7 @@ export interface ReleaseRequestInput {
   readonly datasetId: string;
   readonly mode?: ReleaseMode | null;
   readonly model?: string | null;
-  readonly batchSize: number;
+  readonly expectedBatchSize: number;
   readonly clip?: number | null;
   readonly temperature?: number | null;
   readonly publicTemperature?: number | null;
@@ -39,7 +39,7 @@ export const RELEASE_DEFAULTS = {
 } as const;
 
 const LIMITS = {
-  batchSize: 100_000,
+  expectedBatchSize: 100_000,
   clip: 1000,
   temperature: 100,
   svtSigma: 100,
@@ -58,8 +58,51 @@ function integer(field: string, value: number, min: number, max: number): number
   return value;
 }
 
-/** What a request resolves to before its private-token cap is known. */
-export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxPromptTokens'> & { readonly privateTokenCap: number | null; readonly maxPromptTokens: number };
+/**
+ * What a request resolves to before its private-token cap is known: the release's parameters and
+ * the API's mechanism fields, which {@link mechanismOf} turns into the mechanism's parameters.
+ */
+export type ValidatedRequest = Omit<ReleaseParameters, 'maxPromptTokens'> & {
+  /** `s`, the expected batch size. */
+  readonly expectedBatchSize: number;
+  readonly clip: number;
+  readonly temperature: number;
+  readonly publicTemperature: number;
+  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
+  readonly topK: number;
+  /** null while a target epsilon is still to be resolved into a cap. */
+  readonly privateTokenCap: number | null;
+  readonly maxPromptTokens: number;
+};
+
+/**
+ * The mechanism's parameters of a request whose private-token cap is resolved: the one mapping
+ * from the API's fields (a `mode` and its fields) to libs/privacy's `MechanismParameters`, which the
+ * release stores once, the gateway prices and the worker runs. Checked by the mechanism's registry entry.
+ */
+export function mechanismOf(request: ValidatedRequest, privateTokenCap: number): MechanismParameters {
+  const { expectedBatchSize, clip, temperature, publicTemperature, topK, drafter } = request;
+  let mechanism: MechanismParameters;
+  switch (request.mode) {
+    case 'PUBLIC_ONLY':
+      mechanism = { mechanism: 'public-only', expectedBatchSize, publicTemperature, privateTokenCap: 0 };
+      break;
+    case 'NON_PRIVATE_REFERENCE':
+      mechanism = { mechanism: 'non-private-reference', expectedBatchSize, temperature, publicTemperature, topK, privateTokenCap };
+      break;
+    case 'PRIVATE':
+      mechanism = { mechanism: 'private-prediction', expectedBatchSize, clip, temperature, publicTemperature, topK, drafter, privateTokenCap };
+      break;
+  }
+  mechanismRegistry.parse(mechanism);
+  return mechanism;
+}
+
+/** The release's stored parameters besides its mechanism's. */
+export function releaseParametersOf(request: ValidatedRequest): ReleaseParameters {
+  const { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, promptTemplate, publicPromptTemplate } = request;
+  return { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, promptTemplate, publicPromptTemplate };
+}
 
 /** What a release needs of its model: sizes, tokenizer, and its chat template when it has one. */
 export interface ReleaseModel {
@@ -114,7 +157,7 @@ export function validateReleaseRequest(
       `the dataset's delta ${dataset.budgetDelta} is not below 1/record count (${(1 / dataset.recordCount).toPrecision(3)}); lower it with updateDataset`,
     );
   }
-  const batchSize = integer('input.batchSize', input.batchSize, 1, Math.min(LIMITS.batchSize, dataset.recordCount));
+  const expectedBatchSize = integer('input.expectedBatchSize', input.expectedBatchSize, 1, Math.min(LIMITS.expectedBatchSize, dataset.recordCount));
   const maxTokens = integer('input.maxTokens', input.maxTokens ?? RELEASE_DEFAULTS.maxTokens, 1, Math.min(LIMITS.maxTokens, model.maxPositions - 1));
   const topK = integer('input.topK', input.topK ?? RELEASE_DEFAULTS.topK, 0, model.vocabSize);
   const publicTemperature = finite('input.publicTemperature', input.publicTemperature ?? RELEASE_DEFAULTS.publicTemperature, (v) => v >= 0 && v <= LIMITS.temperature, `must be from 0 (greedy) to ${LIMITS.temperature}`);
@@ -216,7 +259,7 @@ export function validateReleaseRequest(
   return {
     mode,
     model: model.name,
-    batchSize,
+    expectedBatchSize,
     clip,
     temperature,
     publicTemperature,
@@ -234,8 +277,8 @@ export function validateReleaseRequest(
 }
 
 /** Number of batches (= synthetic examples) of a dataset of N records at expected batch size s. */
-export function totalBatches(recordCount: number, batchSize: number): number {
-  return Math.max(1, Math.floor(recordCount / batchSize));
+export function totalBatches(recordCount: number, expectedBatchSize: number): number {
+  return Math.max(1, Math.floor(recordCount / expectedBatchSize));
 }
 
 /**
@@ -261,8 +304,8 @@ export function allocateDeclared(total: number, proportions: readonly { label: s
  * total (L labels, each count noised with sigma: the total's standard deviation is
  * `sigma * sqrt(L)`), in batches, and never more than `floor(N/s)` itself.
  */
-export function dpCountMargin(recordCount: number, batchSize: number, countSigma: number, labelCount: number): number {
-  return Math.min(Math.floor(recordCount / batchSize), Math.ceil((3 * countSigma * Math.sqrt(labelCount)) / batchSize));
+export function dpCountMargin(recordCount: number, expectedBatchSize: number, countSigma: number, labelCount: number): number {
+  return Math.min(Math.floor(recordCount / expectedBatchSize), Math.ceil((3 * countSigma * Math.sqrt(labelCount)) / expectedBatchSize));
 }
 
 /**
@@ -275,8 +318,8 @@ export function dpCountMargin(recordCount: number, batchSize: number, countSigma
  * counts are informative) but never doubles the batches of a DECLARED release of the same N and s:
  * a large sigma no longer turns a 10-record dataset into thousands of batches.
  */
-export function maxDpCountBatches(recordCount: number, batchSize: number, countSigma: number, labelCount: number): number {
-  return Math.max(labelCount, totalBatches(recordCount, batchSize) + dpCountMargin(recordCount, batchSize, countSigma, labelCount));
+export function maxDpCountBatches(recordCount: number, expectedBatchSize: number, countSigma: number, labelCount: number): number {
+  return Math.max(labelCount, totalBatches(recordCount, expectedBatchSize) + dpCountMargin(recordCount, expectedBatchSize, countSigma, labelCount));
 }
 
 /**
@@ -286,9 +329,9 @@ export function maxDpCountBatches(recordCount: number, batchSize: number, countS
  * remainder). The noisy counts are a DP release themselves (charged), and the cap is public, so
  * the allocation is post-processing and costs nothing more.
  */
-export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], batchSize: number, maxBatches: number): LabelPlanEntry[] {
+export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], expectedBatchSize: number, maxBatches: number): LabelPlanEntry[] {
   if (maxBatches < noisy.length) throw new Error(`maxBatches ${maxBatches} is below one batch per label (${noisy.length})`);
-  const batches = noisy.map(({ noisyCount }) => Math.max(1, Math.floor(Math.max(0, noisyCount) / batchSize)));
+  const batches = noisy.map(({ noisyCount }) => Math.max(1, Math.floor(Math.max(0, noisyCount) / expectedBatchSize)));
   if (batches.reduce((sum, count) => sum + count, 0) > maxBatches) {
     // Some label has more than one batch, so some weight is positive.
     const shares = allocateDeclared(

@@ -1,4 +1,5 @@
 import { type ReleaseEntity } from '@synthgate/persistence';
+import { type MechanismParameters } from '@synthgate/privacy';
 import { type ReleaseQualityReport as QualityReportRecord } from '@synthgate/quality';
 import { type AnyReleaseCost } from './release-cost';
 import { type ReleaseQualityReport } from './release-quality.types';
@@ -53,13 +54,24 @@ export function toQualityReport(stored: Record<string, unknown> | null): Release
   };
 }
 
-export function toReleaseParameters(parameters: ReleaseParameters): ReleaseParametersType {
+/**
+ * A release's parameters as the API shows them: its mechanism's and the request's. A field the
+ * mechanism does not have is null, so a new mechanism needs nothing here.
+ */
+export function toReleaseParameters(mechanism: MechanismParameters, parameters: ReleaseParameters): ReleaseParametersType {
   const allocation = parameters.labelAllocation;
   return {
     ...parameters,
+    mechanism: mechanism.mechanism,
+    expectedBatchSize: mechanism.expectedBatchSize,
+    clip: 'clip' in mechanism ? mechanism.clip : null,
+    temperature: 'temperature' in mechanism ? mechanism.temperature : null,
+    publicTemperature: 'publicTemperature' in mechanism ? mechanism.publicTemperature : null,
+    drafter: 'drafter' in mechanism && mechanism.drafter ? { ...mechanism.drafter } : null,
+    topK: 'topK' in mechanism ? (mechanism.topK ?? 0) : null,
+    privateTokenCap: mechanism.privateTokenCap,
     maxPromptTokens: parameters.maxPromptTokens ?? null,
     labels: parameters.labels ? [...parameters.labels] : null,
-    drafter: parameters.drafter ? { ...parameters.drafter } : null,
     labelAllocation: allocation
       ? allocation.mode === 'DECLARED'
         ? { mode: 'DECLARED', proportions: allocation.proportions.map((p) => ({ ...p })), countSigma: null }
@@ -100,7 +112,7 @@ export function toRelease(release: ReleaseEntity, datasetName: string, view: { r
     datasetName,
     status: release.status,
     progress: view.runDetails ? progressOf(release) : null,
-    parameters: toReleaseParameters(release.parameters),
+    parameters: toReleaseParameters(release.mechanism, release.parameters),
     cost: toPrivacyCost(release.cost as unknown as AnyReleaseCost),
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
     recordCount: release.recordCount,

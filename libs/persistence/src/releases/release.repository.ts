@@ -1,4 +1,5 @@
 import { type StructuredRecord } from '@synthgate/records';
+import { type MechanismParameters } from '@synthgate/privacy';
 import { type EntityManager, In, IsNull, Not } from 'typeorm';
 import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
@@ -28,6 +29,7 @@ export interface NewRelease {
   readonly datasetId: string;
   readonly organizationId: string;
   readonly mode: ReleaseMode;
+  readonly mechanism: MechanismParameters;
   readonly parameters: ReleaseParameters;
   readonly cost: Record<string, unknown>;
   readonly rho: number;
