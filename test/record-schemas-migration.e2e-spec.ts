@@ -1,6 +1,5 @@
 import { textAndLabelSchema, validateRecordSchema } from '@synthgate/records';
 import { Client } from 'pg';
-import { type QueryRunner } from 'typeorm';
 import { RecordSchemas1764400000000 } from '../migrations/1764400000000-RecordSchemas';
 import { createTestDatabase } from './setup/test-database';
 
@@ -11,7 +10,7 @@ describe('migration RecordSchemas', () => {
     const client = new Client({ connectionString: database.url });
     await client.connect();
     // The migration only runs SQL: a query runner that forwards to the client is all it uses.
-    const runner = { query: (sql: string) => client.query(sql) } as unknown as QueryRunner;
+    const runner = { query: (sql: string) => client.query(sql) } as unknown as Parameters<RecordSchemas1764400000000['up']>[0];
     const migration = new RecordSchemas1764400000000();
     try {
       await migration.down(runner);
