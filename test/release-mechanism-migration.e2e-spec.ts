@@ -1,6 +1,8 @@
 import { Client } from 'pg';
-import { type QueryRunner } from 'typeorm';
 import { ReleaseMechanism1764390420000 } from '../migrations/1764390420000-ReleaseMechanism';
+
+/** The migration's query runner, named without importing TypeORM (lint keeps TypeORM in persistence). */
+type QueryRunner = Parameters<ReleaseMechanism1764390420000['up']>[0];
 import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
