@@ -83,7 +83,7 @@ describe('chat prompts', () => {
     const stored = await gateway.data<{ updateDataset: { promptChat: unknown } }>(owner().token, update, { input: { id: datasetId, promptChat: TURNS } });
     expect(stored.updateDataset.promptChat).toEqual(TURNS);
     const create = 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id parameters { promptTemplate publicPromptTemplate maxPromptTokens } } }';
-    const input = { datasetId, batchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 6 };
+    const input = { datasetId, expectedBatchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 6 };
     const { createRelease: chat } = await gateway.data<{ createRelease: { id: string; parameters: { promptTemplate: string; publicPromptTemplate: string } } }>(owner().token, create, {
       input: { ...input, model: 'chat' },
     });

@@ -83,14 +83,14 @@ describe('synthgate CLI against a running gateway', () => {
     const listed = await cli('dataset', 'list', ...owner);
     expect(listed.stdout).toMatch(/\s2 records {2}tickets/);
 
-    const plan = await cli('release', 'plan', '--dataset', datasetId, '--batch-size', '1', '--clip', '1', '--private-tokens', '4', '--max-tokens', '8', ...owner, '--json');
+    const plan = await cli('release', 'plan', '--dataset', datasetId, '--expected-batch-size', '1', '--clip', '1', '--private-tokens', '4', '--max-tokens', '8', ...owner, '--json');
     expect(plan.code).toBe(0);
     const planned = JSON.parse(plan.stdout) as { batches: number; admitted: boolean; cost: { privateTokenCap: number } };
     expect(planned).toMatchObject({ batches: 2, cost: { privateTokenCap: 4 } });
-    const badFlag = await cli('release', 'plan', '--dataset', datasetId, '--batch-size', 'many', ...owner);
+    const badFlag = await cli('release', 'plan', '--dataset', datasetId, '--expected-batch-size', 'many', ...owner);
     expect(badFlag.code).toBe(1);
-    expect(badFlag.stderr).toMatch(/--batch-size/);
-    const overBudget = await cli('release', 'create', '--dataset', datasetId, '--batch-size', '1', '--clip', '1000', '--private-tokens', '8', '--max-tokens', '8', ...owner);
+    expect(badFlag.stderr).toMatch(/--expected-batch-size/);
+    const overBudget = await cli('release', 'create', '--dataset', datasetId, '--expected-batch-size', '1', '--clip', '1000', '--private-tokens', '8', '--max-tokens', '8', ...owner);
     expect(overBudget.code).toBe(1);
     expect(overBudget.stderr).toMatch(/\[(BUDGET_EXHAUSTED|BAD_USER_INPUT)\]/);
     const added = await cli('dataset', 'add-labels', datasetId, 'shipping, billing', ...owner);

@@ -477,7 +477,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ message: `no signal ${i}`, product: i % 2 ? 'router' : 'modem', priority: (i % 5) + 1 }));
     expect((await importRecords(gateway, owner.token, created.id, lines.join('\n'), 'application/x-ndjson')).body.imported).toBe(20);
     const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', {
-      input: { datasetId: created.id, batchSize: 10, mode: 'PUBLIC_ONLY', maxTokens: 6 },
+      input: { datasetId: created.id, expectedBatchSize: 10, mode: 'PUBLIC_ONLY', maxTokens: 6 },
     });
     expect(await waitForRelease(gateway, owner.token, createRelease.id)).toEqual({ status: 'SUCCEEDED', failureReason: null });
     // Structured generation is issue 18's generation side: the values are stored here as its worker stores them.

@@ -76,7 +76,7 @@ describe('structured releases end to end', () => {
     const { createRelease } = await gateway.data<{ createRelease: { id: string; batchCount: number } }>(
       acme.users.DATA_OWNER.token,
       'mutation($input: ReleaseInput!) { createRelease(input: $input) { id batchCount } }',
-      { input: { datasetId, batchSize: 5, clip: 2, temperature: 2, privateTokenCap: 6, maxTokens: 120, ...overrides } },
+      { input: { datasetId, expectedBatchSize: 5, clip: 2, temperature: 2, privateTokenCap: 6, maxTokens: 120, ...overrides } },
     );
     expect(await waitForRelease(gateway, acme.users.DATA_OWNER.token, createRelease.id, 180_000)).toEqual({ status: 'SUCCEEDED', failureReason: null });
     const db = new Client({ connectionString: gateway.databaseUrl });
