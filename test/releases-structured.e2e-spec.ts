@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { recordTokenBound } from '@synthgate/generation/catalog';
 import { type RecordSchema, validateRecord } from '@synthgate/records';
 import { schemaInput } from '../apps/cli/src/dataset.command';
 import { createOrganization, importRecords, type TestOrganization } from './setup/factories';
@@ -98,6 +99,18 @@ describe('structured releases end to end', () => {
     } finally {
       await db.end();
     }
+  });
+
+  it("plans and stores maxTokens of at least the schema's record bound, so memory is planned for the record that closes", async () => {
+    const bound = recordTokenBound(schema);
+    expect(bound).toBeGreaterThan(6);
+    const { createRelease } = await gateway.data<{ createRelease: { id: string; parameters: { maxTokens: number } } }>(
+      acme.users.DATA_OWNER.token,
+      'mutation($input: ReleaseInput!) { createRelease(input: $input) { id parameters { maxTokens } } }',
+      { input: { datasetId, expectedBatchSize: 5, mode: 'PUBLIC_ONLY', maxTokens: 6 } },
+    );
+    expect(createRelease.parameters.maxTokens).toBe(bound);
+    expect(await waitForRelease(gateway, acme.users.DATA_OWNER.token, createRelease.id, 180_000)).toEqual({ status: 'SUCCEEDED', failureReason: null });
   });
 
   it('imports the structured demo dataset whole (demo/support-tickets.schema.json, as the CLI reads it)', async () => {

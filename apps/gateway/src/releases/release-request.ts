@@ -1,7 +1,7 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
-import { fillPrompt, GenerationError, publicPromptTemplate, recordWritingProblem, renderChatPromptTemplates } from '@synthgate/generation/catalog';
+import { fillPrompt, GenerationError, publicPromptTemplate, recordTokenBound, recordWritingProblem, renderChatPromptTemplates } from '@synthgate/generation/catalog';
 import { type MechanismParameters, mechanismRegistry, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 
@@ -158,7 +158,14 @@ export function validateReleaseRequest(
     );
   }
   const expectedBatchSize = integer('input.expectedBatchSize', input.expectedBatchSize, 1, Math.min(LIMITS.expectedBatchSize, dataset.recordCount));
-  const maxTokens = integer('input.maxTokens', input.maxTokens ?? RELEASE_DEFAULTS.maxTokens, 1, Math.min(LIMITS.maxTokens, model.maxPositions - 1));
+  const requestedMaxTokens = integer('input.maxTokens', input.maxTokens ?? RELEASE_DEFAULTS.maxTokens, 1, Math.min(LIMITS.maxTokens, model.maxPositions - 1));
+  // A structured record always closes: the worker decodes up to the schema's token bound (a public
+  // function of the schema), so the release is planned (context, memory) and stored with it.
+  const recordBound = dataset.structured ? recordTokenBound(dataset.recordSchema) : 0;
+  if (recordBound > model.maxPositions - 1) {
+    throw DomainError.badInput('input.maxTokens', `a record of this dataset's schema can take ${recordBound} tokens, more than the ${model.maxPositions} positions of model ${model.name}; lower the schema's text maxTokens`);
+  }
+  const maxTokens = Math.max(requestedMaxTokens, recordBound);
   const topK = integer('input.topK', input.topK ?? RELEASE_DEFAULTS.topK, 0, model.vocabSize);
   const publicTemperature = finite('input.publicTemperature', input.publicTemperature ?? RELEASE_DEFAULTS.publicTemperature, (v) => v >= 0 && v <= LIMITS.temperature, `must be from 0 (greedy) to ${LIMITS.temperature}`);
   const clip = finite('input.clip', input.clip ?? RELEASE_DEFAULTS.clip, (v) => v > 0 && v <= LIMITS.clip, `must be above 0 and at most ${LIMITS.clip}`);

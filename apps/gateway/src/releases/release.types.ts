@@ -87,7 +87,7 @@ export class ReleaseInput {
   @Field(() => Float, { nullable: true, description: 'Epsilon this release may cost; the largest r that fits is used. Give this or privateTokenCap.' })
   targetEpsilon?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'T: tokens per synthetic example at most (default 64).' })
+  @Field(() => Int, { nullable: true, description: 'T: tokens per synthetic example at most (default 64). For a structured dataset, at least the record bound of the schema, so that every record closes.' })
   maxTokens?: number | null;
 
   @Field(() => Int, {
