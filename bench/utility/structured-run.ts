@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { type ExampleParams, loadModel } from '@synthgate/generation';
 import { planRelease, SeededRng } from '@synthgate/privacy';
 import { recordJson, type RecordSchema, type StructuredRecord, validateRecord } from '@synthgate/records';
@@ -164,7 +164,7 @@ function report(options: StructuredBenchOptions, schema: RecordSchema, privateCo
     '',
     '`npm run bench:utility -- --task mit-movies` (in-process on the engine: the same `generateExample` with a record schema that the worker runs for a structured release; the gateway and worker path is covered by `test/releases-structured.e2e-spec.ts`).',
     '',
-    `Private part: ${privateCount} queries of the train split (seed ${options.seed}), dealt into ${batchCount} batches of s = ${options.batchSize}; one synthetic record per batch and setting. Held out: the ${heldOutCount} queries of the test split. Model: ${options.modelDir}. c = ${options.clip}, tau = ${options.temperature}, tau_pub = 1, top-k ${options.topK} (not in the public-only mechanism, which has none), delta = ${options.delta}; drafter theta = ${options.drafter.threshold}, sigma = ${options.drafter.sigma}. The private-token cap r follows from epsilon (tight conversion); a record still open at r is finished by public steps.`,
+    `Private part: ${privateCount} queries of the train split (seed ${options.seed}), dealt into ${batchCount} batches of s = ${options.batchSize}; one synthetic record per batch and setting. Held out: the ${heldOutCount} queries of the test split. Model: ${relative(process.cwd(), options.modelDir) || '.'}. c = ${options.clip}, tau = ${options.temperature}, tau_pub = 1, top-k ${options.topK} (not in the public-only mechanism, which has none), delta = ${options.delta}; drafter theta = ${options.drafter.threshold}, sigma = ${options.drafter.sigma}. The private-token cap r follows from epsilon (tight conversion); a record still open at r is finished by public steps.`,
     '',
     'Schema (public metadata): ' + '`' + JSON.stringify(schema) + '`',
     '',
