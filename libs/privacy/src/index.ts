@@ -48,6 +48,18 @@ export {
   rhoPerPrivateToken,
   sparseVectorRho,
 } from './accountant';
+export {
+  type DpKMeansParameters,
+  type DpKMeansResult,
+  dpKMeans,
+  dpKMeansIterationRho,
+  dpKMeansRho,
+  nearestCentroid,
+  quantiseRecordVector,
+  randomUnitCentroids,
+  SUM_GRANULARITY,
+  validateDpKMeansParameters,
+} from './dp-kmeans';
 export { type NoisyCounts, clampCounts, gaussianCountRho, noisyCounts } from './count-mechanism';
 export {
   type AdmissionDecision,
