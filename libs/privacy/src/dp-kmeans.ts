@@ -177,7 +177,7 @@ export function dpKMeans(rng: Rng, vectors: readonly Float64Array[], initial: re
   requireVectors(vectors, p.dimension, 'vectors');
   const quantised = vectors.map(quantiseRecordVector);
   const integerSigma = p.sumSigma / SUM_GRANULARITY;
-  let centroids = initial.map((c) => Float64Array.from(c));
+  let centroids: Float64Array[] = initial.map((c) => Float64Array.from(c));
   let noisyCounts: number[] = [];
   for (let iteration = 0; iteration < p.iterations; iteration++) {
     const { sums, counts } = clusterSums(vectors, quantised, centroids);

@@ -36,6 +36,13 @@ export {
 } from './token-mechanism';
 export { type TokenDecision, type TokenMechanismParams, PrivateTokenSampler } from './private-token-sampler';
 export {
+  type InvisibleInkParams,
+  InvisibleInkSampler,
+  invisibleInkRhoPerToken,
+  publicTopKPlus,
+  validateInvisibleInkParams,
+} from './invisible-ink';
+export {
   type Conversion,
   type TokenCostParameters,
   composeRho,
