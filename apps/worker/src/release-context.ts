@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Database, type ReleaseWithSecrets } from '@synthgate/persistence';
-import { batchOfRecord, referencePartition } from '@synthgate/privacy';
+import { Database, type LabelPlanEntry, type ReleaseWithSecrets } from '@synthgate/persistence';
+import { batchOfRecord, nearestCentroid, referencePartition } from '@synthgate/privacy';
+import { recordFeatureVector } from '@synthgate/text-classifier';
 
 /** The release does not exist or is over: its secrets are erased, and none of its batches may run. */
 export class ReleaseOverError extends Error {
@@ -20,7 +21,8 @@ export interface ReleaseContext {
 }
 
 /**
- * Partitions a release's records into its batches: within each label group, record r goes to
+ * Partitions a release's records into its batches: within each label group (or, with CLUSTERED
+ * batching, each label's cluster of the record's nearest noisy centroid), record r goes to
  * batch `offset + HMAC(key, r) mod batches` (libs/privacy `batchOfRecord`); the non-private
  * reference deals them evenly (`referencePartition`). Only records up to the
  * release's snapshot id count, so records imported later never join. Every worker computes the
@@ -57,19 +59,58 @@ export class ReleaseContextCache {
     // batch depends on it alone). The non-private reference deals the records evenly instead, so
     // none of its batches is empty (an empty batch would decode from the public prompt alone).
     if (parameters.mode === 'PRIVATE' || parameters.mode === 'NON_PRIVATE_REFERENCE') {
-      const groups = new Map(release.labelPlan.map((entry) => [entry.label, { entry, ids: [] as string[] }]));
-      for (const record of await repositories.records.idsAndLabels(release.datasetId, release.maxRecordId)) {
-        const group = groups.get(record.label);
-        if (!group) continue; // a label this release does not generate
+      const groups = release.labelPlan.map((entry) => ({ entry, ids: [] as string[] }));
+      const assign = await this.assigner(release);
+      for await (const record of assign.records()) {
+        const group = assign.groupOf(record, groups);
+        if (!group || group.entry.batches === 0) continue; // a label this release does not generate, or a cluster given no batch
         if (parameters.mode === 'PRIVATE') batches[group.entry.offset + batchOfRecord(release.partitionKey, record.id, group.entry.batches)]!.push(record.id);
         else group.ids.push(record.id);
       }
       if (parameters.mode === 'NON_PRIVATE_REFERENCE') {
-        for (const { entry, ids } of groups.values()) {
-          referencePartition(release.partitionKey, ids, entry.batches).forEach((batch, i) => batches[entry.offset + i]!.push(...batch));
+        for (const { entry, ids } of groups) {
+          if (entry.batches > 0) referencePartition(release.partitionKey, ids, entry.batches).forEach((batch, i) => batches[entry.offset + i]!.push(...batch));
         }
       }
     }
     return { release, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches };
+  }
+
+  /**
+   * How a record finds its group of batches. RANDOM: by its label. CLUSTERED: by its label, then the
+   * nearest of that label's noisy centroids to the record's public feature vector (libs/privacy
+   * nearestCentroid): a function of the record and the stored centroids alone, so adding or
+   * removing a record changes no other record's group. CLUSTERED reads the texts too.
+   */
+  private async assigner(release: ReleaseWithSecrets) {
+    const repositories = this.database.repositories;
+    const batching = release.parameters.batching;
+    type Group = { entry: LabelPlanEntry; ids: string[] };
+    if (batching?.mode !== 'CLUSTERED') {
+      return {
+        records: async function* (): AsyncGenerator<{ id: string; label: string | null; text?: string }> {
+          yield* await repositories.records.idsAndLabels(release.datasetId, release.maxRecordId);
+        },
+        groupOf: (record: { label: string | null }, groups: Group[]) => groups.find((group) => group.entry.label === record.label),
+      };
+    }
+    const centroids = new Map<string | null, { groups: number[]; vectors: Float64Array[] }>();
+    release.labelPlan.forEach((entry, index) => {
+      if (!entry.centroid) throw new Error(`release ${release.id}: CLUSTERED label plan entry ${index} has no centroid`);
+      const label = centroids.get(entry.label) ?? { groups: [], vectors: [] };
+      label.groups.push(index);
+      label.vectors.push(Float64Array.from(entry.centroid));
+      centroids.set(entry.label, label);
+    });
+    return {
+      records: async function* (): AsyncGenerator<{ id: string; label: string | null; text?: string }> {
+        for await (const page of repositories.records.recordPages(release.datasetId, release.maxRecordId)) yield* page;
+      },
+      groupOf: (record: { label: string | null; text?: string }, groups: Group[]) => {
+        const label = centroids.get(record.label);
+        if (!label) return undefined;
+        return groups[label.groups[nearestCentroid(recordFeatureVector(record.text ?? '', batching.dimension), label.vectors)]!];
+      },
+    };
   }
 }

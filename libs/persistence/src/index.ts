@@ -29,6 +29,7 @@ export { ledgerHeadProblem, type NewLedgerEntry, refundableRho } from './ledger/
 export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,
+  type Batching,
   type LabelAllocation,
   type LabelPlanEntry,
   ReleaseBatchEntity,

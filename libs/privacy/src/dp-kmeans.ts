@@ -198,3 +198,19 @@ export function dpKMeans(rng: Rng, vectors: readonly Float64Array[], initial: re
   }
   return Object.freeze({ centroids: Object.freeze(centroids), lastNoisyCounts: Object.freeze(noisyCounts), rho: dpKMeansRho(p) });
 }
+
+/**
+ * Plain Lloyd iterations with exact sums and counts: NO privacy. Only for the non-private reference
+ * (epsilon = infinity) of a utility benchmark, so that RANDOM and CLUSTERED batching can be compared
+ * without noise too. An empty cluster keeps its centroid.
+ */
+export function lloydKMeansNonPrivate(vectors: readonly Float64Array[], initial: readonly Float64Array[], iterations: number): Float64Array[] {
+  requireInteger('iterations', iterations, 1);
+  let centroids: Float64Array[] = initial.map((c) => Float64Array.from(c));
+  const quantised = vectors.map(quantiseRecordVector);
+  for (let iteration = 0; iteration < iterations; iteration++) {
+    const { sums, counts } = clusterSums(vectors, quantised, centroids);
+    centroids = centroids.map((previous, j) => (counts[j]! > 0 ? sums[j]!.map((x) => (x * SUM_GRANULARITY) / counts[j]!) : previous));
+  }
+  return centroids;
+}

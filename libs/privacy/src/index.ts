@@ -61,6 +61,7 @@ export {
   dpKMeans,
   dpKMeansIterationRho,
   dpKMeansRho,
+  lloydKMeansNonPrivate,
   nearestCentroid,
   quantiseRecordVector,
   randomUnitCentroids,

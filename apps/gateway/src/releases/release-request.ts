@@ -1,6 +1,6 @@
 import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
-export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+export { type Batching, type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { publicPromptTemplate } from '../datasets/prompt-template';
@@ -26,7 +26,17 @@ export interface ReleaseRequestInput {
     readonly proportions?: readonly { readonly label: string; readonly weight: number }[] | null;
     readonly countSigma?: number | null;
   } | null;
+  readonly batching?: {
+    readonly mode: 'RANDOM' | 'CLUSTERED';
+    readonly clusters?: number | null;
+    readonly clusteringEpsilon?: number | null;
+    readonly iterations?: number | null;
+    readonly countSigma?: number | null;
+  } | null;
 }
+
+/** CLUSTERED batching's defaults and bounds (the feature dimension is fixed: a public constant of the map). */
+export const CLUSTERING_LIMITS = { clusters: 64, iterations: 20, clusteringEpsilon: 100, defaultIterations: 3, dimension: 64 } as const;
 
 export const RELEASE_DEFAULTS = {
   clip: 10,
@@ -59,7 +69,11 @@ function integer(field: string, value: number, min: number, max: number): number
 }
 
 /** What a request resolves to before its private-token cap is known. */
-export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxPromptTokens'> & { readonly privateTokenCap: number | null; readonly maxPromptTokens: number };
+export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxPromptTokens' | 'batching'> & {
+  readonly privateTokenCap: number | null;
+  readonly maxPromptTokens: number;
+  readonly batching: ValidatedBatching;
+};
 
 /**
  * Checks a release request against its dataset and model, field by field: every bad value is
@@ -165,6 +179,8 @@ export function validateReleaseRequest(
     }
   }
 
+  const batching = validateBatching(input, mode, labels, labelAllocation, dataset);
+
   // Every per-batch resource bound is public (DESIGN.md section 4): prompts are cut to
   // maxPromptTokens (record text only) and memory is planned from it. It must hold the prompt's
   // label part for every generated label, and the public prompt, with room for some text.
@@ -198,10 +214,75 @@ export function validateReleaseRequest(
     topK,
     labels,
     labelAllocation,
+    batching,
     promptTemplate,
     publicPromptTemplate: publicTemplate,
   };
 }
+
+/**
+ * The batching of a request. CLUSTERED needs the number of clusters and the clustering's epsilon
+ * (PRIVATE) and the noise of the final counts per label and cluster: the label allocation's
+ * countSigma when it is DP_COUNT (one histogram counts both), otherwise batching.countSigma.
+ * The Lloyd noise is derived from the epsilon when the release is priced (release-clustering.ts).
+ */
+function validateBatching(
+  input: ReleaseRequestInput,
+  mode: ReleaseMode,
+  labels: readonly string[] | null,
+  labelAllocation: LabelAllocation | null,
+  dataset: DatasetEntity,
+): ValidatedBatching {
+  const given = input.batching;
+  if (!given || given.mode === 'RANDOM') {
+    for (const field of ['clusters', 'clusteringEpsilon', 'iterations', 'countSigma'] as const) {
+      if (given && given[field] !== undefined && given[field] !== null) throw DomainError.badInput(`input.batching.${field}`, 'must be left out with RANDOM batching');
+    }
+    return { mode: 'RANDOM' };
+  }
+  if (given.mode !== 'CLUSTERED') throw DomainError.badInput('input.batching.mode', 'must be RANDOM or CLUSTERED');
+  if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.batching.mode', 'a public-only release reads no record, so there is nothing to cluster; use RANDOM');
+  const clusters = integer('input.batching.clusters', given.clusters ?? Number.NaN, 1, CLUSTERING_LIMITS.clusters);
+  const iterations = integer('input.batching.iterations', given.iterations ?? CLUSTERING_LIMITS.defaultIterations, 1, CLUSTERING_LIMITS.iterations);
+  const perLabel = labels?.length ?? 1;
+  if (clusters * perLabel > totalBatches(dataset.recordCount, input.batchSize)) {
+    throw DomainError.badInput('input.batching.clusters', `${clusters} clusters in each of ${perLabel} label(s) is more than the ${totalBatches(dataset.recordCount, input.batchSize)} batches of this release; use fewer clusters or a smaller batchSize`);
+  }
+  let clusteringEpsilon = 0;
+  if (mode === 'PRIVATE') {
+    clusteringEpsilon = finite(
+      'input.batching.clusteringEpsilon',
+      given.clusteringEpsilon ?? Number.NaN,
+      (v) => v >= MIN_NORMAL_DOUBLE && v <= CLUSTERING_LIMITS.clusteringEpsilon,
+      `must be above 0 and at most ${CLUSTERING_LIMITS.clusteringEpsilon}: the epsilon the private k-means may cost, at the dataset's delta`,
+    );
+  } else if (given.clusteringEpsilon !== undefined && given.clusteringEpsilon !== null) {
+    throw DomainError.badInput('input.batching.clusteringEpsilon', 'must be left out in NON_PRIVATE_REFERENCE mode: its clustering is exact and charged nothing');
+  }
+  let countSigma: number;
+  if (labelAllocation?.mode === 'DP_COUNT') {
+    if (given.countSigma !== undefined && given.countSigma !== null) {
+      throw DomainError.badInput('input.batching.countSigma', "must be left out with a DP_COUNT label allocation: its countSigma counts the records per label and cluster");
+    }
+    countSigma = labelAllocation.countSigma;
+  } else if (mode === 'NON_PRIVATE_REFERENCE') {
+    countSigma = 1; // unused: the reference counts exactly
+  } else {
+    const maxSigma = Math.min(LIMITS.countSigma, dataset.recordCount);
+    countSigma = finite(
+      'input.batching.countSigma',
+      given.countSigma ?? Number.NaN,
+      (v) => v > 0 && v <= maxSigma,
+      `must be above 0 and at most ${maxSigma}: the noise of the records counted per label and cluster, which split each label's batches among its clusters`,
+    );
+  }
+  return { mode: 'CLUSTERED', clusters, iterations, dimension: CLUSTERING_LIMITS.dimension, clusteringEpsilon, countSigma };
+}
+
+/** Batching as validated; CLUSTERED's Lloyd noise is filled in when the release is priced. */
+export type ValidatedBatching =
+  | { readonly mode: 'RANDOM' }
+  | { readonly mode: 'CLUSTERED'; readonly clusters: number; readonly iterations: number; readonly dimension: number; readonly clusteringEpsilon: number; readonly countSigma: number };
 
 /** Number of batches (= synthetic examples) of a dataset of N records at expected batch size s. */
 export function totalBatches(recordCount: number, batchSize: number): number {

@@ -88,6 +88,25 @@ export class SensitiveRecordRepository {
     }
   }
 
+  /**
+   * Ids, labels and texts of a dataset's records up to `maxId`, in pages of `pageSize` by id
+   * (keyset): what private clustering reads (the gateway when it creates a CLUSTERED release, the
+   * worker when it partitions one).
+   */
+  async *recordPages(datasetId: string, maxId: string, pageSize = 5000): AsyncGenerator<{ id: string; label: string | null; text: string }[]> {
+    let after = '0';
+    for (;;) {
+      const rows = (await this.manager.query(
+        `SELECT id::text AS id, label, text FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY id LIMIT $4`,
+        [datasetId, maxId, after, pageSize],
+      )) as { id: string; label: string | null; text: string }[];
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
   async countByDataset(datasetId: string): Promise<number> {
     return this.manager.count(SensitiveRecordEntity, { where: { datasetId } });
   }
