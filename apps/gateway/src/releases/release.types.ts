@@ -176,6 +176,33 @@ export class LabelAllocation {
   countSigma!: number | null;
 }
 
+@ObjectType({ description: 'How records were grouped into batches (see BatchingMode). CLUSTERED fields are null for RANDOM.' })
+export class Batching {
+  @Field(() => BatchingModeEnum)
+  mode!: 'RANDOM' | 'CLUSTERED';
+
+  @Field(() => Int, { nullable: true })
+  clusters!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  iterations!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Length of the public feature vectors.' })
+  featureDimension!: number | null;
+
+  @Field(() => Float, { nullable: true, description: "The clustering's epsilon alone at the dataset's delta (0 for a non-private reference)." })
+  clusteringEpsilon!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Noise of each coordinate of each per-cluster sum, per Lloyd iteration (0: exact, non-private reference).' })
+  sumSigma!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Noise of each per-cluster count, per Lloyd iteration (0: exact, non-private reference).' })
+  lloydCountSigma!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Noise of the final count per label and cluster.' })
+  countSigma!: number | null;
+}
+
 @ObjectType({ description: 'The public parameters of a release.' })
 export class ReleaseParameters {
   @Field(() => ReleaseModeEnum)
@@ -228,33 +255,6 @@ export class ReleaseParameters {
 
   @Field()
   publicPromptTemplate!: string;
-}
-
-@ObjectType({ description: 'How records were grouped into batches (see BatchingMode). CLUSTERED fields are null for RANDOM.' })
-export class Batching {
-  @Field(() => BatchingModeEnum)
-  mode!: 'RANDOM' | 'CLUSTERED';
-
-  @Field(() => Int, { nullable: true })
-  clusters!: number | null;
-
-  @Field(() => Int, { nullable: true })
-  iterations!: number | null;
-
-  @Field(() => Int, { nullable: true, description: 'Length of the public feature vectors.' })
-  featureDimension!: number | null;
-
-  @Field(() => Float, { nullable: true, description: "The clustering's epsilon alone at the dataset's delta (0 for a non-private reference)." })
-  clusteringEpsilon!: number | null;
-
-  @Field(() => Float, { nullable: true, description: 'Noise of each coordinate of each per-cluster sum, per Lloyd iteration (0: exact, non-private reference).' })
-  sumSigma!: number | null;
-
-  @Field(() => Float, { nullable: true, description: 'Noise of each per-cluster count, per Lloyd iteration (0: exact, non-private reference).' })
-  lloydCountSigma!: number | null;
-
-  @Field(() => Float, { nullable: true, description: 'Noise of the final count per label and cluster.' })
-  countSigma!: number | null;
 }
 
 @ObjectType({ description: "What a release costs, in rho-zCDP and as epsilon at the dataset's delta." })
