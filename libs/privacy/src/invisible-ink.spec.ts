@@ -195,6 +195,18 @@ describe('InvisibleInk step: candidates and sampling', () => {
     out.forEach((v, j) => expect(v).toBeCloseTo(expected[j]!, 12));
   });
 
+  it('has the engine-facing shape of PrivateTokenSampler: every step private, no drafter statistic', () => {
+    const sampler = new InvisibleInkSampler(4, { clip: 1, expectedBatchSize: 3, temperature: 1, topK: 0 }, new SeededRng(3));
+    const rows = Float32Array.from([1, 2, 3, 4, 4, 3, 2, 1]);
+    const pub = Float32Array.from([0, 0, 0, 0]);
+    expect(sampler.isPrivateStep(rows, 2, pub)).toBe(true);
+    expect(sampler.samplePrivate(rows, 2, pub)).toBeGreaterThanOrEqual(0);
+    expect(sampler.privateSteps).toBe(1);
+    expect(sampler.samplePublic(pub)).toBeLessThan(4);
+    expect(sampler.privateSteps).toBe(1);
+    expect(sampler.lastStatistic).toBeNaN();
+  });
+
   it('refuses logits that do not match the vocabulary, naming the field', () => {
     const sampler = new InvisibleInkSampler(4, { clip: 1, expectedBatchSize: 3, temperature: 1, topK: 0 }, new SeededRng(0));
     expect(() => sampler.next(new Float32Array(7), 2, new Float32Array(4))).toThrow(/^logits must hold privateRows \* vocabSize = 8/);

@@ -161,8 +161,35 @@ export class InvisibleInkSampler {
     this.allowed = allowed !== null && allowed.subarray(0, this.vocabSize).some((flag) => flag !== 0) ? allowed : null;
   }
 
+  /** No sparse-vector test runs here: always NaN (the engines' drafter metric reads it). */
+  get lastStatistic(): number {
+    return Number.NaN;
+  }
+
   /** One private step: the token drawn from `softmax(phi / tau)` over the public top-k+. */
   next(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): { readonly token: number; readonly private: true } {
+    this.privateStepCount += 1;
+    return { token: this.samplePrivateUncounted(logits, privateRows, publicLogits), private: true };
+  }
+
+  /** Every step is private (no drafter); counts it, as PrivateTokenSampler.isPrivateStep does. */
+  isPrivateStep(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): true {
+    this.scaledAggregate(logits, privateRows, publicLogits); // validates the inputs
+    this.privateStepCount += 1;
+    return true;
+  }
+
+  /** A private token after {@link isPrivateStep} (already counted). */
+  samplePrivate(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): number {
+    return this.samplePrivateUncounted(logits, privateRows, publicLogits);
+  }
+
+  /** A public token: `softmax(l_pub / tau)` over the top-k+ (no private row read; costs nothing). */
+  samplePublic(publicLogits: LogitBuffer): number {
+    return this.samplePrivateUncounted(new Float32Array(0), 0, publicLogits);
+  }
+
+  private samplePrivateUncounted(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): number {
     const candidates = this.scaledAggregate(logits, privateRows, publicLogits);
     let max = -Infinity;
     for (let i = 0; i < candidates.length; i++) max = Math.max(max, this.weights[i]!);
@@ -172,8 +199,7 @@ export class InvisibleInkSampler {
       this.weights[i] = w;
       total += w;
     }
-    this.privateStepCount += 1;
-    return { token: candidates[sampleFromWeights(this.weights, candidates.length, total, this.rng)]!, private: true };
+    return candidates[sampleFromWeights(this.weights, candidates.length, total, this.rng)]!;
   }
 
   /**
