@@ -117,6 +117,7 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, op
   const publicPrompt = promptFor(model, batchSize, options.promptTokens);
   const pool = Array.from({ length: 4 * batchSize }, (_, i) => promptFor(model, i, options.promptTokens));
   const params = {
+    mechanism: 'private-prediction' as const,
     clip: 10,
     expectedBatchSize: batchSize,
     temperature: 2,

@@ -219,11 +219,10 @@ async function speed(model: GenerationModel): Promise<void> {
         privatePrompts: Array.from({ length: rows - 1 }, (_, i) => `${SPEED_PROMPT} ${i}`),
         publicPrompt: SPEED_PROMPT,
         params: {
-          clip: 10,
+          mechanism: 'non-private-reference',
           expectedBatchSize: Math.max(1, rows - 1),
           temperature: 1,
           publicTemperature: 1,
-          nonPrivate: true,
           privateTokenCap: maxNewTokens,
           maxNewTokens,
         },

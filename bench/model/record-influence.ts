@@ -79,7 +79,7 @@ export async function recordInfluence(model: GenerationModel, set: ProbeSet): Pr
     await model.generateExample({
       privatePrompts: [withRecord],
       publicPrompt,
-      params: { clip: 1, expectedBatchSize: 1, temperature: 1, publicTemperature: 1, nonPrivate: true, privateTokenCap: 1, maxNewTokens: 1 },
+      params: { mechanism: 'non-private-reference', expectedBatchSize: 1, temperature: 1, publicTemperature: 1, privateTokenCap: 1, maxNewTokens: 1 },
       rng: new SeededRng('record-influence'),
       onStep: (trace) => {
         if (trace.step === 0) l1 = softmaxL1(trace.logits.subarray(0, vocab), trace.logits.subarray(vocab, 2 * vocab));

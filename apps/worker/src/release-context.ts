@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { Database, type LabelPlanEntry, type ReleaseWithSecrets } from '@synthgate/persistence';
-import { batchOfRecord, nearestCentroid, referencePartition } from '@synthgate/privacy';
+import { Inject, Injectable } from '@nestjs/common';
+import { Database, type LabelPlanEntry, type ReleaseParameters, type ReleaseWithSecrets } from '@synthgate/persistence';
+import { batchOfRecord, type MechanismParameters, type MechanismRegistry, nearestCentroid, referencePartition } from '@synthgate/privacy';
 import { recordFeatureVector } from '@synthgate/text-classifier';
+import { MECHANISM_REGISTRY } from './mechanisms';
 
 /** The release does not exist or is over: its secrets are erased, and none of its batches may run. */
 export class ReleaseOverError extends Error {
@@ -14,17 +15,29 @@ export class ReleaseOverError extends Error {
 /** What a worker needs to run any batch of one release, computed once per process and release. */
 export interface ReleaseContext {
   readonly release: ReleaseWithSecrets;
+  /** The release's mechanism parameters, checked by its registry entry. */
+  readonly mechanism: MechanismParameters;
   readonly promptTemplate: string;
   readonly publicPromptTemplate: string;
   /** Record ids of each batch, by batch ordinal. */
   readonly batches: readonly (readonly string[])[];
 }
 
+/** The mechanism parameters of a release's stored parameters. */
+function releaseMechanism(parameters: ReleaseParameters): MechanismParameters {
+  const common = { expectedBatchSize: parameters.batchSize, privateTokenCap: parameters.privateTokenCap };
+  if (parameters.mode === 'PUBLIC_ONLY') return { mechanism: 'public-only', expectedBatchSize: parameters.batchSize, publicTemperature: parameters.publicTemperature, privateTokenCap: 0 };
+  const sampling = { temperature: parameters.temperature, publicTemperature: parameters.publicTemperature, topK: parameters.topK };
+  if (parameters.mode === 'NON_PRIVATE_REFERENCE') return { mechanism: 'non-private-reference', ...common, ...sampling };
+  return { mechanism: 'private-prediction', ...common, ...sampling, clip: parameters.clip, drafter: parameters.drafter };
+}
+
 /**
- * Partitions a release's records into its batches: within each label group (or, with CLUSTERED
- * batching, each label's cluster of the record's nearest noisy centroid), record r goes to
- * batch `offset + HMAC(key, r) mod batches` (libs/privacy `batchOfRecord`); the non-private
- * reference deals them evenly (`referencePartition`). Only records up to the
+ * Partitions a release's records into its batches as its mechanism's registry entry says: within
+ * each label group (or, with CLUSTERED batching, each label's cluster of the record's nearest noisy
+ * centroid), record r goes to batch `offset + HMAC(key, r) mod batches` (libs/privacy
+ * `batchOfRecord`, `keyed-hash`); the non-private reference deals them evenly (`referencePartition`,
+ * `even`); a mechanism that reads no record (`none`) gets empty batches. Only records up to the
  * release's snapshot id count, so records imported later never join. Every worker computes the
  * same partition from the stored key, so a retried or resumed batch reads the same records.
  */
@@ -32,7 +45,10 @@ export interface ReleaseContext {
 export class ReleaseContextCache {
   private readonly contexts = new Map<string, Promise<ReleaseContext>>();
 
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    @Inject(MECHANISM_REGISTRY) private readonly mechanisms: MechanismRegistry,
+  ) {}
 
   get(releaseId: string): Promise<ReleaseContext> {
     let context = this.contexts.get(releaseId);
@@ -54,26 +70,28 @@ export class ReleaseContextCache {
     const release = await repositories.releases.findWithSecrets(releaseId);
     if (!release) throw new ReleaseOverError(releaseId);
     const parameters = release.parameters;
+    const mechanism = releaseMechanism(parameters);
+    const partition = this.mechanisms.of(mechanism).partition;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
-    // A public-only release reads no record. A private one partitions by keyed hash (a record's
-    // batch depends on it alone). The non-private reference deals the records evenly instead, so
-    // none of its batches is empty (an empty batch would decode from the public prompt alone).
-    if (parameters.mode === 'PRIVATE' || parameters.mode === 'NON_PRIVATE_REFERENCE') {
+    // A private mechanism partitions by keyed hash (a record's batch depends on it alone). The
+    // non-private reference deals the records evenly instead, so none of its batches is empty (an
+    // empty batch would decode from the public prompt alone).
+    if (partition !== 'none') {
       const groups = release.labelPlan.map((entry) => ({ entry, ids: [] as string[] }));
-      const assign = await this.assigner(release);
+      const assign = this.assigner(release);
       for await (const record of assign.records()) {
         const group = assign.groupOf(record, groups);
         if (!group || group.entry.batches === 0) continue; // a label this release does not generate, or a cluster given no batch
-        if (parameters.mode === 'PRIVATE') batches[group.entry.offset + batchOfRecord(release.partitionKey, record.id, group.entry.batches)]!.push(record.id);
+        if (partition === 'keyed-hash') batches[group.entry.offset + batchOfRecord(release.partitionKey, record.id, group.entry.batches)]!.push(record.id);
         else group.ids.push(record.id);
       }
-      if (parameters.mode === 'NON_PRIVATE_REFERENCE') {
+      if (partition === 'even') {
         for (const { entry, ids } of groups) {
           if (entry.batches > 0) referencePartition(release.partitionKey, ids, entry.batches).forEach((batch, i) => batches[entry.offset + i]!.push(...batch));
         }
       }
     }
-    return { release, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches };
+    return { release, mechanism, promptTemplate: parameters.promptTemplate, publicPromptTemplate: parameters.publicPromptTemplate, batches };
   }
 
   /**
@@ -82,7 +100,7 @@ export class ReleaseContextCache {
    * nearestCentroid): a function of the record and the stored centroids alone, so adding or
    * removing a record changes no other record's group. CLUSTERED reads the texts too.
    */
-  private async assigner(release: ReleaseWithSecrets) {
+  private assigner(release: ReleaseWithSecrets) {
     const repositories = this.database.repositories;
     const batching = release.parameters.batching;
     type Group = { entry: LabelPlanEntry; ids: string[] };

@@ -2,6 +2,7 @@ import { type INestApplicationContext, type LoggerService } from '@nestjs/common
 import { NestFactory } from '@nestjs/core';
 import { type SynthgateConfig } from '@synthgate/config';
 import { type Database } from '@synthgate/persistence';
+import { type MechanismRegistry } from '@synthgate/privacy';
 import { ReleaseBatchProcessor } from './release-batch.processor';
 import { WorkerModule } from './worker.module';
 
@@ -13,9 +14,17 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** `logger`: where Nest and the worker log (main.ts passes the JSON logger); false for none. */
-export async function startWorker(config: SynthgateConfig, database: Database, logger: LoggerService | false | undefined = undefined): Promise<RunningWorker> {
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, database), { logger, abortOnError: false });
+/**
+ * `logger`: where Nest and the worker log (main.ts passes the JSON logger); false for none.
+ * `mechanisms`: the registry releases are run with (default libs/privacy's production one).
+ */
+export async function startWorker(
+  config: SynthgateConfig,
+  database: Database,
+  logger: LoggerService | false | undefined = undefined,
+  mechanisms: MechanismRegistry | undefined = undefined,
+): Promise<RunningWorker> {
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, database, mechanisms), { logger, abortOnError: false });
   const processor = app.get(ReleaseBatchProcessor);
   await processor.start();
   return {

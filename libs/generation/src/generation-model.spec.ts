@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
 import { type DecodingMode } from './decoding/decoding-modes';
 import { type StepTrace } from './decoding/private-decoding';
-import { type ExampleParams, type GenerateExampleRequest, type GenerationModel, loadModel } from './generation-model';
+import { type PrivateExampleParams, type GenerateExampleRequest, type GenerationModel, loadModel } from './generation-model';
 import { importModel } from './import/model-import';
 import { buildLlamaOnnx } from './model/llama-graph.builder';
 import { referenceForward } from './model/llama-reference';
@@ -18,7 +18,8 @@ const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, maxPositions: 64 });
 const weights = tinyWeights(arch, 5);
 const PRIVATE = ['the day', 'he played on the day.', 'a', 'she went on one day and played'];
 const PUBLIC = 'one day';
-const PARAMS: ExampleParams = {
+const PARAMS: PrivateExampleParams = {
+  mechanism: 'private-prediction',
   clip: 10,
   expectedBatchSize: 4,
   temperature: 1,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { PrivateTokenSampler, type Rng, type TokenMechanismParams } from '@synthgate/privacy';
+import { type MechanismParameters, type MechanismRegistry, mechanismRegistry, type PublicOnlyParameters, type Rng, type TokenSampler } from '@synthgate/privacy';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 import { runSpeculativeDecoding } from './decoding/speculative-decoding';
@@ -49,10 +49,11 @@ export interface ModelInfo {
   readonly cacheLayout: 'concat' | 'in-place';
 }
 
-/** Parameters of one synthetic example: the token mechanism's plus the two stopping caps. */
-export type ExampleParams = TokenMechanismParams & {
-  /** `r`: stop after this many private tokens (each costs rho; DESIGN.md section 5.7). */
-  readonly privateTokenCap: number;
+/**
+ * Parameters of one synthetic example: its mechanism's (discriminated by `mechanism`, including the
+ * cap `r` on private tokens, `privateTokenCap`) plus the engine's bounds.
+ */
+export type ExampleParams = MechanismParameters & {
   /** `T`: stop after this many generated tokens. */
   readonly maxNewTokens: number;
   /**
@@ -64,6 +65,9 @@ export type ExampleParams = TokenMechanismParams & {
   readonly maxPromptTokens?: number;
 };
 
+/** {@link ExampleParams} of private prediction, the production mechanism over records. */
+export type PrivateExampleParams = Extract<ExampleParams, { readonly mechanism: 'private-prediction' }>;
+
 /** One synthetic example to generate from one batch of sensitive prompts. */
 export interface GenerateExampleRequest {
   /** The batch's private prompts (one per sensitive record); may be empty. */
@@ -71,6 +75,11 @@ export interface GenerateExampleRequest {
   /** The template with no record; its row is the public drafter's and the decoding context. */
   readonly publicPrompt: string;
   readonly params: ExampleParams;
+  /**
+   * Where the sampler of `params.mechanism` comes from; default libs/privacy's production
+   * registry. The worker passes its injected one.
+   */
+  readonly mechanisms?: MechanismRegistry;
   /** CryptoRng in production, SeededRng in tests. */
   readonly rng: Rng;
   /** Default `kv-cache` (the only production mode). */
@@ -106,14 +115,19 @@ export interface GeneratedExample {
   readonly stepTimings: StepTimings;
 }
 
-/** Non-private generation from one prompt (CLI checks, smoke tests). */
+/** Non-private generation from one prompt (public-only releases, CLI checks, smoke tests). */
 export interface GenerateTextRequest {
   readonly prompt: string;
   readonly maxNewTokens: number;
-  /** Argmax at every step. Otherwise samples at `temperature` with `rng`. */
+  /** Argmax at every step (ties to the smaller id). Otherwise samples at `temperature` with `rng`. */
   readonly greedy?: boolean;
   readonly temperature?: number;
   readonly rng?: Rng;
+  /**
+   * Draws each token from the prompt's row (passed as the public row, with no private row), in
+   * place of `greedy` / `temperature`: the worker passes the public-only sampler of its registry.
+   */
+  readonly sampler?: TokenSampler;
 }
 
 /** Result of {@link GenerationModel.generateText}. */
@@ -349,8 +363,8 @@ export class GenerationModel {
   /**
    * Generates one synthetic example from one batch (DESIGN.md section 5): the private prompts are
    * prefilled once (left-padded) and decoded together, the public prompt in a run of its own (so its
-   * logits never depend on the records); at each step the libs/privacy {@link PrivateTokenSampler}
-   * makes every privacy decision. Reproducible with a seeded `rng`. Memory is planned from public
+   * logits never depend on the records); at each step the sampler of the mechanism named by
+   * `params.mechanism` (from `request.mechanisms`, libs/privacy) makes every privacy decision. Reproducible with a seeded `rng`. Memory is planned from public
    * bounds (`maxPromptTokens`, `maxNewTokens`): private rows beyond what KV_CACHE_LIMIT_BYTES holds
    * are decoded without a cache, so the records can never make a batch fail. Throws
    * `KV_CACHE_LIMIT_EXCEEDED` before allocating anything only when not even one row's cache fits (a
@@ -377,8 +391,8 @@ export class GenerationModel {
       );
     }
     const cachedPrivateRows = rowPlan.cachedRows - 1;
-    // The sampler validates the mechanism parameters before any prompt is run.
-    const sampler = new PrivateTokenSampler(this.info.vocabSize, params, request.rng);
+    // The registry entry validates the mechanism parameters before any prompt is run.
+    const sampler = (request.mechanisms ?? mechanismRegistry).of(params).createSampler(params, this.info.vocabSize, request.rng);
     const settings: DecodingSettings = {
       sampler,
       vocabSize: this.info.vocabSize,
@@ -437,18 +451,23 @@ export class GenerationModel {
   }
 
   /**
-   * Plain (non-private) generation from one prompt with the KV cache: greedy, or sampled at
-   * `temperature` through libs/privacy's sampler in its non-private setting.
+   * Plain (non-private) generation from one prompt with the KV cache: greedy, sampled at
+   * `temperature` (libs/privacy's public-only sampler), or drawn by `request.sampler`, always from
+   * the prompt's row alone.
    */
   async generateText(request: GenerateTextRequest): Promise<GeneratedText> {
     requirePositiveInteger('maxNewTokens', request.maxNewTokens);
     const prompt = this.encodePrompt(request.prompt, request.maxNewTokens);
     const vocab = this.info.vocabSize;
-    const temperature = request.temperature ?? 1;
-    let sampler: PrivateTokenSampler | null = null;
-    if (!request.greedy) {
+    let sampler = request.sampler ?? null;
+    if (sampler === null && !request.greedy) {
       if (!request.rng) throw new GenerationError('INVALID_GENERATION_INPUT', 'sampling needs an rng (or greedy: true)');
-      sampler = new PrivateTokenSampler(vocab, { clip: 1, expectedBatchSize: 1, temperature, publicTemperature: temperature, nonPrivate: true }, request.rng);
+      const publicTemperature = request.temperature ?? 1;
+      const parameters: PublicOnlyParameters = { mechanism: 'public-only', expectedBatchSize: 1, publicTemperature, privateTokenCap: 0 };
+      sampler = mechanismRegistry.of(parameters).createSampler(parameters, vocab, request.rng);
+    }
+    if (sampler !== null && sampler.vocabSize !== vocab) {
+      throw new GenerationError('INVALID_GENERATION_INPUT', `the sampler is for a vocabulary of ${sampler.vocabSize} tokens; the model has ${vocab}`);
     }
     const source = createLogitsSource('kv-cache', {
       decoder: this.decoder,
@@ -470,7 +489,7 @@ export class GenerationModel {
         const row = logits.subarray(0, vocab);
         const allowed = guard.allowed();
         sampler?.restrictTo(allowed);
-        const token = sampler ? sampler.next(row, 1, row).token : argmax(row, allowed);
+        const token = sampler ? sampler.next(row, 0, row).token : argmax(row, allowed);
         if (eos.has(token)) {
           stopReason = 'eos';
           break;

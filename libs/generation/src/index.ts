@@ -21,7 +21,7 @@
  * await model.release();
  * ```
  * Every privacy decision (clip, aggregate, sample, sparse vector) is made by libs/privacy's
- * `PrivateTokenSampler`; this library only computes logits and moves tokens.
+ * sampler of the release's mechanism (a `TokenSampler` from its registry); this library only computes logits and moves tokens.
  *
  * Importing (the CLI's `synthgate model import`): {@link importModel} turns a GGUF file, a Hugging
  * Face folder or an exported ONNX folder into `models/<name>/` (model.onnx in the Optimum layout,
@@ -33,6 +33,7 @@
 export { GenerationError, type GenerationErrorCode } from './generation.errors';
 export {
   type ExampleParams,
+  type PrivateExampleParams,
   type GeneratedExample,
   type GeneratedText,
   type GenerateExampleRequest,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
 import { type StepTrace } from './decoding/private-decoding';
-import { type ExampleParams, type GenerateExampleRequest, type GenerationModel, loadModel } from './generation-model';
+import { type PrivateExampleParams, type GenerateExampleRequest, type GenerationModel, loadModel } from './generation-model';
 import { TINY_VOCAB_SIZE, writeTinyModelFolder } from './testing/model-files';
 import { tinyArchitecture, tinyWeights } from './testing/tiny-llama';
 
@@ -20,7 +20,7 @@ const LONG = Array.from({ length: 12 }, () => 'she went on one day and played wi
 const PRIVATE = ['the day', 'he played on the day.', LONG, 'a'];
 const PUBLIC = 'one day';
 // Every step public: the tokens then come from the public row alone, the same on both neighbours.
-const ALL_PUBLIC: ExampleParams = { clip: 10, expectedBatchSize: 4, temperature: 1, publicTemperature: 1, drafter: { threshold: 1e9, sigma: 0.1 }, privateTokenCap: 20, maxNewTokens: 12 };
+const ALL_PUBLIC: PrivateExampleParams = { mechanism: 'private-prediction', clip: 10, expectedBatchSize: 4, temperature: 1, publicTemperature: 1, drafter: { threshold: 1e9, sigma: 0.1 }, privateTokenCap: 20, maxNewTokens: 12 };
 
 let root: string;
 let model: GenerationModel;

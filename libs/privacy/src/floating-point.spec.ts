@@ -1,6 +1,6 @@
 import { epsilonFromRho, rhoForEpsilon } from './accountant';
 import { floatingPointDelta, MIN_LOG_WEIGHT } from './floating-point';
-import { PrivateTokenSampler } from './private-token-sampler';
+import { PrivateTokenSampler } from './mechanisms/private-prediction/private-token-sampler';
 import { MIN_NORMAL_DOUBLE } from './privacy.errors';
 import { admitRelease } from './release-planner';
 import { SeededRng } from './rng';

@@ -4,9 +4,11 @@
  *
  * - randomness: {@link Rng}, {@link CryptoRng} (production), {@link SeededRng} (tests);
  * - noise: continuous Laplace / Gaussian with unbounded tails, exact discrete Laplace / Gaussian;
- * - the token mechanism: {@link PrivateTokenSampler} and its building blocks (clip and recentre,
- *   private aggregate with the fixed divisor s, exponential mechanism in log space, sparse-vector
- *   drafter, public sampling, public top-k);
+ * - mechanisms: one folder each under mechanisms/ (parameters, cost, {@link TokenSampler}),
+ *   registered in {@link MECHANISMS} / {@link mechanismRegistry}: private prediction
+ *   ({@link PrivateTokenSampler} and its building blocks: clip and recentre, private aggregate with
+ *   the fixed divisor s, exponential mechanism in log space, sparse-vector drafter, public sampling,
+ *   public top-k), public-only, and the non-private reference;
  * - accounting in rho-zCDP: per-token rho, composition, rho <-> (epsilon, delta) both ways with the
  *   tight Canonne-Kamath-Steinke conversion or the closed form, the Gaussian count mechanism;
  * - planning: the largest private-token cap for a budget, the cost of a cap as a
@@ -34,7 +36,23 @@ export {
   softmaxWeights,
   sparseVectorStatistic,
 } from './token-mechanism';
-export { type TokenDecision, type TokenMechanismParams, PrivateTokenSampler } from './private-token-sampler';
+export { type TokenDecision, type TokenSampler } from './token-sampler';
+export { TokenCandidates } from './token-candidates';
+export { type TokenMechanismParams, PrivateTokenSampler } from './mechanisms/private-prediction/private-token-sampler';
+export { NonPrivateReferenceSampler } from './mechanisms/non-private-reference/non-private-reference.sampler';
+export { PublicOnlySampler } from './mechanisms/public-only/public-only.sampler';
+export {
+  type MechanismDefinition,
+  type MechanismParametersBase,
+  type RecordPartition,
+  type RegisteredMechanism,
+  defineMechanism,
+  MechanismRegistry,
+} from './mechanisms/mechanism';
+export { type PrivatePredictionParameters } from './mechanisms/private-prediction/private-prediction.mechanism';
+export { type NonPrivateReferenceParameters } from './mechanisms/non-private-reference/non-private-reference.mechanism';
+export { type PublicOnlyParameters } from './mechanisms/public-only/public-only.mechanism';
+export { type MechanismName, type MechanismParameters, MECHANISMS, mechanismRegistry } from './mechanisms/registry';
 export {
   type InvisibleInkParams,
   InvisibleInkSampler,

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { type PrivateTokenSampler } from '@synthgate/privacy';
+import { type TokenSampler } from '@synthgate/privacy';
 import { type LogitsSource } from './decoding-modes';
 import { Utf8Guard, type Utf8TokenTable } from './utf8-token-mask';
 
@@ -64,7 +64,7 @@ export interface DecodingOutcome {
 
 /** What every decoding loop needs besides its logits: the mechanism and when to stop. */
 export interface DecodingSettings {
-  readonly sampler: PrivateTokenSampler;
+  readonly sampler: TokenSampler;
   readonly vocabSize: number;
   /** Private rows come first in every logits buffer; the public row follows them. */
   readonly privateRows: number;

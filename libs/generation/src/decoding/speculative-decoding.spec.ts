@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng } from '@synthgate/privacy';
-import { type ExampleParams, type GenerateExampleRequest, type GeneratedExample, type GenerationModel, loadModel } from '../generation-model';
+import { type PrivateExampleParams, type GenerateExampleRequest, type GeneratedExample, type GenerationModel, loadModel } from '../generation-model';
 import { referenceForward } from '../model/llama-reference';
 import { TINY_VOCAB_SIZE, writeTinyModelFolder } from '../testing/model-files';
 import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
@@ -15,7 +15,7 @@ const arch = tinyArchitecture({ vocabSize: TINY_VOCAB_SIZE, maxPositions: 64 });
 const weights = tinyWeights(arch, 21);
 const PRIVATE = ['the day', 'he played on the day.', 'she went on one day and played'];
 const PUBLIC = 'one day';
-const BASE: ExampleParams = { clip: 10, expectedBatchSize: 3, temperature: 1, publicTemperature: 1, privateTokenCap: 40, maxNewTokens: 12 };
+const BASE: PrivateExampleParams = { mechanism: 'private-prediction', clip: 10, expectedBatchSize: 3, temperature: 1, publicTemperature: 1, privateTokenCap: 40, maxNewTokens: 12 };
 
 let root: string;
 let model: GenerationModel;
@@ -43,7 +43,7 @@ function maxDifference(a: Float32Array, b: ArrayLike<number>): number {
 
 describe('speculative verification', () => {
   it('with every step public and a greedy drafter, gives the sequential tokens and logits in far fewer batched passes', async () => {
-    const params: ExampleParams = { ...BASE, publicTemperature: 0, drafter: { threshold: 1e9, sigma: 0.1 } };
+    const params: PrivateExampleParams = { ...BASE, publicTemperature: 0, drafter: { threshold: 1e9, sigma: 0.1 } };
     const request = { privatePrompts: PRIVATE, publicPrompt: PUBLIC, params, ignoreEndOfSequence: true };
     const sequential = await run({ ...request, rng: new SeededRng(1) });
     const speculative = await run({ ...request, rng: new SeededRng(1), speculative: { maxDraftTokens: 4 } });
@@ -56,14 +56,14 @@ describe('speculative verification', () => {
   });
 
   it('with every step private, decides every token privately and stops at the cap', async () => {
-    const params: ExampleParams = { ...BASE, drafter: { threshold: -1e9, sigma: 0.1 }, privateTokenCap: 5 };
+    const params: PrivateExampleParams = { ...BASE, drafter: { threshold: -1e9, sigma: 0.1 }, privateTokenCap: 5 };
     const result = await model.generateExample({ privatePrompts: PRIVATE, publicPrompt: PUBLIC, params, rng: new SeededRng(2), speculative: { maxDraftTokens: 4 } });
     expect(result).toMatchObject({ privateSteps: 5, publicSteps: 0, stopReason: 'private-token-cap' });
     expect(result.tokenIds).toHaveLength(5);
   });
 
   it('cuts drafts at private steps and rolls the caches back: every decision sees its exact prefix', async () => {
-    const params: ExampleParams = { ...BASE, drafter: { threshold: 0.55, sigma: 0.05 }, publicTemperature: 0.7 };
+    const params: PrivateExampleParams = { ...BASE, drafter: { threshold: 0.55, sigma: 0.05 }, publicTemperature: 0.7 };
     let checked = 0;
     for (const seed of [3, 4, 5, 6]) {
       if (checked > 0) break;

@@ -1,9 +1,10 @@
+import { NonPrivateReferenceSampler } from '../non-private-reference/non-private-reference.sampler';
 import { type TokenMechanismParams, PrivateTokenSampler } from './private-token-sampler';
-import { PrivacyError } from './privacy.errors';
-import { type Rng, SeededRng } from './rng';
-import { randomInt, randomRows } from './testing/logit-cases';
-import { CountingRng, chiSquareTest } from './testing/statistical-tests';
-import { sparseVectorStatistic } from './token-mechanism';
+import { PrivacyError } from '../../privacy.errors';
+import { type Rng, SeededRng } from '../../rng';
+import { randomInt, randomRows } from '../../testing/logit-cases';
+import { CountingRng, chiSquareTest } from '../../testing/statistical-tests';
+import { sparseVectorStatistic } from '../../token-mechanism';
 
 const BASE: TokenMechanismParams = { clip: 3, expectedBatchSize: 4, temperature: 0.7, publicTemperature: 1 };
 
@@ -256,8 +257,8 @@ describe('public restriction (restrictTo)', () => {
     const samplers = [
       new PrivateTokenSampler(6, { ...BASE, topK: 2, drafter: { threshold: 0.5, sigma: 1 } }, rng),
       new PrivateTokenSampler(6, { ...BASE, publicTemperature: 0 }, rng),
-      new PrivateTokenSampler(6, { ...BASE, topK: 2, nonPrivate: true }, rng),
-    ];
+      new NonPrivateReferenceSampler(6, { temperature: BASE.temperature, publicTemperature: BASE.publicTemperature, topK: 2 }, rng),
+    ] as const;
     const seen = samplers.map(() => new Set<number>());
     for (let t = 0; t < 300; t++) {
       const rows = randomInt(rng, 0, 4);
@@ -397,17 +398,17 @@ describe('sparse-vector drafter', () => {
   });
 });
 
-describe('PrivateTokenSampler without drafter and in the non-private reference mode', () => {
+describe('PrivateTokenSampler without drafter, and the non-private reference', () => {
   it('without a drafter every step is private', () => {
     const sampler = new PrivateTokenSampler(3, BASE, new SeededRng(0));
     for (let i = 0; i < 20; i++) expect(sampler.next(new Float32Array(6), 2, new Float32Array(3)).private).toBe(true);
     expect(sampler.privateSteps).toBe(20);
   });
 
-  it('non-private mode samples softmax(mean of raw logits / tau) over the actual rows', () => {
+  it('the non-private reference samples softmax(mean of raw logits / tau) over the actual rows', () => {
     // Rows [0, ln 3 - 1] and [0, ln 3 + 1]: mean [0, ln 3]; tau 1 gives P(1) = 3/4. No clipping: with c 0.01
     // a private mechanism would be near uniform.
-    const sampler = new PrivateTokenSampler(2, { ...BASE, clip: 0.01, temperature: 1, nonPrivate: true }, new SeededRng('non-private'));
+    const sampler = new NonPrivateReferenceSampler(2, { temperature: 1, publicTemperature: BASE.publicTemperature }, new SeededRng('non-private'));
     const logits = new Float32Array([0, Math.log(3) - 1, 0, Math.log(3) + 1]);
     let ones = 0;
     const n = 20_000;
@@ -430,7 +431,6 @@ describe('PrivateTokenSampler input validation', () => {
     expect(() => new PrivateTokenSampler(4, { ...BASE, publicTemperature: 5e-324 }, rng)).toThrow(/^publicTemperature is too small/);
     expect(() => new PrivateTokenSampler(4, { ...BASE, drafter: { threshold: 1, sigma: 0 } }, rng)).toThrow(/^drafter.sigma /);
     expect(() => new PrivateTokenSampler(4, { ...BASE, drafter: { threshold: Number.NaN, sigma: 1 } }, rng)).toThrow(/^drafter.threshold /);
-    expect(() => new PrivateTokenSampler(4, { ...BASE, nonPrivate: true, drafter: { threshold: 1, sigma: 1 } }, rng)).toThrow(/^drafter /);
   });
 
   it('refuses logits that do not match the vocabulary and row count', () => {

@@ -1,15 +1,9 @@
-import { sampleLaplace } from './noise';
-import { PrivacyError, requireFinite, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
-import { type Rng } from './rng';
-import {
-  type LogitBuffer,
-  accumulateClippedRows,
-  argmaxIndex,
-  sampleFromWeights,
-  selectTopK,
-  softmaxWeights,
-  sparseVectorStatistic,
-} from './token-mechanism';
+import { sampleLaplace } from '../../noise';
+import { PrivacyError, requireFinite, requireInteger, requireNonNegative, requirePositive } from '../../privacy.errors';
+import { type Rng } from '../../rng';
+import { checkPublicInput, checkStepInputs, TokenCandidates } from '../../token-candidates';
+import { type LogitBuffer, accumulateClippedRows, argmaxIndex, sampleFromWeights, softmaxWeights, sparseVectorStatistic } from '../../token-mechanism';
+import { type TokenDecision, type TokenSampler } from '../../token-sampler';
 
 /** Parameters of one release's token mechanism (DESIGN.md section 5). */
 export interface TokenMechanismParams {
@@ -25,19 +19,6 @@ export interface TokenMechanismParams {
   readonly topK?: number;
   /** Sparse-vector drafter (threshold `theta`, noise scale `sigma` > 0); null: every step private. */
   readonly drafter?: { readonly threshold: number; readonly sigma: number } | null;
-  /**
-   * Non-private reference (epsilon = infinity): plain mean of raw logits over the actual rows, no
-   * clipping, no noise, no drafter. Only for benchmarks' "inf" setting; never charged.
-   */
-  readonly nonPrivate?: boolean;
-}
-
-/** The outcome of one decoding step. */
-export interface TokenDecision {
-  /** The chosen token id. */
-  readonly token: number;
-  /** Whether the step read the private rows (and counts against the private-token cap `r`). */
-  readonly private: boolean;
 }
 
 /**
@@ -58,22 +39,15 @@ export interface TokenDecision {
  *   construction and after every private step, its query noise `Lap(2 sigma)` at every step;
  * - the top-k set comes from the public row only; all randomness comes from the injected `Rng`.
  */
-export class PrivateTokenSampler {
+export class PrivateTokenSampler implements TokenSampler {
   /** The validated parameters (a frozen copy). */
   readonly params: Readonly<TokenMechanismParams>;
-  private readonly topK: number;
   private readonly aggregate: Float64Array;
   private readonly weights: Float64Array;
   private readonly meanSoftmax: Float64Array | null;
   private readonly softmaxScratch: Float64Array | null;
-  /** The candidate list of the current step: the public top-k and/or the allowed tokens; null: every token. */
-  private candidates: Int32Array | null;
-  private candidateCount: number;
-  /** The public top-k buffer, null when top-k is off. */
-  private readonly topKBuffer: Int32Array | null;
-  /** Public restriction set by {@link restrictTo}; null: none. */
-  private allowed: Uint8Array | null = null;
-  private allowedBuffer: Int32Array | null = null;
+  /** The public top-k and the public restriction of {@link restrictTo}. */
+  private readonly candidateSet: TokenCandidates;
   private rowMaxima: Float64Array;
   private noisyThreshold = Number.NaN;
   private privateStepCount = 0;
@@ -86,16 +60,12 @@ export class PrivateTokenSampler {
   ) {
     requireInteger('vocabSize', vocabSize, 1);
     this.params = Object.freeze(validateParams(params));
-    const k = params.topK ?? 0;
-    this.topK = k > 0 && k < vocabSize ? k : 0;
+    this.candidateSet = new TokenCandidates(vocabSize, this.params.topK ?? 0);
     this.aggregate = new Float64Array(vocabSize);
     this.weights = new Float64Array(vocabSize);
     const drafter = this.params.drafter ?? null;
     this.meanSoftmax = drafter === null ? null : new Float64Array(vocabSize);
     this.softmaxScratch = drafter === null ? null : new Float64Array(vocabSize);
-    this.topKBuffer = this.topK > 0 ? new Int32Array(this.topK) : null;
-    this.candidates = this.topKBuffer;
-    this.candidateCount = vocabSize;
     this.rowMaxima = new Float64Array(Math.ceil(2 * Math.min(this.params.expectedBatchSize, 1 << 16)) + 16);
     if (drafter !== null) this.noisyThreshold = drafter.threshold + sampleLaplace(rng, drafter.sigma);
   }
@@ -110,7 +80,7 @@ export class PrivateTokenSampler {
 
   /**
    * The sparse-vector statistic `d` of the last step that ran the test; NaN when it did not (no
-   * drafter, non-private mode). Data-dependent: for aggregate operator metrics only (a fleet-wide
+   * drafter). Data-dependent: for aggregate operator metrics only (a fleet-wide
    * histogram), never to be released or stored with a release (DESIGN.md section 4).
    */
   get lastStatistic(): number {
@@ -120,17 +90,12 @@ export class PrivateTokenSampler {
   /**
    * One decoding step: with the drafter, the sparse-vector test decides between a private step
    * (exponential mechanism on the clipped aggregate) and a free public step; without it every
-   * step is private. In the non-private reference mode the raw mean is sampled instead.
+   * step is private.
    */
   next(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): TokenDecision {
     this.checkStepInputs(logits, privateRows, publicLogits);
     this.prepareCandidates(publicLogits);
     this.statistic = Number.NaN;
-    if (this.params.nonPrivate === true) {
-      if (privateRows === 0) return { token: this.drawPublic(publicLogits), private: false };
-      this.privateStepCount += 1;
-      return { token: this.drawNonPrivate(logits, privateRows), private: true };
-    }
     if (this.params.drafter != null) {
       if (!this.sparseVectorTest(logits, privateRows, publicLogits, true)) {
         return { token: this.drawPublic(publicLogits), private: false };
@@ -158,7 +123,7 @@ export class PrivateTokenSampler {
   }
 
   /**
-   * Restricts every later draw (private, public, non-private) to the tokens with `allowed[j] !== 0`,
+   * Restricts every later draw (private and public) to the tokens with `allowed[j] !== 0`,
    * and the public top-k to the best k of those, until the next call; null lifts the restriction.
    * The set must be computed from public information only: the release's parameters, the model's
    * public tokenizer and the tokens already generated (which are the mechanism's public output).
@@ -170,10 +135,7 @@ export class PrivateTokenSampler {
    * An all-zero set is ignored (no restriction), so a step can always draw a token.
    */
   restrictTo(allowed: Uint8Array | null): void {
-    if (allowed !== null && allowed.length < this.vocabSize) {
-      throw new PrivacyError('INVALID_LOGITS', 'allowed', `must hold vocabSize = ${this.vocabSize} flags, got ${allowed.length}`);
-    }
-    this.allowed = allowed !== null && allowed.subarray(0, this.vocabSize).some((flag) => flag !== 0) ? allowed : null;
+    this.candidateSet.restrictTo(allowed);
   }
 
   /** Draws a private token (the exponential mechanism), restricted to the public top-k when set. */
@@ -260,21 +222,6 @@ export class PrivateTokenSampler {
     return this.tokenAt(sampleFromWeights(this.weights, n, total, this.rng));
   }
 
-  private drawNonPrivate(logits: LogitBuffer, rows: number): number {
-    const n = this.candidateCount;
-    const mean = this.aggregate;
-    mean.fill(0, 0, n);
-    for (let i = 0; i < rows; i++) {
-      const offset = i * this.vocabSize;
-      for (let j = 0; j < n; j++) {
-        const x = logits[offset + (this.candidates === null ? j : this.candidates[j]!)]!;
-        mean[j] += x === x ? x : -Infinity;
-      }
-    }
-    const total = softmaxWeights(this.weights, mean, 0, n, 1 / (rows * this.params.temperature), null, n);
-    return this.tokenAt(sampleFromWeights(this.weights, n, total, this.rng));
-  }
-
   private drawPublic(publicLogits: LogitBuffer): number {
     const n = this.candidateCount;
     if (this.params.publicTemperature === 0) return this.tokenAt(argmaxIndex(publicLogits, 0, this.candidates, n));
@@ -283,26 +230,20 @@ export class PrivateTokenSampler {
   }
 
   private tokenAt(position: number): number {
-    return this.candidates === null ? position : this.candidates[position]!;
+    return this.candidateSet.tokenAt(position);
   }
 
   private prepareCandidates(publicLogits: LogitBuffer): void {
-    const allowed = this.allowed;
-    if (allowed === null) {
-      if (this.topKBuffer !== null) this.candidateCount = selectTopK(publicLogits, this.vocabSize, this.topK, this.topKBuffer);
-      this.candidates = this.topKBuffer;
-      return;
-    }
-    const list = (this.allowedBuffer ??= new Int32Array(this.vocabSize));
-    let n = 0;
-    for (let j = 0; j < this.vocabSize; j++) if (allowed[j] !== 0) list[n++] = j;
-    if (this.topKBuffer !== null && this.topK < n) {
-      this.candidateCount = selectTopK(publicLogits, this.vocabSize, this.topK, this.topKBuffer, list, n);
-      this.candidates = this.topKBuffer;
-    } else {
-      this.candidateCount = n;
-      this.candidates = list;
-    }
+    this.candidateSet.prepare(publicLogits);
+  }
+
+  /** The candidate list of the current step (the public top-k and/or the allowed tokens); null: every token. */
+  private get candidates(): Int32Array | null {
+    return this.candidateSet.list;
+  }
+
+  private get candidateCount(): number {
+    return this.candidateSet.count;
   }
 
   /** Grows the per-row maxima buffer when a batch is larger than any before (rare; amortised). */
@@ -311,23 +252,11 @@ export class PrivateTokenSampler {
   }
 
   private checkStepInputs(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): void {
-    if (!Number.isSafeInteger(privateRows) || privateRows < 0) {
-      throw new PrivacyError('INVALID_LOGITS', 'privateRows', `must be an integer >= 0, got ${privateRows}`);
-    }
-    if (logits.length < privateRows * this.vocabSize) {
-      throw new PrivacyError(
-        'INVALID_LOGITS',
-        'logits',
-        `must hold privateRows * vocabSize = ${privateRows * this.vocabSize} values, got ${logits.length}`,
-      );
-    }
-    this.checkPublicInput(publicLogits);
+    checkStepInputs(this.vocabSize, logits, privateRows, publicLogits);
   }
 
   private checkPublicInput(publicLogits: LogitBuffer): void {
-    if (publicLogits.length < this.vocabSize) {
-      throw new PrivacyError('INVALID_LOGITS', 'publicLogits', `must hold vocabSize = ${this.vocabSize} values, got ${publicLogits.length}`);
-    }
+    checkPublicInput(this.vocabSize, publicLogits);
   }
 }
 
@@ -350,9 +279,6 @@ function validateParams(params: TokenMechanismParams): TokenMechanismParams {
   if (params.publicTemperature > 0 && !Number.isFinite(1 / params.publicTemperature)) {
     throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'publicTemperature', 'is too small: 1 / publicTemperature overflows');
   }
-  if (params.nonPrivate === true && drafter !== null) {
-    throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'drafter', 'must be null in the non-private reference mode');
-  }
   return {
     clip: params.clip,
     expectedBatchSize: params.expectedBatchSize,
@@ -360,6 +286,5 @@ function validateParams(params: TokenMechanismParams): TokenMechanismParams {
     publicTemperature: params.publicTemperature,
     topK: params.topK ?? 0,
     drafter: drafter === null ? null : Object.freeze({ threshold: drafter.threshold, sigma: drafter.sigma }),
-    nonPrivate: params.nonPrivate === true,
   };
 }
