@@ -1,7 +1,7 @@
-import { type InvisibleInkParams, InvisibleInkSampler, invisibleInkRhoPerToken, publicTopKPlus } from './invisible-ink';
-import { type Rng, SeededRng } from './rng';
-import { randomInt, randomRows } from './testing/logit-cases';
-import { chiSquareTest } from './testing/statistical-tests';
+import { type InvisibleInkParams, InvisibleInkSampler, invisibleInkRhoPerToken, publicTopKPlus } from './invisible-ink.sampler';
+import { type Rng, SeededRng } from '../../rng';
+import { randomInt, randomRows } from '../../testing/logit-cases';
+import { chiSquareTest } from '../../testing/statistical-tests';
 
 function logProbabilities(sampler: InvisibleInkSampler, logits: Float32Array, rows: number, pub: Float32Array): Float64Array {
   const out = new Float64Array(sampler.vocabSize);

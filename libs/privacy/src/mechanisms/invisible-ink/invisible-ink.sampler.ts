@@ -1,7 +1,7 @@
-import { exponentialMechanismRho } from './accountant';
-import { PrivacyError, requireInteger, requirePositive } from './privacy.errors';
-import { type Rng } from './rng';
-import { type LogitBuffer, sampleFromWeights, selectTopK } from './token-mechanism';
+import { exponentialMechanismRho } from '../../accountant';
+import { PrivacyError, requireInteger, requirePositive } from '../../privacy.errors';
+import { type Rng } from '../../rng';
+import { type LogitBuffer, sampleFromWeights, selectTopK } from '../../token-mechanism';
 
 /*
  * Clipping around the public logits with a public top-k+ (InvisibleInk: Vinod, Pillutla and
