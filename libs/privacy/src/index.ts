@@ -59,7 +59,8 @@ export {
   invisibleInkRhoPerToken,
   publicTopKPlus,
   validateInvisibleInkParams,
-} from './invisible-ink';
+} from './mechanisms/invisible-ink/invisible-ink.sampler';
+export { type InvisibleInkParameters } from './mechanisms/invisible-ink/invisible-ink.mechanism';
 export {
   type Conversion,
   type TokenCostParameters,
