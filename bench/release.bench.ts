@@ -14,7 +14,7 @@ import { GatewayClient } from '../apps/cli/src/gateway-client';
 
 const root = join(__dirname, '..', '..');
 const records = Number(process.env.BENCH_RELEASE_RECORDS ?? 5000);
-const batchSize = Number(process.env.BENCH_RELEASE_BATCH_SIZE ?? 100);
+const expectedBatchSize = Number(process.env.BENCH_RELEASE_BATCH_SIZE ?? 100);
 const maxTokens = Number(process.env.BENCH_RELEASE_MAX_TOKENS ?? 32);
 const topics = ['billing', 'shipping', 'account', 'technical'];
 
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     for (const count of [1, 2]) {
       const { createRelease } = await owner.graphql<{ createRelease: { id: string; batchCount: number } }>(
         'mutation($input: ReleaseInput!) { createRelease(input: $input) { id batchCount } }',
-        { input: { datasetId: createDataset.id, batchSize, clip: 10, temperature: 2, drafter: { threshold: 0.5, sigma: 0.5 }, privateTokenCap: maxTokens, maxTokens } },
+        { input: { datasetId: createDataset.id, expectedBatchSize, clip: 10, temperature: 2, drafter: { threshold: 0.5, sigma: 0.5 }, privateTokenCap: maxTokens, maxTokens } },
       );
       const started = process.hrtime.bigint();
       for (let i = 0; i < count; i++) workers.push(spawnNode('apps/worker/src/main.js', { DATABASE_URL: databaseUrl, SYNTHGATE_DATA_DIR: dataDir, GENERATION_THREADS: String(Math.max(1, Math.floor(cpus().length / count))) }));
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       rows.push({
         workers: count,
         records,
-        batchSize,
+        expectedBatchSize,
         examples: createRelease.batchCount,
         maxTokens,
         wallSeconds: seconds.toFixed(1),

@@ -23,11 +23,11 @@ import { jsonlTask, loadTask, type Task, TASK_NAMES, type TaskName } from './uti
 const root = join(__dirname, '..', '..');
 
 /** Defaults per task, chosen on the private parts only (see docs/benchmarks/README.md). */
-const TASK_DEFAULTS: Record<TaskName | 'jsonl', { privateRecords: number | null; batchSize: number; maxTokens: number }> = {
-  trec: { privateRecords: null, batchSize: 32, maxTokens: 24 },
-  agnews: { privateRecords: 2560, batchSize: 32, maxTokens: 32 },
-  dbpedia: { privateRecords: 2560, batchSize: 32, maxTokens: 32 },
-  jsonl: { privateRecords: null, batchSize: 32, maxTokens: 32 },
+const TASK_DEFAULTS: Record<TaskName | 'jsonl', { privateRecords: number | null; expectedBatchSize: number; maxTokens: number }> = {
+  trec: { privateRecords: null, expectedBatchSize: 32, maxTokens: 24 },
+  agnews: { privateRecords: 2560, expectedBatchSize: 32, maxTokens: 32 },
+  dbpedia: { privateRecords: 2560, expectedBatchSize: 32, maxTokens: 32 },
+  jsonl: { privateRecords: null, expectedBatchSize: 32, maxTokens: 32 },
 };
 
 const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <file.jsonl> --test <file.jsonl> [--name <name>]) [options]
@@ -38,7 +38,7 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia | --train <fi
   --models <dir>            models folder (default: models)
   --json                    print one JSON object per release on stdout
   --private-records <n>     import a seeded, stratified sample of n private records (default per task; 0 = all)
-  --batch-size <s>          expected records per batch (default per task)
+  --expected-batch-size <s>          expected records per batch (default per task)
   --max-tokens <T>          tokens per synthetic example at most (default per task)
   --clip <c>                logit clip bound (default 2)
   --temperature <tau>       private temperature (default 1)
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     log,
     release: {
       model,
-      batchSize: numberArg(args, '--batch-size', defaults.batchSize, (v) => Number.isInteger(v) && v >= 1),
+      expectedBatchSize: numberArg(args, '--expected-batch-size', defaults.expectedBatchSize, (v) => Number.isInteger(v) && v >= 1),
       maxTokens: numberArg(args, '--max-tokens', defaults.maxTokens, (v) => Number.isInteger(v) && v >= 1),
       clip: numberArg(args, '--clip', 2, (v) => v > 0),
       temperature: numberArg(args, '--temperature', 1, (v) => v > 0),
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
         wallSeconds,
         parameters: {
           'prompt template': JSON.stringify(task.promptTemplate),
-          'expected batch size s': options.release.batchSize,
+          'expected batch size s': options.release.expectedBatchSize,
           'max tokens T': options.release.maxTokens,
           'clip c': options.release.clip,
           'private temperature tau': options.release.temperature,

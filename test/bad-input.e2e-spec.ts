@@ -103,9 +103,9 @@ function graphqlCorpus(datasetId: string): [string, string, Record<string, unkno
     ['a dataset with a negative epsilon', 'mutation { createDataset(input: { name: "x1", textField: "text", budget: { epsilon: -1, delta: 1e-6 } }) { id } }'],
     ['a dataset with delta 2', 'mutation { createDataset(input: { name: "x2", textField: "text", budget: { epsilon: 1, delta: 2 } }) { id } }'],
     ['a dataset with NaN-like epsilon', 'mutation($e: Float!) { createDataset(input: { name: "x3", textField: "text", budget: { epsilon: $e, delta: 1e-6 } }) { id } }', { e: 'NaN' }],
-    ['a release with batchSize 0', `mutation { createRelease(input: { datasetId: "${datasetId}", batchSize: 0, privateTokenCap: 1 }) { id } }`],
-    ['a release with countSigma 20000', `mutation { createRelease(input: { datasetId: "${datasetId}", batchSize: 1, privateTokenCap: 1, labelAllocation: { mode: DP_COUNT, countSigma: 20000 } }) { id } }`],
-    ['a plan with a 1e308 clip', `{ planRelease(input: { datasetId: "${datasetId}", batchSize: 1, clip: 1e308, privateTokenCap: 1 }) { admitted } }`],
+    ['a release with expectedBatchSize 0', `mutation { createRelease(input: { datasetId: "${datasetId}", expectedBatchSize: 0, privateTokenCap: 1 }) { id } }`],
+    ['a release with countSigma 20000', `mutation { createRelease(input: { datasetId: "${datasetId}", expectedBatchSize: 1, privateTokenCap: 1, labelAllocation: { mode: DP_COUNT, countSigma: 20000 } }) { id } }`],
+    ['a plan with a 1e308 clip', `{ planRelease(input: { datasetId: "${datasetId}", expectedBatchSize: 1, clip: 1e308, privateTokenCap: 1 }) { admitted } }`],
   ];
 }
 

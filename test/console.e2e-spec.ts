@@ -232,7 +232,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     const badInput = await alertText(page);
     expect(badInput).toContain('The dry run failed');
     expect(badInput).toContain('BAD_USER_INPUT');
-    expect(badInput).toContain('batchSize');
+    expect(badInput).toContain('expectedBatchSize');
 
     await page.getByLabel('Records per batch (s)').fill('10');
     await page.getByLabel('Private temperature (τ)').fill('2');
@@ -258,7 +258,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     const { createRelease: cancelled } = await gateway.data<{ createRelease: { id: string } }>(
       acme.users.DATA_OWNER.token,
       'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }',
-      { input: { datasetId, batchSize: 10, clip: 1, temperature: 2, drafter: { threshold: 0.5, sigma: 2 }, privateTokenCap: 4, maxTokens: 12 } },
+      { input: { datasetId, expectedBatchSize: 10, clip: 1, temperature: 2, drafter: { threshold: 0.5, sigma: 2 }, privateTokenCap: 4, maxTokens: 12 } },
     );
     await gateway.data(acme.users.DATA_OWNER.token, 'mutation($id: ID!) { cancelRelease(id: $id) { id } }', { id: cancelled.id });
     worker = await startTestWorker(gateway);
@@ -414,7 +414,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
     const owner = acme.users.DATA_OWNER;
     const replayDataset = (await createDataset(gateway, owner, { epsilon: 8, labels: ['billing'], name: `replayed-${Date.now().toString(36)}` })).id;
     await importRecords(gateway, owner.token, replayDataset, records(20, ['billing']));
-    const baseline = { datasetId: replayDataset, batchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
+    const baseline = { datasetId: replayDataset, expectedBatchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
     const release = async () => {
       const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', { input: baseline });
       expect(await waitForRelease(gateway, owner.token, createRelease.id)).toEqual({ status: 'SUCCEEDED', failureReason: null });

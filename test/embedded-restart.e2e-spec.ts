@@ -19,7 +19,7 @@ const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern.
 async function release(gateway: GatewayProcess, token: string, datasetId: string): Promise<number> {
   const started = Date.now();
   const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', {
-    input: { datasetId, batchSize: 5, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 3 },
+    input: { datasetId, expectedBatchSize: 5, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 3 },
   });
   let status = 'QUEUED';
   await waitUntil(

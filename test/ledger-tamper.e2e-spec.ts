@@ -77,7 +77,7 @@ describe('ledger tamper resistance', () => {
   });
 
   const owner = () => acme.users.DATA_OWNER;
-  const input = (datasetId: string) => ({ datasetId, batchSize: 10, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 4 });
+  const input = (datasetId: string) => ({ datasetId, expectedBatchSize: 10, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 4 });
 
   /** A dataset with `releases` queued (debited) releases. */
   async function datasetWithReleases(releases: number): Promise<{ id: string; releases: string[] }> {

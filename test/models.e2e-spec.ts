@@ -27,8 +27,8 @@ describe('model catalogue and the worker memory fit', () => {
   afterAll(() => gateway.close());
 
   const catalogue = `query { models { name isDefault architecture parameters weightStorage sourceQuantization sourceKind sourceFile contextLength chatTemplate diskBytes weightMemoryBytes
-    small: memory(batchSize: 2, maxTokens: 8, promptTokens: 20) { weightBytes kvCacheBytesPerBatch concurrentBatches totalBytes limitBytes fits refusal }
-    large: memory(batchSize: 40, maxTokens: 200) { totalBytes fits refusal } } }`;
+    small: memory(expectedBatchSize: 2, maxTokens: 8, promptTokens: 20) { weightBytes kvCacheBytesPerBatch concurrentBatches totalBytes limitBytes fits refusal }
+    large: memory(expectedBatchSize: 40, maxTokens: 200) { totalBytes fits refusal } } }`;
 
   it('lists each model with its architecture, size, storage, context, template and memory', async () => {
     const result = await gateway.gql<{ models: Record<string, unknown>[] }>(acme.users.DATA_OWNER.token, catalogue);
@@ -64,7 +64,7 @@ describe('model catalogue and the worker memory fit', () => {
   it('is for those who plan releases, and names a bad argument', async () => {
     const consumer = await gateway.gql(acme.users.CONSUMER.token, 'query { models { name } }');
     expect(consumer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const tooLong = await gateway.gql(acme.users.DATA_OWNER.token, 'query { models { memory(batchSize: 1, maxTokens: 600) { fits } } }');
+    const tooLong = await gateway.gql(acme.users.DATA_OWNER.token, 'query { models { memory(expectedBatchSize: 1, maxTokens: 600) { fits } } }');
     expect(tooLong.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'maxTokens' });
     expect(tooLong.errors?.[0]?.message).toContain("exceeds the model's context of 512 positions");
   });
@@ -72,18 +72,18 @@ describe('model catalogue and the worker memory fit', () => {
   it('planRelease refuses a release that cannot fit a worker, and createRelease refuses it before charging', async () => {
     const plan = 'query($input: ReleaseInput!) { planRelease(input: $input) { admitted refusal epsilonBefore workerMemoryBytes workerMemoryLimitBytes } }';
     // Admission plans memory from public bounds: s + 1 rows at maxPromptTokens + maxTokens positions (3 x 100 here).
-    const small = { datasetId, batchSize: 2, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 8, maxPromptTokens: 92 };
-    const large = { ...small, batchSize: 40, maxTokens: 200 };
+    const small = { datasetId, expectedBatchSize: 2, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 8, maxPromptTokens: 92 };
+    const large = { ...small, expectedBatchSize: 40, maxTokens: 200 };
     const fits = await gateway.gql<{ planRelease: { admitted: boolean; refusal: string | null; epsilonBefore: number; workerMemoryBytes: number; workerMemoryLimitBytes: number } }>(acme.users.DATA_OWNER.token, plan, { input: small });
     expect(fits.data!.planRelease).toMatchObject({ admitted: true, refusal: null, workerMemoryLimitBytes: limit });
     expect(fits.data!.planRelease.workerMemoryBytes).toBeLessThanOrEqual(limit);
     const tooBig = await gateway.gql<{ planRelease: { admitted: boolean; refusal: string; workerMemoryBytes: number } }>(acme.users.DATA_OWNER.token, plan, { input: large });
     expect(tooBig.data!.planRelease.admitted).toBe(false);
-    expect(tooBig.data!.planRelease.refusal).toMatch(/a worker would need .* GiB \(weights .* \+ 1 x .* of KV cache\), above GENERATION_MEMORY_LIMIT_BYTES .*; lower batchSize or maxTokens/);
+    expect(tooBig.data!.planRelease.refusal).toMatch(/a worker would need .* GiB \(weights .* \+ 1 x .* of KV cache\), above GENERATION_MEMORY_LIMIT_BYTES .*; lower expectedBatchSize or maxTokens/);
     expect(tooBig.data!.planRelease.workerMemoryBytes).toBeGreaterThan(limit);
 
     const created = await gateway.gql(acme.users.DATA_OWNER.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', { input: large });
-    expect(created.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.batchSize' });
+    expect(created.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.expectedBatchSize' });
     const after = await gateway.gql<{ planRelease: { epsilonBefore: number } }>(acme.users.DATA_OWNER.token, plan, { input: small });
     expect(after.data!.planRelease.epsilonBefore).toBe(fits.data!.planRelease.epsilonBefore);
   });

@@ -56,7 +56,7 @@ describe('logs and metrics of a deployment', () => {
     const { createRelease } = await gateway.data<{ createRelease: { id: string; batchCount: number } }>(
       owner.token,
       'mutation CreateTheRelease($input: ReleaseInput!) { createRelease(input: $input) { id batchCount } }',
-      { input: { datasetId: dataset.id, batchSize: 5, clip: 1, temperature: 2, privateTokenCap: 16, maxTokens: 16 } },
+      { input: { datasetId: dataset.id, expectedBatchSize: 5, clip: 1, temperature: 2, privateTokenCap: 16, maxTokens: 16 } },
     );
     ({ id: releaseId, batchCount } = createRelease);
     await waitUntil(

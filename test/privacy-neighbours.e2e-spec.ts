@@ -34,10 +34,10 @@ type Pair = keyof typeof ADVERSARIAL;
 // The release kinds run on both datasets of a pair. `publicText`: the text reads no record, so it must
 // match too. The private release uses the drafter, so its batches mix public and private steps.
 const RELEASES = {
-  private: { input: { batchSize: 5, clip: 1, temperature: 2, drafter: { threshold: 2, sigma: 0.05 }, privateTokenCap: 1, maxTokens: 8, maxPromptTokens: 96 }, publicText: false, dpCounts: false },
-  publicOnly: { input: { mode: 'PUBLIC_ONLY', batchSize: 5, maxTokens: 8, maxPromptTokens: 96 }, publicText: true, dpCounts: false },
+  private: { input: { expectedBatchSize: 5, clip: 1, temperature: 2, drafter: { threshold: 2, sigma: 0.05 }, privateTokenCap: 1, maxTokens: 8, maxPromptTokens: 96 }, publicText: false, dpCounts: false },
+  publicOnly: { input: { mode: 'PUBLIC_ONLY', expectedBatchSize: 5, maxTokens: 8, maxPromptTokens: 96 }, publicText: true, dpCounts: false },
   dpCount: {
-    input: { batchSize: 5, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 8, maxPromptTokens: 96, labelAllocation: { mode: 'DP_COUNT', countSigma: 2 } },
+    input: { expectedBatchSize: 5, clip: 1, temperature: 2, privateTokenCap: 2, maxTokens: 8, maxPromptTokens: 96, labelAllocation: { mode: 'DP_COUNT', countSigma: 2 } },
     publicText: false,
     dpCounts: true,
   },

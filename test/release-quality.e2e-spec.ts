@@ -68,7 +68,7 @@ describe('release quality reports and the replay check', () => {
   it('computes a report when a release succeeds, for the owner and compliance only, never consumers', async () => {
     const datasetId = (await createDataset(gateway, owner(), { epsilon: 8 })).id;
     await importRecords(gateway, owner().token, datasetId, records(40));
-    const id = await release({ datasetId, batchSize: 10, clip: 1, privateTokenCap: 4, maxTokens: 8 });
+    const id = await release({ datasetId, expectedBatchSize: 10, clip: 1, privateTokenCap: 4, maxTokens: 8 });
 
     const ownerView = (await report(owner().token, id))!;
     expect(ownerView).toMatchObject({
@@ -96,7 +96,7 @@ describe('release quality reports and the replay check', () => {
     const datasetId = (await createDataset(gateway, owner(), { epsilon: 8, labels: ['billing'] })).id;
     await importRecords(gateway, owner().token, datasetId, records(20, ['billing']));
     // Greedy public decoding is deterministic: every release of this dataset writes the same text.
-    const baseline = { datasetId, batchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
+    const baseline = { datasetId, expectedBatchSize: 10, mode: 'PUBLIC_ONLY', publicTemperature: 0, maxTokens: 24 };
     const first = await release(baseline);
     expect((await report(owner().token, first))!.replay.exactMatches).toBe(0);
     const { release: seen } = await gateway.data<{ release: { records: { nodes: { text: string }[] } } }>(owner().token, 'query($id: ID!) { release(id: $id) { records(first: 1) { nodes { text } } } }', {
@@ -139,7 +139,7 @@ describe('release quality reports and the replay check', () => {
   });
 
   describe('NON_PRIVATE_REFERENCE', () => {
-    const reference = (datasetId: string, extra: Record<string, unknown> = {}) => ({ datasetId, batchSize: 10, mode: 'NON_PRIVATE_REFERENCE', maxTokens: 8, ...extra });
+    const reference = (datasetId: string, extra: Record<string, unknown> = {}) => ({ datasetId, expectedBatchSize: 10, mode: 'NON_PRIVATE_REFERENCE', maxTokens: 8, ...extra });
 
     it('is refused on an ordinary dataset, in the API and in the database', async () => {
       const datasetId = (await createDataset(gateway, owner(), { epsilon: 8 })).id;
@@ -153,7 +153,7 @@ describe('release quality reports and the replay check', () => {
       await sql.connect();
       try {
         await expect(sql.query('UPDATE dataset SET benchmark = true WHERE id = $1', [datasetId])).rejects.toThrow(/never changes/);
-        const released = await release({ datasetId, batchSize: 10, mode: 'PUBLIC_ONLY', maxTokens: 4 });
+        const released = await release({ datasetId, expectedBatchSize: 10, mode: 'PUBLIC_ONLY', maxTokens: 4 });
         await expect(sql.query(`UPDATE release SET mode = 'NON_PRIVATE_REFERENCE', rho = 'Infinity', epsilon = 'Infinity' WHERE id = $1`, [released])).rejects.toThrow(/needs a benchmark dataset/);
         await expect(sql.query(`UPDATE release SET rho = 'Infinity', epsilon = 'Infinity' WHERE id = $1`, [released])).rejects.toThrow(/release_non_private_cost/);
       } finally {

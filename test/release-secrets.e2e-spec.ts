@@ -38,7 +38,7 @@ describe('release secrets and refunds', () => {
   }
 
   const owner = () => acme.users.DATA_OWNER;
-  const input = (overrides: Record<string, unknown> = {}) => ({ datasetId, batchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 6, ...overrides });
+  const input = (overrides: Record<string, unknown> = {}) => ({ datasetId, expectedBatchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 6, ...overrides });
 
   async function secrets(id: string): Promise<{ status: string; partitionKey: number | null; randomSeed: number | null }> {
     const [row] = await sql<{ status: string; partitionKey: number | null; randomSeed: number | null }>(

@@ -23,7 +23,7 @@ describe('release admission, input validation and access', () => {
   afterAll(() => gateway.close());
 
   const owner = () => acme.users.DATA_OWNER;
-  const base = { batchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 16 };
+  const base = { expectedBatchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 16 };
   const create = 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }';
   const plan = 'query($input: ReleaseInput!) { planRelease(input: $input) { admitted } }';
 
@@ -97,9 +97,9 @@ describe('release admission, input validation and access', () => {
   });
 
   it.each([
-    ['batchSize', { batchSize: 0 }],
-    ['batchSize', { batchSize: 101 }],
-    ['batchSize', { batchSize: 2.5 }],
+    ['expectedBatchSize', { expectedBatchSize: 0 }],
+    ['expectedBatchSize', { expectedBatchSize: 101 }],
+    ['expectedBatchSize', { expectedBatchSize: 2.5 }],
     ['clip', { clip: 0 }],
     ['clip', { clip: -1 }],
     ['clip', { clip: 1001 }],
@@ -144,13 +144,13 @@ describe('release admission, input validation and access', () => {
     expect(noRecords.errors?.[0]?.message).toMatch(/no records/);
     const loose = (await createDataset(gateway, owner(), { delta: 0.5, labels: ['even', 'odd'] })).id;
     await importRecords(gateway, owner().token, loose, csv(10));
-    const deltaTooLarge = await gateway.gql(owner().token, create, { input: { ...base, batchSize: 2, datasetId: loose } });
+    const deltaTooLarge = await gateway.gql(owner().token, create, { input: { ...base, expectedBatchSize: 2, datasetId: loose } });
     expect(deltaTooLarge.errors?.[0]?.message).toMatch(/not below 1\/record count/);
   });
 
   it('refuses a batch size that leaves a label without a batch', async () => {
-    const result = await gateway.gql(owner().token, plan, { input: { ...base, batchSize: 100, datasetId } });
-    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.batchSize' });
+    const result = await gateway.gql(owner().token, plan, { input: { ...base, expectedBatchSize: 100, datasetId } });
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.expectedBatchSize' });
   });
 
   it('answers NOT_FOUND to other organisations and FORBIDDEN to roles that never release', async () => {
@@ -203,7 +203,7 @@ describe('budget changes after releases', () => {
     const update = 'mutation($input: UpdateDatasetInput!) { updateDataset(input: $input) { budget { epsilon delta } } }';
     expect((await gateway.data<{ updateDataset: unknown }>(owner.token, update, { input: { id, budget: { delta: 1e-7 } } })).updateDataset).toEqual({ budget: { epsilon: 10, delta: 1e-7 } });
     await gateway.data(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', {
-      input: { datasetId: id, batchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 16 },
+      input: { datasetId: id, expectedBatchSize: 10, clip: 1, temperature: 2, privateTokenCap: 4, maxTokens: 16 },
     });
     const delta = await gateway.gql(owner.token, update, { input: { id, budget: { delta: 1e-6 } } });
     expect(delta.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.budget.delta' });

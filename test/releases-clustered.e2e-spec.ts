@@ -32,7 +32,7 @@ describe('CLUSTERED batching', () => {
   const clustered = { mode: 'CLUSTERED', clusters: 2, clusteringEpsilon: 1, iterations: 2 };
   const input = (overrides: Record<string, unknown> = {}) => ({
     datasetId,
-    batchSize: 5,
+    expectedBatchSize: 5,
     clip: 1,
     temperature: 2,
     privateTokenCap: 2,

@@ -22,7 +22,7 @@ describe('DP_COUNT batch allocation bounds', () => {
   });
   afterAll(() => gateway.close());
 
-  const input = (countSigma: number) => ({ datasetId, batchSize: 5, clip: 1, temperature: 2, privateTokenCap: 1, maxTokens: 4, labelAllocation: { mode: 'DP_COUNT', countSigma } });
+  const input = (countSigma: number) => ({ datasetId, expectedBatchSize: 5, clip: 1, temperature: 2, privateTokenCap: 1, maxTokens: 4, labelAllocation: { mode: 'DP_COUNT', countSigma } });
   const create = 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id batchCount labelCounts { label count } } }';
 
   it('refuses a countSigma above the record count, naming the field, and debits nothing', async () => {

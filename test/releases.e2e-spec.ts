@@ -10,7 +10,7 @@ import { startTestWorker, waitForRelease } from './setup/worker';
 
 const RELEASE_FIELDS = `id status datasetName recordCount batchCount failureReason
   progress { batchesDone batchesTotal tokensGenerated }
-  parameters { mode model batchSize clip temperature publicTemperature privateTokenCap maxTokens topK labels drafter { threshold sigma } }
+  parameters { mode model expectedBatchSize clip temperature publicTemperature privateTokenCap maxTokens topK labels drafter { threshold sigma } }
   cost { rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho }
   model { name fingerprint files { path sha256 bytes } }
   labelCounts { label count }`;
@@ -44,7 +44,7 @@ describe('synthetic releases end to end', () => {
   const owner = () => acme.users.DATA_OWNER;
   const input = (overrides: Record<string, unknown> = {}) => ({
     datasetId,
-    batchSize: 10,
+    expectedBatchSize: 10,
     clip: 1,
     temperature: 2,
     drafter: { threshold: 0.5, sigma: 2 },
@@ -199,7 +199,7 @@ describe('synthetic releases end to end', () => {
     const { createRelease } = await gateway.data<{ createRelease: { id: string; cost: { rho: number; epsilon: number } } }>(
       owner().token,
       'mutation($input: ReleaseInput!) { createRelease(input: $input) { id cost { rho epsilon } } }',
-      { input: { datasetId, batchSize: 20, mode: 'PUBLIC_ONLY', maxTokens: 10 } },
+      { input: { datasetId, expectedBatchSize: 20, mode: 'PUBLIC_ONLY', maxTokens: 10 } },
     );
     expect(createRelease.cost).toEqual({ rho: 0, epsilon: 0 });
     expect((await waitForRelease(gateway, owner().token, createRelease.id)).status).toBe('SUCCEEDED');

@@ -74,7 +74,7 @@ describe('utility benchmark pipeline (tiny generated task, tiny random model)', 
         privateRecords: null,
         seed: 3,
         runs: 2,
-        release: { model: null, batchSize: 5, maxTokens: 6, clip: 1, temperature: 1, publicTemperature: 1, topK: 0, drafter: { threshold: 0.5, sigma: 2 }, delta: 1e-6, countSigma: 5 },
+        release: { model: null, expectedBatchSize: 5, maxTokens: 6, clip: 1, temperature: 1, publicTemperature: 1, topK: 0, drafter: { threshold: 0.5, sigma: 2 }, delta: 1e-6, countSigma: 5 },
       },
     );
     expect(result.rows.map((row) => [row.setting, row.epsilon, row.run])).toEqual([
@@ -153,7 +153,7 @@ describe('utility benchmark pipeline (tiny generated task, tiny random model)', 
         publicOnly: false,
         privateRecords: null,
         seed: 4,
-        release: { model: null, batchSize: 1, maxTokens: 3, clip: 1, temperature: 1, publicTemperature: 1, topK: 0, drafter: null, delta: 1e-6, countSigma: 5 },
+        release: { model: null, expectedBatchSize: 1, maxTokens: 3, clip: 1, temperature: 1, publicTemperature: 1, topK: 0, drafter: null, delta: 1e-6, countSigma: 5 },
       },
     );
     expect(result.rows).toHaveLength(1);

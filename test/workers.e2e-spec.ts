@@ -45,14 +45,14 @@ describe('worker processes', () => {
 
   const partitionKeys = new Map<string, Buffer>();
 
-  async function release(records: number, batchSize: number, maxTokens: number): Promise<string> {
+  async function release(records: number, expectedBatchSize: number, maxTokens: number): Promise<string> {
     const dataset = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 100, delta: 1e-7, labels: ['rain', 'sun'] })).id;
     const lines = Array.from({ length: records }, (_, i) => `"record ${i} about the weather in town ${i % 13}",${i % 3 ? 'rain' : 'sun'}`);
     await importRecords(gateway, acme.users.DATA_OWNER.token, dataset, `text,label\n${lines.join('\n')}\n`);
     const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(
       acme.users.DATA_OWNER.token,
       'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }',
-      { input: { datasetId: dataset, batchSize, clip: 1, temperature: 2, privateTokenCap: maxTokens, maxTokens } },
+      { input: { datasetId: dataset, expectedBatchSize, clip: 1, temperature: 2, privateTokenCap: maxTokens, maxTokens } },
     );
     // The key is erased when the release ends (issue 13): keep it while the release is queued, to check the partition.
     const { rows } = await db.query<{ partition_key: Buffer }>('SELECT partition_key FROM release WHERE id = $1', [createRelease.id]);

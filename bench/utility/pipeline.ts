@@ -9,7 +9,7 @@ import { type Example, stratifiedSample, type Task } from './tasks';
 export interface ReleaseSettings {
   /** Model folder name; null for the gateway's DEFAULT_MODEL. */
   readonly model: string | null;
-  readonly batchSize: number;
+  readonly expectedBatchSize: number;
   readonly maxTokens: number;
   readonly clip: number;
   readonly temperature: number;
@@ -301,11 +301,11 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
   // the public-only baseline and the non-private reference (which have no count to pay with).
   const counts = labelCounts(privateRecords);
   // A weight of at least one batch's worth of records gives every label a batch, as a DP count does.
-  const declared = { mode: 'DECLARED', proportions: labels.map((label) => ({ label, weight: Math.max(counts.get(label)!, settings.batchSize) })) };
+  const declared = { mode: 'DECLARED', proportions: labels.map((label) => ({ label, weight: Math.max(counts.get(label)!, settings.expectedBatchSize) })) };
   const common = {
     datasetId,
     ...(settings.model ? { model: settings.model } : {}),
-    batchSize: settings.batchSize,
+    expectedBatchSize: settings.expectedBatchSize,
     maxTokens: settings.maxTokens,
     temperature: settings.temperature,
     publicTemperature: settings.publicTemperature,

@@ -1,13 +1,19 @@
 import { loadConfig } from '@synthgate/config';
 import { connectDatabase, loadLedgerKey } from '@synthgate/persistence';
+import { type MechanismRegistry } from '@synthgate/privacy';
 import { type RunningWorker, startWorker } from '../../apps/worker/src/worker';
 import { type TestGateway } from './gateway';
 
 /**
  * A worker in this test process, on the gateway's database. Test files that use it run in the
  * onnxruntime Jest environment (docblock `@jest-environment ./libs/generation/src/testing/ort-test-environment.ts`).
+ * `mechanisms`: the registry it runs releases with (default libs/privacy's production one).
  */
-export async function startTestWorker(gateway: TestGateway, env: Record<string, string> = {}): Promise<RunningWorker & { close(): Promise<void> }> {
+export async function startTestWorker(
+  gateway: TestGateway,
+  env: Record<string, string> = {},
+  mechanisms: MechanismRegistry | undefined = undefined,
+): Promise<RunningWorker & { close(): Promise<void> }> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: gateway.databaseUrl,
@@ -27,7 +33,7 @@ export async function startTestWorker(gateway: TestGateway, env: Record<string, 
     migrate: false,
     queue: 'work',
   });
-  const worker = await startWorker(config, database, process.env.SYNTHGATE_TEST_WORKER_LOGS ? undefined : false);
+  const worker = await startWorker(config, database, process.env.SYNTHGATE_TEST_WORKER_LOGS ? undefined : false, mechanisms);
   return {
     ...worker,
     close: async () => {

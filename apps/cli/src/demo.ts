@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 
     const input = {
       datasetId: createDataset.id,
-      batchSize: 40,
+      expectedBatchSize: 40,
       clip: 4,
       temperature: 1.5,
       publicTemperature: 1,

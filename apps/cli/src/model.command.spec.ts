@@ -124,9 +124,9 @@ describe('synthgate model list', () => {
     expect(JSON.parse(out)).toEqual([
       expect.objectContaining({ name: 'tiny', source: expect.objectContaining({ kind: 'gguf' }), architecture: 'LlamaForCausalLM', weightStorage: 'fp32', chatTemplate: false, releaseMemoryBytes: null }),
     ]);
-    const table = await run(['model', 'list', '--models-dir', models, '--batch-size', '8', '--max-tokens', '32']);
+    const table = await run(['model', 'list', '--models-dir', models, '--expected-batch-size', '8', '--max-tokens', '32']);
     expect(table.out).toMatch(/^name\s+architecture\s+params\s+weights\s+context\s+chat\s+disk\s+memory\s+release s=8$/m);
     expect(table.out).toMatch(/^tiny\s+LlamaForCausalLM\s+0\.\dM\s+fp32\s+128\s+no\s+[\d.]+ MiB\s+[\d.]+ MiB\s+[\d.]+ MiB$/m);
-    expect((await run(['model', 'list', '--models-dir', models, '--batch-size', '8'])).error?.message).toMatch(/--batch-size and --max-tokens go together/);
+    expect((await run(['model', 'list', '--models-dir', models, '--expected-batch-size', '8'])).error?.message).toMatch(/--expected-batch-size and --max-tokens go together/);
   });
 });

@@ -131,26 +131,26 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .command('list')
     .description('the model catalogue: architecture, parameters, weight storage, context, chat template, disk size and weight memory of each model folder')
     .option('--models-dir <dir>', 'models directory', 'models')
-    .option('--batch-size <s>', 'also show the memory a release batch of s records needs (with --max-tokens)', wholeNumber(1))
+    .option('--expected-batch-size <s>', 'also show the memory a release batch of s records needs (with --max-tokens)', wholeNumber(1))
     .option('--max-tokens <n>', 'generated tokens per example, for the memory column', wholeNumber(1))
     .option('--prompt-tokens <n>', 'prompt tokens per row, for the memory column', wholeNumber(1), 64)
     .option('--json', 'print one JSON array')
-    .action((flags: { modelsDir: string; batchSize?: number; maxTokens?: number; promptTokens: number; json?: boolean }) => {
-      if ((flags.batchSize === undefined) !== (flags.maxTokens === undefined)) throw new Error('--batch-size and --max-tokens go together');
+    .action((flags: { modelsDir: string; expectedBatchSize?: number; maxTokens?: number; promptTokens: number; json?: boolean }) => {
+      if ((flags.expectedBatchSize === undefined) !== (flags.maxTokens === undefined)) throw new Error('--expected-batch-size and --max-tokens go together');
       const dir = resolve(flags.modelsDir);
       const rows = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
         .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && existsSync(join(dir, entry.name, 'manifest.json')))
         .map((entry) => {
           const card = readModelCard(join(dir, entry.name), entry.name);
           const release =
-            flags.batchSize !== undefined && flags.maxTokens !== undefined ? releaseMemoryBytes(card, flags.batchSize + 1, flags.promptTokens + flags.maxTokens) : null;
+            flags.expectedBatchSize !== undefined && flags.maxTokens !== undefined ? releaseMemoryBytes(card, flags.expectedBatchSize + 1, flags.promptTokens + flags.maxTokens) : null;
           return { ...card, bytes: card.diskBytes, releaseMemoryBytes: release?.total ?? null };
         });
       if (flags.json) output.writeOut(`${JSON.stringify(rows)}\n`);
       else if (rows.length === 0) output.writeOut(`no models in ${flags.modelsDir}/\n`);
       else {
         const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-        const header = ['name', 'architecture', 'params', 'weights', 'context', 'chat', 'disk', 'memory', ...(flags.batchSize !== undefined ? [`release s=${flags.batchSize}`] : [])];
+        const header = ['name', 'architecture', 'params', 'weights', 'context', 'chat', 'disk', 'memory', ...(flags.expectedBatchSize !== undefined ? [`release s=${flags.expectedBatchSize}`] : [])];
         const lines = rows.map((r) => [
           r.name,
           r.architecture ?? '?',

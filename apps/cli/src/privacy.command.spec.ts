@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerPrivacyCommands } from './privacy.command';
 
-const DESIGN_FLAGS = ['--delta', '1/120000', '--batch-size', '255', '--clip', '10', '--temperature', '2', '--svt-sigma', '0.2'];
+const DESIGN_FLAGS = ['--delta', '1/120000', '--expected-batch-size', '255', '--clip', '10', '--temperature', '2', '--svt-sigma', '0.2'];
 
 /** Runs `synthgate <args>` in process; returns stdout, stderr and the exit code commander chose. */
 function run(args: string[]): { out: string; err: string; exitCode: number } {
@@ -63,7 +63,7 @@ describe('synthgate privacy cost', () => {
   });
 
   it('without --svt-sigma charges only the exponential mechanism', () => {
-    const cost = json(['privacy', 'cost', '--private-tokens', '1', '--delta', '1e-6', '--batch-size', '255', '--clip', '10', '--temperature', '2']);
+    const cost = json(['privacy', 'cost', '--private-tokens', '1', '--delta', '1e-6', '--expected-batch-size', '255', '--clip', '10', '--temperature', '2']);
     expect(cost.rho).toBeCloseTo(100 / (2 * 255 ** 2 * 4), 17);
     expect((cost.parameters as Record<string, unknown>).svtSigma).toBeNull();
   });
@@ -71,7 +71,7 @@ describe('synthgate privacy cost', () => {
 
 describe('bad flags exit non-zero with a message naming the flag', () => {
   const plan = (overrides: Record<string, string>): string[] => {
-    const flags: Record<string, string> = { '--epsilon': '3', '--delta': '1e-6', '--batch-size': '255', '--clip': '10', '--temperature': '2', ...overrides };
+    const flags: Record<string, string> = { '--epsilon': '3', '--delta': '1e-6', '--expected-batch-size': '255', '--clip': '10', '--temperature': '2', ...overrides };
     return ['privacy', 'plan', ...Object.entries(flags).flat()];
   };
   it.each([
@@ -82,7 +82,7 @@ describe('bad flags exit non-zero with a message naming the flag', () => {
     ['--delta', '2'],
     ['--delta', 'abc'],
     ['--delta', ''],
-    ['--batch-size', '0.5'],
+    ['--expected-batch-size', '0.5'],
     ['--clip', '0'],
     ['--temperature', '-2'],
     ['--svt-sigma', '0'],
@@ -95,13 +95,13 @@ describe('bad flags exit non-zero with a message naming the flag', () => {
   });
 
   it.each([['2.5'], ['-1'], ['1e400']])('--private-tokens %s', (value) => {
-    const { err, exitCode } = run(['privacy', 'cost', '--private-tokens', value, '--delta', '1e-6', '--batch-size', '10', '--clip', '1', '--temperature', '1']);
+    const { err, exitCode } = run(['privacy', 'cost', '--private-tokens', value, '--delta', '1e-6', '--expected-batch-size', '10', '--clip', '1', '--temperature', '1']);
     expect(exitCode).not.toBe(0);
     expect(err).toContain('--private-tokens');
   });
 
   it('a missing required flag is named', () => {
-    const { err, exitCode } = run(['privacy', 'plan', '--epsilon', '3', '--batch-size', '255', '--clip', '10', '--temperature', '2']);
+    const { err, exitCode } = run(['privacy', 'plan', '--epsilon', '3', '--expected-batch-size', '255', '--clip', '10', '--temperature', '2']);
     expect(exitCode).not.toBe(0);
     expect(err).toContain('--delta');
   });

@@ -45,7 +45,7 @@ function probability(text: string): number {
   return value;
 }
 
-function batchSize(text: string): number {
+function expectedBatchSize(text: string): number {
   const value = parseNumber(text);
   if (!(value >= 1)) throw new InvalidArgumentError(`must be >= 1 (the expected number of records per batch), got ${value}.`);
   return value;
@@ -59,7 +59,7 @@ function tokenCount(text: string): number {
 
 interface MechanismFlags {
   delta: number;
-  batchSize: number;
+  expectedBatchSize: number;
   clip: number;
   temperature: number;
   svtSigma?: number;
@@ -71,7 +71,7 @@ interface MechanismFlags {
 function withMechanismFlags(command: Command): Command {
   return command
     .requiredOption('--delta <number>', 'delta of the (epsilon, delta) guarantee, in (0, 1); fractions such as 1/120000 are accepted', probability)
-    .requiredOption('--batch-size <number>', 'expected batch size s, the fixed divisor (records / batches), >= 1', batchSize)
+    .requiredOption('--expected-batch-size <number>', 'expected batch size s, the fixed divisor (records / batches), >= 1', expectedBatchSize)
     .requiredOption('--clip <number>', 'logit clip bound c, > 0', positive)
     .requiredOption('--temperature <number>', 'private sampling temperature tau, > 0', positive)
     .option('--svt-sigma <number>', 'sparse-vector noise scale sigma of the public drafter, > 0 (omit: drafter off)', positive)
@@ -80,7 +80,7 @@ function withMechanismFlags(command: Command): Command {
 }
 
 function costParameters(flags: MechanismFlags): TokenCostParameters {
-  return { clip: flags.clip, expectedBatchSize: flags.batchSize, temperature: flags.temperature, svtSigma: flags.svtSigma ?? null };
+  return { clip: flags.clip, expectedBatchSize: flags.expectedBatchSize, temperature: flags.temperature, svtSigma: flags.svtSigma ?? null };
 }
 
 /** The JSON shape both commands print: a `ReleaseCost` flattened, with both conversions for comparison. */

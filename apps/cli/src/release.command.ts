@@ -22,7 +22,7 @@ function list(text: string): string[] {
 
 interface ReleaseFlags extends ConnectionOptions {
   dataset: string;
-  batchSize: number;
+  expectedBatchSize: number;
   model?: string;
   clip?: number;
   temperature?: number;
@@ -54,7 +54,7 @@ function releaseInput(flags: ReleaseFlags): Record<string, unknown> {
     datasetId: flags.dataset,
     mode: flags.publicOnly ? 'PUBLIC_ONLY' : 'PRIVATE',
     model: flags.model ?? null,
-    batchSize: flags.batchSize,
+    expectedBatchSize: flags.expectedBatchSize,
     clip: flags.clip ?? null,
     temperature: flags.temperature ?? null,
     publicTemperature: flags.publicTemperature ?? null,
@@ -91,7 +91,7 @@ function batchingInput(flags: ReleaseFlags): Record<string, unknown> | null {
 function releaseFlags(command: Command): Command {
   return withConnection(command)
     .requiredOption('--dataset <id>', 'dataset id')
-    .requiredOption('--batch-size <s>', 'expected records per batch (the divisor s)', integer)
+    .requiredOption('--expected-batch-size <s>', 'expected records per batch (the divisor s)', integer)
     .option('--model <name>', 'model folder in MODELS_DIR (default DEFAULT_MODEL)')
     .option('--clip <c>', 'logit clip bound (default 10)', number)
     .option('--temperature <tau>', 'private temperature (default 2)', number)

@@ -1,5 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Database, type ReleaseEntity, type Repositories } from '@synthgate/persistence';
+import { type MechanismRegistry } from '@synthgate/privacy';
+import { MECHANISM_REGISTRY } from './mechanisms';
 import { ReleaseContextCache } from './release-context';
 import { ReleaseQualityReporter } from './release-quality';
 
@@ -38,6 +40,7 @@ export class BatchTransactions {
     private readonly database: Database,
     private readonly contexts: ReleaseContextCache,
     private readonly quality: ReleaseQualityReporter,
+    @Inject(MECHANISM_REGISTRY) private readonly mechanisms: MechanismRegistry,
   ) {}
 
   /** Marks the batch running unless the release is over or the batch is done; false to skip it. */
@@ -85,8 +88,9 @@ export class BatchTransactions {
   }
 
   /**
-   * Fails a release. Its cost stands unless no batch ever started (no record was read): only then
-   * is it refunded, as a separate ledger entry (DESIGN.md section 4: no data-dependent refunds).
+   * Fails a release and settles it by the ledger's one rule (`LedgerRepository.settleRelease`): its
+   * cost stands unless it was charged and no batch ever started (no record was read); only then is
+   * it refunded, as a separate ledger entry (DESIGN.md section 4: no data-dependent refunds).
    */
   async failRelease(releaseId: string, reason: string): Promise<void> {
     await this.database.transaction(async (repositories) => {
@@ -97,12 +101,29 @@ export class BatchTransactions {
       if (!dataset || !current || (current.status !== 'QUEUED' && current.status !== 'RUNNING')) return;
       const readRecords = await repositories.releases.anyBatchStarted(releaseId);
       await repositories.releases.setStatus(releaseId, 'FAILED', { failureReason: reason, finishedAt: new Date() });
-      // An uncharged mechanism (the non-private reference) was never debited, so it has nothing to refund.
-      const refunded = !readRecords && current.mode !== 'NON_PRIVATE_REFERENCE';
-      if (refunded) await repositories.ledger.refundRelease({ dataset, release: current, actorUserId: null, reason: 'failed before any record was read' });
+      const refunded = await repositories.ledger.settleRelease({
+        dataset,
+        release: current,
+        charged: this.chargedMechanism(current),
+        readRecords,
+        actorUserId: null,
+        reason: 'failed before any record was read',
+      });
       await auditRelease(repositories, current, 'release.failed', 'FAILURE', { reason, refunded });
     });
     this.contexts.forget(releaseId);
+  }
+
+  /**
+   * Whether the release's mechanism is charged (debited at creation). An unknown mechanism (not in
+   * this worker's registry) counts as charged: its debit, if any, is then refundable by the rule.
+   */
+  private chargedMechanism(release: ReleaseEntity): boolean {
+    try {
+      return this.mechanisms.of(release.mechanism).charged;
+    } catch {
+      return true;
+    }
   }
 
   /**

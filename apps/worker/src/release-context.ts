@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Database, type LabelPlanEntry, type ReleaseParameters, type ReleaseWithSecrets } from '@synthgate/persistence';
+import { Database, type LabelPlanEntry, type ReleaseWithSecrets } from '@synthgate/persistence';
 import { batchOfRecord, type MechanismParameters, type MechanismRegistry, nearestCentroid, referencePartition } from '@synthgate/privacy';
 import { recordFeatureVector } from '@synthgate/text-classifier';
 import { MECHANISM_REGISTRY } from './mechanisms';
@@ -15,21 +15,12 @@ export class ReleaseOverError extends Error {
 /** What a worker needs to run any batch of one release, computed once per process and release. */
 export interface ReleaseContext {
   readonly release: ReleaseWithSecrets;
-  /** The release's mechanism parameters, checked by its registry entry. */
+  /** The release's mechanism parameters as stored (run through the injected registry's entry). */
   readonly mechanism: MechanismParameters;
   readonly promptTemplate: string;
   readonly publicPromptTemplate: string;
   /** Record ids of each batch, by batch ordinal. */
   readonly batches: readonly (readonly string[])[];
-}
-
-/** The mechanism parameters of a release's stored parameters. */
-function releaseMechanism(parameters: ReleaseParameters): MechanismParameters {
-  const common = { expectedBatchSize: parameters.batchSize, privateTokenCap: parameters.privateTokenCap };
-  if (parameters.mode === 'PUBLIC_ONLY') return { mechanism: 'public-only', expectedBatchSize: parameters.batchSize, publicTemperature: parameters.publicTemperature, privateTokenCap: 0 };
-  const sampling = { temperature: parameters.temperature, publicTemperature: parameters.publicTemperature, topK: parameters.topK };
-  if (parameters.mode === 'NON_PRIVATE_REFERENCE') return { mechanism: 'non-private-reference', ...common, ...sampling };
-  return { mechanism: 'private-prediction', ...common, ...sampling, clip: parameters.clip, drafter: parameters.drafter };
 }
 
 /**
@@ -70,7 +61,7 @@ export class ReleaseContextCache {
     const release = await repositories.releases.findWithSecrets(releaseId);
     if (!release) throw new ReleaseOverError(releaseId);
     const parameters = release.parameters;
-    const mechanism = releaseMechanism(parameters);
+    const mechanism = release.mechanism;
     const partition = this.mechanisms.of(mechanism).partition;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
     // A private mechanism partitions by keyed hash (a record's batch depends on it alone). The

@@ -176,10 +176,13 @@ export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
 
 export interface ReleaseParameters {
   mode: ReleaseMode;
+  /** The mechanism run: private-prediction, public-only or non-private-reference. */
+  mechanism: string;
   model: string;
-  batchSize: number;
-  clip: number;
-  temperature: number;
+  expectedBatchSize: number;
+  /** Null when the mechanism has none (clip: public-only and the non-private reference; temperature and topK: public-only). */
+  clip: number | null;
+  temperature: number | null;
   publicTemperature: number;
   drafter: { threshold: number; sigma: number } | null;
   privateTokenCap: number;
@@ -187,7 +190,7 @@ export interface ReleaseParameters {
   maxTokens: number;
   /** Null for releases made before prompts had a public bound. */
   maxPromptTokens: number | null;
-  topK: number;
+  topK: number | null;
   labels: string[] | null;
   labelAllocation: { mode: 'DECLARED' | 'DP_COUNT'; proportions: { label: string; weight: number }[] | null; countSigma: number | null } | null;
   promptTemplate: string;
@@ -195,7 +198,7 @@ export interface ReleaseParameters {
 }
 
 const COST_FIELDS = 'differentiallyPrivate rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho clusteringRho tokensRho';
-const PARAMETER_FIELDS = `mode model batchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
+const PARAMETER_FIELDS = `mode mechanism model expectedBatchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
   maxTokens maxPromptTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
 const PROGRESS_FIELDS = 'batchesDone batchesTotal tokensGenerated tokensPerSecond elapsedSeconds estimatedSecondsLeft';
 
@@ -301,7 +304,7 @@ export interface ReleaseInput {
   datasetId: string;
   mode?: ReleaseMode;
   model?: string;
-  batchSize: number;
+  expectedBatchSize: number;
   clip?: number;
   temperature?: number;
   publicTemperature?: number;
@@ -484,10 +487,10 @@ export interface ModelEntry {
 }
 
 export const MODELS = /* GraphQL */ `
-  query ConsoleModels($batchSize: Int!, $maxTokens: Int!) {
+  query ConsoleModels($expectedBatchSize: Int!, $maxTokens: Int!) {
     models {
       name isDefault architecture parameters weightStorage sourceQuantization sourceKind sourceFile contextLength chatTemplate diskBytes weightMemoryBytes
-      memory(batchSize: $batchSize, maxTokens: $maxTokens) { totalBytes limitBytes fits }
+      memory(expectedBatchSize: $expectedBatchSize, maxTokens: $maxTokens) { totalBytes limitBytes fits }
     }
   }
 `;

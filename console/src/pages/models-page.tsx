@@ -10,9 +10,9 @@ import { useSession } from '../session';
 /** The model catalogue, with the memory a release batch of a chosen size needs on a worker. */
 export function ModelsPage() {
   const { token } = useSession();
-  const [batchSize, setBatchSize] = useState(16);
+  const [expectedBatchSize, setExpectedBatchSize] = useState(16);
   const [maxTokens, setMaxTokens] = useState(64);
-  const models = useAsync(() => graphql<ModelsResult>(token, MODELS, { batchSize, maxTokens }), `models:${batchSize}:${maxTokens}`);
+  const models = useAsync(() => graphql<ModelsResult>(token, MODELS, { expectedBatchSize, maxTokens }), `models:${expectedBatchSize}:${maxTokens}`);
   const whole = (set: (value: number) => void) => (event: { target: { value: string } }) => {
     const value = Number(event.target.value);
     if (Number.isInteger(value) && value >= 1) set(value);
@@ -26,8 +26,8 @@ export function ModelsPage() {
       </p>
       <div className="toolbar">
         <div className="field">
-          <label htmlFor="models-batch-size">Records per batch</label>
-          <input id="models-batch-size" type="number" min={1} value={batchSize} onChange={whole(setBatchSize)} />
+          <label htmlFor="models-expected-batch-size">Records per batch</label>
+          <input id="models-expected-batch-size" type="number" min={1} value={expectedBatchSize} onChange={whole(setExpectedBatchSize)} />
         </div>
         <div className="field">
           <label htmlFor="models-max-tokens">Tokens per example</label>

@@ -24,7 +24,7 @@ import { useSession } from '../session';
 interface FormState {
   mode: ReleaseMode;
   model: string;
-  batchSize: string;
+  expectedBatchSize: string;
   costBy: 'privateTokenCap' | 'targetEpsilon';
   privateTokenCap: string;
   targetEpsilon: string;
@@ -47,11 +47,11 @@ interface FormState {
 
 function initialState(dataset: DatasetDetail): FormState {
   // About ten batches by default; the owner sets the real value.
-  const batchSize = Math.max(1, Math.min(255, Math.floor(dataset.recordCount / 10)));
+  const expectedBatchSize = Math.max(1, Math.min(255, Math.floor(dataset.recordCount / 10)));
   return {
     mode: 'PRIVATE',
     model: '',
-    batchSize: String(batchSize),
+    expectedBatchSize: String(expectedBatchSize),
     costBy: 'privateTokenCap',
     privateTokenCap: '16',
     targetEpsilon: '1',
@@ -76,7 +76,7 @@ function initialState(dataset: DatasetDetail): FormState {
 /** Blank optional fields are left out, so the gateway applies its defaults; the rest go as typed. */
 function toInput(datasetId: string, dataset: DatasetDetail, form: FormState): ReleaseInput {
   const number = (value: string) => (value.trim() === '' ? undefined : Number(value));
-  const input: ReleaseInput = { datasetId, mode: form.mode, batchSize: Number(form.batchSize) };
+  const input: ReleaseInput = { datasetId, mode: form.mode, expectedBatchSize: Number(form.expectedBatchSize) };
   if (form.model.trim() !== '') input.model = form.model.trim();
   const optional = { clip: number(form.clip), temperature: number(form.temperature), publicTemperature: number(form.publicTemperature), maxTokens: number(form.maxTokens), maxPromptTokens: number(form.maxPromptTokens), topK: number(form.topK) };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (input as unknown as Record<string, number>)[key] = value;
@@ -216,7 +216,7 @@ function ReleaseForm({ datasetId, dataset }: { datasetId: string; dataset: Datas
         </fieldset>
         <fieldset>
           <legend>Batches</legend>
-          <NumberField id="batchSize" label="Records per batch (s)" step="1" value={form.batchSize} onChange={update('batchSize')} help={`${formatNumber(dataset.recordCount)} records: one synthetic example per batch.`} />
+          <NumberField id="expectedBatchSize" label="Records per batch (s)" step="1" value={form.expectedBatchSize} onChange={update('expectedBatchSize')} help={`${formatNumber(dataset.recordCount)} records: one synthetic example per batch.`} />
           {dataset.labels.length > 0 ? (
             <fieldset className="inline">
               <legend>Labels to generate</legend>

@@ -25,7 +25,7 @@ export { LedgerEntryEntity, type LedgerEntryKind } from './ledger/ledger-entry.e
 export { canonicalJson, GENESIS_HASH, type HashedLedgerFields, ledgerEntryHash, ledgerHeadMac, type LedgerHeadFields } from './ledger/ledger-hash';
 export { LedgerHeadEntity } from './ledger/ledger-head.entity';
 export { LEDGER_KEY_FILE, LedgerKeyError, loadLedgerKey } from './ledger/ledger-key';
-export { ledgerHeadProblem, type NewLedgerEntry, refundableRho } from './ledger/ledger.repository';
+export { ledgerHeadProblem, type NewLedgerEntry, refundableRho, type ReleaseSettlement } from './ledger/ledger.repository';
 export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,

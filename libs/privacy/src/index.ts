@@ -49,7 +49,7 @@ export {
   defineMechanism,
   MechanismRegistry,
 } from './mechanisms/mechanism';
-export { type PrivatePredictionParameters } from './mechanisms/private-prediction/private-prediction.mechanism';
+export { type PrivatePredictionParameters, tokenCostParameters } from './mechanisms/private-prediction/private-prediction.mechanism';
 export { type NonPrivateReferenceParameters } from './mechanisms/non-private-reference/non-private-reference.mechanism';
 export { type PublicOnlyParameters } from './mechanisms/public-only/public-only.mechanism';
 export { type MechanismName, type MechanismParameters, MECHANISMS, mechanismRegistry } from './mechanisms/registry';
@@ -93,7 +93,6 @@ export {
   type PlanOptions,
   type PrivacyBudget,
   type ReleaseCost,
-  type ReleaseMechanismParameters,
   admitRelease,
   maxPrivateTokens,
   planRelease,

@@ -14,15 +14,6 @@ export interface PrivacyBudget {
   readonly delta: number;
 }
 
-/** The cost-determining parameters of the private-prediction mechanism, as stored with a cost. */
-export interface ReleaseMechanismParameters {
-  readonly clip: number;
-  readonly expectedBatchSize: number;
-  readonly temperature: number;
-  /** Sparse-vector noise scale; null when the drafter is off. */
-  readonly svtSigma: number | null;
-}
-
 /**
  * The cost of one release, a frozen JSON-serialisable value the gateway stores with the release
  * and in its ledger entry. `rho` is what composes (adds up) across releases; `epsilon` is this
@@ -34,7 +25,12 @@ export interface ReleaseCost {
   readonly version: 1;
   /** Which mechanism the parameters belong to. */
   readonly mechanism: 'private-prediction';
-  readonly parameters: ReleaseMechanismParameters;
+  /**
+   * The cost-determining part of the mechanism's parameters (`svtSigma` null when the drafter is
+   * off), recorded so the cost can be re-derived ({@link releaseCostFromJson}); the release's full
+   * parameters are stored once with the release.
+   */
+  readonly parameters: TokenCostParameters & { readonly svtSigma: number | null };
   /** `r`, the cap on private tokens per synthetic example. */
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: number;
@@ -65,7 +61,7 @@ export interface AdmissionDecision {
   readonly remainingEpsilon: number;
 }
 
-function mechanismParameters(p: TokenCostParameters): ReleaseMechanismParameters {
+function costEvidence(p: TokenCostParameters): ReleaseCost['parameters'] {
   return Object.freeze({
     clip: p.clip,
     expectedBatchSize: p.expectedBatchSize,
@@ -88,7 +84,7 @@ export function releaseCost(
   return Object.freeze({
     version: 1,
     mechanism: 'private-prediction',
-    parameters: mechanismParameters(parameters),
+    parameters: costEvidence(parameters),
     privateTokenCap,
     rhoPerPrivateToken: perToken,
     rho,

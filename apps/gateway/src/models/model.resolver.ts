@@ -13,13 +13,13 @@ export class ModelResolver {
     return this.catalog.catalogue().map((card) => toModel(card, this.catalog.defaultModel));
   }
 
-  @ResolveField(() => ModelMemory, { nullable: true, description: 'Memory a release batch of batchSize records, promptTokens + maxTokens positions, needs on a worker; planRelease refuses what does not fit.' })
+  @ResolveField(() => ModelMemory, { nullable: true, description: 'Memory a release batch of expectedBatchSize records, promptTokens + maxTokens positions, needs on a worker; planRelease refuses what does not fit.' })
   memory(
     @Parent() model: Model,
-    @Args('batchSize', { type: () => Int }) batchSize: number,
+    @Args('expectedBatchSize', { type: () => Int }) expectedBatchSize: number,
     @Args('maxTokens', { type: () => Int }) maxTokens: number,
     @Args('promptTokens', { type: () => Int, nullable: true, description: 'Default 64.' }) promptTokens?: number | null,
   ): ModelMemory {
-    return toModelMemory(this.catalog.releaseMemory(model.name, batchSize, promptTokens ?? 64, maxTokens));
+    return toModelMemory(this.catalog.releaseMemory(model.name, expectedBatchSize, promptTokens ?? 64, maxTokens));
   }
 }

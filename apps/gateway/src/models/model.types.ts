@@ -7,7 +7,7 @@ export class ModelMemory {
   @Field(() => Float, { description: "The weights as a loaded session holds them (an estimate calibrated by npm run bench:weights)." })
   weightBytes!: number;
 
-  @Field(() => Float, { description: 'KV cache of one batch: batchSize private rows and the public row, prompt plus maxTokens, in both engine buffers.' })
+  @Field(() => Float, { description: 'KV cache of one batch: expectedBatchSize private rows and the public row, prompt plus maxTokens, in both engine buffers.' })
   kvCacheBytesPerBatch!: number;
 
   @Field(() => Int, { description: 'WORKER_CONCURRENCY: batches one worker runs at once.' })

@@ -95,19 +95,19 @@ export class ModelCatalogService {
   }
 
   /**
-   * Memory a batch of `batchSize` records (plus the public row) of `promptTokens + maxTokens`
+   * Memory a batch of `expectedBatchSize` records (plus the public row) of `promptTokens + maxTokens`
    * positions needs on a worker, and whether it fits; BAD_USER_INPUT naming the argument when
    * one is not a positive whole number or the positions exceed the model's context.
    */
-  releaseMemory(name: string, batchSize: number, promptTokens: number, maxTokens: number): ReleaseFit {
+  releaseMemory(name: string, expectedBatchSize: number, promptTokens: number, maxTokens: number): ReleaseFit {
     const card = this.describe(name, 'name').card;
-    for (const [field, value] of [['batchSize', batchSize], ['promptTokens', promptTokens], ['maxTokens', maxTokens]] as const) {
+    for (const [field, value] of [['expectedBatchSize', expectedBatchSize], ['promptTokens', promptTokens], ['maxTokens', maxTokens]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) throw DomainError.badInput(field, `must be a whole number >= 1, got ${value}`);
     }
     if (promptTokens + maxTokens > card.contextLength) {
       throw DomainError.badInput('maxTokens', `promptTokens + maxTokens = ${promptTokens + maxTokens} exceeds the model's context of ${card.contextLength} positions`);
     }
-    const kvCacheBytesPerBatch = releaseMemoryBytes(card, batchSize + 1, promptTokens + maxTokens).kvCache;
+    const kvCacheBytesPerBatch = releaseMemoryBytes(card, expectedBatchSize + 1, promptTokens + maxTokens).kvCache;
     return releaseFit(card.weightMemoryBytes, kvCacheBytesPerBatch, this.config.worker.concurrency, this.config.generation.memoryLimitBytes);
   }
 

@@ -10,7 +10,7 @@ function request(overrides: Partial<ValidatedRequest> = {}): ValidatedRequest {
   return {
     mode: 'PRIVATE',
     model: 'default',
-    batchSize: 10,
+    expectedBatchSize: 10,
     clip: 2,
     temperature: 1,
     publicTemperature: 1,
@@ -43,7 +43,8 @@ describe('CLUSTERED batching: what it costs', () => {
   });
 
   it('charges the sum of its parts, tokens + counts + clustering, and fits the tokens in what the target epsilon leaves', () => {
-    const { cost, privateTokenCap, batching } = priceRelease(request(), DELTA, 50_000);
+    const { cost, mechanism, batching } = priceRelease(request(), DELTA, 50_000);
+    const privateTokenCap = mechanism.privateTokenCap;
     if (cost.nonPrivate || batching.mode !== 'CLUSTERED') throw new Error('expected a private clustered cost');
     const tokens = cost.generation!.rho;
     expect(tokens).toBe(privateTokenCap * cost.rhoPerPrivateToken);

@@ -1,7 +1,17 @@
-import { epsilonFromRho, floatingPointDelta, gaussianCountRho, maxPrivateTokens, releaseCost, type ReleaseCost, rhoPerPrivateToken, type TokenCostParameters } from '@synthgate/privacy';
+import {
+  epsilonFromRho,
+  floatingPointDelta,
+  gaussianCountRho,
+  type MechanismParameters,
+  maxPrivateTokens,
+  releaseCost,
+  type ReleaseCost,
+  rhoPerPrivateToken,
+  tokenCostParameters,
+} from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { clusteringRho, clusteringSigmas } from './release-clustering';
-import { type Batching, type ValidatedRequest } from './release-request';
+import { type Batching, mechanismOf, type ValidatedRequest } from './release-request';
 
 /**
  * The cost of a release as it is stored with the release and its ledger entry: the private
@@ -66,34 +76,33 @@ export interface NonPrivateCost {
 
 export type AnyReleaseCost = StoredCost | NonPrivateCost;
 
-/** The token-mechanism parameters of a request, as the accountant takes them. */
-export function tokenCostParameters(request: ValidatedRequest): TokenCostParameters {
-  return { clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature, svtSigma: request.drafter?.sigma ?? null };
-}
-
 /**
  * Resolves the private-token cap (from a target epsilon if one was given: the largest cap whose
  * cost, with the label count's, stays within the target, and never more than maxTokens) and
- * prices the release.
+ * prices the release from its mechanism's parameters (libs/privacy derives the cost from them).
+ * Returns those parameters, cap resolved: what the release stores and the worker runs.
  */
-export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; privateTokenCap: number; batching: Batching } {
+export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; mechanism: MechanismParameters; batching: Batching } {
   const batching = resolveBatching(request, delta);
   if (request.mode === 'NON_PRIVATE_REFERENCE') {
-    const privateTokenCap = request.maxTokens;
+    const mechanism = mechanismOf(request, request.maxTokens);
+    const privateTokenCap = mechanism.privateTokenCap;
     return {
       batching,
-      privateTokenCap,
+      mechanism,
       cost: { nonPrivate: true, generation: null, labelCount: null, rho: null, epsilon: null, delta, conversion: 'none', privateTokenCap, rhoPerPrivateToken: null },
     };
   }
   if (request.mode === 'PUBLIC_ONLY') {
     return {
       batching,
-      privateTokenCap: 0,
+      mechanism: mechanismOf(request, 0),
       cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0, floatingPointDelta: 0 },
     };
   }
-  const parameters = tokenCostParameters(request);
+  const uncapped = mechanismOf(request, 0);
+  if (uncapped.mechanism !== 'private-prediction') throw new Error(`a PRIVATE release runs private prediction, not ${uncapped.mechanism}`);
+  const parameters = tokenCostParameters(uncapped);
   const perToken = rhoPerPrivateToken(parameters);
   // One histogram of noisy counts: per label (DP_COUNT) or per label and cluster (CLUSTERED, with
   // the label allocation's sigma when it is DP_COUNT): each record is in one cell, so one charge.
@@ -113,16 +122,17 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
     }
     privateTokenCap = Math.min(fitting, request.maxTokens);
   }
+  const mechanism = { ...uncapped, privateTokenCap };
   const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
   // The charged rho is the sum of its parts (tokens, counts, clustering), debited in one ledger entry.
   const rho = generation.rho + (labelCount?.rho ?? 0) + (clustering?.rho ?? 0);
   // Sampling in floating point adds a small delta (libs/privacy floating-point.ts); it must stay
   // negligible next to the dataset's delta, which the stated epsilon is computed at.
   const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
-  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, clip: request.clip, expectedBatchSize: request.batchSize, temperature: request.temperature }) : null;
+  const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, ...parameters }) : null;
   return {
     batching,
-    privateTokenCap,
+    mechanism,
     cost: {
       generation,
       labelCount,
@@ -143,7 +153,7 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
  * dataset's delta (a PRIVATE release) or none (the non-private reference, which clusters exactly).
  */
 export function resolveBatching(request: ValidatedRequest, delta: number): Batching {
-  const batching = request.batching;
+  const batching = request.batching ?? { mode: 'RANDOM' };
   if (batching.mode === 'RANDOM') return batching;
   const sigmas = request.mode === 'PRIVATE' ? clusteringSigmas(batching.clusteringEpsilon, batching.iterations, delta) : { sumSigma: 0, lloydCountSigma: 0 };
   return { ...batching, ...sigmas };

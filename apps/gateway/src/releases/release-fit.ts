@@ -13,7 +13,7 @@ export interface ReleaseFit {
   readonly limitBytes: number;
   readonly fits: boolean;
   /** The field to blame and why, when it does not fit. */
-  readonly refusal: { readonly field: 'input.model' | 'input.batchSize'; readonly message: string } | null;
+  readonly refusal: { readonly field: 'input.model' | 'input.expectedBatchSize'; readonly message: string } | null;
 }
 
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
@@ -29,8 +29,8 @@ export function releaseFit(weightBytes: number, kvCacheBytesPerBatch: number, co
     };
   } else if (!fits) {
     refusal = {
-      field: 'input.batchSize',
-      message: `a worker would need ${gib(totalBytes)} (weights ${gib(weightBytes)} + ${concurrentBatches} x ${gib(kvCacheBytesPerBatch)} of KV cache), above GENERATION_MEMORY_LIMIT_BYTES (${gib(limitBytes)}); lower batchSize or maxTokens`,
+      field: 'input.expectedBatchSize',
+      message: `a worker would need ${gib(totalBytes)} (weights ${gib(weightBytes)} + ${concurrentBatches} x ${gib(kvCacheBytesPerBatch)} of KV cache), above GENERATION_MEMORY_LIMIT_BYTES (${gib(limitBytes)}); lower expectedBatchSize or maxTokens`,
     };
   }
   return { weightBytes, kvCacheBytesPerBatch, concurrentBatches, totalBytes, limitBytes, fits, refusal };

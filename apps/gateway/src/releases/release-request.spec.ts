@@ -12,9 +12,9 @@ describe('the public cap on DP_COUNT batches', () => {
     [1000, 10, 1, 1, 1, 101], // ceil(0.3) = 1
     [10, 10, 1, 3, 1, 3], // floor(N/s) + margin = 2 < L = 3: one batch per label
     [255_000, 255, 50, 9, 2, 1002], // ceil(3 * 50 * 3 / 255) = ceil(1.76) = 2
-  ])('N=%i, s=%i, sigma=%f, L=%i: margin %i, cap %i', (recordCount, batchSize, sigma, labels, margin, cap) => {
-    expect(dpCountMargin(recordCount, batchSize, sigma, labels)).toBe(margin);
-    expect(maxDpCountBatches(recordCount, batchSize, sigma, labels)).toBe(cap);
+  ])('N=%i, s=%i, sigma=%f, L=%i: margin %i, cap %i', (recordCount, expectedBatchSize, sigma, labels, margin, cap) => {
+    expect(dpCountMargin(recordCount, expectedBatchSize, sigma, labels)).toBe(margin);
+    expect(maxDpCountBatches(recordCount, expectedBatchSize, sigma, labels)).toBe(cap);
   });
 });
 

@@ -1,7 +1,7 @@
-import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+import { type Batching, type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
 export { type Batching, type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
-import { MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
+import { type MechanismParameters, mechanismRegistry, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
 import { publicPromptTemplate } from '../datasets/prompt-template';
 
@@ -10,7 +10,7 @@ export interface ReleaseRequestInput {
   readonly datasetId: string;
   readonly mode?: ReleaseMode | null;
   readonly model?: string | null;
-  readonly batchSize: number;
+  readonly expectedBatchSize: number;
   readonly clip?: number | null;
   readonly temperature?: number | null;
   readonly publicTemperature?: number | null;
@@ -49,7 +49,7 @@ export const RELEASE_DEFAULTS = {
 } as const;
 
 const LIMITS = {
-  batchSize: 100_000,
+  expectedBatchSize: 100_000,
   clip: 1000,
   temperature: 100,
   svtSigma: 100,
@@ -68,12 +68,53 @@ function integer(field: string, value: number, min: number, max: number): number
   return value;
 }
 
-/** What a request resolves to before its private-token cap is known. */
-export type ValidatedRequest = Omit<ReleaseParameters, 'privateTokenCap' | 'maxPromptTokens' | 'batching'> & {
+/**
+ * What a request resolves to before its private-token cap is known: the release's parameters and
+ * the API's mechanism fields, which {@link mechanismOf} turns into the mechanism's parameters.
+ */
+export type ValidatedRequest = Omit<ReleaseParameters, 'maxPromptTokens' | 'batching'> & {
+  /** `s`, the expected batch size. */
+  readonly expectedBatchSize: number;
+  readonly clip: number;
+  readonly temperature: number;
+  readonly publicTemperature: number;
+  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
+  readonly topK: number;
+  /** null while a target epsilon is still to be resolved into a cap. */
   readonly privateTokenCap: number | null;
   readonly maxPromptTokens: number;
-  readonly batching: ValidatedBatching;
+  /** RANDOM (also when absent), or CLUSTERED before its Lloyd noise is derived (release-cost.ts `resolveBatching`). */
+  readonly batching?: ValidatedBatching;
 };
+
+/**
+ * The mechanism's parameters of a request whose private-token cap is resolved: the one mapping
+ * from the API's fields (a `mode` and its fields) to libs/privacy's `MechanismParameters`, which the
+ * release stores once, the gateway prices and the worker runs. Checked by the mechanism's registry entry.
+ */
+export function mechanismOf(request: ValidatedRequest, privateTokenCap: number): MechanismParameters {
+  const { expectedBatchSize, clip, temperature, publicTemperature, topK, drafter } = request;
+  let mechanism: MechanismParameters;
+  switch (request.mode) {
+    case 'PUBLIC_ONLY':
+      mechanism = { mechanism: 'public-only', expectedBatchSize, publicTemperature, privateTokenCap: 0 };
+      break;
+    case 'NON_PRIVATE_REFERENCE':
+      mechanism = { mechanism: 'non-private-reference', expectedBatchSize, temperature, publicTemperature, topK, privateTokenCap };
+      break;
+    case 'PRIVATE':
+      mechanism = { mechanism: 'private-prediction', expectedBatchSize, clip, temperature, publicTemperature, topK, drafter, privateTokenCap };
+      break;
+  }
+  mechanismRegistry.parse(mechanism);
+  return mechanism;
+}
+
+/** The release's stored parameters besides its mechanism's, with its batching as priced (`resolveBatching`). */
+export function releaseParametersOf(request: ValidatedRequest, batching: Batching): ReleaseParameters {
+  const { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, promptTemplate, publicPromptTemplate } = request;
+  return { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, batching, promptTemplate, publicPromptTemplate };
+}
 
 /**
  * Checks a release request against its dataset and model, field by field: every bad value is
@@ -97,7 +138,7 @@ export function validateReleaseRequest(
       `the dataset's delta ${dataset.budgetDelta} is not below 1/record count (${(1 / dataset.recordCount).toPrecision(3)}); lower it with updateDataset`,
     );
   }
-  const batchSize = integer('input.batchSize', input.batchSize, 1, Math.min(LIMITS.batchSize, dataset.recordCount));
+  const expectedBatchSize = integer('input.expectedBatchSize', input.expectedBatchSize, 1, Math.min(LIMITS.expectedBatchSize, dataset.recordCount));
   const maxTokens = integer('input.maxTokens', input.maxTokens ?? RELEASE_DEFAULTS.maxTokens, 1, Math.min(LIMITS.maxTokens, model.maxPositions - 1));
   const topK = integer('input.topK', input.topK ?? RELEASE_DEFAULTS.topK, 0, model.vocabSize);
   const publicTemperature = finite('input.publicTemperature', input.publicTemperature ?? RELEASE_DEFAULTS.publicTemperature, (v) => v >= 0 && v <= LIMITS.temperature, `must be from 0 (greedy) to ${LIMITS.temperature}`);
@@ -202,7 +243,7 @@ export function validateReleaseRequest(
   return {
     mode,
     model: model.name,
-    batchSize,
+    expectedBatchSize,
     clip,
     temperature,
     publicTemperature,
@@ -245,8 +286,8 @@ function validateBatching(
   const clusters = integer('input.batching.clusters', given.clusters ?? Number.NaN, 1, CLUSTERING_LIMITS.clusters);
   const iterations = integer('input.batching.iterations', given.iterations ?? CLUSTERING_LIMITS.defaultIterations, 1, CLUSTERING_LIMITS.iterations);
   const perLabel = labels?.length ?? 1;
-  if (clusters * perLabel > totalBatches(dataset.recordCount, input.batchSize)) {
-    throw DomainError.badInput('input.batching.clusters', `${clusters} clusters in each of ${perLabel} label(s) is more than the ${totalBatches(dataset.recordCount, input.batchSize)} batches of this release; use fewer clusters or a smaller batchSize`);
+  if (clusters * perLabel > totalBatches(dataset.recordCount, input.expectedBatchSize)) {
+    throw DomainError.badInput('input.batching.clusters', `${clusters} clusters in each of ${perLabel} label(s) is more than the ${totalBatches(dataset.recordCount, input.expectedBatchSize)} batches of this release; use fewer clusters or a smaller expectedBatchSize`);
   }
   let clusteringEpsilon = 0;
   if (mode === 'PRIVATE') {
@@ -285,8 +326,8 @@ export type ValidatedBatching =
   | { readonly mode: 'CLUSTERED'; readonly clusters: number; readonly iterations: number; readonly dimension: number; readonly clusteringEpsilon: number; readonly countSigma: number };
 
 /** Number of batches (= synthetic examples) of a dataset of N records at expected batch size s. */
-export function totalBatches(recordCount: number, batchSize: number): number {
-  return Math.max(1, Math.floor(recordCount / batchSize));
+export function totalBatches(recordCount: number, expectedBatchSize: number): number {
+  return Math.max(1, Math.floor(recordCount / expectedBatchSize));
 }
 
 /**
@@ -312,8 +353,8 @@ export function allocateDeclared(total: number, proportions: readonly { label: s
  * total (L labels, each count noised with sigma: the total's standard deviation is
  * `sigma * sqrt(L)`), in batches, and never more than `floor(N/s)` itself.
  */
-export function dpCountMargin(recordCount: number, batchSize: number, countSigma: number, labelCount: number): number {
-  return Math.min(Math.floor(recordCount / batchSize), Math.ceil((3 * countSigma * Math.sqrt(labelCount)) / batchSize));
+export function dpCountMargin(recordCount: number, expectedBatchSize: number, countSigma: number, labelCount: number): number {
+  return Math.min(Math.floor(recordCount / expectedBatchSize), Math.ceil((3 * countSigma * Math.sqrt(labelCount)) / expectedBatchSize));
 }
 
 /**
@@ -326,8 +367,8 @@ export function dpCountMargin(recordCount: number, batchSize: number, countSigma
  * counts are informative) but never doubles the batches of a DECLARED release of the same N and s:
  * a large sigma no longer turns a 10-record dataset into thousands of batches.
  */
-export function maxDpCountBatches(recordCount: number, batchSize: number, countSigma: number, labelCount: number): number {
-  return Math.max(labelCount, totalBatches(recordCount, batchSize) + dpCountMargin(recordCount, batchSize, countSigma, labelCount));
+export function maxDpCountBatches(recordCount: number, expectedBatchSize: number, countSigma: number, labelCount: number): number {
+  return Math.max(labelCount, totalBatches(recordCount, expectedBatchSize) + dpCountMargin(recordCount, expectedBatchSize, countSigma, labelCount));
 }
 
 /**
@@ -337,9 +378,9 @@ export function maxDpCountBatches(recordCount: number, batchSize: number, countS
  * remainder). The noisy counts are a DP release themselves (charged), and the cap is public, so
  * the allocation is post-processing and costs nothing more.
  */
-export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], batchSize: number, maxBatches: number): LabelPlanEntry[] {
+export function allocateFromNoisyCounts(noisy: readonly { label: string; noisyCount: number }[], expectedBatchSize: number, maxBatches: number): LabelPlanEntry[] {
   if (maxBatches < noisy.length) throw new Error(`maxBatches ${maxBatches} is below one batch per label (${noisy.length})`);
-  const batches = noisy.map(({ noisyCount }) => Math.max(1, Math.floor(Math.max(0, noisyCount) / batchSize)));
+  const batches = noisy.map(({ noisyCount }) => Math.max(1, Math.floor(Math.max(0, noisyCount) / expectedBatchSize)));
   if (batches.reduce((sum, count) => sum + count, 0) > maxBatches) {
     // Some label has more than one batch, so some weight is positive.
     const shares = allocateDeclared(

@@ -1,4 +1,5 @@
 import { type ReleaseEntity } from '@synthgate/persistence';
+import { type MechanismParameters } from '@synthgate/privacy';
 import { type ReleaseQualityReport as QualityReportRecord } from '@synthgate/quality';
 import { type AnyReleaseCost } from './release-cost';
 import { type ReleaseQualityReport } from './release-quality.types';
@@ -57,11 +58,21 @@ export function toQualityReport(stored: Record<string, unknown> | null): Release
   };
 }
 
-export function toReleaseParameters(parameters: ReleaseParameters): ReleaseParametersType {
+/** A release's parameters as the API shows them: its mechanism's and the request's. */
+export function toReleaseParameters(mechanism: MechanismParameters, parameters: ReleaseParameters): ReleaseParametersType {
   const allocation = parameters.labelAllocation;
   const batching = parameters.batching ?? { mode: 'RANDOM' };
   return {
     ...parameters,
+    mechanism: mechanism.mechanism,
+    expectedBatchSize: mechanism.expectedBatchSize,
+    clip: mechanism.mechanism === 'private-prediction' || mechanism.mechanism === 'invisible-ink' ? mechanism.clip : null,
+    temperature: mechanism.mechanism === 'public-only' ? null : mechanism.temperature,
+    // InvisibleInk has no public steps of its own: its one temperature stands for both.
+    publicTemperature: mechanism.mechanism === 'invisible-ink' ? mechanism.temperature : mechanism.publicTemperature,
+    drafter: mechanism.mechanism === 'private-prediction' && mechanism.drafter ? { ...mechanism.drafter } : null,
+    topK: mechanism.mechanism === 'public-only' ? null : (mechanism.topK ?? 0),
+    privateTokenCap: mechanism.privateTokenCap,
     batching:
       batching.mode === 'CLUSTERED'
         ? {
@@ -77,7 +88,6 @@ export function toReleaseParameters(parameters: ReleaseParameters): ReleaseParam
         : { mode: 'RANDOM', clusters: null, iterations: null, featureDimension: null, clusteringEpsilon: null, sumSigma: null, lloydCountSigma: null, countSigma: null },
     maxPromptTokens: parameters.maxPromptTokens ?? null,
     labels: parameters.labels ? [...parameters.labels] : null,
-    drafter: parameters.drafter ? { ...parameters.drafter } : null,
     labelAllocation: allocation
       ? allocation.mode === 'DECLARED'
         ? { mode: 'DECLARED', proportions: allocation.proportions.map((p) => ({ ...p })), countSigma: null }
@@ -118,7 +128,7 @@ export function toRelease(release: ReleaseEntity, datasetName: string, view: { r
     datasetName,
     status: release.status,
     progress: view.runDetails ? progressOf(release) : null,
-    parameters: toReleaseParameters(release.parameters),
+    parameters: toReleaseParameters(release.mechanism, release.parameters),
     cost: toPrivacyCost(release.cost as unknown as AnyReleaseCost),
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
     recordCount: release.recordCount,

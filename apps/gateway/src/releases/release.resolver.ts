@@ -39,13 +39,13 @@ export class ReleaseResolver {
       expectedExamples: plan.batches,
       labels: plan.labelPlan.map((entry) => ({ label: entry.label, batches: entry.batches, expectedExamplesPerCluster: clusters && entry.batches !== null ? entry.batches / clusters : null })),
       expectedExamplesPerCluster: clusters ? (plan.batches ?? plan.expectedBatches) / (plan.labelPlan.length * clusters) : null,
-      expectedBatchSize: plan.parameters.batchSize,
+      expectedBatchSize: plan.mechanism.expectedBatchSize,
       estimatedPromptTokens: plan.estimatedPromptTokens,
       kvCacheBytesPerBatch: plan.kvCacheBytesPerBatch,
       kvCacheLimitBytes: plan.kvCacheLimitBytes,
       workerMemoryBytes: plan.fit.totalBytes,
       workerMemoryLimitBytes: plan.fit.limitBytes,
-      parameters: toReleaseParameters(plan.parameters),
+      parameters: toReleaseParameters(plan.mechanism, plan.parameters),
     };
   }
 

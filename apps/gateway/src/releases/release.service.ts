@@ -13,7 +13,7 @@ import {
   type Repositories,
   type SyntheticRecordEntity,
 } from '@synthgate/persistence';
-import { admitRelease, CryptoRng, epsilonFromRho, noisyCounts } from '@synthgate/privacy';
+import { admitRelease, CryptoRng, type MechanismParameters, mechanismRegistry, noisyCounts } from '@synthgate/privacy';
 import { checkReplay } from '@synthgate/quality';
 import { AuditService } from '../audit/audit.service';
 import { LedgerGuard } from '../budgets/ledger-guard';
@@ -28,6 +28,7 @@ import {
   type ReleaseParameters,
   type ReleaseRequestInput,
   maxDpCountBatches,
+  releaseParametersOf,
   totalBatches,
   validateReleaseRequest,
   type ValidatedRequest,
@@ -36,6 +37,7 @@ import {
 
 /** The dry run of a release (see ReleasePlan in release.types.ts). */
 export interface ReleasePlanResult {
+  readonly mechanism: MechanismParameters;
   readonly parameters: ReleaseParameters;
   readonly cost: AnyReleaseCost;
   readonly epsilonBefore: number;
@@ -60,7 +62,7 @@ export interface ReleasePlanResult {
 function dpCountCap(request: ValidatedRequest, dataset: DatasetEntity): number {
   const allocation = request.labelAllocation;
   if (allocation?.mode !== 'DP_COUNT' || !request.labels) throw new Error('dpCountCap: the request has no DP label count');
-  return maxDpCountBatches(dataset.recordCount, request.batchSize, allocation.countSigma, request.labels.length);
+  return maxDpCountBatches(dataset.recordCount, request.expectedBatchSize, allocation.countSigma, request.labels.length);
 }
 
 /** How long a batch may run before the queue retries it, and how often it is retried. */
@@ -150,20 +152,20 @@ export class ReleaseService {
 
   /** Batches per label from public inputs; null entries for a DP count not drawn yet. */
   private publicLabelPlan(request: ValidatedRequest, dataset: DatasetEntity): { label: string | null; batches: number | null }[] {
-    const total = totalBatches(dataset.recordCount, request.batchSize);
+    const total = totalBatches(dataset.recordCount, request.expectedBatchSize);
     if (!request.labels) return [{ label: null, batches: total }];
     if (request.labelAllocation?.mode === 'DP_COUNT') return request.labels.map((label) => ({ label, batches: null }));
     const plan = allocateDeclared(total, request.labelAllocation?.mode === 'DECLARED' ? request.labelAllocation.proportions : request.labels.map((label) => ({ label, weight: 1 })));
     const empty = plan.find((entry) => entry.batches === 0);
     if (empty) {
-      throw DomainError.badInput('input.batchSize', `leaves label "${empty.label}" without a batch: ${total} batches for ${plan.length} labels; lower batchSize or generate fewer labels`);
+      throw DomainError.badInput('input.expectedBatchSize', `leaves label "${empty.label}" without a batch: ${total} batches for ${plan.length} labels; lower expectedBatchSize or generate fewer labels`);
     }
     return plan;
   }
 
   /** The expected batch's KV cache, from public bounds only: s + 1 rows (1 without records) at maxPromptTokens + maxTokens. */
   private memoryEstimate(request: ValidatedRequest, model: ModelDescription) {
-    const rows = request.mode === 'PUBLIC_ONLY' ? 1 : request.batchSize + 1;
+    const rows = request.mode === 'PUBLIC_ONLY' ? 1 : request.expectedBatchSize + 1;
     const positions = Math.min(request.maxPromptTokens + request.maxTokens, model.maxPositions);
     // Twice the cache: the upper bound. The engine holds one buffer for graphs this project built
     // (the in-place layout) and two for graphs it runs as stored (the concat layout: the past a step
@@ -177,7 +179,7 @@ export class ReleaseService {
     const dataset = await this.datasetFor(actor, input.datasetId, repositories, false);
     const model = this.describeModel(input);
     const request = validateReleaseRequest(input, dataset, model);
-    const { cost, privateTokenCap, batching } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
+    const { cost, mechanism, batching } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
     const labelPlan = this.publicLabelPlan(request, dataset);
     const { totalRho: spentRho } = await this.ledgerGuard.requireValid(repositories, dataset);
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
@@ -188,7 +190,8 @@ export class ReleaseService {
     const batches = labelPlan.every((entry) => entry.batches !== null) ? labelPlan.reduce((sum, entry) => sum + entry.batches!, 0) : null;
     const maxBatches = batches ?? dpCountCap(request, dataset);
     return {
-      parameters: { ...request, privateTokenCap, batching },
+      mechanism,
+      parameters: releaseParametersOf(request, batching),
       cost,
       epsilonBefore: admission.epsilonBefore,
       epsilonAfter: admission.epsilonAfter,
@@ -202,7 +205,7 @@ export class ReleaseService {
       labelPlan,
       batches,
       maxBatches,
-      expectedBatches: batches ?? totalBatches(dataset.recordCount, request.batchSize),
+      expectedBatches: batches ?? totalBatches(dataset.recordCount, request.expectedBatchSize),
       ...memory,
       kvCacheLimitBytes: this.models.kvCacheLimitBytes,
       fit,
@@ -228,10 +231,10 @@ export class ReleaseService {
         throw AccessError.forbidden(`a ${actor.role} may not create releases`);
       }
       const request = validateReleaseRequest(input, dataset, model);
-      const { cost, privateTokenCap, batching } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
+      const { cost, mechanism, batching } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
       const memory = this.memoryEstimate(request, model);
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
-        throw DomainError.badInput('input.batchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
+        throw DomainError.badInput('input.expectedBatchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
       }
       const fit = this.workerFit(model, memory.kvCacheBytesPerBatch);
       if (fit.refusal) throw DomainError.badInput(fit.refusal.field, fit.refusal.message);
@@ -245,16 +248,17 @@ export class ReleaseService {
       if (floatingPoint) throw DomainError.badInput('input.privateTokenCap', floatingPoint);
 
       const maxRecordId = await repositories.records.maxId(dataset.id);
-      const parameters: ReleaseParameters = { ...request, privateTokenCap, batching };
       const labelPlan =
         batching.mode === 'CLUSTERED'
           ? await this.clusteredLabelPlan(request, batching, dataset, maxRecordId, repositories)
           : await this.labelPlan(request, dataset, maxRecordId, repositories);
       const batchCount = labelPlan.reduce((sum, entry) => sum + entry.batches, 0);
+      const parameters = releaseParametersOf(request, batching);
       const release = await repositories.releases.create({
         datasetId: dataset.id,
         organizationId: dataset.organizationId,
         mode: request.mode,
+        mechanism,
         parameters,
         cost: cost as unknown as Record<string, unknown>,
         // The truth for a non-private reference: no finite epsilon describes it.
@@ -278,17 +282,11 @@ export class ReleaseService {
       // has no guarantee: it writes no entry; its release row (rho = Infinity, mode) and the audit
       // log record it, and the dataset's budget warns about it (budget.service.ts).
       if (!cost.nonPrivate) {
-        const totalRho = spentRho + cost.rho;
-        await repositories.ledger.append({
-          datasetId: dataset.id,
+        await repositories.ledger.debitRelease({
+          dataset,
           releaseId: release.id,
-          kind: 'DEBIT',
           rho: cost.rho,
-          totalRho,
-          epsilonAfter: epsilonFromRho(totalRho, dataset.budgetDelta, 'tight'),
-          delta: dataset.budgetDelta,
-          conversion: 'tight',
-          parameters: { releaseId: release.id, mode: request.mode, cost, parameters, model: { name: model.name, fingerprint: model.fingerprint } } as unknown as Record<string, unknown>,
+          parameters: { releaseId: release.id, mode: request.mode, cost, mechanism, parameters, model: { name: model.name, fingerprint: model.fingerprint } },
           actorUserId: actor.userId,
         });
       }
@@ -331,7 +329,7 @@ export class ReleaseService {
       const noisy = noisyCounts(new CryptoRng(), request.labels.map((label) => exact.get(label)!), request.labelAllocation.countSigma);
       return allocateFromNoisyCounts(
         request.labels.map((label, index) => ({ label, noisyCount: noisy.counts[index]! })),
-        request.batchSize,
+        request.expectedBatchSize,
         dpCountCap(request, dataset),
       );
     }
@@ -358,7 +356,7 @@ export class ReleaseService {
       request.labelAllocation?.mode === 'DP_COUNT'
         ? { kind: 'DP_COUNT', maxBatches: dpCountCap(request, dataset) }
         : { kind: 'PUBLIC', batches: new Map(this.publicLabelPlan(request, dataset).map((entry) => [entry.label, entry.batches!])) };
-    return clusteredLabelPlan(new CryptoRng(), records, labels, batching, request.batchSize, totals, request.mode === 'NON_PRIVATE_REFERENCE');
+    return clusteredLabelPlan(new CryptoRng(), records, labels, batching, request.expectedBatchSize, totals, request.mode === 'NON_PRIVATE_REFERENCE');
   }
 
   // ---- lifecycle
@@ -375,9 +373,14 @@ export class ReleaseService {
       if (release.status !== 'QUEUED' && release.status !== 'RUNNING') throw DomainError.conflict(`release ${release.id} is ${release.status} and cannot be cancelled`);
       const readRecords = await repositories.releases.anyBatchStarted(release.id);
       await repositories.releases.setStatus(release.id, 'CANCELLED', { finishedAt: new Date() });
-      // A non-private reference was never debited, so there is nothing to refund.
-      const refunded = !readRecords && release.mode !== 'NON_PRIVATE_REFERENCE';
-      if (refunded) await repositories.ledger.refundRelease({ dataset, release, actorUserId: actor.userId, reason: 'cancelled before any record was read' });
+      const refunded = await repositories.ledger.settleRelease({
+        dataset,
+        release,
+        charged: mechanismRegistry.of(release.mechanism).charged,
+        readRecords,
+        actorUserId: actor.userId,
+        reason: 'cancelled before any record was read',
+      });
       await this.audit.record(
         actor,
         { action: 'release.cancelled', outcome: 'SUCCESS', subjectType: 'Release', subjectId: release.id, organizationId: release.organizationId, details: { refunded } },
@@ -463,5 +466,5 @@ function exhaustedMessage(dataset: DatasetEntity, epsilonAfter: number): string 
 }
 
 function memoryMessage(bytes: number, limit: number): string {
-  return `one batch's KV cache would need ${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB), above KV_CACHE_LIMIT_BYTES (${limit} bytes); lower batchSize, maxTokens or maxPromptTokens`;
+  return `one batch's KV cache would need ${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB), above KV_CACHE_LIMIT_BYTES (${limit} bytes); lower expectedBatchSize, maxTokens or maxPromptTokens`;
 }

@@ -92,7 +92,7 @@ export class ReleaseInput {
   model?: string | null;
 
   @Field(() => Int, { description: 's: expected records per batch, the fixed divisor; batches = floor(records / s).' })
-  batchSize!: number;
+  expectedBatchSize!: number;
 
   @Field(() => Float, { nullable: true, description: 'c: logit clip bound (default 10).' })
   clip?: number | null;
@@ -203,22 +203,25 @@ export class Batching {
   countSigma!: number | null;
 }
 
-@ObjectType({ description: 'The public parameters of a release.' })
+@ObjectType({ description: 'The public parameters of a release: its mechanism\'s (stored once; the cost is derived from them and the worker runs them) and the request\'s.' })
 export class ReleaseParameters {
   @Field(() => ReleaseModeEnum)
   mode!: ReleaseMode;
 
+  @Field({ description: 'The mechanism run (libs/privacy registry): private-prediction, public-only or non-private-reference.' })
+  mechanism!: string;
+
   @Field()
   model!: string;
 
-  @Field(() => Int)
-  batchSize!: number;
+  @Field(() => Int, { description: 's: expected records per batch, the fixed divisor; batches = floor(records / s).' })
+  expectedBatchSize!: number;
 
-  @Field(() => Float)
-  clip!: number;
+  @Field(() => Float, { nullable: true, description: 'c; null when the mechanism clips nothing (public-only, the non-private reference).' })
+  clip!: number | null;
 
-  @Field(() => Float)
-  temperature!: number;
+  @Field(() => Float, { nullable: true, description: 'tau; null for public-only.' })
+  temperature!: number | null;
 
   @Field(() => Float)
   publicTemperature!: number;
@@ -238,8 +241,8 @@ export class ReleaseParameters {
   @Field(() => Int, { nullable: true, description: "The public bound on each prompt's tokens; null for releases made before it existed." })
   maxPromptTokens!: number | null;
 
-  @Field(() => Int)
-  topK!: number;
+  @Field(() => Int, { nullable: true, description: 'The public top-k (0: off); null for public-only.' })
+  topK!: number | null;
 
   @Field(() => [String], { nullable: true })
   labels!: string[] | null;

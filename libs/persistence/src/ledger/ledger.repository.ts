@@ -57,6 +57,19 @@ export function ledgerHeadProblem(head: LedgerEntryEntity | null, anchor: Ledger
   return null;
 }
 
+/** How a release that ends without succeeding is settled, see {@link LedgerRepository.settleRelease}. */
+export interface ReleaseSettlement {
+  readonly dataset: { readonly id: string; readonly budgetDelta: number };
+  readonly release: { readonly id: string; readonly rho: number; readonly cost: Record<string, unknown> };
+  /** Whether the release was debited at all (false for an uncharged mechanism: the non-private reference). */
+  readonly charged: boolean;
+  /** Whether any of its batches ever started, i.e. read a sensitive record. */
+  readonly readRecords: boolean;
+  readonly actorUserId: string | null;
+  /** Why it was refunded, recorded with the refund (e.g. 'cancelled before any record was read'). */
+  readonly reason: string;
+}
+
 /** The budget ledger. Entries are only ever appended, by `append`, under the dataset row lock. */
 export class LedgerRepository {
   constructor(
@@ -118,12 +131,54 @@ export class LedgerRepository {
   }
 
   /**
+   * Debits a release's rho, as its own hash-chained DEBIT entry on top of the dataset's verified
+   * head: the new total and the epsilon it reaches at the dataset's delta (tight conversion) are
+   * computed here, the one place that writes ledger totals. The caller holds the dataset's row lock
+   * and has admitted the release against the same total.
+   */
+  async debitRelease(debit: {
+    readonly dataset: { readonly id: string; readonly budgetDelta: number };
+    readonly releaseId: string;
+    readonly rho: number;
+    readonly parameters: Record<string, unknown>;
+    readonly actorUserId: string | null;
+  }): Promise<LedgerEntryEntity> {
+    const totalRho = (await this.totalRho(debit.dataset.id)) + debit.rho;
+    return this.append({
+      datasetId: debit.dataset.id,
+      releaseId: debit.releaseId,
+      kind: 'DEBIT',
+      rho: debit.rho,
+      totalRho,
+      epsilonAfter: epsilonFromRho(totalRho, debit.dataset.budgetDelta, 'tight'),
+      delta: debit.dataset.budgetDelta,
+      conversion: 'tight',
+      parameters: debit.parameters,
+      actorUserId: debit.actorUserId,
+    });
+  }
+
+  /**
+   * The one settlement rule of a release that ends without succeeding (cancelled, or failed): its
+   * cost stands, unless it was charged and provably never read a record for generation (no batch
+   * ever started); only then is it refunded ({@link refundRelease}), as its own ledger entry.
+   * Refunds are never data-dependent (DESIGN.md section 4). Returns whether it was refunded. The
+   * caller holds the dataset's row lock and the release's, and ends the release in the same transaction.
+   */
+  async settleRelease(settlement: ReleaseSettlement): Promise<boolean> {
+    const refunded = settlement.charged && !settlement.readRecords;
+    if (refunded) await this.refundRelease({ dataset: settlement.dataset, release: settlement.release, actorUserId: settlement.actorUserId, reason: settlement.reason });
+    return refunded;
+  }
+
+  /**
    * Gives a release's rho back, as its own hash-chained REFUND entry: all of it but its noisy label
    * count's ({@link refundableRho}), which was released at creation. Only for a release that
    * provably never read a record for generation (cancelled or failed before its first batch):
-   * refunds are never data-dependent (DESIGN.md section 4). The caller holds the dataset's row lock.
+   * refunds are never data-dependent (DESIGN.md section 4). Only through {@link settleRelease}'s
+   * rule. The caller holds the dataset's row lock.
    */
-  async refundRelease(refund: {
+  private async refundRelease(refund: {
     readonly dataset: { readonly id: string; readonly budgetDelta: number };
     readonly release: { readonly id: string; readonly rho: number; readonly cost: Record<string, unknown> };
     readonly actorUserId: string | null;

@@ -1,3 +1,4 @@
+import { type MechanismParameters } from '@synthgate/privacy';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 export const releaseStatuses = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
@@ -41,20 +42,13 @@ export type Batching =
     };
 
 /**
- * The public parameters of a release, stored with it (written by the gateway, read by the
- * workers) and shown to everyone who may see it. `privateTokenCap` is resolved (from a target
- * epsilon if one was given) before this exists.
+ * The public parameters of a release besides its mechanism's (those are {@link ReleaseEntity.mechanism},
+ * stored once), written by the gateway, read by the workers and shown to everyone who may see it.
  */
 export interface ReleaseParameters {
   readonly mode: ReleaseMode;
   readonly model: string;
-  /** s: the expected batch size, the fixed divisor of the private aggregate. */
-  readonly batchSize: number;
-  readonly clip: number;
-  readonly temperature: number;
-  readonly publicTemperature: number;
-  readonly drafter: { readonly threshold: number; readonly sigma: number } | null;
-  readonly privateTokenCap: number;
+  /** The epsilon the private-token cap was resolved from, if one was given instead of a cap. */
   readonly targetEpsilon: number | null;
   readonly maxTokens: number;
   /**
@@ -63,7 +57,6 @@ export interface ReleaseParameters {
    * before it existed (the worker then uses the model's context room, the old cut).
    */
   readonly maxPromptTokens?: number;
-  readonly topK: number;
   /** Labels generated; null for an unlabelled dataset. */
   readonly labels: readonly string[] | null;
   readonly labelAllocation: LabelAllocation | null;
@@ -111,7 +104,15 @@ export class ReleaseEntity {
   @Column({ type: 'text' })
   mode!: ReleaseMode;
 
-  /** Every public parameter of the mechanism and the request. */
+  /**
+   * The mechanism's parameters (libs/privacy `MechanismParameters`, discriminated by `mechanism`;
+   * `privateTokenCap` resolved): the gateway priced exactly these, and the worker builds its
+   * sampler from them through the same registry entry.
+   */
+  @Column({ type: 'jsonb' })
+  mechanism!: MechanismParameters;
+
+  /** The request's other public parameters (model, caps, labels, templates). */
   @Column({ type: 'jsonb' })
   parameters!: ReleaseParameters;
 

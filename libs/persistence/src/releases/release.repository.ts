@@ -1,3 +1,4 @@
+import { type MechanismParameters } from '@synthgate/privacy';
 import { type EntityManager, In, IsNull, Not } from 'typeorm';
 import { isUuid } from '../ids';
 import { keysetPage, type Page, type PageRequest } from '../page';
@@ -27,6 +28,7 @@ export interface NewRelease {
   readonly datasetId: string;
   readonly organizationId: string;
   readonly mode: ReleaseMode;
+  readonly mechanism: MechanismParameters;
   readonly parameters: ReleaseParameters;
   readonly cost: Record<string, unknown>;
   readonly rho: number;

@@ -54,7 +54,8 @@ export interface RegisteredMechanism<P extends MechanismParametersBase = Mechani
   readonly name: string;
   readonly charged: boolean;
   readonly partition: RecordPartition;
-  parse(value: Readonly<Record<string, unknown>>): P;
+  /** The definition's `parse`, after checking that `value.mechanism` names this mechanism. */
+  parse(value: object): P;
   rhoPerPrivateToken(parameters: MechanismParametersBase): number;
   createSampler(parameters: MechanismParametersBase, vocabSize: number, rng: Rng): TokenSampler;
 }
@@ -64,19 +65,20 @@ export interface RegisteredMechanism<P extends MechanismParametersBase = Mechani
  * own `parse` first, so a registry can hold mechanisms of different parameter types without casts.
  */
 export function defineMechanism<P extends MechanismParametersBase>(definition: MechanismDefinition<P>): RegisteredMechanism<P> {
-  const parse = (value: Readonly<Record<string, unknown>>): P => {
-    if (value.mechanism !== definition.name) {
-      throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'mechanism', `must be '${definition.name}', got ${JSON.stringify(value.mechanism)}`);
+  const parse = (value: object): P => {
+    const fields = asRecord(value);
+    if (fields.mechanism !== definition.name) {
+      throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'mechanism', `must be '${definition.name}', got ${JSON.stringify(fields.mechanism)}`);
     }
-    return definition.parse(value);
+    return definition.parse(fields);
   };
   return Object.freeze({
     name: definition.name,
     charged: definition.charged,
     partition: definition.partition,
     parse,
-    rhoPerPrivateToken: (parameters: MechanismParametersBase) => definition.rhoPerPrivateToken(parse(asRecord(parameters))),
-    createSampler: (parameters: MechanismParametersBase, vocabSize: number, rng: Rng) => definition.createSampler(parse(asRecord(parameters)), vocabSize, rng),
+    rhoPerPrivateToken: (parameters: MechanismParametersBase) => definition.rhoPerPrivateToken(parse(parameters)),
+    createSampler: (parameters: MechanismParametersBase, vocabSize: number, rng: Rng) => definition.createSampler(parse(parameters), vocabSize, rng),
   });
 }
 
@@ -115,6 +117,11 @@ export class MechanismRegistry {
   /** The entry of the parameters' mechanism (see {@link get}). */
   of(parameters: MechanismParametersBase): RegisteredMechanism {
     return this.get(parameters.mechanism);
+  }
+
+  /** Checks parameters with their mechanism's `parse` (`INVALID_PRIVACY_PARAMETER` naming the field). */
+  parse(parameters: MechanismParametersBase): MechanismParametersBase {
+    return this.of(parameters).parse(parameters);
   }
 
   /** A new registry with these mechanisms added (a test adds a toy one this way). */

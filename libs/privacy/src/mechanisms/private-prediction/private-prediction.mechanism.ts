@@ -1,4 +1,4 @@
-import { rhoPerPrivateToken } from '../../accountant';
+import { rhoPerPrivateToken, type TokenCostParameters } from '../../accountant';
 import { PrivacyError, requireFinite, requireInteger, requireNonNegative, requirePositive } from '../../privacy.errors';
 import { defineMechanism } from '../mechanism';
 import { PrivateTokenSampler } from './private-token-sampler';
@@ -31,6 +31,14 @@ export function parseDrafter(value: unknown): { readonly threshold: number; read
 }
 
 /**
+ * The part of the parameters that fixes the cost of one private token (the accountant's input):
+ * `c`, `s`, `tau`, and the drafter's `sigma` (null when off).
+ */
+export function tokenCostParameters(p: PrivatePredictionParameters): TokenCostParameters & { readonly svtSigma: number | null } {
+  return { clip: p.clip, expectedBatchSize: p.expectedBatchSize, temperature: p.temperature, svtSigma: p.drafter?.sigma ?? null };
+}
+
+/**
  * Private prediction: clipped, recentred logits averaged with the fixed divisor `s`, the exponential
  * mechanism at `tau`, and the optional sparse-vector drafter. One private token costs
  * `c^2 / (2 s^2 tau^2)`, plus `2 / (s sigma)^2` with the drafter (libs/privacy accountant).
@@ -50,6 +58,6 @@ export const privatePrediction = defineMechanism<PrivatePredictionParameters>({
       drafter: parseDrafter(value.drafter),
       privateTokenCap: requireInteger('privateTokenCap', value.privateTokenCap, 0),
     }),
-  rhoPerPrivateToken: (p) => rhoPerPrivateToken({ clip: p.clip, expectedBatchSize: p.expectedBatchSize, temperature: p.temperature, svtSigma: p.drafter?.sigma ?? null }),
+  rhoPerPrivateToken: (p) => rhoPerPrivateToken(tokenCostParameters(p)),
   createSampler: (p, vocabSize, rng) => new PrivateTokenSampler(vocabSize, p, rng),
 });
