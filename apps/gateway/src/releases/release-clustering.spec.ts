@@ -58,7 +58,7 @@ describe('CLUSTERED batching: what it costs', () => {
     // The same release with RANDOM batching has exactly the clustering's rho less to pay for.
     const random = priceRelease(request({ batching: { mode: 'RANDOM' } }), DELTA, 50_000).cost;
     if (random.nonPrivate) throw new Error('expected a private cost');
-    expect(random.clustering).toBeNull();
+    expect(random.clustering).toBeUndefined();
     expect(random.privateTokenCap).toBeGreaterThanOrEqual(privateTokenCap);
   });
 

@@ -136,7 +136,8 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
     cost: {
       generation,
       labelCount,
-      clustering,
+      // Only a CLUSTERED release records it, so every other stored cost stays as it was.
+      ...(clustering ? { clustering } : {}),
       rho,
       epsilon: epsilonFromRho(rho, delta, 'tight'),
       delta,
