@@ -1,6 +1,8 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
+import { loadConfig } from '@synthgate/config';
+import { connectDatabase, loadLedgerKey } from '@synthgate/persistence';
 import { dpKMeansRho, gaussianCountRho } from '@synthgate/privacy';
 import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
@@ -124,5 +126,26 @@ describe('CLUSTERED batching', () => {
     expect(after.ok).toBe(true);
     const { release: done } = await gateway.data<{ release: { records: { nodes: { label: string }[] } } }>(owner().token, 'query($id: ID!) { release(id: $id) { records(first: 100) { nodes { label } } } }', { id: release.id });
     expect(done.records.nodes).toHaveLength(release.batchCount);
+  });
+
+  it('reads every record exactly once, in id order, whatever the page size (the keyset pages clustering reads)', async () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: gateway.databaseUrl, SYNTHGATE_DATA_DIR: gateway.dataDir, MODELS_DIR: gateway.config.models.dir, DEFAULT_MODEL: gateway.config.models.defaultModel, LOG_LEVEL: 'silent' });
+    const database = await connectDatabase({ url: gateway.databaseUrl, ledgerKey: loadLedgerKey(config), poolSize: 1, applicationName: 'synthgate-test-pages', migrate: false });
+    try {
+      const records = database.repositories.records;
+      const maxId = await records.maxId(datasetId);
+      for (const pageSize of [1, 7, 79, 80, 5000]) {
+        const ids: string[] = [];
+        for await (const page of records.recordPages(datasetId, maxId, pageSize)) ids.push(...page.map((record) => record.id));
+        expect(ids).toHaveLength(80);
+        expect(ids.map(Number)).toEqual([...ids.map(Number)].sort((a, b) => a - b));
+        expect(new Set(ids).size).toBe(80);
+        let texts = 0;
+        for await (const page of records.textPages(datasetId, maxId, pageSize)) texts += page.length;
+        expect(texts).toBe(80);
+      }
+    } finally {
+      await database.close();
+    }
   });
 });

@@ -78,7 +78,8 @@ export class SensitiveRecordRepository {
     let after = '0';
     for (;;) {
       const rows = (await this.manager.query(
-        `SELECT id::text AS id, text FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY id LIMIT $4`,
+        // ORDER BY the bigint column, not the text alias: '10' < '9' would make the keyset pages overlap.
+        `SELECT id::text AS id, text FROM sensitive_record r WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY r.id LIMIT $4`,
         [datasetId, maxId, after, pageSize],
       )) as { id: string; text: string }[];
       if (rows.length === 0) return;
@@ -97,7 +98,8 @@ export class SensitiveRecordRepository {
     let after = '0';
     for (;;) {
       const rows = (await this.manager.query(
-        `SELECT id::text AS id, label, text FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY id LIMIT $4`,
+        // ORDER BY the bigint column, not the text alias: '10' < '9' would make the keyset pages overlap.
+        `SELECT id::text AS id, label, text FROM sensitive_record r WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY r.id LIMIT $4`,
         [datasetId, maxId, after, pageSize],
       )) as { id: string; label: string | null; text: string }[];
       if (rows.length === 0) return;
