@@ -164,12 +164,30 @@ describe('a mechanism registered by a test runs through the worker', () => {
     const release = await toyRelease(3);
     const worker = await startTestWorker(gateway);
     try {
-      expect(await waitForRelease(gateway, owner().token, release.id)).toEqual({ status: 'FAILED', failureReason: 'the worker failed on a batch; see the worker logs' });
+      expect(await waitForRelease(gateway, owner().token, release.id)).toEqual({
+        status: 'FAILED',
+        failureReason: 'the release\'s mechanism cannot run: mechanism must be one of private-prediction, public-only, non-private-reference, got "toy-greedy-mean"',
+      });
     } finally {
       await worker.close();
     }
     const { rows } = await admin.query<{ kind: string; rho: number }>('SELECT kind, rho FROM budget_ledger_entry WHERE release_id = $1 ORDER BY sequence', [release.id]);
     expect(rows.map((row) => row.kind)).toEqual(['DEBIT', 'REFUND']);
     expect(rows[1]!.rho).toBe(-rows[0]!.rho);
+  });
+
+  it('parameters its entry refuses fail the release before a record is read, naming the field', async () => {
+    const release = await toyRelease(0);
+    const worker = await startTestWorker(gateway, {}, mechanismRegistry.with(toy));
+    try {
+      expect(await waitForRelease(gateway, owner().token, release.id)).toEqual({
+        status: 'FAILED',
+        failureReason: "the release's mechanism cannot run: privateTokenCap must be an integer >= 1, got 0",
+      });
+    } finally {
+      await worker.close();
+    }
+    const { rows } = await admin.query<{ kind: string }>('SELECT kind FROM budget_ledger_entry WHERE release_id = $1 ORDER BY sequence', [release.id]);
+    expect(rows.map((row) => row.kind)).toEqual(['DEBIT', 'REFUND']);
   });
 });

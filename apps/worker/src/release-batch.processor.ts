@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SYNTHGATE_CONFIG, type SynthgateConfig } from '@synthgate/config';
 import { GenerationError, type GenerationModel } from '@synthgate/generation';
 import { type BatchJob, Database } from '@synthgate/persistence';
+import { PrivacyError } from '@synthgate/privacy';
 import { BatchGenerator, HandBack } from './batch-generator';
 import { BatchReaper } from './batch-reaper';
 import { BatchTransactions } from './batch-transactions';
@@ -14,6 +15,8 @@ import { isDatabaseUnavailable } from './worker-supervisor';
 /** A failure reason fit for the release row: codes and fixed phrases only, never record text. */
 function failureReason(error: unknown): string {
   if (error instanceof GenerationError) return `generation failed: ${error.code}`;
+  // Raised on the release's own public parameters (its mechanism unknown to this worker, or refused by it).
+  if (error instanceof PrivacyError) return `the release's mechanism cannot run: ${error.message}`;
   return 'the worker failed on a batch; see the worker logs';
 }
 

@@ -62,7 +62,11 @@ export class ReleaseContextCache {
     if (!release) throw new ReleaseOverError(releaseId);
     const parameters = release.parameters;
     const mechanism = release.mechanism;
-    const partition = this.mechanisms.of(mechanism).partition;
+    // Checked before any record is read: a mechanism this worker does not run, or parameters its
+    // entry refuses, fail the release while it is still refundable.
+    const entry = this.mechanisms.of(mechanism);
+    entry.parse(mechanism);
+    const partition = entry.partition;
     const batches: string[][] = Array.from({ length: release.batchCount }, () => []);
     // A private mechanism partitions by keyed hash (a record's batch depends on it alone). The
     // non-private reference deals the records evenly instead, so none of its batches is empty (an

@@ -183,7 +183,7 @@ export interface ReleaseParameters {
   /** Null when the mechanism has none (clip: public-only and the non-private reference; temperature and topK: public-only). */
   clip: number | null;
   temperature: number | null;
-  publicTemperature: number;
+  publicTemperature: number | null;
   drafter: { threshold: number; sigma: number } | null;
   privateTokenCap: number;
   targetEpsilon: number | null;

@@ -91,7 +91,7 @@ function Parameters({ release }: { release: ReleaseDetail }) {
             ['Mechanism', parameters.mechanism],
             ['Clip (c)', parameters.clip === null ? 'none' : String(parameters.clip)],
             ['Temperature (τ)', parameters.temperature === null ? 'none' : String(parameters.temperature)],
-            ['Public temperature', String(parameters.publicTemperature)],
+            ['Public temperature', parameters.publicTemperature === null ? 'none' : String(parameters.publicTemperature)],
             ['Drafter', parameters.drafter ? `θ ${parameters.drafter.threshold}, σ ${parameters.drafter.sigma}` : 'off'],
             ['Tokens per example at most (T)', String(parameters.maxTokens)],
             ['Prompt tokens at most (longer record texts are cut)', parameters.maxPromptTokens === null ? 'the model context' : String(parameters.maxPromptTokens)],

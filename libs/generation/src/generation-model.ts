@@ -364,9 +364,10 @@ export class GenerationModel {
    * Generates one synthetic example from one batch (DESIGN.md section 5): the private prompts are
    * prefilled once (left-padded) and decoded together, the public prompt in a run of its own (so its
    * logits never depend on the records); at each step the sampler of the mechanism named by
-   * `params.mechanism` (from `request.mechanisms`, libs/privacy) makes every privacy decision. Reproducible with a seeded `rng`. Memory is planned from public
-   * bounds (`maxPromptTokens`, `maxNewTokens`): private rows beyond what KV_CACHE_LIMIT_BYTES holds
-   * are decoded without a cache, so the records can never make a batch fail. Throws
+   * `params.mechanism` (from `request.mechanisms`, libs/privacy) makes every privacy decision.
+   * Reproducible with a seeded `rng`. Memory is planned from public bounds (`maxPromptTokens`,
+   * `maxNewTokens`): private rows beyond what KV_CACHE_LIMIT_BYTES holds are decoded without a
+   * cache, so the records can never make a batch fail. Throws
    * `KV_CACHE_LIMIT_EXCEEDED` before allocating anything only when not even one row's cache fits (a
    * matter of public bounds), `INVALID_GENERATION_INPUT` for bad caps or modes, and libs/privacy's
    * `PrivacyError` for invalid mechanism parameters (checked before any prompt is run).

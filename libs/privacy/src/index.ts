@@ -53,6 +53,7 @@ export { type PrivatePredictionParameters, tokenCostParameters } from './mechani
 export { type NonPrivateReferenceParameters } from './mechanisms/non-private-reference/non-private-reference.mechanism';
 export { type PublicOnlyParameters } from './mechanisms/public-only/public-only.mechanism';
 export { type MechanismName, type MechanismParameters, MECHANISMS, mechanismRegistry } from './mechanisms/registry';
+export { type MechanismReleaseCost, mechanismReleaseCost, mechanismReleaseCostFromJson } from './mechanisms/mechanism-cost';
 export {
   type InvisibleInkParams,
   InvisibleInkSampler,

@@ -128,7 +128,9 @@ describe('ReleaseCost as a ledger value', () => {
     expectRefused({ parameters: { ...(json.parameters as object), clip: 5 } }, /does not follow/);
     expectRefused({ parameters: { ...(json.parameters as object), clip: -5 } }, /^parameters.clip /);
     expectRefused({ delta: 2 }, /^delta /);
-    expectRefused({ version: 2 }, /^version /);
+    expectRefused({ version: 3 }, /^version must be 1 or 2/);
+    // Read as format 2 (any mechanism), a format-1 body names no mechanism in its parameters.
+    expectRefused({ version: 2 }, /^parameters\.mechanism /);
     expectRefused({ conversion: 'loose' }, /^conversion /);
     expect(() => releaseCostFromJson(null)).toThrow(/^releaseCost must be an object/);
   });

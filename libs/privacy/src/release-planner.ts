@@ -1,4 +1,5 @@
 import { type Conversion, type TokenCostParameters, epsilonFromRho, rhoForEpsilon, rhoPerPrivateToken } from './accountant';
+import { type MechanismReleaseCost, mechanismReleaseCostFromJson } from './mechanisms/mechanism-cost';
 import { PrivacyError, requireDelta, requireEpsilon, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
 
 /*
@@ -161,14 +162,16 @@ function agrees(stored: unknown, recomputed: number): boolean {
  * Reads a stored {@link ReleaseCost} back (e.g. from a ledger entry's JSON) and re-derives it from
  * its own parameters: a cost whose rho or epsilon does not follow from its parameters (within
  * 1e-12 relative, for conversions computed by an older build) is refused with
- * `INVALID_RELEASE_COST`, so a tampered or corrupted entry cannot pass as valid.
+ * `INVALID_RELEASE_COST`, so a tampered or corrupted entry cannot pass as valid. Format 2 (any
+ * registered mechanism, {@link MechanismReleaseCost}) is re-derived through the production registry.
  */
-export function releaseCostFromJson(value: unknown): ReleaseCost {
+export function releaseCostFromJson(value: unknown): ReleaseCost | MechanismReleaseCost {
   const fail = (field: string, rule: string): never => {
     throw new PrivacyError('INVALID_RELEASE_COST', field, rule);
   };
   if (!isRecord(value)) return fail('releaseCost', 'must be an object');
-  if (value.version !== 1) fail('version', 'must be 1');
+  if (value.version === 2) return mechanismReleaseCostFromJson(value);
+  if (value.version !== 1) fail('version', 'must be 1 or 2');
   if (value.mechanism !== 'private-prediction') fail('mechanism', "must be 'private-prediction'");
   const parameters = value.parameters;
   if (!isRecord(parameters)) return fail('parameters', 'must be an object');

@@ -17,9 +17,10 @@ import { type Batching, mechanismOf, type ValidatedRequest } from './release-req
  * The cost of a release as it is stored with the release and its ledger entry: the private
  * prediction's cost (libs/privacy ReleaseCost, re-derivable from its parameters), the noisy
  * label count's rho if any, and their sum. Fixed from the parameters alone, before any record
- * is read (DESIGN.md section 4).
+ * is read (DESIGN.md section 4). A type alias, not an interface, so the release row's jsonb column
+ * (a JSON record) takes it without a cast.
  */
-export interface StoredCost {
+export type StoredCost = {
   readonly generation: ReleaseCost | null;
   /** The noisy record count: per label (DP_COUNT), or per label and cluster (CLUSTERED batching). */
   readonly labelCount: { readonly sigma: number; readonly rho: number } | null;
@@ -40,7 +41,7 @@ export interface StoredCost {
    */
   readonly floatingPointDelta?: number | null;
   readonly nonPrivate?: false;
-}
+};
 
 /** The most floating-point delta a release may add: 1% of the dataset's delta. */
 export const MAX_FLOATING_POINT_DELTA_SHARE = 0.01;
@@ -61,7 +62,7 @@ export function floatingPointRefusal(cost: AnyReleaseCost): string | null {
  * pay for (epsilon is infinite, which the ledger cannot hold). It writes no ledger entry; the
  * release row records rho = epsilon = Infinity, and the dataset's budget warns about it.
  */
-export interface NonPrivateCost {
+export type NonPrivateCost = {
   readonly nonPrivate: true;
   readonly generation: null;
   readonly labelCount: null;
@@ -72,7 +73,7 @@ export interface NonPrivateCost {
   readonly conversion: 'none';
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: null;
-}
+};
 
 export type AnyReleaseCost = StoredCost | NonPrivateCost;
 

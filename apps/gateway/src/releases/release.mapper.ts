@@ -58,7 +58,10 @@ export function toQualityReport(stored: Record<string, unknown> | null): Release
   };
 }
 
-/** A release's parameters as the API shows them: its mechanism's and the request's. */
+/**
+ * A release's parameters as the API shows them: its mechanism's and the request's. A field the
+ * mechanism does not have is null, so a new mechanism needs nothing here.
+ */
 export function toReleaseParameters(mechanism: MechanismParameters, parameters: ReleaseParameters): ReleaseParametersType {
   const allocation = parameters.labelAllocation;
   const batching = parameters.batching ?? { mode: 'RANDOM' };
@@ -66,12 +69,11 @@ export function toReleaseParameters(mechanism: MechanismParameters, parameters: 
     ...parameters,
     mechanism: mechanism.mechanism,
     expectedBatchSize: mechanism.expectedBatchSize,
-    clip: mechanism.mechanism === 'private-prediction' || mechanism.mechanism === 'invisible-ink' ? mechanism.clip : null,
-    temperature: mechanism.mechanism === 'public-only' ? null : mechanism.temperature,
-    // InvisibleInk has no public steps of its own: its one temperature stands for both.
-    publicTemperature: mechanism.mechanism === 'invisible-ink' ? mechanism.temperature : mechanism.publicTemperature,
-    drafter: mechanism.mechanism === 'private-prediction' && mechanism.drafter ? { ...mechanism.drafter } : null,
-    topK: mechanism.mechanism === 'public-only' ? null : (mechanism.topK ?? 0),
+    clip: 'clip' in mechanism ? mechanism.clip : null,
+    temperature: 'temperature' in mechanism ? mechanism.temperature : null,
+    publicTemperature: 'publicTemperature' in mechanism ? mechanism.publicTemperature : null,
+    drafter: 'drafter' in mechanism && mechanism.drafter ? { ...mechanism.drafter } : null,
+    topK: 'topK' in mechanism ? (mechanism.topK ?? 0) : null,
     privateTokenCap: mechanism.privateTokenCap,
     batching:
       batching.mode === 'CLUSTERED'

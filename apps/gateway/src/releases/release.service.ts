@@ -260,7 +260,7 @@ export class ReleaseService {
         mode: request.mode,
         mechanism,
         parameters,
-        cost: cost as unknown as Record<string, unknown>,
+        cost,
         // The truth for a non-private reference: no finite epsilon describes it.
         rho: cost.nonPrivate ? Infinity : cost.rho,
         epsilon: cost.nonPrivate ? Infinity : cost.epsilon,

@@ -223,8 +223,8 @@ export class ReleaseParameters {
   @Field(() => Float, { nullable: true, description: 'tau; null for public-only.' })
   temperature!: number | null;
 
-  @Field(() => Float)
-  publicTemperature!: number;
+  @Field(() => Float, { nullable: true, description: 'tau_pub; null when the mechanism has no public sampling.' })
+  publicTemperature!: number | null;
 
   @Field(() => Drafter, { nullable: true })
   drafter!: Drafter | null;

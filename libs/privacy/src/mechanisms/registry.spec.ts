@@ -1,9 +1,12 @@
 import { PrivacyError } from '../privacy.errors';
+import { releaseCost, releaseCostFromJson } from '../release-planner';
 import { SeededRng } from '../rng';
 import { randomRows } from '../testing/logit-cases';
 import { type TokenSampler } from '../token-sampler';
 import { defineMechanism, MechanismRegistry } from './mechanism';
+import { mechanismReleaseCost } from './mechanism-cost';
 import { NonPrivateReferenceSampler } from './non-private-reference/non-private-reference.sampler';
+import { type PrivatePredictionParameters, tokenCostParameters } from './private-prediction/private-prediction.mechanism';
 import { PrivateTokenSampler } from './private-prediction/private-token-sampler';
 import { PublicOnlySampler } from './public-only/public-only.sampler';
 import { MECHANISMS, type MechanismParameters, mechanismRegistry } from './registry';
@@ -117,5 +120,35 @@ describe('public-only sampling', () => {
     expect(sampler.next(new Float32Array(8), 2, Float32Array.of(1, 3, 3, 0))).toEqual({ token: 1, private: false });
     expect(sampler.isPrivateStep(new Float32Array(8), 2, new Float32Array(4))).toBe(false);
     expect(sampler.privateSteps).toBe(0);
+  });
+});
+
+describe('the cost of any registered mechanism (format 2)', () => {
+  it('is r times the entry\'s rho per token, the same as private prediction\'s format 1', () => {
+    const cost = mechanismReleaseCost(PRIVATE, 1 / 120000);
+    const before = releaseCost(tokenCostParameters(PRIVATE as PrivatePredictionParameters), 40, 1 / 120000);
+    expect(cost).toMatchObject({ version: 2, mechanism: 'private-prediction', privateTokenCap: 40, rho: before.rho, epsilon: before.epsilon, rhoPerPrivateToken: before.rhoPerPrivateToken });
+    expect(cost.parameters).toEqual(PRIVATE);
+  });
+
+  it('reads back what it stores, and refuses a cost that does not follow from its parameters', () => {
+    const json = JSON.parse(JSON.stringify(mechanismReleaseCost(PRIVATE, 1e-6))) as Record<string, unknown>;
+    expect(releaseCostFromJson(json)).toEqual(mechanismReleaseCost(PRIVATE, 1e-6));
+    for (const [field, patch] of [
+      ['rho', { rho: 1e-9 }],
+      ['mechanism', { mechanism: 'public-only' }],
+      ['parameters.clip', { parameters: { ...PRIVATE, clip: -1 } }],
+      ['parameters.mechanism', { parameters: { ...PRIVATE, mechanism: 'clustered' } }],
+      ['privateTokenCap', { privateTokenCap: 41 }],
+    ] as const) {
+      const read = () => releaseCostFromJson({ ...json, ...patch });
+      expect(read).toThrow(PrivacyError);
+      expect(read).toThrow(new RegExp(`^${field.replace('.', '\\.')} `));
+    }
+  });
+
+  it('refuses an uncharged mechanism, which has no cost to state', () => {
+    const reference = { mechanism: 'non-private-reference', expectedBatchSize: 1, temperature: 1, publicTemperature: 1, privateTokenCap: 1 };
+    expect(() => mechanismReleaseCost(reference, 1e-6)).toThrow(/^mechanism 'non-private-reference' is not charged/);
   });
 });
