@@ -1,4 +1,6 @@
+import { epsilonFromRho } from '../../accountant';
 import { SeededRng } from '../../rng';
+import { mechanismReleaseCost, mechanismReleaseCostFromJson } from '../mechanism-cost';
 import { mechanismRegistry } from '../registry';
 import { InvisibleInkSampler } from './invisible-ink.sampler';
 
@@ -22,5 +24,13 @@ describe('InvisibleInk in the mechanism registry', () => {
     expect(() => entry.parse({ ...parameters, temperature: -1 })).toThrow(/^temperature /);
     expect(() => entry.parse({ ...parameters, privateTokenCap: 1.5 })).toThrow(/^privateTokenCap /);
     expect(() => entry.parse({ ...parameters, mechanism: 'private-prediction' })).toThrow(/^mechanism must be 'invisible-ink'/);
+  });
+
+  it('prices a release through the registry (cost format 2): r x C^2/(2 s^2 tau^2), re-derived from the stored JSON', () => {
+    const cost = mechanismReleaseCost(parameters, 1e-6);
+    expect(cost).toMatchObject({ version: 2, mechanism: 'invisible-ink', privateTokenCap: 12, rhoPerPrivateToken: 0.001953125, rho: 12 * 0.001953125 });
+    expect(cost.epsilon).toBe(epsilonFromRho(12 * 0.001953125, 1e-6, 'tight'));
+    expect(mechanismReleaseCostFromJson(JSON.parse(JSON.stringify(cost)))).toEqual(cost);
+    expect(() => mechanismReleaseCostFromJson({ ...JSON.parse(JSON.stringify(cost)), rho: cost.rho / 2 })).toThrow(/^rho does not follow/);
   });
 });
