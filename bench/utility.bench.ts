@@ -51,6 +51,10 @@ const HELP = `npm run bench:utility -- (--task trec|agnews|dbpedia|mit-movies | 
   --drafter-sigma <sigma>   the drafter's noise scale sigma alone (overrides --drafter's second value)
   --delta <delta>           the dataset's delta (default 1e-6)
   --count-sigma <sigma>     noise of the DP label count (default 30)
+  --batching <mode>         random (default) or clustered: private k-means of each label's records before batching
+  --clusters <k>            clusters per label with --batching clustered (default 4)
+  --clustering-share <f>    share of each private release's target epsilon given to the clustering (default 0.2)
+  --clustering-iterations <n>  Lloyd iterations of the clustering (default 3)
   --template <text>         the dataset's prompt template, {label} and {text}, \\n for a line break (default per task)
   --seed <n>                seeds the splits, subsample and classifiers (default 1)
   --seeds <n>               runs of each setting (default 3): fresh releases, classifier seeds seed .. seed+n-1;
@@ -89,6 +93,20 @@ function numberArg(args: Args, name: string, fallback: number, rule: (v: number)
   const value = Number(raw);
   if (!rule(value)) throw new Error(`${name}: ${raw} is not a valid value`);
   return value;
+}
+
+function batchingArg(args: Args): { clusters: number; iterations: number; clusteringShare: number } | null {
+  const mode = args.values.get('--batching') ?? 'random';
+  if (mode !== 'random' && mode !== 'clustered') throw new Error(`--batching: ${mode} is neither random nor clustered`);
+  if (mode === 'random') {
+    for (const name of ['--clusters', '--clustering-share', '--clustering-iterations']) if (args.values.has(name)) throw new Error(`${name} needs --batching clustered`);
+    return null;
+  }
+  return {
+    clusters: numberArg(args, '--clusters', 4, (v) => Number.isInteger(v) && v >= 1 && v <= 64),
+    iterations: numberArg(args, '--clustering-iterations', 3, (v) => Number.isInteger(v) && v >= 1 && v <= 20),
+    clusteringShare: numberArg(args, '--clustering-share', 0.2, (v) => v > 0 && v < 1),
+  };
 }
 
 async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
@@ -211,6 +229,7 @@ async function main(): Promise<void> {
       drafter: args.flags.has('--no-drafter') || !drafterOn ? null : { threshold, sigma },
       delta: numberArg(args, '--delta', 1e-6, (v) => v > 0 && v < 1),
       countSigma: numberArg(args, '--count-sigma', 30, (v) => v > 0),
+      batching: batchingArg(args),
     },
   };
   if (options.exportDir) mkdirSync(options.exportDir, { recursive: true });
@@ -277,6 +296,9 @@ async function main(): Promise<void> {
           'public top-k': options.release.topK,
           drafter: options.release.drafter ? `threshold ${options.release.drafter.threshold}, sigma ${options.release.drafter.sigma}` : 'none',
           'dataset delta': options.release.delta,
+          batching: options.release.batching
+            ? `CLUSTERED: ${options.release.batching.clusters} clusters per label, ${options.release.batching.iterations} Lloyd iterations, clustering epsilon = ${options.release.batching.clusteringShare} x the target epsilon (private releases; charged inside it); the non-private reference clusters exactly`
+            : 'RANDOM (keyed hash within each label)',
           'label allocation': `private releases: DP label count, sigma ${options.release.countSigma} (charged inside the target epsilon); public only and inf: the private part's label proportions, declared`,
           'private records': options.privateRecords === null ? `all ${task.privatePart.length}` : `${result.importedRecords} of ${task.privatePart.length} (seeded, stratified sample)`,
           'post-processing': 'each synthetic text is cut to its first non-empty line (the prompt asks for one record)',

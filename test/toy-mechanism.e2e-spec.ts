@@ -166,7 +166,7 @@ describe('a mechanism registered by a test runs through the worker', () => {
     try {
       expect(await waitForRelease(gateway, owner().token, release.id)).toEqual({
         status: 'FAILED',
-        failureReason: 'the release\'s mechanism cannot run: mechanism must be one of private-prediction, public-only, non-private-reference, got "toy-greedy-mean"',
+        failureReason: 'the release\'s mechanism cannot run: mechanism must be one of private-prediction, public-only, non-private-reference, invisible-ink, got "toy-greedy-mean"',
       });
     } finally {
       await worker.close();

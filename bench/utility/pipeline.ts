@@ -20,6 +20,12 @@ export interface ReleaseSettings {
   readonly delta: number;
   /** Gaussian sigma of the DP label count that allocates batches to labels in private releases. */
   readonly countSigma: number;
+  /**
+   * CLUSTERED batching (issue 19): clusters per label, Lloyd iterations, and the share of each
+   * private release's target epsilon given to the clustering; null: RANDOM batching. The public-only
+   * baseline reads no record and stays RANDOM; the non-private reference clusters exactly.
+   */
+  readonly batching?: { readonly clusters: number; readonly iterations: number; readonly clusteringShare: number } | null;
 }
 
 export interface BenchmarkOptions {
@@ -306,15 +312,26 @@ export async function runUtilityBenchmark(access: GatewayAccess, options: Benchm
     topK: settings.topK,
   };
   const plans: { setting: Setting; epsilon: number | 'inf'; input: Record<string, unknown> }[] = [];
+  const clustered = settings.batching ?? null;
   if (options.publicOnly) plans.push({ setting: 'public-only', epsilon: 0, input: { ...common, mode: 'PUBLIC_ONLY', labelAllocation: declared } });
   for (const epsilon of options.epsilons) {
     plans.push({
       setting: 'private',
       epsilon,
-      input: { ...common, clip: settings.clip, drafter: settings.drafter, targetEpsilon: epsilon, labelAllocation: { mode: 'DP_COUNT', countSigma: settings.countSigma } },
+      input: {
+        ...common,
+        clip: settings.clip,
+        drafter: settings.drafter,
+        targetEpsilon: epsilon,
+        labelAllocation: { mode: 'DP_COUNT', countSigma: settings.countSigma },
+        ...(clustered ? { batching: { mode: 'CLUSTERED', clusters: clustered.clusters, iterations: clustered.iterations, clusteringEpsilon: clustered.clusteringShare * epsilon } } : {}),
+      },
     });
   }
-  if (options.reference) plans.push({ setting: 'non-private-reference', epsilon: 'inf', input: { ...common, mode: 'NON_PRIVATE_REFERENCE', labelAllocation: declared } });
+  if (options.reference) {
+    const batching = clustered ? { batching: { mode: 'CLUSTERED', clusters: clustered.clusters, iterations: clustered.iterations } } : {};
+    plans.push({ setting: 'non-private-reference', epsilon: 'inf', input: { ...common, mode: 'NON_PRIVATE_REFERENCE', labelAllocation: declared, ...batching } });
+  }
 
   // The same classifier on the real records: the ceiling the synthetic sets are compared with.
   const testTexts = task.test.map((example) => example.text);

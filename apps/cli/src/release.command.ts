@@ -36,6 +36,11 @@ interface ReleaseFlags extends ConnectionOptions {
   topK?: number;
   labels?: string[];
   countSigma?: number;
+  batching?: string;
+  clusters?: number;
+  clusteringEpsilon?: number;
+  clusteringIterations?: number;
+  clusterCountSigma?: number;
   publicOnly?: boolean;
   watch?: boolean;
 }
@@ -61,6 +66,25 @@ function releaseInput(flags: ReleaseFlags): Record<string, unknown> {
     topK: flags.topK ?? null,
     labels: flags.labels ?? null,
     labelAllocation: flags.countSigma !== undefined ? { mode: 'DP_COUNT', countSigma: flags.countSigma } : null,
+    batching: batchingInput(flags),
+  };
+}
+
+/** The batching of the release: RANDOM unless --batching clustered (the gateway checks the numbers). */
+function batchingInput(flags: ReleaseFlags): Record<string, unknown> | null {
+  const mode = (flags.batching ?? 'random').toLowerCase();
+  const clusteredFlags = [flags.clusters, flags.clusteringEpsilon, flags.clusteringIterations, flags.clusterCountSigma];
+  if (mode === 'random') {
+    if (clusteredFlags.some((value) => value !== undefined)) throw new InvalidArgumentError('--clusters, --clustering-epsilon, --clustering-iterations and --cluster-count-sigma need --batching clustered.');
+    return flags.batching === undefined ? null : { mode: 'RANDOM' };
+  }
+  if (mode !== 'clustered') throw new InvalidArgumentError(`--batching must be random or clustered, got ${flags.batching}.`);
+  return {
+    mode: 'CLUSTERED',
+    clusters: flags.clusters ?? null,
+    clusteringEpsilon: flags.clusteringEpsilon ?? null,
+    iterations: flags.clusteringIterations ?? null,
+    countSigma: flags.clusterCountSigma ?? null,
   };
 }
 
@@ -81,14 +105,20 @@ function releaseFlags(command: Command): Command {
     .option('--top-k <k>', "sample among the public row's top k tokens (default off)", integer)
     .option('--labels <labels>', 'labels to generate, comma-separated (default all)', list)
     .option('--count-sigma <sigma>', 'split batches over labels by a DP count with this noise (charged)', number)
+    .option('--batching <mode>', 'random (default) or clustered: topic-coherent batches from a private k-means of each label\'s records (charged)')
+    .option('--clusters <k>', 'clusters per label (--batching clustered)', integer)
+    .option('--clustering-epsilon <epsilon>', 'epsilon of the private k-means alone, part of the cost (--batching clustered)', number)
+    .option('--clustering-iterations <n>', 'Lloyd iterations (--batching clustered; default 3)', integer)
+    .option('--cluster-count-sigma <sigma>', 'noise of the count per label and cluster (--batching clustered, without --count-sigma)', number)
     .option('--public-only', 'a baseline from the public prompt alone: reads no record, costs nothing');
 }
 
-const PLAN = `cost { rho epsilon delta privateTokenCap labelCountRho } epsilonBefore epsilonAfter remainingEpsilon admitted refusal
-  batches expectedExamples labels { label batches } estimatedPromptTokens kvCacheBytesPerBatch kvCacheLimitBytes`;
+const PLAN = `cost { rho epsilon delta privateTokenCap labelCountRho clusteringRho tokensRho } epsilonBefore epsilonAfter remainingEpsilon admitted refusal
+  batches expectedExamples expectedExamplesPerCluster labels { label batches } estimatedPromptTokens kvCacheBytesPerBatch kvCacheLimitBytes`;
 
 interface Plan {
-  cost: { rho: number; epsilon: number; delta: number; privateTokenCap: number; labelCountRho: number };
+  cost: { rho: number; epsilon: number; delta: number; privateTokenCap: number; labelCountRho: number; clusteringRho: number; tokensRho: number | null };
+  expectedExamplesPerCluster: number | null;
   epsilonBefore: number;
   epsilonAfter: number;
   remainingEpsilon: number;
@@ -105,6 +135,8 @@ function describePlan(plan: Plan): string {
   return [
     `private tokens per example  ${plan.cost.privateTokenCap}`,
     `cost                        rho ${plan.cost.rho.toPrecision(4)}, epsilon ${plan.cost.epsilon.toFixed(3)} at delta ${plan.cost.delta}`,
+    `budget split (rho)          tokens ${(plan.cost.tokensRho ?? 0).toPrecision(4)}, counts ${plan.cost.labelCountRho.toPrecision(4)}, clustering ${plan.cost.clusteringRho.toPrecision(4)}`,
+    ...(plan.expectedExamplesPerCluster === null ? [] : [`examples per cluster        ${plan.expectedExamplesPerCluster.toFixed(1)} expected`]),
     `dataset epsilon             ${plan.epsilonBefore.toFixed(3)} -> ${plan.epsilonAfter.toFixed(3)} (remaining ${plan.remainingEpsilon.toFixed(3)})`,
     `synthetic examples          ${plan.batches ?? 'from a DP label count'} (${labels})`,
     `KV cache per batch          ${(plan.kvCacheBytesPerBatch / 2 ** 20).toFixed(1)} MiB of ${(plan.kvCacheLimitBytes / 2 ** 20).toFixed(0)} MiB`,

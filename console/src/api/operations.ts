@@ -170,6 +170,10 @@ export interface PrivacyCost {
   privateTokenCap: number;
   rhoPerPrivateToken: number | null;
   labelCountRho: number;
+  /** CLUSTERED batching's private k-means; 0 otherwise. */
+  clusteringRho: number;
+  /** The private tokens' part of rho; null when not differentially private. */
+  tokensRho: number | null;
 }
 
 export type ReleaseMode = 'PRIVATE' | 'PUBLIC_ONLY' | 'NON_PRIVATE_REFERENCE';
@@ -197,7 +201,7 @@ export interface ReleaseParameters {
   publicPromptTemplate: string;
 }
 
-const COST_FIELDS = 'differentiallyPrivate rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho';
+const COST_FIELDS = 'differentiallyPrivate rho epsilon delta conversion privateTokenCap rhoPerPrivateToken labelCountRho clusteringRho tokensRho';
 const PARAMETER_FIELDS = `mode mechanism model expectedBatchSize clip temperature publicTemperature drafter { threshold sigma } privateTokenCap targetEpsilon
   maxTokens maxPromptTokens topK labels labelAllocation { mode proportions { label weight } countSigma } promptTemplate publicPromptTemplate`;
 const PROGRESS_FIELDS = 'batchesDone batchesTotal tokensGenerated tokensPerSecond elapsedSeconds estimatedSecondsLeft';
@@ -333,6 +337,7 @@ export interface ReleaseInput {
   maxPromptTokens?: number;
   topK?: number;
   labels?: string[];
+  batching?: { mode: 'RANDOM' | 'CLUSTERED'; clusters?: number; clusteringEpsilon?: number; iterations?: number; countSigma?: number };
 }
 
 export interface ReleasePlan {
@@ -345,6 +350,8 @@ export interface ReleasePlan {
   batches: number | null;
   expectedExamples: number | null;
   labels: { label: string | null; batches: number | null }[];
+  /** CLUSTERED batching: expected synthetic examples per cluster; null for RANDOM. */
+  expectedExamplesPerCluster: number | null;
   expectedBatchSize: number;
   estimatedPromptTokens: number;
   kvCacheBytesPerBatch: number;
@@ -357,7 +364,7 @@ export const PLAN_RELEASE = /* GraphQL */ `
   query ConsolePlanRelease($input: ReleaseInput!) {
     planRelease(input: $input) {
       cost { ${COST_FIELDS} }
-      epsilonBefore epsilonAfter remainingEpsilon admitted refusal batches expectedExamples
+      epsilonBefore epsilonAfter remainingEpsilon admitted refusal batches expectedExamples expectedExamplesPerCluster
       labels { label batches }
       expectedBatchSize estimatedPromptTokens kvCacheBytesPerBatch kvCacheLimitBytes workerMemoryBytes workerMemoryLimitBytes
     }

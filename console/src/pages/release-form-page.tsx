@@ -38,6 +38,11 @@ interface FormState {
   maxPromptTokens: string;
   topK: string;
   labels: string[];
+  batching: 'RANDOM' | 'CLUSTERED';
+  clusters: string;
+  clusteringEpsilon: string;
+  clusteringIterations: string;
+  clusterCountSigma: string;
 }
 
 function initialState(dataset: DatasetDetail): FormState {
@@ -60,6 +65,11 @@ function initialState(dataset: DatasetDetail): FormState {
     maxPromptTokens: '',
     topK: '0',
     labels: [...dataset.labels],
+    batching: 'RANDOM',
+    clusters: '4',
+    clusteringEpsilon: '0.5',
+    clusteringIterations: '3',
+    clusterCountSigma: '20',
   };
 }
 
@@ -79,6 +89,10 @@ function toInput(datasetId: string, dataset: DatasetDetail, form: FormState): Re
   }
   input.drafter = form.drafter ? { threshold: Number(form.threshold), sigma: Number(form.sigma) } : null;
   if (dataset.labels.length > 0 && form.labels.length !== dataset.labels.length) input.labels = form.labels;
+  if (form.batching === 'CLUSTERED') {
+    input.batching = { mode: 'CLUSTERED', clusters: number(form.clusters), iterations: number(form.clusteringIterations), countSigma: number(form.clusterCountSigma) };
+    if (form.mode === 'PRIVATE') input.batching.clusteringEpsilon = number(form.clusteringEpsilon);
+  }
   return input;
 }
 
@@ -122,6 +136,9 @@ function PlanSummary({ plan, stale }: { plan: ReleasePlan; stale: boolean }) {
               ['Per private token', `ρ ${formatRho(plan.cost.rhoPerPrivateToken)}`],
               ['Private tokens per example', String(plan.cost.privateTokenCap)],
               ...(plan.cost.labelCountRho > 0 ? ([['Noisy label count', `ρ ${formatRho(plan.cost.labelCountRho)}`]] as [string, string][]) : []),
+              ...(plan.cost.clusteringRho > 0
+                ? ([['Budget split', `tokens ρ ${formatRho(plan.cost.tokensRho)}, counts ρ ${formatRho(plan.cost.labelCountRho)}, clustering ρ ${formatRho(plan.cost.clusteringRho)}`]] as [string, string][])
+                : []),
               ['Dataset spent', `ε ${formatEpsilon(plan.epsilonBefore)} → ${formatEpsilon(plan.epsilonAfter)}`],
               ['Remaining after', `ε ${formatEpsilon(plan.remainingEpsilon)}`],
             ]}
@@ -134,6 +151,7 @@ function PlanSummary({ plan, stale }: { plan: ReleasePlan; stale: boolean }) {
             items={[
               ['Synthetic examples', plan.expectedExamples === null ? 'drawn with the noisy label count' : formatNumber(plan.expectedExamples)],
               ['Records per batch (s)', formatNumber(plan.expectedBatchSize, 2)],
+              ...(plan.expectedExamplesPerCluster === null ? [] : ([['Examples per cluster', `about ${formatNumber(plan.expectedExamplesPerCluster, 1)} (split by a noisy count)`]] as [string, string][])),
               ['Prompt tokens per batch', formatNumber(plan.estimatedPromptTokens)],
               ['KV memory per batch', `${formatBytes(plan.kvCacheBytesPerBatch)} of ${formatBytes(plan.kvCacheLimitBytes)} allowed`],
               ['Worker memory', `${formatBytes(plan.workerMemoryBytes)} of ${formatBytes(plan.workerMemoryLimitBytes)} allowed (weights and running batches)`],
@@ -213,6 +231,24 @@ function ReleaseForm({ datasetId, dataset }: { datasetId: string; dataset: Datas
                 </label>
               ))}
             </fieldset>
+          ) : null}
+          <div className="field">
+            <label htmlFor="batching">Batching</label>
+            <select id="batching" name="batching" value={form.batching} onChange={(event) => update('batching')(event.target.value as FormState['batching'])} aria-describedby="batching-help">
+              <option value="RANDOM">Random (keyed hash within each label)</option>
+              <option value="CLUSTERED">Clustered (private k-means, topic-coherent batches)</option>
+            </select>
+            <p id="batching-help" className="help">
+              Clustered batching groups similar records before batching; its clustering and count are part of the cost.
+            </p>
+          </div>
+          {form.batching === 'CLUSTERED' ? (
+            <>
+              <NumberField id="clusters" label="Clusters per label" step="1" value={form.clusters} onChange={update('clusters')} />
+              {form.mode === 'PRIVATE' ? <NumberField id="clusteringEpsilon" label="Clustering ε" value={form.clusteringEpsilon} onChange={update('clusteringEpsilon')} help="The private k-means alone, at the dataset's δ." /> : null}
+              <NumberField id="clusteringIterations" label="Lloyd iterations" step="1" value={form.clusteringIterations} onChange={update('clusteringIterations')} />
+              <NumberField id="clusterCountSigma" label="Count noise per cluster (σ)" value={form.clusterCountSigma} onChange={update('clusterCountSigma')} help="Splits each label's batches among its clusters." />
+            </>
           ) : null}
         </fieldset>
         <fieldset>

@@ -30,6 +30,7 @@ export { ledgerHeadProblem, type NewLedgerEntry, refundableRho, type ReleaseSett
 export { type FleetMetrics, type LatencyHistogram, type WorkerMetricsSnapshot } from './metrics/metrics.repository';
 export {
   type BatchStatus,
+  type Batching,
   type LabelAllocation,
   type LabelPlanEntry,
   ReleaseBatchEntity,

@@ -55,6 +55,14 @@ export { type PublicOnlyParameters } from './mechanisms/public-only/public-only.
 export { type MechanismName, type MechanismParameters, MECHANISMS, mechanismRegistry } from './mechanisms/registry';
 export { type MechanismReleaseCost, mechanismReleaseCost, mechanismReleaseCostFromJson } from './mechanisms/mechanism-cost';
 export {
+  type InvisibleInkParams,
+  InvisibleInkSampler,
+  invisibleInkRhoPerToken,
+  publicTopKPlus,
+  validateInvisibleInkParams,
+} from './mechanisms/invisible-ink/invisible-ink.sampler';
+export { type InvisibleInkParameters } from './mechanisms/invisible-ink/invisible-ink.mechanism';
+export {
   type Conversion,
   type TokenCostParameters,
   composeRho,
@@ -67,6 +75,19 @@ export {
   rhoPerPrivateToken,
   sparseVectorRho,
 } from './accountant';
+export {
+  type DpKMeansParameters,
+  type DpKMeansResult,
+  dpKMeans,
+  dpKMeansIterationRho,
+  dpKMeansRho,
+  lloydKMeansNonPrivate,
+  nearestCentroid,
+  quantiseRecordVector,
+  randomUnitCentroids,
+  SUM_GRANULARITY,
+  validateDpKMeansParameters,
+} from './dp-kmeans';
 export { type NoisyCounts, clampCounts, gaussianCountRho, noisyCounts } from './count-mechanism';
 export {
   type AdmissionDecision,

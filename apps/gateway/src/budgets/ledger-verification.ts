@@ -1,5 +1,6 @@
 import { epsilonFromRho, PrivacyError, releaseCostFromJson } from '@synthgate/privacy';
-import { GENESIS_HASH, type LedgerEntryEntity, ledgerEntryHash, type LedgerHeadEntity, ledgerHeadProblem, type LedgerReleaseView, refundableRho } from '@synthgate/persistence';
+import { clusteringRho } from '../releases/release-clustering';
+import { type Batching, GENESIS_HASH, type LedgerEntryEntity, ledgerEntryHash, type LedgerHeadEntity, ledgerHeadProblem, type LedgerReleaseView, refundableRho } from '@synthgate/persistence';
 
 export interface LedgerVerificationResult {
   readonly ok: boolean;
@@ -33,6 +34,20 @@ function costProblem(entry: LedgerEntryEntity): string | null {
   if (countRho !== undefined && countRho !== null) {
     if (typeof countRho !== 'number' || countRho < 0) return 'records a bad label-count rho';
     expected += countRho;
+  }
+  // CLUSTERED batching: the private k-means' rho must follow from the release's stored parameters.
+  const clustering = (cost as { clustering?: { rho?: unknown } | null }).clustering;
+  if (clustering !== undefined && clustering !== null) {
+    const batching = (entry.parameters as { parameters?: { batching?: Batching } }).parameters?.batching;
+    if (batching?.mode !== 'CLUSTERED') return 'records a clustering cost but no CLUSTERED batching';
+    let recomputed: number;
+    try {
+      recomputed = clusteringRho(batching);
+    } catch (error) {
+      return `records clustering parameters that do not price (${error instanceof PrivacyError ? error.message : String(error)})`;
+    }
+    if (typeof clustering.rho !== 'number' || !relativelyEqual(clustering.rho, recomputed)) return `records a clustering rho ${String(clustering.rho)} that does not follow from its parameters (${recomputed})`;
+    expected += recomputed;
   }
   return relativelyEqual(expected, entry.rho) ? null : `charges rho ${entry.rho} but its recorded cost is ${expected}`;
 }

@@ -158,6 +158,9 @@ export function datasetCard(release: CardRelease, schema: RecordSchema, records:
     ...schema.fields.map((field) => `| ${field.name} | ${field.type.kind} | ${featureDtype(field)} | ${field.optional ? 'yes' : 'no'} | ${cellText(fieldRule(field))} |`),
     '',
     schema.conditionField ? `Batches were formed within one value of \`${schema.conditionField}\`; how many records each value got: ${allocation}.` : 'Batches were formed over the whole dataset.',
+    parameters.batching.mode === 'CLUSTERED'
+      ? `Before batching, the records were clustered by topic with differentially private k-means (${parameters.batching.clusters} clusters, ${parameters.batching.iterations} iterations, epsilon ${parameters.batching.clusteringEpsilon} of the release's budget), and each batch holds records of one cluster.`
+      : 'Records were dealt into batches at random (keyed hash).',
     '',
     '## Model',
     '',

@@ -10,7 +10,8 @@ import {
   tokenCostParameters,
 } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
-import { mechanismOf, type ValidatedRequest } from './release-request';
+import { clusteringRho, clusteringSigmas } from './release-clustering';
+import { type Batching, mechanismOf, type ValidatedRequest } from './release-request';
 
 /**
  * The cost of a release as it is stored with the release and its ledger entry: the private
@@ -21,7 +22,11 @@ import { mechanismOf, type ValidatedRequest } from './release-request';
  */
 export type StoredCost = {
   readonly generation: ReleaseCost | null;
+  /** The noisy record count: per label (DP_COUNT), or per label and cluster (CLUSTERED batching). */
   readonly labelCount: { readonly sigma: number; readonly rho: number } | null;
+  /** CLUSTERED batching: the private k-means (absent in releases made before it existed). */
+  readonly clustering?: { readonly rho: number } | null;
+  /** generation.rho + labelCount.rho + clustering.rho: what the ledger entry debits. */
   readonly rho: number;
   /** This release alone, at the dataset's delta. */
   readonly epsilon: number;
@@ -61,6 +66,7 @@ export type NonPrivateCost = {
   readonly nonPrivate: true;
   readonly generation: null;
   readonly labelCount: null;
+  readonly clustering?: null;
   readonly rho: null;
   readonly epsilon: null;
   readonly delta: number;
@@ -77,17 +83,20 @@ export type AnyReleaseCost = StoredCost | NonPrivateCost;
  * prices the release from its mechanism's parameters (libs/privacy derives the cost from them).
  * Returns those parameters, cap resolved: what the release stores and the worker runs.
  */
-export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; mechanism: MechanismParameters } {
+export function priceRelease(request: ValidatedRequest, delta: number, vocabSize: number): { cost: AnyReleaseCost; mechanism: MechanismParameters; batching: Batching } {
+  const batching = resolveBatching(request, delta);
   if (request.mode === 'NON_PRIVATE_REFERENCE') {
     const mechanism = mechanismOf(request, request.maxTokens);
     const privateTokenCap = mechanism.privateTokenCap;
     return {
+      batching,
       mechanism,
       cost: { nonPrivate: true, generation: null, labelCount: null, rho: null, epsilon: null, delta, conversion: 'none', privateTokenCap, rhoPerPrivateToken: null },
     };
   }
   if (request.mode === 'PUBLIC_ONLY') {
     return {
+      batching,
       mechanism: mechanismOf(request, 0),
       cost: { generation: null, labelCount: null, rho: 0, epsilon: 0, delta, conversion: 'tight', privateTokenCap: 0, rhoPerPrivateToken: 0, floatingPointDelta: 0 },
     };
@@ -96,31 +105,40 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
   if (uncapped.mechanism !== 'private-prediction') throw new Error(`a PRIVATE release runs private prediction, not ${uncapped.mechanism}`);
   const parameters = tokenCostParameters(uncapped);
   const perToken = rhoPerPrivateToken(parameters);
-  const labelCount = request.labelAllocation?.mode === 'DP_COUNT' ? { sigma: request.labelAllocation.countSigma, rho: gaussianCountRho(request.labelAllocation.countSigma) } : null;
+  // One histogram of noisy counts: per label (DP_COUNT) or per label and cluster (CLUSTERED, with
+  // the label allocation's sigma when it is DP_COUNT): each record is in one cell, so one charge.
+  const countSigma = batching.mode === 'CLUSTERED' ? batching.countSigma : request.labelAllocation?.mode === 'DP_COUNT' ? request.labelAllocation.countSigma : null;
+  const labelCount = countSigma === null ? null : { sigma: countSigma, rho: gaussianCountRho(countSigma) };
+  const clustering = batching.mode === 'CLUSTERED' ? { rho: clusteringRho(batching) } : null;
+  const beforeTokens = (labelCount?.rho ?? 0) + (clustering?.rho ?? 0);
   let privateTokenCap = request.privateTokenCap;
   if (privateTokenCap === null) {
     const target = request.targetEpsilon!;
-    const fitting = maxPrivateTokens(parameters, { epsilon: target, delta }, { spentRho: labelCount?.rho ?? 0 });
+    const fitting = maxPrivateTokens(parameters, { epsilon: target, delta }, { spentRho: beforeTokens });
     if (fitting === 0) {
       throw DomainError.badInput(
         'input.targetEpsilon',
-        `epsilon ${target} does not pay for a single private token with these parameters (one costs rho ${perToken.toPrecision(4)}${labelCount ? ` on top of the label count's ${labelCount.rho.toPrecision(4)}` : ''})`,
+        `epsilon ${target} does not pay for a single private token with these parameters (one costs rho ${perToken.toPrecision(4)}${labelCount ? ` on top of the count's ${labelCount.rho.toPrecision(4)}` : ''}${clustering ? ` and the clustering's ${clustering.rho.toPrecision(4)}` : ''})`,
       );
     }
     privateTokenCap = Math.min(fitting, request.maxTokens);
   }
   const mechanism = { ...uncapped, privateTokenCap };
   const generation = releaseCost(parameters, privateTokenCap, delta, 'tight');
-  const rho = generation.rho + (labelCount?.rho ?? 0);
+  // The charged rho is the sum of its parts (tokens, counts, clustering), debited in one ledger entry.
+  const rho = generation.rho + (labelCount?.rho ?? 0) + (clustering?.rho ?? 0);
   // Sampling in floating point adds a small delta (libs/privacy floating-point.ts); it must stay
   // negligible next to the dataset's delta, which the stated epsilon is computed at.
   const candidates = request.topK > 0 && vocabSize > 0 ? Math.min(request.topK, vocabSize) : vocabSize;
   const fpDelta = candidates > 0 ? floatingPointDelta({ vocabSize: candidates, privateTokenCap, ...parameters }) : null;
   return {
+    batching,
     mechanism,
     cost: {
       generation,
       labelCount,
+      // Only a CLUSTERED release records it, so every other stored cost stays as it was.
+      ...(clustering ? { clustering } : {}),
       rho,
       epsilon: epsilonFromRho(rho, delta, 'tight'),
       delta,
@@ -130,4 +148,15 @@ export function priceRelease(request: ValidatedRequest, delta: number, vocabSize
       floatingPointDelta: fpDelta,
     },
   };
+}
+
+/**
+ * The stored batching of a request: CLUSTERED gets its Lloyd noise from its epsilon at the
+ * dataset's delta (a PRIVATE release) or none (the non-private reference, which clusters exactly).
+ */
+export function resolveBatching(request: ValidatedRequest, delta: number): Batching {
+  const batching = request.batching ?? { mode: 'RANDOM' };
+  if (batching.mode === 'RANDOM') return batching;
+  const sigmas = request.mode === 'PRIVATE' ? clusteringSigmas(batching.clusteringEpsilon, batching.iterations, delta) : { sumSigma: 0, lloydCountSigma: 0 };
+  return { ...batching, ...sigmas };
 }

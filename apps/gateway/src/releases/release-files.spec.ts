@@ -101,6 +101,8 @@ const release: CardRelease = {
     privateTokenCap: 20,
     rhoPerPrivateToken: 0.0025,
     labelCountRho: 0,
+    clusteringRho: 0,
+    tokensRho: 0.05,
     floatingPointDelta: null,
   },
   parameters: {
@@ -119,6 +121,7 @@ const release: CardRelease = {
     topK: 0,
     labels: ['modem', 'router'],
     labelAllocation: { mode: 'DECLARED', proportions: [{ label: 'modem', weight: 1 }, { label: 'router', weight: 2 }], countSigma: null },
+    batching: { mode: 'RANDOM', clusters: null, iterations: null, featureDimension: null, clusteringEpsilon: null, sumSigma: null, lloydCountSigma: null, countSigma: null },
     promptTemplate: 'Here is a record about {label}: {text}\n\nHere is another record about {label}:',
     publicPromptTemplate: 'Here is another record about {label}:',
   },

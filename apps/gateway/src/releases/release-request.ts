@@ -1,6 +1,6 @@
-import { type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+import { type Batching, type DatasetEntity, type LabelAllocation, type LabelPlanEntry, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 
-export { type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
+export { type Batching, type LabelAllocation, type ReleaseMode, type ReleaseParameters } from '@synthgate/persistence';
 import { fillPrompt, GenerationError, publicPromptTemplate, recordTokenBound, recordWritingProblem, renderChatPromptTemplates } from '@synthgate/generation/catalog';
 import { type MechanismParameters, mechanismRegistry, MIN_NORMAL_DOUBLE } from '@synthgate/privacy';
 import { DomainError } from '../gateway.errors';
@@ -26,7 +26,17 @@ export interface ReleaseRequestInput {
     readonly proportions?: readonly { readonly label: string; readonly weight: number }[] | null;
     readonly countSigma?: number | null;
   } | null;
+  readonly batching?: {
+    readonly mode: 'RANDOM' | 'CLUSTERED';
+    readonly clusters?: number | null;
+    readonly clusteringEpsilon?: number | null;
+    readonly iterations?: number | null;
+    readonly countSigma?: number | null;
+  } | null;
 }
+
+/** CLUSTERED batching's defaults and bounds (the feature dimension is fixed: a public constant of the map). */
+export const CLUSTERING_LIMITS = { clusters: 64, iterations: 20, clusteringEpsilon: 100, defaultIterations: 3, dimension: 64 } as const;
 
 export const RELEASE_DEFAULTS = {
   clip: 10,
@@ -62,7 +72,7 @@ function integer(field: string, value: number, min: number, max: number): number
  * What a request resolves to before its private-token cap is known: the release's parameters and
  * the API's mechanism fields, which {@link mechanismOf} turns into the mechanism's parameters.
  */
-export type ValidatedRequest = Omit<ReleaseParameters, 'maxPromptTokens'> & {
+export type ValidatedRequest = Omit<ReleaseParameters, 'maxPromptTokens' | 'batching'> & {
   /** `s`, the expected batch size. */
   readonly expectedBatchSize: number;
   readonly clip: number;
@@ -73,6 +83,8 @@ export type ValidatedRequest = Omit<ReleaseParameters, 'maxPromptTokens'> & {
   /** null while a target epsilon is still to be resolved into a cap. */
   readonly privateTokenCap: number | null;
   readonly maxPromptTokens: number;
+  /** RANDOM (also when absent), or CLUSTERED before its Lloyd noise is derived (release-cost.ts `resolveBatching`). */
+  readonly batching?: ValidatedBatching;
 };
 
 /**
@@ -98,10 +110,10 @@ export function mechanismOf(request: ValidatedRequest, privateTokenCap: number):
   return mechanism;
 }
 
-/** The release's stored parameters besides its mechanism's. */
-export function releaseParametersOf(request: ValidatedRequest): ReleaseParameters {
+/** The release's stored parameters besides its mechanism's, with its batching as priced (`resolveBatching`). */
+export function releaseParametersOf(request: ValidatedRequest, batching: Batching): ReleaseParameters {
   const { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, promptTemplate, publicPromptTemplate } = request;
-  return { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, promptTemplate, publicPromptTemplate };
+  return { mode, model, targetEpsilon, maxTokens, maxPromptTokens, labels, labelAllocation, batching, promptTemplate, publicPromptTemplate };
 }
 
 /** What a release needs of its model: sizes, tokenizer, and its chat template when it has one. */
@@ -246,6 +258,8 @@ export function validateReleaseRequest(
     }
   }
 
+  const batching = validateBatching(input, mode, labels, labelAllocation, dataset);
+
   // Every per-batch resource bound is public (DESIGN.md section 4): prompts are cut to
   // maxPromptTokens (record text only) and memory is planned from it. It must hold the prompt's
   // label part for every generated label, and the public prompt, with room for some text.
@@ -278,10 +292,75 @@ export function validateReleaseRequest(
     topK,
     labels,
     labelAllocation,
+    batching,
     promptTemplate,
     publicPromptTemplate: publicTemplate,
   };
 }
+
+/**
+ * The batching of a request. CLUSTERED needs the number of clusters and the clustering's epsilon
+ * (PRIVATE) and the noise of the final counts per label and cluster: the label allocation's
+ * countSigma when it is DP_COUNT (one histogram counts both), otherwise batching.countSigma.
+ * The Lloyd noise is derived from the epsilon when the release is priced (release-clustering.ts).
+ */
+function validateBatching(
+  input: ReleaseRequestInput,
+  mode: ReleaseMode,
+  labels: readonly string[] | null,
+  labelAllocation: LabelAllocation | null,
+  dataset: DatasetEntity,
+): ValidatedBatching {
+  const given = input.batching;
+  if (!given || given.mode === 'RANDOM') {
+    for (const field of ['clusters', 'clusteringEpsilon', 'iterations', 'countSigma'] as const) {
+      if (given && given[field] !== undefined && given[field] !== null) throw DomainError.badInput(`input.batching.${field}`, 'must be left out with RANDOM batching');
+    }
+    return { mode: 'RANDOM' };
+  }
+  if (given.mode !== 'CLUSTERED') throw DomainError.badInput('input.batching.mode', 'must be RANDOM or CLUSTERED');
+  if (mode === 'PUBLIC_ONLY') throw DomainError.badInput('input.batching.mode', 'a public-only release reads no record, so there is nothing to cluster; use RANDOM');
+  const clusters = integer('input.batching.clusters', given.clusters ?? Number.NaN, 1, CLUSTERING_LIMITS.clusters);
+  const iterations = integer('input.batching.iterations', given.iterations ?? CLUSTERING_LIMITS.defaultIterations, 1, CLUSTERING_LIMITS.iterations);
+  const perLabel = labels?.length ?? 1;
+  if (clusters * perLabel > totalBatches(dataset.recordCount, input.expectedBatchSize)) {
+    throw DomainError.badInput('input.batching.clusters', `${clusters} clusters in each of ${perLabel} label(s) is more than the ${totalBatches(dataset.recordCount, input.expectedBatchSize)} batches of this release; use fewer clusters or a smaller expectedBatchSize`);
+  }
+  let clusteringEpsilon = 0;
+  if (mode === 'PRIVATE') {
+    clusteringEpsilon = finite(
+      'input.batching.clusteringEpsilon',
+      given.clusteringEpsilon ?? Number.NaN,
+      (v) => v >= MIN_NORMAL_DOUBLE && v <= CLUSTERING_LIMITS.clusteringEpsilon,
+      `must be above 0 and at most ${CLUSTERING_LIMITS.clusteringEpsilon}: the epsilon the private k-means may cost, at the dataset's delta`,
+    );
+  } else if (given.clusteringEpsilon !== undefined && given.clusteringEpsilon !== null) {
+    throw DomainError.badInput('input.batching.clusteringEpsilon', 'must be left out in NON_PRIVATE_REFERENCE mode: its clustering is exact and charged nothing');
+  }
+  let countSigma: number;
+  if (labelAllocation?.mode === 'DP_COUNT') {
+    if (given.countSigma !== undefined && given.countSigma !== null) {
+      throw DomainError.badInput('input.batching.countSigma', "must be left out with a DP_COUNT label allocation: its countSigma counts the records per label and cluster");
+    }
+    countSigma = labelAllocation.countSigma;
+  } else if (mode === 'NON_PRIVATE_REFERENCE') {
+    countSigma = 1; // unused: the reference counts exactly
+  } else {
+    const maxSigma = Math.min(LIMITS.countSigma, dataset.recordCount);
+    countSigma = finite(
+      'input.batching.countSigma',
+      given.countSigma ?? Number.NaN,
+      (v) => v > 0 && v <= maxSigma,
+      `must be above 0 and at most ${maxSigma}: the noise of the records counted per label and cluster, which split each label's batches among its clusters`,
+    );
+  }
+  return { mode: 'CLUSTERED', clusters, iterations, dimension: CLUSTERING_LIMITS.dimension, clusteringEpsilon, countSigma };
+}
+
+/** Batching as validated; CLUSTERED's Lloyd noise is filled in when the release is priced. */
+export type ValidatedBatching =
+  | { readonly mode: 'RANDOM' }
+  | { readonly mode: 'CLUSTERED'; readonly clusters: number; readonly iterations: number; readonly dimension: number; readonly clusteringEpsilon: number; readonly countSigma: number };
 
 /** Number of batches (= synthetic examples) of a dataset of N records at expected batch size s. */
 export function totalBatches(recordCount: number, expectedBatchSize: number): number {

@@ -22,6 +22,8 @@ export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
       privateTokenCap: cost.privateTokenCap,
       rhoPerPrivateToken: null,
       labelCountRho: 0,
+      clusteringRho: 0,
+      tokensRho: null,
       floatingPointDelta: null,
     };
   }
@@ -34,6 +36,8 @@ export function toPrivacyCost(cost: AnyReleaseCost): PrivacyCost {
     privateTokenCap: cost.privateTokenCap,
     rhoPerPrivateToken: cost.rhoPerPrivateToken,
     labelCountRho: cost.labelCount?.rho ?? 0,
+    clusteringRho: cost.clustering?.rho ?? 0,
+    tokensRho: cost.generation?.rho ?? 0,
     floatingPointDelta: cost.floatingPointDelta ?? null,
   };
 }
@@ -60,6 +64,7 @@ export function toQualityReport(stored: Record<string, unknown> | null): Release
  */
 export function toReleaseParameters(mechanism: MechanismParameters, parameters: ReleaseParameters): ReleaseParametersType {
   const allocation = parameters.labelAllocation;
+  const batching = parameters.batching ?? { mode: 'RANDOM' };
   return {
     ...parameters,
     mechanism: mechanism.mechanism,
@@ -70,6 +75,19 @@ export function toReleaseParameters(mechanism: MechanismParameters, parameters: 
     drafter: 'drafter' in mechanism && mechanism.drafter ? { ...mechanism.drafter } : null,
     topK: 'topK' in mechanism ? (mechanism.topK ?? 0) : null,
     privateTokenCap: mechanism.privateTokenCap,
+    batching:
+      batching.mode === 'CLUSTERED'
+        ? {
+            mode: 'CLUSTERED',
+            clusters: batching.clusters,
+            iterations: batching.iterations,
+            featureDimension: batching.dimension,
+            clusteringEpsilon: batching.clusteringEpsilon,
+            sumSigma: batching.sumSigma,
+            lloydCountSigma: batching.lloydCountSigma,
+            countSigma: batching.countSigma,
+          }
+        : { mode: 'RANDOM', clusters: null, iterations: null, featureDimension: null, clusteringEpsilon: null, sumSigma: null, lloydCountSigma: null, countSigma: null },
     maxPromptTokens: parameters.maxPromptTokens ?? null,
     labels: parameters.labels ? [...parameters.labels] : null,
     labelAllocation: allocation
@@ -117,7 +135,7 @@ export function toRelease(release: ReleaseEntity, datasetName: string, view: { r
     model: { name: release.modelName, fingerprint: release.modelFingerprint, files: release.modelFiles.map((file) => ({ ...file })) },
     recordCount: release.recordCount,
     batchCount: release.batchCount,
-    labelCounts: release.labelPlan.map((entry) => ({ label: entry.label, count: entry.batches })),
+    labelCounts: labelCounts(release.labelPlan),
     failureReason: release.failureReason,
     createdAt: release.createdAt,
     startedAt: view.runDetails ? release.startedAt : null,
@@ -125,4 +143,11 @@ export function toRelease(release: ReleaseEntity, datasetName: string, view: { r
     organizationId: release.organizationId,
     createdById: release.createdBy,
   };
+}
+
+/** Synthetic examples per label, in plan order; a CLUSTERED plan has one entry per label and cluster, summed here. */
+export function labelCounts(plan: readonly { label: string | null; batches: number }[]): { label: string | null; count: number }[] {
+  const counts = new Map<string | null, number>();
+  for (const entry of plan) counts.set(entry.label, (counts.get(entry.label) ?? 0) + entry.batches);
+  return [...counts].map(([label, count]) => ({ label, count }));
 }

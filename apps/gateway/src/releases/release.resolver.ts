@@ -28,6 +28,7 @@ export class ReleaseResolver {
   @Can('plan', 'Release')
   async planRelease(@CurrentActor() actor: Actor, @Args('input') input: ReleaseInput): Promise<ReleasePlan> {
     const plan = await this.releaseService.plan(actor, input);
+    const clusters = plan.parameters.batching?.mode === 'CLUSTERED' ? plan.parameters.batching.clusters : null;
     return {
       cost: toPrivacyCost(plan.cost),
       epsilonBefore: plan.epsilonBefore,
@@ -38,7 +39,8 @@ export class ReleaseResolver {
       batches: plan.batches,
       maxBatches: plan.maxBatches,
       expectedExamples: plan.batches,
-      labels: plan.labelPlan.map((entry) => ({ label: entry.label, batches: entry.batches })),
+      labels: plan.labelPlan.map((entry) => ({ label: entry.label, batches: entry.batches, expectedExamplesPerCluster: clusters && entry.batches !== null ? entry.batches / clusters : null })),
+      expectedExamplesPerCluster: clusters ? (plan.batches ?? plan.expectedBatches) / (plan.labelPlan.length * clusters) : null,
       expectedBatchSize: plan.mechanism.expectedBatchSize,
       estimatedPromptTokens: plan.estimatedPromptTokens,
       kvCacheBytesPerBatch: plan.kvCacheBytesPerBatch,

@@ -19,6 +19,7 @@ import { AuditService } from '../audit/audit.service';
 import { LedgerGuard } from '../budgets/ledger-guard';
 import { DomainError } from '../gateway.errors';
 import { ModelCatalogService, type ModelDescription } from './model-catalog.service';
+import { type ClusteredBatching, clusteredLabelPlan, type LabelTotals } from './release-clustering';
 import { type AnyReleaseCost, floatingPointRefusal, priceRelease } from './release-cost';
 import { type ReleaseFit, releaseFit } from './release-fit';
 import {
@@ -48,6 +49,8 @@ export interface ReleasePlanResult {
   readonly batches: number | null;
   /** `batches`, or the public cap of a DP label count ({@link maxDpCountBatches}). */
   readonly maxBatches: number;
+  /** `batches`, or for a DP label count the public floor(N/s) the counts are expected to give. */
+  readonly expectedBatches: number;
   readonly estimatedPromptTokens: number;
   readonly kvCacheBytesPerBatch: number;
   readonly kvCacheLimitBytes: number;
@@ -176,7 +179,7 @@ export class ReleaseService {
     const dataset = await this.datasetFor(actor, input.datasetId, repositories, false);
     const model = this.describeModel(input);
     const request = validateReleaseRequest(input, dataset, model);
-    const { cost, mechanism } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
+    const { cost, mechanism, batching } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
     const labelPlan = this.publicLabelPlan(request, dataset);
     const { totalRho: spentRho } = await this.ledgerGuard.requireValid(repositories, dataset);
     // A non-private reference is charged nothing (it has no guarantee to pay for): it is admitted as if free.
@@ -188,7 +191,7 @@ export class ReleaseService {
     const maxBatches = batches ?? dpCountCap(request, dataset);
     return {
       mechanism,
-      parameters: releaseParametersOf(request),
+      parameters: releaseParametersOf(request, batching),
       cost,
       epsilonBefore: admission.epsilonBefore,
       epsilonAfter: admission.epsilonAfter,
@@ -202,6 +205,7 @@ export class ReleaseService {
       labelPlan,
       batches,
       maxBatches,
+      expectedBatches: batches ?? totalBatches(dataset.recordCount, request.expectedBatchSize),
       ...memory,
       kvCacheLimitBytes: this.models.kvCacheLimitBytes,
       fit,
@@ -227,7 +231,7 @@ export class ReleaseService {
         throw AccessError.forbidden(`a ${actor.role} may not create releases`);
       }
       const request = validateReleaseRequest(input, dataset, model);
-      const { cost, mechanism } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
+      const { cost, mechanism, batching } = priceRelease(request, dataset.budgetDelta, model.vocabSize);
       const memory = this.memoryEstimate(request, model);
       if (memory.kvCacheBytesPerBatch > this.models.kvCacheLimitBytes) {
         throw DomainError.badInput('input.expectedBatchSize', memoryMessage(memory.kvCacheBytesPerBatch, this.models.kvCacheLimitBytes));
@@ -244,9 +248,12 @@ export class ReleaseService {
       if (floatingPoint) throw DomainError.badInput('input.privateTokenCap', floatingPoint);
 
       const maxRecordId = await repositories.records.maxId(dataset.id);
-      const labelPlan = await this.labelPlan(request, dataset, maxRecordId, repositories);
+      const labelPlan =
+        batching.mode === 'CLUSTERED'
+          ? await this.clusteredLabelPlan(request, batching, dataset, maxRecordId, repositories)
+          : await this.labelPlan(request, dataset, maxRecordId, repositories);
       const batchCount = labelPlan.reduce((sum, entry) => sum + entry.batches, 0);
-      const parameters = releaseParametersOf(request);
+      const parameters = releaseParametersOf(request, batching);
       const release = await repositories.releases.create({
         datasetId: dataset.id,
         organizationId: dataset.organizationId,
@@ -327,6 +334,29 @@ export class ReleaseService {
       );
     }
     return withOffsets(this.publicLabelPlan(request, dataset).map((entry) => ({ label: entry.label, batches: entry.batches! })));
+  }
+
+  /**
+   * CLUSTERED batching: reads the records up to the snapshot, runs the private k-means of each label
+   * and the DP count per label and cluster (release-clustering.ts), inside the transaction that
+   * debits them. Each label's batches come from the same rule as RANDOM batching (declared, or the
+   * sum of its noisy cluster counts under the DP count cap), then are split among its clusters.
+   */
+  private async clusteredLabelPlan(
+    request: ValidatedRequest,
+    batching: ClusteredBatching,
+    dataset: DatasetEntity,
+    maxRecordId: string,
+    repositories: Repositories,
+  ): Promise<LabelPlanEntry[]> {
+    const records: { label: string | null; text: string }[] = [];
+    for await (const page of repositories.records.recordPages(dataset.id, maxRecordId)) for (const { label, text } of page) records.push({ label, text });
+    const labels = request.labels ?? [null];
+    const totals: LabelTotals =
+      request.labelAllocation?.mode === 'DP_COUNT'
+        ? { kind: 'DP_COUNT', maxBatches: dpCountCap(request, dataset) }
+        : { kind: 'PUBLIC', batches: new Map(this.publicLabelPlan(request, dataset).map((entry) => [entry.label, entry.batches!])) };
+    return clusteredLabelPlan(new CryptoRng(), records, labels, batching, request.expectedBatchSize, totals, request.mode === 'NON_PRIVATE_REFERENCE');
   }
 
   // ---- lifecycle

@@ -23,7 +23,36 @@ registerEnumType(LabelAllocationModeEnum, {
   description: 'How batches are split over labels: owner-declared proportions (free), or a Gaussian-noised count per label (charged).',
 });
 
+export const BatchingModeEnum = { RANDOM: 'RANDOM', CLUSTERED: 'CLUSTERED' } as const;
+registerEnumType(BatchingModeEnum, {
+  name: 'BatchingMode',
+  description:
+    'How records are grouped into batches within each label. RANDOM: by keyed hash (default). CLUSTERED: a private k-means of each label\'s records on a public feature map ' +
+    '(hashed word 1-2-grams), then by nearest noisy centroid and, within each cluster, by keyed hash: topic-coherent batches. Its clustering and its count per label and cluster are charged with the release.',
+});
+
 // ---- input
+
+@InputType()
+export class BatchingInput {
+  @Field(() => BatchingModeEnum)
+  mode!: 'RANDOM' | 'CLUSTERED';
+
+  @Field(() => Int, { nullable: true, description: 'CLUSTERED: clusters per label (1 to 64).' })
+  clusters?: number | null;
+
+  @Field(() => Float, { nullable: true, description: "CLUSTERED, PRIVATE: the epsilon the private k-means may cost (alone, at the dataset's delta); included in the release's cost." })
+  clusteringEpsilon?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'CLUSTERED: Lloyd iterations (default 3); the clustering epsilon is split over them.' })
+  iterations?: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: "CLUSTERED: the Gaussian noise sigma of the records counted per label and cluster (rho = 1/(2 sigma^2)); left out with a DP_COUNT label allocation, whose countSigma is used.",
+  })
+  countSigma?: number | null;
+}
 
 @InputType()
 export class DrafterInput {
@@ -105,6 +134,9 @@ export class ReleaseInput {
 
   @Field(() => LabelAllocationInput, { nullable: true, description: 'Default: DECLARED with equal weights.' })
   labelAllocation?: LabelAllocationInput | null;
+
+  @Field(() => BatchingInput, { nullable: true, description: 'Default: RANDOM.' })
+  batching?: BatchingInput | null;
 }
 
 @InputType()
@@ -145,6 +177,33 @@ export class LabelAllocation {
   proportions!: LabelProportion[] | null;
 
   @Field(() => Float, { nullable: true })
+  countSigma!: number | null;
+}
+
+@ObjectType({ description: 'How records were grouped into batches (see BatchingMode). CLUSTERED fields are null for RANDOM.' })
+export class Batching {
+  @Field(() => BatchingModeEnum)
+  mode!: 'RANDOM' | 'CLUSTERED';
+
+  @Field(() => Int, { nullable: true })
+  clusters!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  iterations!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Length of the public feature vectors.' })
+  featureDimension!: number | null;
+
+  @Field(() => Float, { nullable: true, description: "The clustering's epsilon alone at the dataset's delta (0 for a non-private reference)." })
+  clusteringEpsilon!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Noise of each coordinate of each per-cluster sum, per Lloyd iteration (0: exact, non-private reference).' })
+  sumSigma!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Noise of each per-cluster count, per Lloyd iteration (0: exact, non-private reference).' })
+  lloydCountSigma!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Noise of the final count per label and cluster.' })
   countSigma!: number | null;
 }
 
@@ -195,6 +254,9 @@ export class ReleaseParameters {
   @Field(() => LabelAllocation, { nullable: true })
   labelAllocation!: LabelAllocation | null;
 
+  @Field(() => Batching)
+  batching!: Batching;
+
   @Field()
   promptTemplate!: string;
 
@@ -227,6 +289,12 @@ export class PrivacyCost {
 
   @Field(() => Float, { description: 'rho of the noisy label count (DP_COUNT allocation), included in rho. Never refunded: the counts are drawn and shown when the release is created.' })
   labelCountRho!: number;
+
+  @Field(() => Float, { description: 'rho of the private k-means (CLUSTERED batching), included in rho; 0 otherwise. Never refunded: it reads the records when the release is created.' })
+  clusteringRho!: number;
+
+  @Field(() => Float, { nullable: true, description: 'rho of the private tokens (privateTokenCap x rhoPerPrivateToken), included in rho. rho = tokensRho + labelCountRho + clusteringRho. Null when not differentially private.' })
+  tokensRho!: number | null;
 
   @Field(() => Float, {
     nullable: true,
@@ -378,6 +446,9 @@ export class PlannedLabel {
 
   @Field(() => Int, { nullable: true, description: 'Null when batches come from a DP count, drawn when the release is created.' })
   batches!: number | null;
+
+  @Field(() => Float, { nullable: true, description: "CLUSTERED: this label's batches over its clusters (the split among them is drawn when the release is created); null for RANDOM or before a DP count." })
+  expectedExamplesPerCluster!: number | null;
 }
 
 @ObjectType({ description: 'The dry run of a release: what it would cost and produce. Nothing is debited.' })
@@ -413,6 +484,9 @@ export class ReleasePlan {
 
   @Field(() => [PlannedLabel])
   labels!: PlannedLabel[];
+
+  @Field(() => Float, { nullable: true, description: 'CLUSTERED: expected synthetic examples per cluster over all labels, floor(N/s) / (labels x clusters); null for RANDOM.' })
+  expectedExamplesPerCluster!: number | null;
 
   @Field(() => Float, { description: 'Expected records per batch (the divisor s) and the actual average N/batches.' })
   expectedBatchSize!: number;

@@ -76,11 +76,32 @@ export class SensitiveRecordRepository {
     let after = '0';
     for (;;) {
       const rows = (await this.manager.query(
-        `SELECT id::text AS id, text FROM sensitive_record WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY id LIMIT $4`,
+        // ORDER BY the bigint column, not the text alias: '10' < '9' would make the keyset pages overlap.
+        `SELECT id::text AS id, text FROM sensitive_record r WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY r.id LIMIT $4`,
         [datasetId, maxId, after, pageSize],
       )) as { id: string; text: string }[];
       if (rows.length === 0) return;
       yield rows.map((row) => row.text);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /**
+   * Ids, labels and texts of a dataset's records up to `maxId`, in pages of `pageSize` by id
+   * (keyset): what private clustering reads (the gateway when it creates a CLUSTERED release, the
+   * worker when it partitions one).
+   */
+  async *recordPages(datasetId: string, maxId: string, pageSize = 5000): AsyncGenerator<{ id: string; label: string | null; text: string }[]> {
+    let after = '0';
+    for (;;) {
+      const rows = (await this.manager.query(
+        // ORDER BY the bigint column, not the text alias: '10' < '9' would make the keyset pages overlap.
+        `SELECT id::text AS id, label, text FROM sensitive_record r WHERE dataset_id = $1 AND id <= $2 AND id > $3 ORDER BY r.id LIMIT $4`,
+        [datasetId, maxId, after, pageSize],
+      )) as { id: string; label: string | null; text: string }[];
+      if (rows.length === 0) return;
+      yield rows;
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1]!.id;
     }

@@ -22,7 +22,8 @@ export interface NewLedgerEntry {
 }
 
 /**
- * The part of a release's rho that a refund may give back: all of it but the noisy label count's.
+ * The part of a release's rho that a refund may give back: all of it but the noisy label count's
+ * and the private clustering's (both drawn from the records when the release is created).
  * A DP_COUNT release draws its noisy counts when it is created and shows them as `labelCounts` at
  * once, so that count is released (and paid for) whatever happens to the release afterwards;
  * refunding it would let create-and-cancel cycles average the noise away for free.
@@ -30,7 +31,10 @@ export interface NewLedgerEntry {
 export function refundableRho(release: { readonly rho: number; readonly cost: Record<string, unknown> }): number {
   const labelCount = release.cost.labelCount as { rho?: unknown } | null | undefined;
   const countRho = typeof labelCount?.rho === 'number' ? labelCount.rho : 0;
-  return Math.max(0, release.rho - countRho);
+  // CLUSTERED batching: the private k-means read every record when the release was created.
+  const clustering = release.cost.clustering as { rho?: unknown } | null | undefined;
+  const clusteringRho = typeof clustering?.rho === 'number' ? clustering.rho : 0;
+  return Math.max(0, release.rho - countRho - clusteringRho);
 }
 
 /**

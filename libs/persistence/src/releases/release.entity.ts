@@ -18,6 +18,31 @@ export type LabelAllocation =
   | { readonly mode: 'DP_COUNT'; readonly countSigma: number };
 
 /**
+ * How records are grouped into batches within each label (issue 19). RANDOM: by keyed hash, as
+ * always. CLUSTERED: each label's records are first clustered by private k-means on a public feature
+ * map (`recordFeatureVector` of libs/text-classifier, `dimension` long), `iterations` Lloyd steps
+ * with noise `sumSigma` on the per-cluster sums and `lloydCountSigma` on the counts; every record
+ * then goes to its nearest noisy centroid and, within the cluster, to a batch by keyed hash. The
+ * label's batches are split among its clusters by a DP count per label and cluster, with noise
+ * `countSigma` (the label allocation's when it is DP_COUNT). Absent in releases made before it
+ * existed: RANDOM.
+ */
+export type Batching =
+  | { readonly mode: 'RANDOM' }
+  | {
+      readonly mode: 'CLUSTERED';
+      readonly clusters: number;
+      readonly iterations: number;
+      readonly dimension: number;
+      /** The epsilon the owner gave the clustering, at the dataset's delta; the sigmas below are derived from it. */
+      readonly clusteringEpsilon: number;
+      readonly sumSigma: number;
+      readonly lloydCountSigma: number;
+      /** Noise of the final per-(label, cluster) counts. */
+      readonly countSigma: number;
+    };
+
+/**
  * The public parameters of a release besides its mechanism's (those are {@link ReleaseEntity.mechanism},
  * stored once), written by the gateway, read by the workers and shown to everyone who may see it.
  */
@@ -36,12 +61,14 @@ export interface ReleaseParameters {
   /** Labels generated; null for an unlabelled dataset. */
   readonly labels: readonly string[] | null;
   readonly labelAllocation: LabelAllocation | null;
+  /** Absent in releases made before batching existed: RANDOM. */
+  readonly batching?: Batching;
   readonly promptTemplate: string;
   readonly publicPromptTemplate: string;
 }
 export type BatchStatus = 'PENDING' | 'RUNNING' | 'DONE';
 
-/** One group of batches: all batches of one label (or of the whole unlabelled dataset). */
+/** One group of batches: all batches of one label (or of the whole unlabelled dataset), or of one cluster of a label (CLUSTERED batching). */
 export interface LabelPlanEntry {
   /** null for an unlabelled dataset. */
   readonly label: string | null;
@@ -51,6 +78,9 @@ export interface LabelPlanEntry {
   readonly offset: number;
   /** The DP-noised record count the batches were derived from (DP_COUNT allocation only). */
   readonly noisyCount?: number;
+  /** CLUSTERED batching: the cluster's index within its label and its noisy centroid (a DP output). */
+  readonly cluster?: number;
+  readonly centroid?: readonly number[];
 }
 
 /**

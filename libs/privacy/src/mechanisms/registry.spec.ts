@@ -23,12 +23,13 @@ const PRIVATE: MechanismParameters = {
 };
 
 describe('the production mechanism registry', () => {
-  it('holds private prediction, public-only and the non-private reference, each with its record partition and charge', () => {
-    expect(mechanismRegistry.names).toEqual(['private-prediction', 'public-only', 'non-private-reference']);
+  it('holds private prediction, public-only, the non-private reference and InvisibleInk, each with its record partition and charge', () => {
+    expect(mechanismRegistry.names).toEqual(['private-prediction', 'public-only', 'non-private-reference', 'invisible-ink']);
     expect(Object.values(MECHANISMS).map((m) => [m.name, m.partition, m.charged])).toEqual([
       ['private-prediction', 'keyed-hash', true],
       ['public-only', 'none', true],
       ['non-private-reference', 'even', false],
+      ['invisible-ink', 'keyed-hash', true],
     ]);
   });
 
@@ -62,7 +63,7 @@ describe('the production mechanism registry', () => {
   });
 
   it('refuses an unknown mechanism, a drafter on the non-private reference, and parameters of another mechanism', () => {
-    expect(() => mechanismRegistry.get('clustered')).toThrow(/^mechanism must be one of private-prediction, public-only, non-private-reference, got "clustered"/);
+    expect(() => mechanismRegistry.get('clustered')).toThrow(/^mechanism must be one of private-prediction, public-only, non-private-reference, invisible-ink, got "clustered"/);
     const withDrafter = { mechanism: 'non-private-reference', expectedBatchSize: 1, temperature: 1, publicTemperature: 1, privateTokenCap: 1, drafter: { threshold: 1, sigma: 1 } };
     expect(() => mechanismRegistry.parse(withDrafter)).toThrow(/^drafter /);
     expect(() => MECHANISMS['public-only'].parse(PRIVATE)).toThrow(/^mechanism must be 'public-only'/);

@@ -1,4 +1,5 @@
 import { type MechanismParametersBase, MechanismRegistry, type RegisteredMechanism } from './mechanism';
+import { invisibleInk } from './invisible-ink/invisible-ink.mechanism';
 import { nonPrivateReference } from './non-private-reference/non-private-reference.mechanism';
 import { privatePrediction } from './private-prediction/private-prediction.mechanism';
 import { publicOnly } from './public-only/public-only.mechanism';
@@ -11,6 +12,7 @@ export const MECHANISMS = {
   'private-prediction': privatePrediction,
   'public-only': publicOnly,
   'non-private-reference': nonPrivateReference,
+  'invisible-ink': invisibleInk,
 } as const;
 
 type ParametersOf<M> = M extends RegisteredMechanism<infer P extends MechanismParametersBase> ? P : never;
