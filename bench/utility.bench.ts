@@ -147,7 +147,7 @@ async function runMitMovies(args: Args, log: (message: string) => void, seed: nu
     outDir: args.flags.has('--no-report') ? null : resolve(args.values.get('--out') ?? join(root, 'docs', 'benchmarks')),
     epsilons,
     privateRecords: numberArg(args, '--private-records', 512, (v) => Number.isInteger(v) && v > 0),
-    batchSize: numberArg(args, '--batch-size', 16, (v) => Number.isInteger(v) && v > 0),
+    expectedBatchSize: numberArg(args, '--expected-batch-size', 16, (v) => Number.isInteger(v) && v > 0),
     clip: numberArg(args, '--clip', 2, (v) => v > 0),
     temperature: numberArg(args, '--temperature', 1, (v) => v > 0),
     delta: numberArg(args, '--delta', 1e-6, (v) => v > 0 && v < 1),

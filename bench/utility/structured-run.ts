@@ -12,7 +12,7 @@ export interface StructuredBenchOptions {
   readonly outDir: string | null;
   readonly epsilons: readonly number[];
   readonly privateRecords: number;
-  readonly batchSize: number;
+  readonly expectedBatchSize: number;
   readonly clip: number;
   readonly temperature: number;
   readonly delta: number;
@@ -48,7 +48,7 @@ const PUBLIC_PROMPT = 'Movie search:';
 /**
  * Runs the structured benchmark in-process on the engine (the same `generateExample` with a record
  * schema that the worker runs): a seeded sample of the train split is the private part, dealt into
- * batches of `batchSize`; each setting generates one record per batch. Scores against the test split.
+ * batches of `expectedBatchSize`; each setting generates one record per batch. Scores against the test split.
  */
 export async function runStructuredBenchmark(options: StructuredBenchOptions): Promise<SettingResult[]> {
   const train = loadTaggedFile(options.dataDir, 'train');
@@ -62,7 +62,7 @@ export async function runStructuredBenchmark(options: StructuredBenchOptions): P
   }
   const privatePart = shuffled.slice(0, options.privateRecords).map((query) => movieRecord(schema, query));
   const heldOut = test.map((query) => movieRecord(schema, query));
-  const batchCount = Math.max(1, Math.floor(privatePart.length / options.batchSize));
+  const batchCount = Math.max(1, Math.floor(privatePart.length / options.expectedBatchSize));
   const batches = Array.from({ length: batchCount }, (_, b) => privatePart.filter((_, i) => i % batchCount === b));
   const model = await loadModel(options.modelDir, { threads: options.threads });
   const maxNewTokens = model.recordTokenBound(schema);
@@ -81,7 +81,7 @@ export async function runStructuredBenchmark(options: StructuredBenchOptions): P
       const drafter = setting.drafter ? options.drafter : null;
       let cap = 10_000;
       if (setting.epsilon !== null) {
-        cap = planRelease({ clip: options.clip, expectedBatchSize: options.batchSize, temperature: options.temperature, ...(drafter ? { svtSigma: drafter.sigma } : {}) }, { epsilon: setting.epsilon, delta: options.delta }).privateTokenCap;
+        cap = planRelease({ clip: options.clip, expectedBatchSize: options.expectedBatchSize, temperature: options.temperature, ...(drafter ? { svtSigma: drafter.sigma } : {}) }, { epsilon: setting.epsilon, delta: options.delta }).privateTokenCap;
         if (cap < 1) {
           options.log(`${setting.name}: the budget allows no private token (r = 0); skipped`);
           continue;
@@ -95,9 +95,9 @@ export async function runStructuredBenchmark(options: StructuredBenchOptions): P
       let tokens = 0;
       const started = performance.now();
       for (const [index, batch] of batches.entries()) {
-        const sampling = { expectedBatchSize: options.batchSize, temperature: options.temperature, publicTemperature: 1, topK: options.topK, maxNewTokens };
+        const sampling = { expectedBatchSize: options.expectedBatchSize, temperature: options.temperature, publicTemperature: 1, topK: options.topK, maxNewTokens };
         const params: ExampleParams = setting.publicOnly
-          ? { mechanism: 'public-only', expectedBatchSize: options.batchSize, publicTemperature: 1, privateTokenCap: 0, maxNewTokens }
+          ? { mechanism: 'public-only', expectedBatchSize: options.expectedBatchSize, publicTemperature: 1, privateTokenCap: 0, maxNewTokens }
           : setting.nonPrivate
             ? { mechanism: 'non-private-reference', ...sampling, privateTokenCap: cap }
             : { mechanism: 'private-prediction', ...sampling, clip: options.clip, drafter, privateTokenCap: cap };
@@ -164,7 +164,7 @@ function report(options: StructuredBenchOptions, schema: RecordSchema, privateCo
     '',
     '`npm run bench:utility -- --task mit-movies` (in-process on the engine: the same `generateExample` with a record schema that the worker runs for a structured release; the gateway and worker path is covered by `test/releases-structured.e2e-spec.ts`).',
     '',
-    `Private part: ${privateCount} queries of the train split (seed ${options.seed}), dealt into ${batchCount} batches of s = ${options.batchSize}; one synthetic record per batch and setting. Held out: the ${heldOutCount} queries of the test split. Model: ${relative(process.cwd(), options.modelDir) || '.'}. c = ${options.clip}, tau = ${options.temperature}, tau_pub = 1, top-k ${options.topK} (not in the public-only mechanism, which has none), delta = ${options.delta}; drafter theta = ${options.drafter.threshold}, sigma = ${options.drafter.sigma}. The private-token cap r follows from epsilon (tight conversion); a record still open at r is finished by public steps.`,
+    `Private part: ${privateCount} queries of the train split (seed ${options.seed}), dealt into ${batchCount} batches of s = ${options.expectedBatchSize}; one synthetic record per batch and setting. Held out: the ${heldOutCount} queries of the test split. Model: ${relative(process.cwd(), options.modelDir) || '.'}. c = ${options.clip}, tau = ${options.temperature}, tau_pub = 1, top-k ${options.topK} (not in the public-only mechanism, which has none), delta = ${options.delta}; drafter theta = ${options.drafter.threshold}, sigma = ${options.drafter.sigma}. The private-token cap r follows from epsilon (tight conversion); a record still open at r is finished by public steps.`,
     '',
     'Schema (public metadata): ' + '`' + JSON.stringify(schema) + '`',
     '',

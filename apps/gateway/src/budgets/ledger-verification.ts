@@ -1,5 +1,4 @@
-import { epsilonFromRho, PrivacyError, releaseCostFromJson } from '@synthgate/privacy';
-import { clusteringRho } from '../releases/release-clustering';
+import { dpKMeansRho, epsilonFromRho, PrivacyError, releaseCostFromJson } from '@synthgate/privacy';
 import { type Batching, GENESIS_HASH, type LedgerEntryEntity, ledgerEntryHash, type LedgerHeadEntity, ledgerHeadProblem, type LedgerReleaseView, refundableRho } from '@synthgate/persistence';
 
 export interface LedgerVerificationResult {
@@ -42,7 +41,8 @@ function costProblem(entry: LedgerEntryEntity): string | null {
     if (batching?.mode !== 'CLUSTERED') return 'records a clustering cost but no CLUSTERED batching';
     let recomputed: number;
     try {
-      recomputed = clusteringRho(batching);
+      // libs/privacy's rho of the private k-means, straight from the stored parameters (as the release priced it).
+      recomputed = dpKMeansRho({ clusters: batching.clusters, iterations: batching.iterations, dimension: batching.dimension, sumSigma: batching.sumSigma, countSigma: batching.lloydCountSigma });
     } catch (error) {
       return `records clustering parameters that do not price (${error instanceof PrivacyError ? error.message : String(error)})`;
     }
