@@ -3,7 +3,7 @@
  */
 import { Client } from 'pg';
 import { gaussianCountRho } from '@synthgate/privacy';
-import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
+import { createDataset, createOrganization, importRecords, readLedger, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
 import { startTestWorker, waitForRelease } from './setup/worker';
@@ -57,14 +57,7 @@ describe('release secrets and refunds', () => {
     return createRelease;
   }
 
-  async function ledger(): Promise<{ spentRho: number; nodes: { kind: string; releaseId: string; rho: number }[]; ok: boolean }> {
-    const { dataset } = await gateway.data<{ dataset: { budget: { spentRho: number; ledger: { nodes: { kind: string; releaseId: string; rho: number }[] }; verification: { ok: boolean } } } }>(
-      acme.users.COMPLIANCE.token,
-      'query($id: ID!) { dataset(id: $id) { budget { spentRho ledger(first: 100) { nodes { kind releaseId rho } } verification { ok } } } }',
-      { id: datasetId },
-    );
-    return { spentRho: dataset.budget.spentRho, nodes: dataset.budget.ledger.nodes, ok: dataset.budget.verification.ok };
-  }
+  const ledger = () => readLedger(gateway, acme.users.COMPLIANCE, datasetId);
 
   it('keeps the seed and the partition key while a release is queued, and erases both when it is cancelled', async () => {
     const release = await create();

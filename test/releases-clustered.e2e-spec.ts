@@ -4,7 +4,7 @@
 import { loadConfig } from '@synthgate/config';
 import { connectDatabase, loadLedgerKey } from '@synthgate/persistence';
 import { dpKMeansRho, gaussianCountRho } from '@synthgate/privacy';
-import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
+import { createDataset, createOrganization, importRecords, readLedger, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
 import { startTestWorker, waitForRelease } from './setup/worker';
@@ -46,14 +46,7 @@ describe('CLUSTERED batching', () => {
   const COST = 'cost { rho epsilon tokensRho labelCountRho clusteringRho privateTokenCap }';
   type Cost = { rho: number; epsilon: number; tokensRho: number; labelCountRho: number; clusteringRho: number; privateTokenCap: number };
 
-  async function ledger(): Promise<{ spentRho: number; nodes: { kind: string; releaseId: string; rho: number }[]; ok: boolean }> {
-    const { dataset } = await gateway.data<{ dataset: { budget: { spentRho: number; ledger: { nodes: { kind: string; releaseId: string; rho: number }[] }; verification: { ok: boolean } } } }>(
-      acme.users.COMPLIANCE.token,
-      'query($id: ID!) { dataset(id: $id) { budget { spentRho ledger(first: 100) { nodes { kind releaseId rho } } verification { ok } } } }',
-      { id: datasetId },
-    );
-    return { spentRho: dataset.budget.spentRho, nodes: dataset.budget.ledger.nodes, ok: dataset.budget.verification.ok };
-  }
+  const ledger = () => readLedger(gateway, acme.users.COMPLIANCE, datasetId);
 
   it('refuses bad batching input naming the field, and debits nothing', async () => {
     const cases: [Record<string, unknown>, string][] = [

@@ -99,3 +99,19 @@ export async function importRecords(
   });
   return { status: response.status, body: (await response.json()) as ImportResponse['body'] };
 }
+
+/** A dataset's ledger as compliance reads it: spent rho, the entries, and whether it verifies. */
+export interface LedgerView {
+  readonly spentRho: number;
+  readonly nodes: { kind: string; releaseId: string; rho: number }[];
+  readonly ok: boolean;
+}
+
+export async function readLedger(gateway: ApiClient, compliance: TestUser, datasetId: string): Promise<LedgerView> {
+  const { dataset } = await gateway.data<{ dataset: { budget: { spentRho: number; ledger: { nodes: LedgerView['nodes'] }; verification: { ok: boolean } } } }>(
+    compliance.token,
+    'query($id: ID!) { dataset(id: $id) { budget { spentRho ledger(first: 100) { nodes { kind releaseId rho } } verification { ok } } } }',
+    { id: datasetId },
+  );
+  return { spentRho: dataset.budget.spentRho, nodes: dataset.budget.ledger.nodes, ok: dataset.budget.verification.ok };
+}

@@ -1,5 +1,5 @@
 import { type Conversion, type TokenCostParameters, epsilonFromRho, rhoForEpsilon, rhoPerPrivateToken } from './accountant';
-import { type MechanismReleaseCost, mechanismReleaseCostFromJson } from './mechanisms/mechanism-cost';
+import { type MechanismReleaseCost, mechanismReleaseCostFromJson, type TokenCapCost } from './mechanisms/mechanism-cost';
 import { PrivacyError, requireDelta, requireEpsilon, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
 
 /*
@@ -21,7 +21,7 @@ export interface PrivacyBudget {
  * release alone at `delta` under `conversion`, for display: a dataset's spent epsilon is always
  * recomputed from its total rho.
  */
-export interface ReleaseCost {
+export interface ReleaseCost extends TokenCapCost {
   /** Format version of this object. */
   readonly version: 1;
   /** Which mechanism the parameters belong to. */
@@ -32,14 +32,6 @@ export interface ReleaseCost {
    * parameters are stored once with the release.
    */
   readonly parameters: TokenCostParameters & { readonly svtSigma: number | null };
-  /** `r`, the cap on private tokens per synthetic example. */
-  readonly privateTokenCap: number;
-  readonly rhoPerPrivateToken: number;
-  /** `privateTokenCap * rhoPerPrivateToken`. */
-  readonly rho: number;
-  readonly epsilon: number;
-  readonly delta: number;
-  readonly conversion: Conversion;
 }
 
 /** Options of the planner. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { GenerationError } from '../generation.errors';
-import { type DecoderVariant } from '../model/llama-architecture';
+import { type DecoderVariant, type LlamaArchitecture } from '../model/llama-architecture';
 import { type WeightStorage } from '../model/weight-storage';
 import { chatTemplateOf, specialTokenOf } from '../tokenizer/chat-template';
 import { MODEL_FILES, modelFingerprint, type ModelFileEntry, type ModelManifest, readManifest } from './model-folder';
@@ -39,16 +39,7 @@ export interface ModelConfigJson {
 }
 
 /** The decoder's shape as config.json declares it. */
-export interface ModelShape {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly tiedEmbeddings: boolean;
-}
+export type ModelShape = Pick<LlamaArchitecture, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'tiedEmbeddings'>;
 
 /** Everything a model folder says about itself, read without loading its graph. */
 export interface ModelFolderDescription {

@@ -56,22 +56,11 @@ export interface LlamaGraphOptions {
  * The decoder's shape, everything the graph needs besides its weights (from a
  * {@link LlamaArchitecture}, or read back from a graph this builder wrote).
  */
-export interface DecoderShape extends DecoderVariant {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly maxPositions: number;
-  readonly rmsNormEps: number;
-  readonly attentionBias: boolean;
-  /** Per-head RMSNorm of queries and keys (Qwen3); see {@link LlamaArchitecture.qkNorm}. */
-  readonly qkNorm?: boolean;
-  /** The head reads the embedding (no `lm_head.weight_t` initializer). */
-  readonly tiedHead: boolean;
-}
+export type DecoderShape = DecoderVariant &
+  Pick<LlamaArchitecture, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'maxPositions' | 'rmsNormEps' | 'attentionBias' | 'qkNorm'> & {
+    /** The head reads the embedding (no `lm_head.weight_t` initializer). */
+    readonly tiedHead: boolean;
+  };
 
 /**
  * Supplies a named float initializer of `dims` and returns its name: computed by `compute` when

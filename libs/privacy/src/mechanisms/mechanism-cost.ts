@@ -10,11 +10,15 @@ import { mechanismRegistry } from './registry';
  * prediction keeps format 1 (`ReleaseCost`, release-planner.ts), so costs stored before stay
  * byte for byte what they were; a second charged mechanism stores this one.
  */
-export interface MechanismReleaseCost {
+export interface MechanismReleaseCost extends TokenCapCost {
   readonly version: 2;
   readonly mechanism: string;
   readonly parameters: MechanismParametersBase;
-  /** `r`, from the parameters. */
+}
+
+/** What every stored release cost holds: `r` private tokens at a rho each, and its epsilon. */
+export interface TokenCapCost {
+  /** `r`, the cap on private tokens per synthetic example. */
   readonly privateTokenCap: number;
   readonly rhoPerPrivateToken: number;
   /** `privateTokenCap * rhoPerPrivateToken`. */
