@@ -74,3 +74,19 @@ export function randomRows(rng: Rng, rows: number, vocabSize: number): Float32Ar
   for (let i = 0; i < rows; i++) fillRow(rng, out, i * vocabSize, vocabSize, randomKind(rng));
   return out;
 }
+
+/**
+ * The largest relative error `|ours - reference| / (1 + |reference|)` of a distribution's
+ * log-probabilities against a reference, after checking that both exclude exactly the same tokens
+ * (-Infinity); throws naming the first token where they differ.
+ */
+export function worstLogProbabilityError(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
+  let worst = 0;
+  for (let y = 0; y < reference.length; y++) {
+    const r = reference[y]!;
+    const o = ours[y]!;
+    if ((r === -Infinity) !== (o === -Infinity)) throw new Error(`token ${y}: log-probability ${o} against the reference's ${r}`);
+    if (r !== -Infinity) worst = Math.max(worst, Math.abs(o - r) / (1 + Math.abs(r)));
+  }
+  return worst;
+}
