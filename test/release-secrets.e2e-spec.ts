@@ -3,7 +3,7 @@
  */
 import { Client } from 'pg';
 import { gaussianCountRho } from '@synthgate/privacy';
-import { createDataset, createOrganization, importRecords, readLedger, type TestOrganization } from './setup/factories';
+import { createOrganization, datasetWithRecords, readLedger, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
 import { startTestWorker, waitForRelease } from './setup/worker';
@@ -21,9 +21,8 @@ describe('release secrets and refunds', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
     acme = await createOrganization(gateway);
-    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 })).id;
-    const lines = Array.from({ length: 40 }, (_, i) => `"ticket ${i} about the printer",${i % 2 ? 'billing' : 'hardware'}`);
-    expect((await importRecords(gateway, acme.users.DATA_OWNER.token, datasetId, `text,label\n${lines.join('\n')}\n`)).body.imported).toBe(40);
+    const rows = Array.from({ length: 40 }, (_, i) => [`ticket ${i} about the printer`, i % 2 ? 'billing' : 'hardware'] as const);
+    datasetId = (await datasetWithRecords(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 }, rows)).id;
   });
   afterAll(() => gateway.close());
 

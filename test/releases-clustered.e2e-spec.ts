@@ -4,7 +4,7 @@
 import { loadConfig } from '@synthgate/config';
 import { connectDatabase, loadLedgerKey } from '@synthgate/persistence';
 import { dpKMeansRho, gaussianCountRho } from '@synthgate/privacy';
-import { createDataset, createOrganization, importRecords, readLedger, type TestOrganization } from './setup/factories';
+import { createOrganization, datasetWithRecords, readLedger, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
 import { startTestWorker, waitForRelease } from './setup/worker';
@@ -23,10 +23,9 @@ describe('CLUSTERED batching', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
     acme = await createOrganization(gateway);
-    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 })).id;
     const topics = ['the printer jams on page two', 'my invoice shows a double charge', 'the screen flickers after boot', 'refund for the cancelled plan'];
-    const lines = Array.from({ length: 80 }, (_, i) => `"${topics[i % 4]} (ticket ${i})",${i % 2 ? 'billing' : 'hardware'}`);
-    expect((await importRecords(gateway, acme.users.DATA_OWNER.token, datasetId, `text,label\n${lines.join('\n')}\n`)).body.imported).toBe(80);
+    const rows = Array.from({ length: 80 }, (_, i) => [`${topics[i % 4]} (ticket ${i})`, i % 2 ? 'billing' : 'hardware'] as const);
+    datasetId = (await datasetWithRecords(gateway, acme.users.DATA_OWNER, { epsilon: 50, delta: 1e-6 }, rows)).id;
   });
   afterAll(() => gateway.close());
 

@@ -1,4 +1,4 @@
-import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
+import { createOrganization, datasetWithRecords, type TestOrganization } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
 
@@ -16,9 +16,8 @@ describe('DP_COUNT batch allocation bounds', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ MODELS_DIR: createTestModelsDir(), DEFAULT_MODEL: 'tiny' });
     acme = await createOrganization(gateway);
-    datasetId = (await createDataset(gateway, acme.users.DATA_OWNER, { epsilon: 200, delta: 1e-3 })).id;
-    const rows = Array.from({ length: 10 }, (_, i) => `record ${i},${i < 7 ? 'billing' : 'hardware'}`);
-    await importRecords(gateway, acme.users.DATA_OWNER.token, datasetId, `text,label\n${rows.join('\n')}\n`);
+    const rows = Array.from({ length: 10 }, (_, i) => [`record ${i}`, i < 7 ? 'billing' : 'hardware'] as const);
+    datasetId = (await datasetWithRecords(gateway, acme.users.DATA_OWNER, { epsilon: 200, delta: 1e-3 }, rows)).id;
   });
   afterAll(() => gateway.close());
 

@@ -100,6 +100,19 @@ export async function importRecords(
   return { status: response.status, body: (await response.json()) as ImportResponse['body'] };
 }
 
+/** A text-and-label CSV of `[text, label]` rows, text quoted. */
+export function labelledCsv(rows: readonly (readonly [string, string])[]): string {
+  return `text,label\n${rows.map(([text, label]) => `"${text.replaceAll('"', '""')}",${label}`).join('\n')}\n`;
+}
+
+/** A labelled dataset holding `rows`; fails unless every row is imported. */
+export async function datasetWithRecords(gateway: ApiClient, owner: TestUser, options: DatasetOptions, rows: readonly (readonly [string, string])[]): Promise<{ id: string }> {
+  const dataset = await createDataset(gateway, owner, options);
+  const response = await importRecords(gateway, owner.token, dataset.id, labelledCsv(rows));
+  if (response.body.imported !== rows.length) throw new Error(`import of ${rows.length} records answered ${response.status}: ${JSON.stringify(response.body)}`);
+  return dataset;
+}
+
 /** A dataset's ledger as compliance reads it: spent rho, the entries, and whether it verifies. */
 export interface LedgerView {
   readonly spentRho: number;
