@@ -1,9 +1,9 @@
 /**
  * @jest-environment ./libs/generation/src/testing/ort-test-environment.ts
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadModel } from '@synthgate/generation';
 import { Command, CommanderError } from 'commander';
 import { TINY_VOCAB_SIZE, writeTinyLlamaGguf } from '../../../libs/generation/src/testing/model-files';
@@ -89,6 +89,28 @@ describe('synthgate model generate', () => {
     const unknown = await run(['model', 'generate', '--model', 'ghost', '--prompt', 'x', '--models-dir', models]);
     expect(unknown.error?.message).toMatch(/model ghost not found.*synthgate model import/);
     expect((await run(['model', 'generate', '--model', 'tiny', '--prompt', 'x', '--max-tokens', '0', '--models-dir', models])).err).toMatch(/--max-tokens.*whole number >= 1/);
+  });
+});
+
+// The fallback is only observable where onnxruntime-node's CUDA provider is not installed (the
+// default here: .npmrc skips its download).
+const CUDA_PROVIDER = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+const itWithoutCuda = existsSync(CUDA_PROVIDER) ? (console.log('skipped: the CUDA provider is installed'), it.skip) : it;
+
+describe('synthgate model provider', () => {
+  it('reports the provider that ran the kernels of one forward pass', async () => {
+    const { out, exitCode } = await run(['model', 'provider', '--model', 'tiny', '--execution-provider', 'cpu', '--models-dir', models]);
+    expect(exitCode).toBe(0);
+    expect(out).toMatch(/^requested {3}cpu\nrunning on {2}cpu\nkernels {5}CPUExecutionProvider (\d+) of \1\n$/);
+  });
+
+  itWithoutCuda('says in one line why cuda is not used, and exits 3', async () => {
+    const { out, err, exitCode } = await run(['model', 'provider', '--model', 'tiny', '--models-dir', models]);
+    expect(exitCode).toBe(3);
+    expect(out).toMatch(/^requested {3}cuda\nrunning on {2}cpu\nwhy {9}CUDA execution provider not available: onnxruntime-node's CUDA binaries are not installed \([^\n]*\)\nkernels {5}CPUExecutionProvider \d+ of \d+\n$/);
+    expect(err).toBe('synthgate: the model runs on cpu, not cuda\n');
+    const json = await run(['model', 'provider', '--model', 'tiny', '--models-dir', models, '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ requested: 'cuda', provider: 'cpu', fallback: expect.stringMatching(/^CUDA execution provider not available: /), kernels: { CPUExecutionProvider: expect.any(Number) } });
   });
 });
 

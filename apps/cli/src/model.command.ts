@@ -6,6 +6,8 @@ import {
   describeModelFolder,
   importModel,
   loadModel,
+  MODEL_FILES,
+  probeExecutionProvider,
   readModelCard,
   releaseMemoryBytes,
   renderChat,
@@ -58,10 +60,11 @@ function chatPrompt(folder: string, prompt: string, system: string | undefined):
 }
 
 /**
- * `synthgate model import|generate|list`: model folders (DESIGN.md section 6) on the command line.
+ * `synthgate model import|generate|provider|list`: model folders (DESIGN.md section 6) on the command line.
  * `import` turns a GGUF file, a Hugging Face folder or an exported ONNX folder into
  * `<models-dir>/<name>/`; `generate` decodes one prompt with the KV-cached engine (non-private: a
- * smoke test of a model, never run on sensitive data) and prints the text alone.
+ * smoke test of a model, never run on sensitive data) and prints the text alone; `provider`
+ * reports which execution provider runs a model's kernels (checks a CUDA install, docs/gpu.md).
  */
 export function registerModelCommands(program: Command, output: ModelCommandOutput = stdout): void {
   const model = program.command('model').description('import, inspect and try language models');
@@ -123,6 +126,35 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
       } finally {
         await loaded.release();
       }
+    });
+
+  model
+    .command('provider')
+    .description('open a model as the worker would and report which ONNX Runtime execution provider runs its kernels (exit code 3 when it is not the one asked for)')
+    .option('--model <name>', 'model name under the models directory, or a model folder', 'default')
+    .addOption(new Option('--execution-provider <name>', 'the provider to ask for, as GENERATION_EXECUTION_PROVIDER').choices(['cpu', 'cuda']).default('cuda'))
+    .option('--threads <n>', 'ONNX Runtime threads', wholeNumber(1), 1)
+    .option('--models-dir <dir>', 'models directory', 'models')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: { model: string; executionProvider: 'cpu' | 'cuda'; threads: number; modelsDir: string; json?: boolean }, command: Command) => {
+      const folder = modelFolder(flags.model, flags.modelsDir);
+      const report = await probeExecutionProvider(join(folder, MODEL_FILES.onnx), { executionProvider: flags.executionProvider, threads: flags.threads });
+      if (flags.json) output.writeOut(`${JSON.stringify(report)}\n`);
+      else {
+        const total = Object.values(report.kernels).reduce((sum, n) => sum + n, 0);
+        const kernels = Object.entries(report.kernels)
+          .sort((a, b) => b[1] - a[1])
+          .map(([provider, n]) => `${provider} ${n} of ${total}`);
+        output.writeOut(
+          [
+            `requested   ${report.requested}`,
+            `running on  ${report.provider}`,
+            ...(report.fallback ? [`why         ${report.fallback}`] : []),
+            `kernels     ${kernels.join(', ') || 'none profiled'}`,
+          ].join('\n') + '\n',
+        );
+      }
+      if (report.provider !== report.requested) command.error(`synthgate: the model runs on ${report.provider}, not ${report.requested}`, { exitCode: 3, code: 'synthgate.provider' });
     });
 
   model

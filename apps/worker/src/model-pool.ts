@@ -19,9 +19,11 @@ export class ModelPool implements OnApplicationShutdown {
         executionProvider: this.config.generation.executionProvider,
         kvCacheLimitBytes: this.config.generation.kvCacheLimitBytes,
       });
+      // One line per loaded model naming where it runs; after a CUDA fallback, one warning that says why.
       void model.then(
         (loaded) => {
-          if (loaded.providerFallback) this.logger.warn(`GENERATION_EXECUTION_PROVIDER=cuda, but CUDA is unavailable: model ${name} runs on the CPU (${loaded.providerFallback})`);
+          if (loaded.providerFallback) this.logger.warn(`model ${name} runs on the CPU, not on cuda as GENERATION_EXECUTION_PROVIDER asks: ${loaded.providerFallback}`);
+          else this.logger.log(`model ${name} runs on ${loaded.executionProvider}`);
         },
         () => undefined,
       );

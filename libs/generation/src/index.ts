@@ -47,6 +47,9 @@ export {
 export { DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 export { type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
 export { type ExecutionProvider } from './runtime/onnx-decoder';
+export { cudaProviderProblem, cudaUnavailableMessage } from './runtime/execution-provider';
+export { type DecodeStepTraffic, decodeStepHostTraffic, type HostTrafficShape } from './runtime/host-traffic';
+export { probeExecutionProvider, type ProviderReport } from './runtime/provider-probe';
 // Everything ORT-free (model folders, cards, prompt and chat templates) is also exported here.
 export * from './catalog';
 export { AUTO_INT4_PARAMETERS, chooseWeightStorage, importModel, type ImportModelOptions, type ImportModelResult } from './import/model-import';

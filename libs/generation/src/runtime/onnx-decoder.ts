@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { GenerationError } from '../generation.errors';
 import { inPlaceVariantOf } from '../model/in-place-decoder';
 import { type CacheLayout, DECODER_IO } from '../model/llama-graph.builder';
+import { cudaProviderProblem, cudaUnavailableMessage } from './execution-provider';
 
 /** Where ONNX Runtime runs the graph. `cuda` needs onnxruntime-node's CUDA binaries installed. */
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -16,7 +17,8 @@ export interface DecoderSessionOptions {
   /**
    * When `cuda` cannot be opened (onnxruntime-node's CUDA binaries, CUDA or a device missing), run
    * on the CPU instead and report why in {@link OnnxDecoder.providerFallback} (default true);
-   * false refuses with `EXECUTION_PROVIDER_UNAVAILABLE`.
+   * false refuses with `EXECUTION_PROVIDER_UNAVAILABLE`. Either way the reason is one line that
+   * starts `CUDA execution provider not available:`.
    */
   readonly cpuFallback?: boolean;
   /**
@@ -118,7 +120,7 @@ export class OnnxDecoder {
     readonly signature: DecoderSignature,
     /** Where the session runs: `cpu` when `cuda` was asked for but could not be opened. */
     readonly executionProvider: ExecutionProvider,
-    /** Why `cuda` was asked for and the session runs on `cpu`; null otherwise. */
+    /** Why `cuda` was asked for and the session runs on `cpu` (one line, `CUDA execution provider not available: ...`); null otherwise. */
     readonly providerFallback: string | null,
   ) {
     this.pastShape = [0, signature.numKvHeads, 0, signature.headDim];
@@ -154,18 +156,29 @@ export class OnnxDecoder {
         );
       }
     };
-    let session: ort.InferenceSession;
+    let session: ort.InferenceSession | null = null;
     let provider = options.executionProvider;
     let fallback: string | null = null;
-    try {
-      session = await open(provider);
-    } catch (error) {
-      // CUDA asked for but its binaries (or a device) missing: run on the CPU, and say why once.
-      if (provider !== 'cuda' || options.cpuFallback === false || !(error instanceof GenerationError)) throw error;
-      fallback = error.message;
-      provider = 'cpu';
-      session = await open(provider);
+    if (provider === 'cuda') {
+      // Without the provider library ORT would print its own error lines before failing: check first.
+      const problem = cudaProviderProblem();
+      let reason: string | null = problem;
+      if (!problem) {
+        try {
+          session = await open('cuda');
+        } catch (error) {
+          if (!(error instanceof GenerationError)) throw error;
+          reason = error.message;
+        }
+      }
+      if (reason !== null) {
+        // CUDA asked for but unusable here: run on the CPU and say why, in one line, once.
+        fallback = cudaUnavailableMessage(reason);
+        if (options.cpuFallback === false) throw new GenerationError('EXECUTION_PROVIDER_UNAVAILABLE', fallback);
+        provider = 'cpu';
+      }
     }
+    session ??= await open(provider);
     try {
       return new OnnxDecoder(session, inspectSignature(modelPath, session), provider, fallback);
     } catch (error) {
