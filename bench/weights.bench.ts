@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { buildLlamaOnnx, DECODER_IO, type LlamaArchitecture, type LlamaWeights, WEIGHT_STORAGES, type WeightStorage } from '@synthgate/generation';
+import { buildLlamaOnnx, DECODER_IO, type LlamaArchitecture, WEIGHT_STORAGES, type WeightStorage } from '@synthgate/generation';
+import { randomWeights } from './random-llama';
 
 const ROOT = resolve(__dirname, '..', '..');
 const PAST = 64;
@@ -78,41 +79,6 @@ const TINYLLAMA_LAYER: LlamaArchitecture = {
   eosTokenIds: [2],
   padTokenId: null,
 };
-
-/** Seeded uniform weights scaled like an initialised network (logits O(1)). */
-function randomWeights(arch: LlamaArchitecture): LlamaWeights {
-  let state = 12345;
-  const next = (): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state / 4294967296;
-  };
-  const matrix = (rows: number, cols: number): Float32Array => {
-    const bound = Math.sqrt(3 / cols);
-    const out = new Float32Array(rows * cols);
-    for (let i = 0; i < out.length; i += 1) out[i] = (2 * next() - 1) * bound;
-    return out;
-  };
-  const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
-  const d = arch.hiddenSize;
-  const q = arch.numHeads * arch.headDim;
-  const kv = arch.numKvHeads * arch.headDim;
-  return {
-    tokenEmbedding: matrix(arch.vocabSize, d),
-    layers: Array.from({ length: arch.numLayers }, () => ({
-      attentionNorm: ones(d),
-      query: matrix(q, d),
-      key: matrix(kv, d),
-      value: matrix(kv, d),
-      output: matrix(d, q),
-      mlpNorm: ones(d),
-      gate: matrix(arch.intermediateSize, d),
-      up: matrix(arch.intermediateSize, d),
-      down: matrix(d, arch.intermediateSize),
-    })),
-    finalNorm: ones(d),
-    outputHead: arch.tiedEmbeddings ? null : matrix(arch.vocabSize, d),
-  };
-}
 
 /** Runs in the child: load the graph, measure memory growth and step time. */
 async function child(modelPath: string, arch: LlamaArchitecture, steps: number): Promise<void> {

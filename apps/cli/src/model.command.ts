@@ -15,7 +15,7 @@ import {
   type WeightStorage,
 } from '@synthgate/generation';
 import { CryptoRng, SeededRng } from '@synthgate/privacy';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 /** Where the model commands write their results (stdout by default; tests capture it). */
 export interface ModelCommandOutput {
@@ -136,7 +136,7 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
     .option('--threads <n>', 'ONNX Runtime threads', wholeNumber(1), 1)
     .option('--models-dir <dir>', 'models directory', 'models')
     .option('--json', 'print one JSON object')
-    .action(async (flags: { model: string; executionProvider: 'cpu' | 'cuda'; threads: number; modelsDir: string; json?: boolean }, command: Command) => {
+    .action(async (flags: { model: string; executionProvider: 'cpu' | 'cuda'; threads: number; modelsDir: string; json?: boolean }) => {
       const folder = modelFolder(flags.model, flags.modelsDir);
       const report = await probeExecutionProvider(join(folder, MODEL_FILES.onnx), { executionProvider: flags.executionProvider, threads: flags.threads });
       if (flags.json) output.writeOut(`${JSON.stringify(report)}\n`);
@@ -154,7 +154,8 @@ export function registerModelCommands(program: Command, output: ModelCommandOutp
           ].join('\n') + '\n',
         );
       }
-      if (report.provider !== report.requested) command.error(`synthgate: the model runs on ${report.provider}, not ${report.requested}`, { exitCode: 3, code: 'synthgate.provider' });
+      // The report above already says why; the exit code is for scripts.
+      if (report.provider !== report.requested) throw new CommanderError(3, 'synthgate.provider', `the model runs on ${report.provider}, not ${report.requested}`);
     });
 
   model
