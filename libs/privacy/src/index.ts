@@ -35,8 +35,23 @@ export {
   selectTopK,
   softmaxWeights,
   sparseVectorStatistic,
+  sparseVectorStatisticFromSum,
 } from './token-mechanism';
-export { type TokenDecision, type TokenSampler } from './token-sampler';
+export {
+  type AggregatedStep,
+  type AggregationNode,
+  type AggregationOutputName,
+  type AggregationParameterName,
+  type AggregationRequest,
+  type AggregationSpec,
+  aggregationParameters,
+  clipAggregatesInFloat32,
+  evaluateAggregation,
+  FLOAT32_MAX,
+  float32ClipBound,
+  TOKEN_AGGREGATION,
+} from './token-aggregation';
+export { type AggregatingTokenSampler, type TokenDecision, type TokenSampler, aggregationOf, takesAggregatedSteps } from './token-sampler';
 export { TokenCandidates } from './token-candidates';
 export { type TokenMechanismParams, PrivateTokenSampler } from './mechanisms/private-prediction/private-token-sampler';
 export { NonPrivateReferenceSampler } from './mechanisms/non-private-reference/non-private-reference.sampler';
