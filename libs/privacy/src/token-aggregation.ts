@@ -18,9 +18,9 @@ import { PrivacyError } from './privacy.errors';
  * NaN acts as -Infinity and +-Infinity as +-FLT_MAX (`finite`), before the maximum.
  *
  * Why this keeps the privacy argument exact (libs/privacy/README.md, "Aggregation inside the
- * graph"): every row's clipped term lies in [-c32, c32] for every input, and every such term is an
- * integer multiple of `ulp(c32) / 2` below `2^25` of them, so float64 sums of fewer than 2^28 rows
- * are exact in any order: the aggregate is exactly the sum of the rows' terms, whatever order
+ * graph", with the proof): every row's clipped term lies in [-c32, c32] for every input, and every
+ * such term is an integer multiple of `ulp(c32) / 2` below `2^25` of them, so float64 sums of fewer
+ * than 2^28 rows are exact in any order: the aggregate is exactly the sum of the rows' terms, whatever order
  * the graph (or the engine, adding row chunks) sums them in. Each softmax term is a non-negative
  * vector of mass 1 within `V 2^-52`, so the statistic's sensitivity is `1/s` as before.
  */
