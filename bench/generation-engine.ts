@@ -246,3 +246,98 @@ export async function measureEngine(
     profile,
   };
 }
+
+/** Per-step figures of one aggregation path in {@link measureAggregationPair}. */
+interface PathTimes {
+  wall: number[];
+  ort: number[];
+  mechanism: number[];
+}
+
+/**
+ * The two aggregation paths of the production layout (private rows in one batch, the public row in
+ * its own, drafter on) measured in one process, step by step in turn, so machine load falls on both
+ * alike: `per-row` on the graph without aggregation, `in-graph` on the graph with it. Returns one
+ * row each (no profile: measureEngine's separate rows carry it).
+ */
+export async function measureAggregationPair(
+  modelPath: string,
+  shape: EngineShape,
+  options: { label: string; rows: number; promptTokens: number; steps: number; threads: number },
+): Promise<EngineRow[]> {
+  const prompts = Array.from({ length: options.rows }, (_, r) => Array.from({ length: options.promptTokens }, (_, j) => 3 + ((r * 131 + j * 17) % (shape.vocabSize - 3))));
+  const privateCount = options.rows - 1;
+  const warm = 3;
+  const paths = await Promise.all(
+    (['per-row', 'in-graph'] as const).map(async (aggregation) => {
+      const decoder = await OnnxDecoder.load(modelPath, { threads: options.threads, executionProvider: 'cpu', inGraphAggregation: aggregation === 'in-graph' });
+      const sampler = new PrivateTokenSampler(shape.vocabSize, { clip: 10, expectedBatchSize: privateCount, temperature: 2, publicTemperature: 1, drafter: { threshold: 0.5, sigma: 0.2 } }, new SeededRng('engine'));
+      const request = aggregation === 'in-graph' ? sampler.aggregation : null;
+      const sums = { clippedSum: new Float64Array(shape.vocabSize), softmaxSum: new Float64Array(shape.vocabSize) };
+      const batchOptions = { chunkTokens: 4096, padTokenId: 0, vocabSize: shape.vocabSize, maxNewTokens: options.steps + warm };
+      return {
+        aggregation,
+        decoder,
+        sampler,
+        request,
+        sums,
+        step: { rows: privateCount, clippedSum: sums.clippedSum, softmaxSum: sums.softmaxSum } as AggregatedStep,
+        privateBatch: new KvCacheBatch(decoder, prompts.slice(0, privateCount), { ...batchOptions, aggregation: request ? { request, into: sums } : null }),
+        publicBatch: new KvCacheBatch(decoder, prompts.slice(privateCount), batchOptions),
+        privateLogits: new Float32Array(0) as Float32Array,
+        publicLogits: new Float32Array(0) as Float32Array,
+        times: { wall: [], ort: [], mechanism: [] } as PathTimes,
+      };
+    }),
+  );
+  for (const p of paths) {
+    p.privateLogits = await p.privateBatch.prefill();
+    p.publicLogits = await p.publicBatch.prefill();
+  }
+  for (let i = 0; i < options.steps + warm; i += 1) {
+    // Alternate which path goes first, so neither always follows the other's cache traffic.
+    for (const p of i % 2 === 0 ? paths : [...paths].reverse()) {
+      const m0 = performance.now();
+      const token = p.request ? p.sampler.nextAggregated(p.step, p.publicLogits).token : p.sampler.next(p.privateLogits, privateCount, p.publicLogits).token;
+      const m1 = performance.now();
+      const ortBefore = p.privateBatch.ortMs + p.publicBatch.ortMs;
+      p.sums.clippedSum.fill(0);
+      p.sums.softmaxSum.fill(0);
+      p.privateLogits = await p.privateBatch.append(token);
+      p.publicLogits = await p.publicBatch.append(token);
+      if (i >= warm) {
+        p.times.wall.push(performance.now() - m1);
+        p.times.ort.push(p.privateBatch.ortMs + p.publicBatch.ortMs - ortBefore);
+        p.times.mechanism.push(m1 - m0);
+      }
+    }
+  }
+  const peak = await matmulPeakGflops(options.threads);
+  const context = options.promptTokens + 3 + options.steps / 2;
+  const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const rows: EngineRow[] = [];
+  for (const p of paths) {
+    const msPerStep = mean(p.times.wall);
+    rows.push({
+      model: `${options.label} (paired)`,
+      layout: p.decoder.signature.cacheLayout,
+      aggregation: p.aggregation,
+      threads: options.threads,
+      rows: options.rows,
+      context: Math.round(context),
+      msPerStep,
+      ortMsPerStep: mean(p.times.ort),
+      mechanismMsPerStep: mean(p.times.mechanism),
+      decodeGflops: decodeStepFlops(shape, options.rows, context) / (msPerStep * 1e6),
+      matmulPeakGflops: peak,
+      bindingCopyShare: Number.NaN,
+      logitsBytesPerStep: p.aggregation === 'in-graph' ? shape.vocabSize * (2 * 8 + 4) : options.rows * shape.vocabSize * 4,
+      kvCacheBytes: p.privateBatch.cacheBytes + p.publicBatch.cacheBytes,
+      profile: {},
+    });
+    p.privateBatch.dispose();
+    p.publicBatch.dispose();
+    await p.decoder.release();
+  }
+  return rows;
+}

@@ -34,7 +34,7 @@ import { DECODING_MODES, type DecodingMode, type GenerationModel, importModel, l
 import { SeededRng } from '@synthgate/privacy';
 import { buildLlamaOnnx } from '../libs/generation/src/model/llama-graph.builder';
 import { tinyArchitecture, tinyWeights } from '../libs/generation/src/testing/tiny-llama';
-import { type EngineRow, type EngineShape, measureEngine } from './generation-engine';
+import { type EngineRow, type EngineShape, measureAggregationPair, measureEngine } from './generation-engine';
 
 interface Options {
   readonly json: boolean;
@@ -178,10 +178,13 @@ interface EngineJob {
   readonly threads: number;
   readonly profileDir: string | null;
   readonly aggregation?: 'in-graph' | 'per-row' | null;
+  /** Both aggregation paths in one process, step by step in turn. */
+  readonly paired?: boolean;
 }
 
-function engineChild(job: EngineJob, options: Options): Promise<EngineRow> {
-  return measureEngine(job.modelPath, job.shape, {
+async function engineChild(job: EngineJob, options: Options): Promise<EngineRow[]> {
+  if (job.paired) return measureAggregationPair(job.modelPath, job.shape, { label: job.label, rows: options.engineRows, promptTokens: options.promptTokens, steps: options.engineSteps, threads: job.threads });
+  return [await measureEngine(job.modelPath, job.shape, {
     label: job.label,
     rows: options.engineRows,
     promptTokens: options.promptTokens,
@@ -190,7 +193,7 @@ function engineChild(job: EngineJob, options: Options): Promise<EngineRow> {
     inPlace: job.inPlace,
     profileDir: job.profileDir,
     aggregation: job.aggregation ?? null,
-  });
+  })];
 }
 
 function forkChild<T>(args: string[], argv: string[]): Promise<T> {
@@ -246,20 +249,31 @@ async function runEngine(modelDir: string, options: Options, argv: string[]): Pr
         aggregation,
       })),
     );
-    const jobs: EngineJob[] = options.engineAggregation ? aggregationJobs : [
+    // Both paths in one process each (the ratio that load does not skew), then each in its own process with its profile.
+    const pairedJobs: EngineJob[] = [name, 'random-vocab-32k'].map((label) => ({
+      label,
+      modelPath: label === name ? modelPath : random.path,
+      shape: label === name ? shape : random.shape,
+      inPlace: true,
+      threads: options.threads,
+      profileDir: null,
+      paired: true,
+    }));
+    const jobs: EngineJob[] = options.engineAggregation ? [...pairedJobs, ...aggregationJobs] : [
       { label: name, modelPath, shape, inPlace: true, threads: options.threads, profileDir: temp },
       { label: name, modelPath, shape, inPlace: false, threads: options.threads, profileDir: temp },
       { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: true, threads: options.threads, profileDir: temp },
       { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: false, threads: options.threads, profileDir: temp },
+      ...pairedJobs,
       ...aggregationJobs,
     ];
     const rows: EngineRow[] = [];
-    for (const job of jobs) rows.push(await forkChild<EngineRow>(['--engine-child', JSON.stringify(job)], argv));
+    for (const job of jobs) rows.push(...(await forkChild<EngineRow[]>(['--engine-child', JSON.stringify(job)], argv)));
     if (options.threadLayouts) {
       // Two single-thread workers at once against one two-thread worker, same model and batch.
       const single = { label: `${name} 2x1`, modelPath, shape, inPlace: true, threads: 1, profileDir: null };
-      rows.push(...(await Promise.all([0, 1].map(() => forkChild<EngineRow>(['--engine-child', JSON.stringify(single)], argv)))));
-      rows.push(await forkChild<EngineRow>(['--engine-child', JSON.stringify({ ...single, label: `${name} 1x2`, threads: 2 })], argv));
+      rows.push(...(await Promise.all([0, 1].map(() => forkChild<EngineRow[]>(['--engine-child', JSON.stringify(single)], argv)))).flat());
+      rows.push(...(await forkChild<EngineRow[]>(['--engine-child', JSON.stringify({ ...single, label: `${name} 1x2`, threads: 2 })], argv)));
     }
     return rows;
   } finally {
@@ -293,7 +307,7 @@ function printEngine(rows: EngineRow[]): void {
   for (const line of lines) console.log(format(line));
   // The issue's figure: vocab-32k step time (forward and mechanism) against the model's, per aggregation path.
   for (const aggregation of ['per-row', 'in-graph'] as const) {
-    const of = (big: boolean): EngineRow | undefined => rows.find((r) => r.aggregation === aggregation && (r.model === 'random-vocab-32k') === big);
+    const of = (big: boolean): EngineRow | undefined => rows.find((r) => r.aggregation === aggregation && r.model.startsWith('random-vocab-32k') === big);
     const [small, big] = [of(false), of(true)];
     if (small && big) {
       const total = (r: EngineRow): number => r.msPerStep + r.mechanismMsPerStep;

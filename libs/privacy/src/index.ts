@@ -9,6 +9,9 @@
  *   ({@link PrivateTokenSampler} and its building blocks: clip and recentre, private aggregate with
  *   the fixed divisor s, exponential mechanism in log space, sparse-vector drafter, public sampling,
  *   public top-k), public-only, and the non-private reference;
+ * - the private rows' aggregation as a pure specification ({@link TOKEN_AGGREGATION}, its reference
+ *   {@link evaluateAggregation}) that an engine may compute inside its model graph, and the
+ *   {@link AggregatingTokenSampler} capability that takes the aggregated step;
  * - accounting in rho-zCDP: per-token rho, composition, rho <-> (epsilon, delta) both ways with the
  *   tight Canonne-Kamath-Steinke conversion or the closed form, the Gaussian count mechanism;
  * - planning: the largest private-token cap for a budget, the cost of a cap as a

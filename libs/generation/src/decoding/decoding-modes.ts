@@ -1,4 +1,4 @@
-import { type AggregatedStep, type AggregationRequest, type Rng } from '@synthgate/privacy';
+import { type AggregatedStep, type AggregationOutputName, type AggregationRequest, type Rng } from '@synthgate/privacy';
 import { GenerationError } from '../generation.errors';
 import { prefillRows } from '../runtime/batch-prefill';
 import { KvCacheBatch } from '../runtime/kv-cache-batch';
@@ -118,7 +118,7 @@ async function recomputeRows(
 class KvCacheSource implements LogitsSource {
   readonly aggregated: AggregatedStep | null;
   private readonly logits: Float32Array;
-  private readonly sums: Partial<Record<'clippedSum' | 'softmaxSum', Float64Array>>;
+  private readonly sums: Partial<Record<AggregationOutputName, Float64Array>>;
   private readonly privateBatch: KvCacheBatch | null;
   private readonly publicBatch: KvCacheBatch;
   private readonly overflowRows: readonly (readonly number[])[];
