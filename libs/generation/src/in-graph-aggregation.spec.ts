@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { evaluateAggregation, PrivateTokenSampler, SeededRng, TOKEN_AGGREGATION, type TokenMechanismParams } from '@synthgate/privacy';
 import { createLogitsSource } from './decoding/decoding-modes';
 import { type PrivateExampleParams, type GenerationModel, loadModel } from './generation-model';
+import { importModel } from './import/model-import';
 import { OnnxDecoder } from './runtime/onnx-decoder';
 import { TINY_VOCAB_SIZE, writeTinyModelFolder } from './testing/model-files';
 import { tinyArchitecture, tinyWeights } from './testing/tiny-llama';
@@ -17,8 +18,10 @@ const PRIVATE = ['the day', 'he played on the day.', 'a', 'she went on one day a
 const PUBLIC = 'one day';
 const MECHANISM: TokenMechanismParams = { clip: 3, expectedBatchSize: 6, temperature: 0.5, publicTemperature: 1, topK: 20, drafter: { threshold: 0.3, sigma: 0.1 } };
 const PARAMS: PrivateExampleParams = { mechanism: 'private-prediction', ...MECHANISM, privateTokenCap: 50, maxNewTokens: 12 };
-// The default model (vocabulary 4096) when the repository carries it: the same comparison at a real vocabulary.
+// The default model (vocabulary 4096) when the repository carries it, and stories260K when the
+// shared data sits beside the repository (../shared/data): the same comparison on trained models.
 const DEFAULT_MODEL = resolve(__dirname, '../../../models/default');
+const STORIES = resolve(__dirname, '../../../../shared/data/models/stories260K/stories260K.gguf');
 
 let root: string;
 let model: GenerationModel;
@@ -110,6 +113,23 @@ describe('private rows aggregated inside the graph', () => {
     await model.generateExample({ ...request, rng: new SeededRng(9), onStep: (t) => (expect(t.logits).toBeNull(), publicRows.push(Float32Array.from(t.publicLogits))) });
     await model.generateExample({ ...request, rng: new SeededRng(9), inGraphAggregation: false, onStep: (t) => perRowPublic.push(Float32Array.from(t.publicLogits)) });
     expect(publicRows).toEqual(perRowPublic);
+  });
+
+  const itIfStories = existsSync(STORIES) ? it : (console.log(`skipped: the stories260K comparison needs ${STORIES} (../shared/data is absent)`), it.skip);
+  itIfStories('gives the same tokens with stories260K', async () => {
+    await importModel(STORIES, { name: 'stories260K', modelsDir: root });
+    const stories = await loadModel(join(root, 'stories260K'), { threads: 1 });
+    try {
+      const prompts = ['Once upon a time', 'Lily went to the park', 'The little dog was happy', 'Tom had a red ball'];
+      for (const seed of [1, 2, 3]) {
+        const request = { privatePrompts: prompts, publicPrompt: 'One day', params: { ...PARAMS, expectedBatchSize: 4, maxNewTokens: 24 }, ignoreEndOfSequence: true };
+        const inGraph = await stories.generateExample({ ...request, rng: new SeededRng(seed) });
+        const perRow = await stories.generateExample({ ...request, rng: new SeededRng(seed), inGraphAggregation: false });
+        expect(inGraph.tokenIds).toEqual(perRow.tokenIds);
+      }
+    } finally {
+      await stories.release();
+    }
   });
 
   const itIfDefault = existsSync(join(DEFAULT_MODEL, 'model.onnx')) ? it : (console.log(`skipped: the default-model comparison needs ${DEFAULT_MODEL}`), it.skip);
