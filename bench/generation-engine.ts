@@ -12,13 +12,17 @@
  * - logitsBytesPerStep: the logits a step hands to JavaScript; kvCacheBytes: every cache buffer the
  *   batch holds.
  * - mechanismMsPerStep: libs/privacy's sampler on the step's logits (clip, aggregate, sample).
+ * - aggregation (rows measured with it set): the production layout, the private rows in one batch
+ *   and the public row in its own, with the drafter on; `in-graph` aggregates the private rows in
+ *   the graph (only two float64 vectors and the public row come back), `per-row` returns their
+ *   logits to the sampler. ms/step is then both batches' forwards.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { PrivateTokenSampler, SeededRng } from '@synthgate/privacy';
+import { type AggregatedStep, PrivateTokenSampler, SeededRng } from '@synthgate/privacy';
 import { KvCacheBatch } from '../libs/generation/src/runtime/kv-cache-batch';
 import { type LlamaArchitecture } from '../libs/generation/src/model/llama-architecture';
 import { OnnxDecoder } from '../libs/generation/src/runtime/onnx-decoder';
@@ -30,6 +34,8 @@ export type EngineShape = Pick<LlamaArchitecture, 'vocabSize' | 'hiddenSize' | '
 export interface EngineRow {
   model: string;
   layout: 'in-place' | 'concat';
+  /** Set for the rows that compare the aggregation paths (production layout, drafter on). */
+  aggregation: 'in-graph' | 'per-row' | null;
   threads: number;
   rows: number;
   context: number;
@@ -109,17 +115,30 @@ function readProfile(path: string, lastRuns: number): { kernelUs: number; runUs:
 export async function measureEngine(
   modelPath: string,
   shape: EngineShape,
-  options: { label: string; rows: number; promptTokens: number; steps: number; threads: number; inPlace: boolean; profileDir: string | null },
+  options: {
+    label: string;
+    rows: number;
+    promptTokens: number;
+    steps: number;
+    threads: number;
+    inPlace: boolean;
+    profileDir: string | null;
+    aggregation?: 'in-graph' | 'per-row' | null;
+  },
 ): Promise<EngineRow> {
+  const aggregation = options.aggregation ?? null;
   const prompts = Array.from({ length: options.rows }, (_, r) => Array.from({ length: options.promptTokens }, (_, j) => 3 + ((r * 131 + j * 17) % (shape.vocabSize - 3))));
   const run = async (profilePrefix: string | null): Promise<{ wall: number[]; ort: number[]; mechanism: number[]; cacheBytes: number; decoder: OnnxDecoder }> => {
     const decoder = await OnnxDecoder.load(modelPath, {
       threads: options.threads,
       executionProvider: 'cpu',
       inPlaceCache: options.inPlace,
+      // `per-row` runs the graph as before this change, with no aggregation in it.
+      inGraphAggregation: aggregation !== 'per-row',
       ...(profilePrefix ? { profileFilePrefix: profilePrefix } : {}),
     });
     const warm = 3;
+    if (aggregation) return runSplit(decoder, warm);
     const batch = new KvCacheBatch(decoder, prompts, { chunkTokens: 4096, padTokenId: 0, vocabSize: shape.vocabSize, maxNewTokens: options.steps + warm });
     const sampler = new PrivateTokenSampler(shape.vocabSize, { clip: 10, expectedBatchSize: options.rows - 1, temperature: 2, publicTemperature: 1 }, new SeededRng('engine'));
     let logits = await batch.prefill();
@@ -144,6 +163,45 @@ export async function measureEngine(
     batch.dispose();
     return { wall, ort, mechanism, cacheBytes, decoder };
   };
+  /** The production layout: private rows in one batch (aggregated in the graph or not), the public row apart. */
+  const runSplit = async (decoder: OnnxDecoder, warm: number): Promise<{ wall: number[]; ort: number[]; mechanism: number[]; cacheBytes: number; decoder: OnnxDecoder }> => {
+    const privateCount = options.rows - 1;
+    const sampler = new PrivateTokenSampler(shape.vocabSize, { clip: 10, expectedBatchSize: privateCount, temperature: 2, publicTemperature: 1, drafter: { threshold: 0.5, sigma: 0.2 } }, new SeededRng('engine'));
+    const request = aggregation === 'in-graph' ? sampler.aggregation : null;
+    const sums = { clippedSum: new Float64Array(shape.vocabSize), softmaxSum: new Float64Array(shape.vocabSize) };
+    const step: AggregatedStep = { rows: privateCount, clippedSum: sums.clippedSum, softmaxSum: sums.softmaxSum };
+    const batchOptions = { chunkTokens: 4096, padTokenId: 0, vocabSize: shape.vocabSize, maxNewTokens: options.steps + warm };
+    const privateBatch = new KvCacheBatch(decoder, prompts.slice(0, privateCount), { ...batchOptions, aggregation: request ? { request, into: sums } : null });
+    const publicBatch = new KvCacheBatch(decoder, prompts.slice(privateCount), batchOptions);
+    const clear = (): void => {
+      sums.clippedSum.fill(0);
+      sums.softmaxSum.fill(0);
+    };
+    clear();
+    let privateLogits = await privateBatch.prefill();
+    let publicLogits = await publicBatch.prefill();
+    const wall: number[] = [];
+    const ort: number[] = [];
+    const mechanism: number[] = [];
+    for (let i = 0; i < options.steps + warm; i += 1) {
+      const m0 = performance.now();
+      const token = request ? sampler.nextAggregated(step, publicLogits).token : sampler.next(privateLogits, privateCount, publicLogits).token;
+      const m1 = performance.now();
+      const ortBefore = privateBatch.ortMs + publicBatch.ortMs;
+      clear();
+      privateLogits = await privateBatch.append(token);
+      publicLogits = await publicBatch.append(token);
+      if (i >= warm) {
+        wall.push(performance.now() - m1);
+        ort.push(privateBatch.ortMs + publicBatch.ortMs - ortBefore);
+        mechanism.push(m1 - m0);
+      }
+    }
+    const cacheBytes = (decoder.signature.cacheLayout === 'in-place' ? 1 : 2) * (privateBatch.cacheBytes + publicBatch.cacheBytes);
+    privateBatch.dispose();
+    publicBatch.dispose();
+    return { wall, ort, mechanism, cacheBytes, decoder };
+  };
   const plain = await run(null);
   const layout = plain.decoder.signature.cacheLayout;
   await plain.decoder.release();
@@ -151,14 +209,15 @@ export async function measureEngine(
   let profile: Record<string, number> = {};
   let bindingCopyShare = Number.NaN;
   if (options.profileDir) {
-    const prefix = join(options.profileDir, `${options.label}-${layout}-${options.rows}`);
+    const prefix = join(options.profileDir, `${options.label}-${layout}-${options.rows}${aggregation ? `-${aggregation}` : ''}`);
     const profiled = await run(prefix);
     profiled.decoder.endProfiling();
     await profiled.decoder.release();
     const file = readdirSync(options.profileDir).map((f) => join(options.profileDir!, f)).find((f) => f.startsWith(prefix) && f.endsWith('.json'));
     if (file && existsSync(file)) {
       // The measured steps are the last runs (prefill and warm-up runs come first).
-      const { kernelUs, byOp } = readProfile(file, profiled.ort.length);
+      // The split layout runs two graphs a step (private rows, public row).
+      const { kernelUs, byOp } = readProfile(file, profiled.ort.length * (aggregation ? 2 : 1));
       const runWallUs = 1e3 * profiled.ort.reduce((s, x) => s + x, 0);
       bindingCopyShare = Math.max(0, 1 - kernelUs / runWallUs);
       profile = Object.fromEntries(Object.entries(byOp).map(([op, us]) => [op, us / runWallUs]).sort((x, y) => (y[1] as number) - (x[1] as number)));
@@ -171,6 +230,7 @@ export async function measureEngine(
   return {
     model: options.label,
     layout: layout,
+    aggregation,
     threads: options.threads,
     rows: options.rows,
     context: Math.round(context),
@@ -180,8 +240,104 @@ export async function measureEngine(
     decodeGflops: decodeStepFlops(shape, options.rows, context) / (msPerStep * 1e6),
     matmulPeakGflops: peak,
     bindingCopyShare,
-    logitsBytesPerStep: options.rows * shape.vocabSize * 4,
+    // In-graph: two float64 sums of length V and the public row's float32 logits.
+    logitsBytesPerStep: aggregation === 'in-graph' ? shape.vocabSize * (2 * 8 + 4) : options.rows * shape.vocabSize * 4,
     kvCacheBytes: plain.cacheBytes,
     profile,
   };
+}
+
+/** Per-step figures of one aggregation path in {@link measureAggregationPair}. */
+interface PathTimes {
+  wall: number[];
+  ort: number[];
+  mechanism: number[];
+}
+
+/**
+ * The two aggregation paths of the production layout (private rows in one batch, the public row in
+ * its own, drafter on) measured in one process, step by step in turn, so machine load falls on both
+ * alike: `per-row` on the graph without aggregation, `in-graph` on the graph with it. Returns one
+ * row each (no profile: measureEngine's separate rows carry it).
+ */
+export async function measureAggregationPair(
+  modelPath: string,
+  shape: EngineShape,
+  options: { label: string; rows: number; promptTokens: number; steps: number; threads: number },
+): Promise<EngineRow[]> {
+  const prompts = Array.from({ length: options.rows }, (_, r) => Array.from({ length: options.promptTokens }, (_, j) => 3 + ((r * 131 + j * 17) % (shape.vocabSize - 3))));
+  const privateCount = options.rows - 1;
+  const warm = 3;
+  const paths = await Promise.all(
+    (['per-row', 'in-graph'] as const).map(async (aggregation) => {
+      const decoder = await OnnxDecoder.load(modelPath, { threads: options.threads, executionProvider: 'cpu', inGraphAggregation: aggregation === 'in-graph' });
+      const sampler = new PrivateTokenSampler(shape.vocabSize, { clip: 10, expectedBatchSize: privateCount, temperature: 2, publicTemperature: 1, drafter: { threshold: 0.5, sigma: 0.2 } }, new SeededRng('engine'));
+      const request = aggregation === 'in-graph' ? sampler.aggregation : null;
+      const sums = { clippedSum: new Float64Array(shape.vocabSize), softmaxSum: new Float64Array(shape.vocabSize) };
+      const batchOptions = { chunkTokens: 4096, padTokenId: 0, vocabSize: shape.vocabSize, maxNewTokens: options.steps + warm };
+      return {
+        aggregation,
+        decoder,
+        sampler,
+        request,
+        sums,
+        step: { rows: privateCount, clippedSum: sums.clippedSum, softmaxSum: sums.softmaxSum } as AggregatedStep,
+        privateBatch: new KvCacheBatch(decoder, prompts.slice(0, privateCount), { ...batchOptions, aggregation: request ? { request, into: sums } : null }),
+        publicBatch: new KvCacheBatch(decoder, prompts.slice(privateCount), batchOptions),
+        privateLogits: new Float32Array(0) as Float32Array,
+        publicLogits: new Float32Array(0) as Float32Array,
+        times: { wall: [], ort: [], mechanism: [] } as PathTimes,
+      };
+    }),
+  );
+  for (const p of paths) {
+    p.privateLogits = await p.privateBatch.prefill();
+    p.publicLogits = await p.publicBatch.prefill();
+  }
+  for (let i = 0; i < options.steps + warm; i += 1) {
+    // Alternate which path goes first, so neither always follows the other's cache traffic.
+    for (const p of i % 2 === 0 ? paths : [...paths].reverse()) {
+      const m0 = performance.now();
+      const token = p.request ? p.sampler.nextAggregated(p.step, p.publicLogits).token : p.sampler.next(p.privateLogits, privateCount, p.publicLogits).token;
+      const m1 = performance.now();
+      const ortBefore = p.privateBatch.ortMs + p.publicBatch.ortMs;
+      p.sums.clippedSum.fill(0);
+      p.sums.softmaxSum.fill(0);
+      p.privateLogits = await p.privateBatch.append(token);
+      p.publicLogits = await p.publicBatch.append(token);
+      if (i >= warm) {
+        p.times.wall.push(performance.now() - m1);
+        p.times.ort.push(p.privateBatch.ortMs + p.publicBatch.ortMs - ortBefore);
+        p.times.mechanism.push(m1 - m0);
+      }
+    }
+  }
+  const peak = await matmulPeakGflops(options.threads);
+  const context = options.promptTokens + 3 + options.steps / 2;
+  const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const rows: EngineRow[] = [];
+  for (const p of paths) {
+    const msPerStep = mean(p.times.wall);
+    rows.push({
+      model: `${options.label} (paired)`,
+      layout: p.decoder.signature.cacheLayout,
+      aggregation: p.aggregation,
+      threads: options.threads,
+      rows: options.rows,
+      context: Math.round(context),
+      msPerStep,
+      ortMsPerStep: mean(p.times.ort),
+      mechanismMsPerStep: mean(p.times.mechanism),
+      decodeGflops: decodeStepFlops(shape, options.rows, context) / (msPerStep * 1e6),
+      matmulPeakGflops: peak,
+      bindingCopyShare: Number.NaN,
+      logitsBytesPerStep: p.aggregation === 'in-graph' ? shape.vocabSize * (2 * 8 + 4) : options.rows * shape.vocabSize * 4,
+      kvCacheBytes: p.privateBatch.cacheBytes + p.publicBatch.cacheBytes,
+      profile: {},
+    });
+    p.privateBatch.dispose();
+    p.publicBatch.dispose();
+    await p.decoder.release();
+  }
+  return rows;
 }

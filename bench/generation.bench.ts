@@ -1,7 +1,8 @@
 /*
  * `npm run bench:generation [-- --json] [-- --batch-sizes 31,127,255 --modes kv-cache,recompute,resample-per-token
  *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>
- *   --engine-rows 256 --engine-steps 16 --engine-only --no-engine --thread-layouts]`
+ *   --engine-rows 256 --engine-steps 16 --engine-only --no-engine --thread-layouts
+ *   --aggregation in-graph,per-row --engine-aggregation]`
  *
  * Speed of one synthetic example (s private prompts of ~96 tokens plus the public prompt, 64 new
  * tokens) in each decoding mode of libs/generation, with the production mechanism of libs/privacy
@@ -19,6 +20,11 @@
  * logits and KV-cache bytes, for the model in the in-place layout the engine runs and in the stored
  * concat layout (before/after), and for a random model of the same shape with a 32k vocabulary.
  * `--thread-layouts` also compares two single-thread workers with one two-thread worker.
+ *
+ * In-graph aggregation (libs/privacy's token-aggregation.ts built into the decoder graph): kv-cache
+ * examples run with each of `--aggregation` (default `in-graph`, what production runs; `per-row`
+ * returns every private row's logits to the sampler). `--engine-aggregation` measures only the
+ * engine rows that compare the two (model and vocab-32k, production layout, drafter on).
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +34,7 @@ import { DECODING_MODES, type DecodingMode, type GenerationModel, importModel, l
 import { SeededRng } from '@synthgate/privacy';
 import { buildLlamaOnnx } from '../libs/generation/src/model/llama-graph.builder';
 import { tinyArchitecture, tinyWeights } from '../libs/generation/src/testing/tiny-llama';
-import { type EngineRow, type EngineShape, measureEngine } from './generation-engine';
+import { type EngineRow, type EngineShape, measureAggregationPair, measureEngine } from './generation-engine';
 
 interface Options {
   readonly json: boolean;
@@ -43,6 +49,8 @@ interface Options {
   readonly examples: boolean;
   readonly engine: boolean;
   readonly threadLayouts: boolean;
+  readonly aggregations: ('in-graph' | 'per-row')[];
+  readonly engineAggregation: boolean;
 }
 
 /** One measurement: the fields the issue asks for, plus a few that explain them. */
@@ -52,6 +60,8 @@ interface Row {
   promptTokens: number;
   newTokens: number;
   mode: DecodingMode;
+  /** kv-cache only: whether the private rows were aggregated in the graph. */
+  aggregation: 'in-graph' | 'per-row' | null;
   tokensPerSecond: number;
   outsideOrtShare: number;
   peakRssBytes: number;
@@ -87,6 +97,11 @@ function parseOptions(argv: string[]): Options {
     examples: !argv.includes('--engine-only'),
     engine: !argv.includes('--no-engine'),
     threadLayouts: argv.includes('--thread-layouts'),
+    aggregations: list('--aggregation', 'in-graph').map((a) => {
+      if (a !== 'in-graph' && a !== 'per-row') throw new Error(`--aggregation: unknown ${a} (in-graph, per-row)`);
+      return a;
+    }),
+    engineAggregation: argv.includes('--engine-aggregation'),
   };
 }
 
@@ -111,7 +126,7 @@ function promptFor(model: GenerationModel, row: number, tokens: number): string 
   return words.join(' ');
 }
 
-async function child(modelDir: string, batchSize: number, mode: DecodingMode, options: Options): Promise<Row> {
+async function child(modelDir: string, batchSize: number, mode: DecodingMode, aggregation: 'in-graph' | 'per-row' | null, options: Options): Promise<Row> {
   const model = await loadModel(modelDir, { threads: options.threads, verifyHashes: false, kvCacheLimitBytes: 64 * 1024 ** 3 });
   const prompts = Array.from({ length: batchSize }, (_, i) => promptFor(model, i, options.promptTokens));
   const publicPrompt = promptFor(model, batchSize, options.promptTokens);
@@ -125,7 +140,7 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, op
     drafter: { threshold: 0.5, sigma: 0.2 },
     privateTokenCap: options.newTokens,
   };
-  const request = { privatePrompts: prompts, publicPrompt, mode, resamplePool: pool, ignoreEndOfSequence: true };
+  const request = { privatePrompts: prompts, publicPrompt, mode, resamplePool: pool, ignoreEndOfSequence: true, inGraphAggregation: aggregation === 'in-graph' };
   // Warm-up, as in a long-running worker: JIT-compiled mechanism, ONNX Runtime's kernels and arena.
   await model.generateExample({ ...request, params: { ...params, maxNewTokens: Math.min(16, options.newTokens) }, rng: new SeededRng('warm') });
   const result = await model.generateExample({ ...request, params: { ...params, maxNewTokens: options.newTokens }, rng: new SeededRng('bench') });
@@ -137,12 +152,14 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, op
     promptTokens,
     newTokens: result.tokenIds.length,
     mode,
+    aggregation,
     tokensPerSecond: result.tokenIds.length / (timings.totalMs / 1e3),
     outsideOrtShare: timings.outsideOrtMs / timings.totalMs,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     // Every cache buffer the engine holds (one per tensor in the in-place layout, two in concat).
     kvCacheBytes: mode === 'kv-cache' ? model.planMemory(batchSize + 1, promptTokens, options.newTokens).kvBufferBytes : 0,
-    logitsBytesPerStep: (batchSize + 1) * model.info.vocabSize * 4,
+    // In-graph: two float64 sums of length V and the public row's logits.
+    logitsBytesPerStep: aggregation === 'in-graph' ? model.info.vocabSize * (2 * 8 + 4) : (batchSize + 1) * model.info.vocabSize * 4,
     msPerStep: timings.decodeMs / Math.max(1, timings.steps - 1),
     prefillMs: timings.prefillMs,
     mechanismShare: timings.mechanismMs / timings.totalMs,
@@ -160,10 +177,14 @@ interface EngineJob {
   readonly inPlace: boolean;
   readonly threads: number;
   readonly profileDir: string | null;
+  readonly aggregation?: 'in-graph' | 'per-row' | null;
+  /** Both aggregation paths in one process, step by step in turn. */
+  readonly paired?: boolean;
 }
 
-function engineChild(job: EngineJob, options: Options): Promise<EngineRow> {
-  return measureEngine(job.modelPath, job.shape, {
+async function engineChild(job: EngineJob, options: Options): Promise<EngineRow[]> {
+  if (job.paired) return measureAggregationPair(job.modelPath, job.shape, { label: job.label, rows: options.engineRows, promptTokens: options.promptTokens, steps: options.engineSteps, threads: job.threads });
+  return [await measureEngine(job.modelPath, job.shape, {
     label: job.label,
     rows: options.engineRows,
     promptTokens: options.promptTokens,
@@ -171,7 +192,8 @@ function engineChild(job: EngineJob, options: Options): Promise<EngineRow> {
     threads: job.threads,
     inPlace: job.inPlace,
     profileDir: job.profileDir,
-  });
+    aggregation: job.aggregation ?? null,
+  })];
 }
 
 function forkChild<T>(args: string[], argv: string[]): Promise<T> {
@@ -216,19 +238,42 @@ async function runEngine(modelDir: string, options: Options, argv: string[]): Pr
     const modelPath = join(modelDir, 'model.onnx');
     const random = randomVocab32k(shape, temp);
     const name = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')).name as string;
-    const jobs: EngineJob[] = [
+    const aggregationJobs: EngineJob[] = [name, 'random-vocab-32k'].flatMap((label) =>
+      (['per-row', 'in-graph'] as const).map((aggregation) => ({
+        label,
+        modelPath: label === name ? modelPath : random.path,
+        shape: label === name ? shape : random.shape,
+        inPlace: true,
+        threads: options.threads,
+        profileDir: temp,
+        aggregation,
+      })),
+    );
+    // Both paths in one process each (the ratio that load does not skew), then each in its own process with its profile.
+    const pairedJobs: EngineJob[] = [name, 'random-vocab-32k'].map((label) => ({
+      label,
+      modelPath: label === name ? modelPath : random.path,
+      shape: label === name ? shape : random.shape,
+      inPlace: true,
+      threads: options.threads,
+      profileDir: null,
+      paired: true,
+    }));
+    const jobs: EngineJob[] = options.engineAggregation ? [...pairedJobs, ...aggregationJobs] : [
       { label: name, modelPath, shape, inPlace: true, threads: options.threads, profileDir: temp },
       { label: name, modelPath, shape, inPlace: false, threads: options.threads, profileDir: temp },
       { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: true, threads: options.threads, profileDir: temp },
       { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: false, threads: options.threads, profileDir: temp },
+      ...pairedJobs,
+      ...aggregationJobs,
     ];
     const rows: EngineRow[] = [];
-    for (const job of jobs) rows.push(await forkChild<EngineRow>(['--engine-child', JSON.stringify(job)], argv));
+    for (const job of jobs) rows.push(...(await forkChild<EngineRow[]>(['--engine-child', JSON.stringify(job)], argv)));
     if (options.threadLayouts) {
       // Two single-thread workers at once against one two-thread worker, same model and batch.
       const single = { label: `${name} 2x1`, modelPath, shape, inPlace: true, threads: 1, profileDir: null };
-      rows.push(...(await Promise.all([0, 1].map(() => forkChild<EngineRow>(['--engine-child', JSON.stringify(single)], argv)))));
-      rows.push(await forkChild<EngineRow>(['--engine-child', JSON.stringify({ ...single, label: `${name} 1x2`, threads: 2 })], argv));
+      rows.push(...(await Promise.all([0, 1].map(() => forkChild<EngineRow[]>(['--engine-child', JSON.stringify(single)], argv)))).flat());
+      rows.push(...(await forkChild<EngineRow[]>(['--engine-child', JSON.stringify({ ...single, label: `${name} 1x2`, threads: 2 })], argv)));
     }
     return rows;
   } finally {
@@ -237,10 +282,11 @@ async function runEngine(modelDir: string, options: Options, argv: string[]): Pr
 }
 
 function printEngine(rows: EngineRow[]): void {
-  const header = ['model', 'layout', 'thr', 'rows', 'ctx', 'ms/step', 'ORT ms', 'mech ms', 'decode GF/s', 'peak GF/s', 'of peak', 'binding', 'logits MB', 'KV MB'];
+  const header = ['model', 'layout', 'aggregation', 'thr', 'rows', 'ctx', 'ms/step', 'ORT ms', 'mech ms', 'decode GF/s', 'peak GF/s', 'of peak', 'binding', 'logits MB', 'KV MB'];
   const lines = rows.map((r) => [
     r.model,
     r.layout,
+    r.aggregation ?? '-',
     String(r.threads),
     String(r.rows),
     String(r.context),
@@ -255,21 +301,30 @@ function printEngine(rows: EngineRow[]): void {
     (r.kvCacheBytes / 2 ** 20).toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const format = (cells: string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log('\nengine decode step (each row measured in its own process, MatMul peak in the same process)');
   console.log(format(header));
   for (const line of lines) console.log(format(line));
+  // The issue's figure: vocab-32k step time (forward and mechanism) against the model's, per aggregation path.
+  for (const aggregation of ['per-row', 'in-graph'] as const) {
+    const of = (big: boolean): EngineRow | undefined => rows.find((r) => r.aggregation === aggregation && r.model.startsWith('random-vocab-32k') === big);
+    const [small, big] = [of(false), of(true)];
+    if (small && big) {
+      const total = (r: EngineRow): number => r.msPerStep + r.mechanismMsPerStep;
+      console.log(`${aggregation}: step with mechanism ${total(small).toFixed(1)} ms (${small.model}) vs ${total(big).toFixed(1)} ms (vocab 32k): ${(total(big) / total(small)).toFixed(2)}x`);
+    }
+  }
   for (const r of rows.filter((x) => Object.keys(x.profile).length > 0)) {
     const top = Object.entries(r.profile)
       .slice(0, 8)
       .map(([op, share]) => `${op} ${(100 * share).toFixed(1)}%`)
       .join(', ');
-    console.log(`profile ${r.model} ${r.layout}: outside kernels ${(100 * r.bindingCopyShare).toFixed(1)}%; ${top}`);
+    console.log(`profile ${r.model} ${r.layout}${r.aggregation ? ` ${r.aggregation}` : ''}: outside kernels ${(100 * r.bindingCopyShare).toFixed(1)}%; ${top}`);
   }
 }
 
-function runChild(modelDir: string, batchSize: number, mode: DecodingMode, argv: string[]): Promise<Row> {
-  return forkChild<Row>(['--child', modelDir, String(batchSize), mode], argv);
+function runChild(modelDir: string, batchSize: number, mode: DecodingMode, aggregation: 'in-graph' | 'per-row' | null, argv: string[]): Promise<Row> {
+  return forkChild<Row>(['--child', modelDir, String(batchSize), mode, aggregation ?? 'none'], argv);
 }
 
 async function resolveModel(options: Options): Promise<{ dir: string; cleanup: () => void }> {
@@ -285,10 +340,10 @@ async function resolveModel(options: Options): Promise<{ dir: string; cleanup: (
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['batch', 'mode', 'prompt', 'new', 'tok/s', 'ms/step', 'prefill ms', 'outside ORT', 'mechanism', 'peak RSS MB', 'KV cache MB'];
+  const header = ['batch', 'mode', 'prompt', 'new', 'tok/s', 'ms/step', 'prefill ms', 'outside ORT', 'mechanism', 'peak RSS MB', 'KV cache MB', 'logits MB'];
   const lines = rows.map((r) => [
     String(r.batchSize),
-    r.mode,
+    r.aggregation ? `${r.mode} (${r.aggregation})` : r.mode,
     String(r.promptTokens),
     String(r.newTokens),
     r.tokensPerSecond.toFixed(2),
@@ -298,6 +353,7 @@ function printTable(rows: Row[]): void {
     `${(100 * r.mechanismShare).toFixed(1)}%`,
     (r.peakRssBytes / 2 ** 20).toFixed(0),
     (r.kvCacheBytes / 2 ** 20).toFixed(1),
+    (r.logitsBytesPerStep / 2 ** 20).toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]): string => cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -309,6 +365,9 @@ function printTable(rows: Row[]): void {
     const of = (mode: DecodingMode): Row | undefined => rows.find((r) => r.batchSize === batch && r.mode === mode);
     const kv = of('kv-cache');
     if (!kv) continue;
+    const inGraph = rows.find((r) => r.batchSize === batch && r.aggregation === 'in-graph');
+    const perRow = rows.find((r) => r.batchSize === batch && r.aggregation === 'per-row');
+    if (inGraph && perRow) console.log(`batch ${batch}: kv-cache in-graph/per-row aggregation ${(inGraph.tokensPerSecond / perRow.tokensPerSecond).toFixed(2)}x tokens/s`);
     const parts = (['recompute', 'resample-per-token'] as const)
       .map((mode) => {
         const other = of(mode);
@@ -329,8 +388,8 @@ async function main(): Promise<void> {
   }
   const childAt = argv.indexOf('--child');
   if (childAt >= 0) {
-    const [dir, batch, mode] = argv.slice(childAt + 1);
-    const row = await child(dir!, Number(batch), mode as DecodingMode, options);
+    const [dir, batch, mode, aggregation] = argv.slice(childAt + 1);
+    const row = await child(dir!, Number(batch), mode as DecodingMode, aggregation === 'none' ? null : (aggregation as 'in-graph' | 'per-row'), options);
     process.send?.(row);
     return;
   }
@@ -339,9 +398,12 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const batchSize of options.examples ? options.batchSizes : []) {
       for (const mode of options.modes) {
-        const row = await runChild(model.dir, batchSize, mode, argv);
-        rows.push(row);
-        if (!options.json) console.error(`measured ${mode} at batch ${batchSize}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
+        // Only kv-cache aggregates in the graph; the recompute modes return logits.
+        for (const aggregation of mode === 'kv-cache' ? options.aggregations : [null]) {
+          const row = await runChild(model.dir, batchSize, mode, aggregation, argv);
+          rows.push(row);
+          if (!options.json) console.error(`measured ${mode}${aggregation ? ` (${aggregation})` : ''} at batch ${batchSize}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
+        }
       }
     }
     const engine = options.engine ? await runEngine(model.dir, options, argv) : [];

@@ -87,12 +87,10 @@ describe('neighbouring datasets: what a consumer reads', () => {
       value: function (this: GenerationModel, request: GenerateExampleRequest) {
         const entry = { privatePrompts: request.privatePrompts, publicPrompt: request.publicPrompt, publicLogits: [] as string[], tokens: [] as number[] };
         decoded.push(entry);
-        const rows = request.privatePrompts.length;
-        const vocab = this.info.vocabSize;
         return (original.value as GenerationModel['generateExample']).call(this, {
           ...request,
           onStep: (trace) => {
-            entry.publicLogits.push(Buffer.from(trace.logits.buffer, trace.logits.byteOffset + rows * vocab * 4, vocab * 4).toString('hex'));
+            entry.publicLogits.push(Buffer.from(trace.publicLogits.buffer, trace.publicLogits.byteOffset, trace.publicLogits.byteLength).toString('hex'));
             entry.tokens.push(trace.token);
             request.onStep?.(trace);
           },

@@ -80,7 +80,8 @@ export async function recordInfluence(model: GenerationModel, set: ProbeSet): Pr
       params: { mechanism: 'non-private-reference', expectedBatchSize: 1, temperature: 1, publicTemperature: 1, privateTokenCap: 1, maxNewTokens: 1 },
       rng: new SeededRng('record-influence'),
       onStep: (trace) => {
-        if (trace.step === 0) l1 = softmaxL1(trace.logits.subarray(0, vocab), trace.logits.subarray(vocab, 2 * vocab));
+        // The non-private reference takes logits, so its private row always comes back whole.
+        if (trace.step === 0 && trace.logits) l1 = softmaxL1(trace.logits.subarray(0, vocab), trace.publicLogits);
       },
     });
     return l1;

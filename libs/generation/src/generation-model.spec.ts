@@ -41,9 +41,12 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function traced(m: GenerationModel, request: Omit<GenerateExampleRequest, 'onStep'>): Promise<{ steps: StepTrace[]; result: Awaited<ReturnType<GenerationModel['generateExample']>> }> {
-  const steps: StepTrace[] = [];
-  const result = await m.generateExample({ ...request, onStep: (t) => steps.push({ ...t, logits: Float32Array.from(t.logits) }) });
+/** A step with every row's logits (the traces below ask for them: `inGraphAggregation: false`). */
+type LogitsStep = StepTrace & { readonly logits: Float32Array };
+
+async function traced(m: GenerationModel, request: Omit<GenerateExampleRequest, 'onStep'>): Promise<{ steps: LogitsStep[]; result: Awaited<ReturnType<GenerationModel['generateExample']>> }> {
+  const steps: LogitsStep[] = [];
+  const result = await m.generateExample({ inGraphAggregation: false, ...request, onStep: (t) => steps.push({ ...t, logits: Float32Array.from(t.logits!) }) });
   return { steps, result };
 }
 
@@ -187,7 +190,7 @@ describe('GenerationModel.generateExample', () => {
     expect(b.result.tokenIds).toEqual(a.result.tokenIds);
     expect(a.steps.every((s) => s.logits.length === 3 * TINY_VOCAB_SIZE)).toBe(true);
     // The public row is the same whichever prompts were drawn.
-    const rowsOf = (s: StepTrace, row: number): Float32Array => s.logits.subarray(row * TINY_VOCAB_SIZE, (row + 1) * TINY_VOCAB_SIZE);
+    const rowsOf = (s: LogitsStep, row: number): Float32Array => s.logits.subarray(row * TINY_VOCAB_SIZE, (row + 1) * TINY_VOCAB_SIZE);
     const kv = await traced(model, { ...request, mode: 'kv-cache', rng: new SeededRng(6) });
     expect(maxDifference(rowsOf(a.steps[0]!, 2), rowsOf(kv.steps[0]!, 2))).toBeLessThan(1e-4);
   });

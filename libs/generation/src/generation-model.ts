@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type MechanismParameters, type MechanismRegistry, mechanismRegistry, type PublicOnlyParameters, type Rng, type TokenSampler } from '@synthgate/privacy';
+import {
+  type AggregationRequest,
+  aggregationOf,
+  type MechanismParameters,
+  type MechanismRegistry,
+  mechanismRegistry,
+  type PublicOnlyParameters,
+  type Rng,
+  TOKEN_AGGREGATION,
+  type TokenSampler,
+} from '@synthgate/privacy';
 import { type FieldValue, type RecordSchema, type StructuredRecord } from '@synthgate/records';
 import { createLogitsSource, DECODING_MODES, type DecodingMode } from './decoding/decoding-modes';
 import { type DecodingOutcome, type DecodingSettings, runPrivateDecoding, type StepTimings, type StepTrace, type StopReason } from './decoding/private-decoding';
@@ -98,6 +108,14 @@ export interface GenerateExampleRequest {
   readonly onStep?: (trace: StepTrace) => void;
   /** Benchmarks only: keep decoding past end-of-sequence so every run has the same length. */
   readonly ignoreEndOfSequence?: boolean;
+  /**
+   * Aggregate the private rows inside the graph when the mechanism has a specification for it
+   * (libs/privacy's token-aggregation.ts) and the decoder computes it (graphs this project builds,
+   * `kv-cache` mode, not speculative): only the aggregate and the public row's logits come back,
+   * and {@link StepTrace.logits} is null. Default true; false returns every row's logits (traces
+   * that read them, comparisons of the two paths).
+   */
+  readonly inGraphAggregation?: boolean;
   /**
    * `kv-cache` mode only: speculative verification with drafts of up to `maxDraftTokens` (>= 2)
    * public tokens scored in one batched pass (same output distribution and privacy cost; fewer
@@ -458,6 +476,7 @@ export class GenerationModel {
       privateRows,
       publicRow,
       cachedPrivateRows,
+      aggregation: mode === 'kv-cache' && privateRows.length > 0 && request.inGraphAggregation !== false ? this.inGraphAggregation(sampler) : null,
       resamplePool: request.resamplePool?.map((prompt) => this.encodePrompt(prompt, params.maxNewTokens)),
       rng: request.rng,
       chunkTokens: this.options.prefillChunkTokens,
@@ -475,6 +494,14 @@ export class GenerationModel {
       source.dispose();
     }
     return this.example(publicRow, outcome, recordMask);
+  }
+
+  /** The sampler's aggregation request when this decoder's graph computes every output it reads; null otherwise. */
+  private inGraphAggregation(sampler: TokenSampler): AggregationRequest | null {
+    const request = aggregationOf(sampler);
+    const computed = this.decoder.signature.aggregationOutputs;
+    if (request === null || request.spec !== TOKEN_AGGREGATION || !request.outputs.every((name) => computed.includes(name))) return null;
+    return request;
   }
 
   /** The example: its text, and with a schema its record, read from the very bytes the mask checked. */

@@ -36,11 +36,10 @@ afterAll(async () => {
 
 /** The public row's logits at every step, copied. */
 async function publicLogits(m: GenerationModel, request: Omit<GenerateExampleRequest, 'onStep'>): Promise<{ steps: Float32Array[]; tokens: readonly number[] }> {
-  const rows = request.privatePrompts.length;
   const steps: Float32Array[] = [];
   const result = await m.generateExample({
     ...request,
-    onStep: (trace: StepTrace) => steps.push(Float32Array.from(trace.logits.subarray(rows * TINY_VOCAB_SIZE, (rows + 1) * TINY_VOCAB_SIZE))),
+    onStep: (trace: StepTrace) => steps.push(Float32Array.from(trace.publicLogits)),
   });
   return { steps, tokens: result.tokenIds };
 }

@@ -23,6 +23,12 @@ export const MIN_LOG_WEIGHT = -700;
  * A record is in one batch and meets at most r private tokens:
  * `r (1 + e^(2c/(s tau))) V 2^-52`, about 1.2e-10 for the default model (V = 4096) with r = 64,
  * c = 10, s = 255, tau = 2. The release's epsilon holds at the dataset's delta plus this.
+ *
+ * The same delta covers the aggregate computed inside the engine's graph (token-aggregation.ts):
+ * each row's term is a float32 in [-c32, c32], c32 <= c, and on a grid of `ulp(c32) / 2`, so the
+ * float64 sum over rows is exact in any order and neighbours differ by exactly one row's term:
+ * the scores `clippedSum / (s tau)` are `2c/(s tau)`-bounded-range with no rounding term, and the
+ * sampling that follows is this file's (libs/privacy/README.md, "Aggregation inside the graph").
  */
 export function floatingPointDelta(params: {
   readonly vocabSize: number;

@@ -9,6 +9,9 @@
  *   ({@link PrivateTokenSampler} and its building blocks: clip and recentre, private aggregate with
  *   the fixed divisor s, exponential mechanism in log space, sparse-vector drafter, public sampling,
  *   public top-k), public-only, and the non-private reference;
+ * - the private rows' aggregation as a pure specification ({@link TOKEN_AGGREGATION}, its reference
+ *   {@link evaluateAggregation}) that an engine may compute inside its model graph, and the
+ *   {@link AggregatingTokenSampler} capability that takes the aggregated step;
  * - accounting in rho-zCDP: per-token rho, composition, rho <-> (epsilon, delta) both ways with the
  *   tight Canonne-Kamath-Steinke conversion or the closed form, the Gaussian count mechanism;
  * - planning: the largest private-token cap for a budget, the cost of a cap as a
@@ -35,8 +38,23 @@ export {
   selectTopK,
   softmaxWeights,
   sparseVectorStatistic,
+  sparseVectorStatisticFromSum,
 } from './token-mechanism';
-export { type TokenDecision, type TokenSampler } from './token-sampler';
+export {
+  type AggregatedStep,
+  type AggregationNode,
+  type AggregationOutputName,
+  type AggregationParameterName,
+  type AggregationRequest,
+  type AggregationSpec,
+  aggregationParameters,
+  clipAggregatesInFloat32,
+  evaluateAggregation,
+  FLOAT32_MAX,
+  float32ClipBound,
+  TOKEN_AGGREGATION,
+} from './token-aggregation';
+export { type AggregatingTokenSampler, type TokenDecision, type TokenSampler, aggregationOf, takesAggregatedSteps } from './token-sampler';
 export { TokenCandidates } from './token-candidates';
 export { type TokenMechanismParams, PrivateTokenSampler } from './mechanisms/private-prediction/private-token-sampler';
 export { NonPrivateReferenceSampler } from './mechanisms/non-private-reference/non-private-reference.sampler';

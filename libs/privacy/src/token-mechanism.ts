@@ -228,6 +228,28 @@ export function sparseVectorStatistic(
 }
 
 /**
+ * {@link sparseVectorStatistic} from the private rows' softmax sum `sum_i softmax(z_i)` (as the
+ * engine's in-graph aggregation returns it, token-aggregation.ts): `d = || sum / s - softmax(z_pub) ||_1`.
+ * Each row's term is a non-negative vector of mass 1 (within `V 2^-52`), so `d` keeps its
+ * sensitivity `1/s`. `meanBuffer` and `scratch` hold at least `vocabSize` entries.
+ */
+export function sparseVectorStatisticFromSum(
+  softmaxSum: Float64Array,
+  vocabSize: number,
+  publicLogits: LogitBuffer,
+  expectedBatchSize: number,
+  meanBuffer: Float64Array,
+  scratch: Float64Array,
+): number {
+  const weight = 1 / expectedBatchSize;
+  for (let j = 0; j < vocabSize; j++) meanBuffer[j] = softmaxSum[j]! * weight;
+  accumulateSoftmaxRow(meanBuffer, publicLogits, 0, vocabSize, -1, scratch);
+  let distance = 0;
+  for (let j = 0; j < vocabSize; j++) distance += Math.abs(meanBuffer[j]!);
+  return distance;
+}
+
+/**
  * Fills `weights[0 .. n)` with unnormalised probabilities of `softmax(scale * values)` over the
  * whole row (n = vocabSize) or over `candidates` (n = candidate count), in log space: each weight
  * is `exp(max(scale * (x - max), MIN_LOG_WEIGHT))`, so the largest is exactly 1, nothing overflows,

@@ -1,3 +1,4 @@
+import { type AggregatedStep, type AggregationRequest } from './token-aggregation';
 import { type LogitBuffer } from './token-mechanism';
 
 /** The outcome of one decoding step. */
@@ -44,4 +45,32 @@ export interface TokenSampler {
    * An all-zero set is ignored.
    */
   restrictTo(allowed: Uint8Array | null): void;
+}
+
+/**
+ * A sampler whose private rows can be aggregated by the engine (inside the model's graph) from the
+ * specification it names (token-aggregation.ts), so only vectors of length V come back instead of
+ * rows x V logits. Each method is its per-row namesake on the aggregated step; the public row's
+ * logits still come whole (the public step, the top-k and the restriction read them). Mechanisms
+ * without such a specification implement {@link TokenSampler} alone and keep the per-row path.
+ */
+export interface AggregatingTokenSampler extends TokenSampler {
+  /** What the engine must compute and feed; null when this sampler's parameters need the per-row path. */
+  readonly aggregation: AggregationRequest | null;
+  /** {@link TokenSampler.next} on an aggregated step. */
+  nextAggregated(step: AggregatedStep, publicLogits: LogitBuffer): TokenDecision;
+  /** {@link TokenSampler.isPrivateStep} on an aggregated step. */
+  isPrivateStepAggregated(step: AggregatedStep, publicLogits: LogitBuffer): boolean;
+  /** {@link TokenSampler.samplePrivate} on an aggregated step. */
+  samplePrivateAggregated(step: AggregatedStep, publicLogits: LogitBuffer): number;
+}
+
+/** The sampler's aggregation request when it can take aggregated steps; null otherwise. */
+export function aggregationOf(sampler: TokenSampler): AggregationRequest | null {
+  return (sampler as Partial<AggregatingTokenSampler>).aggregation ?? null;
+}
+
+/** Whether `sampler` takes aggregated steps (its {@link AggregatingTokenSampler.aggregation} is set). */
+export function takesAggregatedSteps(sampler: TokenSampler): sampler is AggregatingTokenSampler {
+  return aggregationOf(sampler) !== null;
 }

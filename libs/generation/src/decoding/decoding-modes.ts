@@ -1,8 +1,8 @@
-import { type Rng } from '@synthgate/privacy';
+import { type AggregatedStep, type AggregationOutputName, type AggregationRequest, type Rng } from '@synthgate/privacy';
 import { GenerationError } from '../generation.errors';
 import { prefillRows } from '../runtime/batch-prefill';
 import { KvCacheBatch } from '../runtime/kv-cache-batch';
-import { type OnnxDecoder } from '../runtime/onnx-decoder';
+import { type ForwardAggregation, type OnnxDecoder } from '../runtime/onnx-decoder';
 
 /**
  * How the logits of each step are computed. Only `kv-cache` is used in production; the others
@@ -24,6 +24,12 @@ export const DECODING_MODES: readonly DecodingMode[] = ['kv-cache', 'recompute',
  */
 export interface LogitsSource {
   readonly rows: number;
+  /**
+   * Non-null when the private rows are aggregated inside the graph: then `start()` and `next()`
+   * return the public row's logits alone (`[vocab]`) and the private rows' aggregate of the same
+   * step is here (buffers reused from step to step).
+   */
+  readonly aggregated: AggregatedStep | null;
   /** Milliseconds spent inside ONNX Runtime so far. */
   readonly ortMs: number;
   /** Forward passes (or full prefills, without a cache) after the first logits. */
@@ -54,10 +60,16 @@ export interface LogitsSourceInput {
   readonly padTokenId: number;
   readonly vocabSize: number;
   readonly maxNewTokens: number;
+  /**
+   * `kv-cache` only: aggregate the private rows inside the graph as the sampler asks (the decoder
+   * must compute {@link AggregationRequest.outputs}); null or absent: return every row's logits.
+   */
+  readonly aggregation?: AggregationRequest | null;
 }
 
 /** Creates the logits source of `mode`. */
 export function createLogitsSource(mode: DecodingMode, input: LogitsSourceInput): LogitsSource {
+  if (input.aggregation && mode !== 'kv-cache') throw new GenerationError('INVALID_GENERATION_INPUT', `in-graph aggregation needs mode kv-cache, got ${mode}`);
   switch (mode) {
     case 'kv-cache':
       return new KvCacheSource(input);
@@ -74,15 +86,21 @@ export function createLogitsSource(mode: DecodingMode, input: LogitsSourceInput)
  * Logits of rows without a cache: each call runs every row's prompt plus `suffix` again, in
  * chunks of rows bounded by `chunkTokens`, and writes `[rows, vocab]` into `target`.
  */
-async function recomputeRows(input: LogitsSourceInput, rows: readonly (readonly number[])[], suffix: readonly number[], target: Float32Array): Promise<number> {
+async function recomputeRows(
+  input: LogitsSourceInput,
+  rows: readonly (readonly number[])[],
+  suffix: readonly number[],
+  target: Float32Array,
+  aggregation: Omit<ForwardAggregation, 'rows'> | null = null,
+): Promise<number> {
   if (rows.length === 0) return 0;
   const out = await prefillRows(
     input.decoder,
     rows.map((row) => [...row, ...suffix]),
     input.vocabSize,
-    { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId },
+    { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId, aggregation },
   );
-  target.set(out.logits.subarray(0, rows.length * input.vocabSize));
+  if (!aggregation) target.set(out.logits.subarray(0, rows.length * input.vocabSize));
   return out.ortMs;
 }
 
@@ -93,10 +111,14 @@ async function recomputeRows(input: LogitsSourceInput, rows: readonly (readonly 
  * the drafter's statistic keeps its `1/s` sensitivity (DESIGN.md section 4). The private rows run in
  * one KV-cached batch, the first `cachedPrivateRows` of them; any beyond are decoded without a
  * cache (see {@link LogitsSourceInput.cachedPrivateRows}). Every part writes straight into its
- * slice of one `[rows, vocab]` buffer.
+ * slice of one `[rows, vocab]` buffer; with in-graph aggregation ({@link LogitsSourceInput.aggregation})
+ * the private rows return only their sums, which the cached batch and every uncached chunk add
+ * into one step aggregate in float64, and the buffer holds the public row alone.
  */
 class KvCacheSource implements LogitsSource {
+  readonly aggregated: AggregatedStep | null;
   private readonly logits: Float32Array;
+  private readonly sums: Partial<Record<AggregationOutputName, Float64Array>>;
   private readonly privateBatch: KvCacheBatch | null;
   private readonly publicBatch: KvCacheBatch;
   private readonly overflowRows: readonly (readonly number[])[];
@@ -109,12 +131,19 @@ class KvCacheSource implements LogitsSource {
     const vocab = input.vocabSize;
     const privateCount = input.privateRows.length;
     const cached = Math.max(0, Math.min(privateCount, input.cachedPrivateRows ?? privateCount));
-    this.logits = new Float32Array((privateCount + 1) * vocab);
+    const request = input.aggregation ?? null;
+    // Aggregating: the private rows' logits never come back, only the public row's.
+    const privateFloats = request ? 0 : privateCount * vocab;
+    this.logits = new Float32Array(privateFloats + vocab);
+    this.sums = Object.fromEntries((request?.outputs ?? []).map((name) => [name, new Float64Array(vocab)]));
+    this.aggregated = request ? { rows: privateCount, clippedSum: this.sums.clippedSum!, softmaxSum: this.sums.softmaxSum ?? null } : null;
+    const aggregation = request ? { request, into: this.sums } : null;
     const options = { chunkTokens: input.chunkTokens, padTokenId: input.padTokenId, vocabSize: vocab, maxNewTokens: input.maxNewTokens };
-    this.privateBatch = cached > 0 ? new KvCacheBatch(input.decoder, input.privateRows.slice(0, cached), { ...options, logits: this.logits.subarray(0, cached * vocab) }) : null;
+    this.privateBatch =
+      cached > 0 ? new KvCacheBatch(input.decoder, input.privateRows.slice(0, cached), aggregation ? { ...options, aggregation } : { ...options, logits: this.logits.subarray(0, cached * vocab) }) : null;
     this.overflowRows = input.privateRows.slice(cached);
-    this.overflowLogits = this.logits.subarray(cached * vocab, privateCount * vocab);
-    this.publicBatch = new KvCacheBatch(input.decoder, [input.publicRow], { ...options, logits: this.logits.subarray(privateCount * vocab) });
+    this.overflowLogits = this.logits.subarray(request ? 0 : cached * vocab, privateFloats);
+    this.publicBatch = new KvCacheBatch(input.decoder, [input.publicRow], { ...options, logits: this.logits.subarray(privateFloats) });
   }
 
   get rows(): number {
@@ -136,21 +165,35 @@ class KvCacheSource implements LogitsSource {
   }
 
   async start(): Promise<Float32Array> {
+    this.clearSums();
     await this.privateBatch?.prefill();
-    this.overflowOrtMs += await recomputeRows(this.input, this.overflowRows, this.suffix, this.overflowLogits);
+    this.overflowOrtMs += await this.recomputeOverflow();
     await this.publicBatch.prefill();
     return this.logits;
   }
 
   async next(token: number): Promise<Float32Array> {
     this.suffix.push(token);
+    this.clearSums();
     await this.privateBatch?.append(token);
     if (this.overflowRows.length > 0) {
-      this.overflowOrtMs += await recomputeRows(this.input, this.overflowRows, this.suffix, this.overflowLogits);
+      this.overflowOrtMs += await this.recomputeOverflow();
       this.overflowCalls += 1;
     }
     await this.publicBatch.append(token);
     return this.logits;
+  }
+
+  /** Each step's sums start from 0: the cached batch and every overflow chunk add theirs in float64. */
+  private clearSums(): void {
+    for (const sums of Object.values(this.sums)) sums.fill(0);
+  }
+
+  /** The uncached private rows of this step: their logits, or (aggregating) their sums added to the step's. */
+  private recomputeOverflow(): Promise<number> {
+    const request = this.input.aggregation ?? null;
+    if (!request) return recomputeRows(this.input, this.overflowRows, this.suffix, this.overflowLogits);
+    return recomputeRows(this.input, this.overflowRows, this.suffix, this.overflowLogits, { request, into: this.sums });
   }
 
   dispose(): void {
@@ -165,6 +208,7 @@ class KvCacheSource implements LogitsSource {
  * and the public row in a pass of its own (as in the cached source).
  */
 class RecomputeSource implements LogitsSource {
+  readonly aggregated = null;
   ortMs = 0;
   forwardCalls = 0;
   private readonly suffix: number[] = [];

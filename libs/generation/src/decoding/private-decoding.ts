@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { type TokenSampler } from '@synthgate/privacy';
+import { takesAggregatedSteps, type TokenSampler } from '@synthgate/privacy';
+import { GenerationError } from '../generation.errors';
 import { type LogitsSource } from './decoding-modes';
 import { ConstraintGuard, type TokenConstraint } from './token-constraint';
 
@@ -35,12 +36,16 @@ export interface StepTimings {
 }
 
 /**
- * Per-step trace for tests and diagnostics. `logits` (`[rows, vocab]`, private rows first) is a
- * reused buffer, valid only during the callback; it is sensitive: never log or keep it.
+ * Per-step trace for tests and diagnostics. `logits` (`[rows, vocab]`, private rows first) and
+ * `publicLogits` are reused buffers, valid only during the callback; `logits` is sensitive: never
+ * log or keep it.
  */
 export interface StepTrace {
   readonly step: number;
-  readonly logits: Float32Array;
+  /** Every row's logits; null when the private rows were aggregated inside the graph (only their sums came back). */
+  readonly logits: Float32Array | null;
+  /** The public row's logits (`[vocab]`). */
+  readonly publicLogits: Float32Array;
   readonly token: number;
   readonly private: boolean;
   /**
@@ -111,20 +116,30 @@ export async function runPrivateDecoding(input: PrivateDecodingInput): Promise<D
   // After the private-token cap, a record still open is finished by public steps: they read no
   // record, so they cost nothing, and every record parses.
   let capped = false;
+  // In-graph aggregation: the source returns the public row alone and the private rows' sums.
+  const aggregated = source.aggregated;
+  if (aggregated !== null && !takesAggregatedSteps(sampler)) throw new GenerationError('INVALID_GENERATION_INPUT', 'the source aggregates in the graph but the sampler takes logits');
   let logits = await source.start();
   const prefillMs = performance.now() - started;
   for (let step = 0; step < input.maxNewTokens; step += 1) {
-    const publicLogits = logits.subarray(privateRows * vocabSize, (privateRows + 1) * vocabSize);
+    const publicLogits = aggregated ? logits : logits.subarray(privateRows * vocabSize, (privateRows + 1) * vocabSize);
     const mechanismStarted = performance.now();
     // A token every valid continuation starts with (a record's syntax) is written, not sampled.
     const forced = guard?.forced()[0];
     if (guard && forced === undefined) sampler.restrictTo(guard.allowed());
-    const decision = forced !== undefined ? { token: forced, private: false } : capped ? { token: sampler.samplePublic(publicLogits), private: false } : sampler.next(logits, privateRows, publicLogits);
+    const decision =
+      forced !== undefined
+        ? { token: forced, private: false }
+        : capped
+          ? { token: sampler.samplePublic(publicLogits), private: false }
+          : aggregated && takesAggregatedSteps(sampler)
+            ? sampler.nextAggregated(aggregated, publicLogits)
+            : sampler.next(logits, privateRows, publicLogits);
     mechanismMs += performance.now() - mechanismStarted;
     if (decision.private) privateSteps += 1;
     else publicSteps += 1;
     if (forced !== undefined) forcedSteps += 1;
-    input.onStep?.({ step, logits, token: decision.token, private: decision.private, drafterStatistic: forced !== undefined || capped || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
+    input.onStep?.({ step, logits: aggregated ? null : logits, publicLogits, token: decision.token, private: decision.private, drafterStatistic: forced !== undefined || capped || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     if (input.eosTokenIds.has(decision.token)) {
       stopReason = 'eos';
       break;

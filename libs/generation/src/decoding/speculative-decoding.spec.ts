@@ -29,9 +29,12 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function run(request: Omit<GenerateExampleRequest, 'onStep'>): Promise<{ steps: StepTrace[]; result: GeneratedExample }> {
-  const steps: StepTrace[] = [];
-  const result = await model.generateExample({ ...request, onStep: (t) => steps.push({ ...t, logits: Float32Array.from(t.logits) }) });
+/** A step with every row's logits (the sequential runs compared here ask for them: `inGraphAggregation: false`). */
+type LogitsStep = StepTrace & { readonly logits: Float32Array };
+
+async function run(request: Omit<GenerateExampleRequest, 'onStep'>): Promise<{ steps: LogitsStep[]; result: GeneratedExample }> {
+  const steps: LogitsStep[] = [];
+  const result = await model.generateExample({ inGraphAggregation: false, ...request, onStep: (t) => steps.push({ ...t, logits: Float32Array.from(t.logits!) }) });
   return { steps, result };
 }
 

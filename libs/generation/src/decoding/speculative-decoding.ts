@@ -66,7 +66,7 @@ export async function runSpeculativeDecoding(input: SpeculativeDecodingInput): P
     if (isPrivate) privateSteps += 1;
     else publicSteps += 1;
     if (forced) forcedSteps += 1;
-    input.onStep?.({ step: trace, logits: step, token, private: isPrivate, drafterStatistic: forced || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
+    input.onStep?.({ step: trace, logits: step, publicLogits: stepPublic, token, private: isPrivate, drafterStatistic: forced || Number.isNaN(sampler.lastStatistic) ? null : sampler.lastStatistic });
     trace += 1;
     if (input.eosTokenIds.has(token)) {
       stop = 'eos';

@@ -1,3 +1,4 @@
+import { TOKEN_AGGREGATION } from '@synthgate/privacy';
 import { onnx } from 'onnx-proto';
 import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
 import { inPlaceVariantOf } from './in-place-decoder';
@@ -13,7 +14,12 @@ describe('inPlaceVariantOf', () => {
     const stored = onnx.ModelProto.decode(storedBytes);
     const variant = onnx.ModelProto.decode(variantBytes);
     // Same graph as building the in-place layout from the weights directly.
-    expect(Buffer.from(variantBytes).equals(Buffer.from(buildLlamaOnnx(arch, weights, { metadata: { 'synthgate.source': 'test' }, cacheLayout: 'in-place' })))).toBe(true);
+    expect(
+      Buffer.from(variantBytes).equals(Buffer.from(buildLlamaOnnx(arch, weights, { metadata: { 'synthgate.source': 'test' }, cacheLayout: 'in-place', aggregation: TOKEN_AGGREGATION }))),
+    ).toBe(true);
+    expect(
+      Buffer.from(inPlaceVariantOf(storedBytes, { aggregation: false })!).equals(Buffer.from(buildLlamaOnnx(arch, weights, { metadata: { 'synthgate.source': 'test' }, cacheLayout: 'in-place' }))),
+    ).toBe(true);
     const named = (m: onnx.ModelProto): Map<string, Uint8Array> =>
       new Map((m.graph!.initializer ?? []).filter((t) => t.name!.startsWith('model.') || t.name!.startsWith('rotary.')).map((t) => [t.name!, t.rawData!]));
     const before = named(stored);
@@ -23,6 +29,8 @@ describe('inPlaceVariantOf', () => {
     const outputs = (variant.graph!.output ?? []).map((o) => o.name);
     expect(outputs).toContain(DECODER_IO.newKey(arch.numLayers - 1));
     expect(outputs).not.toContain(DECODER_IO.presentKey(0));
+    // libs/privacy's token aggregation rides along (aggregation-graph.ts).
+    expect(outputs).toEqual(expect.arrayContaining(['aggregate.clippedSum', 'aggregate.softmaxSum']));
     expect(variant.metadataProps).toEqual(
       expect.arrayContaining([expect.objectContaining({ key: 'synthgate.source', value: 'test' }), expect.objectContaining({ key: 'synthgate.weight_storage', value: 'fp32' })]),
     );
@@ -32,7 +40,7 @@ describe('inPlaceVariantOf', () => {
     const qwen = tinyArchitecture({ qkNorm: true });
     const qwenWeights = tinyWeights(qwen, 9);
     const variantBytes = inPlaceVariantOf(buildLlamaOnnx(qwen, qwenWeights))!;
-    expect(Buffer.from(variantBytes).equals(Buffer.from(buildLlamaOnnx(qwen, qwenWeights, { cacheLayout: 'in-place' })))).toBe(true);
+    expect(Buffer.from(variantBytes).equals(Buffer.from(buildLlamaOnnx(qwen, qwenWeights, { cacheLayout: 'in-place', aggregation: TOKEN_AGGREGATION })))).toBe(true);
   });
 
   it('leaves fp16 and int4 weight storage as stored (run on the copying path)', () => {

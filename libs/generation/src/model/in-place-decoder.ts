@@ -1,3 +1,4 @@
+import { TOKEN_AGGREGATION } from '@synthgate/privacy';
 import { onnx } from 'onnx-proto';
 import { GenerationError } from '../generation.errors';
 import { type DecoderVariant } from './llama-architecture';
@@ -16,8 +17,12 @@ import { OnnxGraphWriter } from './onnx-graph.writer';
  * MatMulNBits inputs, which {@link writeDecoderGraph} only writes from weights, not from a file's
  * initializers; rebuilding them in place is not done yet. Qwen3 q/k norms are rebuilt (the norm's
  * weights live in the fused projection).
+ *
+ * Unless `options.aggregation` is false, the variant also computes libs/privacy's token aggregation
+ * ({@link TOKEN_AGGREGATION}) from its logits, so the engine can fetch two vectors of length V per
+ * step instead of the private rows' logits (aggregation-graph.ts).
  */
-export function inPlaceVariantOf(modelBytes: Uint8Array): Uint8Array | null {
+export function inPlaceVariantOf(modelBytes: Uint8Array, options: { readonly aggregation?: boolean } = {}): Uint8Array | null {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(modelBytes);
@@ -54,7 +59,12 @@ export function inPlaceVariantOf(modelBytes: Uint8Array): Uint8Array | null {
       }
       return g.existingTensor(tensor);
     },
-    { allPositionLogits: !(graph.input ?? []).some((i) => i.name === DECODER_IO.numLogitsToKeep), cacheLayout: 'in-place', weightStorage: 'fp32' },
+    {
+      allPositionLogits: !(graph.input ?? []).some((i) => i.name === DECODER_IO.numLogitsToKeep),
+      cacheLayout: 'in-place',
+      weightStorage: 'fp32',
+      aggregation: options.aggregation === false ? null : TOKEN_AGGREGATION,
+    },
   );
   const metadata = Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
   const opset = Object.fromEntries(model.opsetImport.map((o) => [o.domain ?? '', Number(o.version)]));

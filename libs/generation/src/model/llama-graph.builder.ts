@@ -1,3 +1,5 @@
+import { type AggregationSpec } from '@synthgate/privacy';
+import { writeAggregation } from './aggregation-graph';
 import { type DecoderVariant, isSlidingLayer, type LlamaArchitecture, type LlamaWeights, validateArchitecture, validateWeights } from './llama-architecture';
 import { type ExternalDataSink, OnnxGraphWriter } from './onnx-graph.writer';
 import { inverseFrequencies, ropePairs } from './rope';
@@ -50,6 +52,8 @@ export interface LlamaGraphOptions {
   readonly cacheLayout?: CacheLayout;
   /** How weight matrices are stored (default `fp32`); see {@link WeightStorage}. */
   readonly weightStorage?: WeightStorage;
+  /** Compute this aggregation of the logits in the graph too (see {@link writeDecoderGraph}); default none. */
+  readonly aggregation?: AggregationSpec | null;
 }
 
 /**
@@ -107,6 +111,7 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
     cacheLayout: options.cacheLayout ?? 'concat',
     weightStorage: storage,
     weights: { arch, weights },
+    aggregation: options.aggregation ?? null,
   });
   const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
   const variant = decoderVariantOf(arch);
@@ -146,6 +151,12 @@ export function writeDecoderGraph(
     readonly cacheLayout: CacheLayout;
     readonly weightStorage?: WeightStorage;
     readonly weights?: { arch: LlamaArchitecture; weights: LlamaWeights };
+    /**
+     * Also compute libs/privacy's aggregation of the logits in the graph (aggregation-graph.ts):
+     * extra inputs `aggregation_rows` and `aggregation.*`, outputs `aggregate.*`. Needs
+     * `num_logits_to_keep` (ignored with `allPositionLogits`).
+     */
+    readonly aggregation?: AggregationSpec | null;
   },
 ): void {
   const arch = shape;
@@ -336,6 +347,7 @@ export function writeDecoderGraph(
   if (cap) g.op1('Mul', [g.op1('Tanh', [g.op1('Div', [headOutput, g.floatConstant([cap])])]), g.floatConstant([cap])], {}, { name: DECODER_IO.logits });
 
   g.output(DECODER_IO.logits, 'float32', ['batch_size', 'num_logits', arch.vocabSize]);
+  if (options.aggregation && keep) writeAggregation(g, options.aggregation, DECODER_IO.logits, arch.vocabSize);
   for (let i = 0; i < arch.numLayers; i += 1) {
     if (inPlace) {
       g.output(DECODER_IO.newKey(i), 'float32', ['batch_size', nKv, 'sequence_length', hd]);

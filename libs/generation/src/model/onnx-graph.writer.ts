@@ -8,10 +8,11 @@ export type OnnxAttribute =
   | { readonly string: string };
 
 /** Element types this writer emits. */
-export type OnnxElementType = 'float32' | 'float16' | 'uint8' | 'int64' | 'bool';
+export type OnnxElementType = 'float32' | 'float64' | 'float16' | 'uint8' | 'int64' | 'bool';
 
 const ELEMENT_TYPE: Record<OnnxElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float64: onnx.TensorProto.DataType.DOUBLE,
   float16: onnx.TensorProto.DataType.FLOAT16,
   uint8: onnx.TensorProto.DataType.UINT8,
   int64: onnx.TensorProto.DataType.INT64,

@@ -1,4 +1,4 @@
-import { type DecoderSignature, type KvBlock, type OnnxDecoder } from './onnx-decoder';
+import { type DecoderSignature, type ForwardAggregation, type KvBlock, type OnnxDecoder } from './onnx-decoder';
 
 /** Result of prefilling a batch: next-token logits per row. */
 export interface PrefillResult {
@@ -24,6 +24,11 @@ export interface PrefillOptions {
   readonly onCache?: ((firstRow: number, block: KvBlock) => void) | null;
   /** A `rows * vocab` array the logits are written into (allocated when absent). */
   readonly logits?: Float32Array | null;
+  /**
+   * Aggregate every row in the graph instead of returning logits: each chunk's sums are added to
+   * `into` (the caller zeroes it first); the result's `logits` are then not written.
+   */
+  readonly aggregation?: Omit<ForwardAggregation, 'rows'> | null;
 }
 
 /** Rows per prefill call: as many as fit `chunkTokens`, at least one. */
@@ -69,6 +74,7 @@ export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly
       }
     }
     const chunkLogits = target?.subarray(start * vocabHint, (start + n) * vocabHint) ?? null;
+    const aggregation = options.aggregation ? { ...options.aggregation, rows: allRows(n) } : null;
     const out = await decoder.forward({
       rows: n,
       newTokens: width,
@@ -79,12 +85,23 @@ export async function prefillRows(decoder: OnnxDecoder, rows: readonly (readonly
       keep: 1,
       logits: chunkLogits,
       fetchCache: Boolean(options.onCache),
+      aggregation,
+      fetchLogits: !aggregation,
     });
     ortMs += out.ortMs;
+    if (aggregation) {
+      if (options.onCache && out.cache) options.onCache(start, out.cache);
+      continue;
+    }
     vocabSize = out.vocabSize;
     logits ??= target && vocabSize === vocabHint ? target : new Float32Array(count * vocabSize);
     if (out.logits !== chunkLogits) logits.set(out.logits, start * vocabSize);
     if (options.onCache && out.cache) options.onCache(start, out.cache);
   }
-  return { logits: logits!, vocabSize, width, ortMs };
+  return { logits: logits ?? target ?? new Float32Array(0), vocabSize, width, ortMs };
+}
+
+/** `[0, 1, .., n - 1]`: every row of a call. */
+export function allRows(n: number): BigInt64Array {
+  return BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
 }

@@ -1,6 +1,6 @@
 import { GenerationError } from '../generation.errors';
-import { prefillRows } from './batch-prefill';
-import { type KvBlock, type OnnxDecoder } from './onnx-decoder';
+import { allRows, prefillRows } from './batch-prefill';
+import { type ForwardAggregation, type KvBlock, type OnnxDecoder } from './onnx-decoder';
 
 /** Bytes of a float32 KV cache holding `sequence` positions for `rows` rows. */
 export function kvCacheBytes(shape: { numLayers: number; numKvHeads: number; headDim: number }, rows: number, sequence: number): number {
@@ -46,6 +46,7 @@ export class KvCacheBatch {
   private readonly idBuffer: BigInt64Array;
   private readonly positionBuffer: BigInt64Array;
   private readonly logits: Float32Array;
+  private readonly aggregation: ForwardAggregation | null;
   private maskBuffer: BigInt64Array;
   /** In-place: the cache buffers. Concat: the current past (the prefill's joined block, then ORT's present). */
   private tensors: Float32Array[];
@@ -72,6 +73,12 @@ export class KvCacheBatch {
       maxNewTokens: number;
       /** Where to write each step's `[rows, vocab]` logits (e.g. a slice of a larger buffer); allocated when absent. */
       logits?: Float32Array;
+      /**
+       * Aggregate every row in the graph (libs/privacy's specification) and add each step's sums
+       * to `into` instead of returning logits (the caller zeroes `into` before each step). Only
+       * one position per call (`append`, `prefill`).
+       */
+      aggregation?: Omit<ForwardAggregation, 'rows'> | null;
     },
   ) {
     if (rowTokens.length === 0) throw new GenerationError('INVALID_GENERATION_INPUT', 'a batch needs at least one row');
@@ -87,7 +94,8 @@ export class KvCacheBatch {
     if (options.logits && options.logits.length !== rows * options.vocabSize) {
       throw new GenerationError('INVALID_GENERATION_INPUT', `the logits buffer holds ${options.logits.length} floats, not rows * vocab = ${rows * options.vocabSize}`);
     }
-    this.logits = options.logits ?? new Float32Array(rows * options.vocabSize);
+    this.aggregation = options.aggregation ? { ...options.aggregation, rows: allRows(rows) } : null;
+    this.logits = options.logits ?? new Float32Array(this.aggregation ? 0 : rows * options.vocabSize);
     const { numLayers, numKvHeads, headDim } = decoder.signature;
     const floats = rows * numKvHeads * (this.inPlace ? this.maxLength : this.width) * headDim;
     this.tensors = Array.from({ length: 2 * numLayers }, () => new Float32Array(floats));
@@ -117,6 +125,7 @@ export class KvCacheBatch {
       chunkTokens: this.options.chunkTokens,
       padTokenId: this.options.padTokenId,
       logits: this.logits,
+      aggregation: this.options.aggregation ?? null,
       onCache: (firstRow, block) => {
         const blocks = block.rows * numKvHeads;
         const first = firstRow * numKvHeads;
@@ -130,7 +139,7 @@ export class KvCacheBatch {
     this.ortMs += out.ortMs;
     this.used = width;
     this.pastView = null;
-    if (out.logits !== this.logits && out.logits.length === this.logits.length) this.logits.set(out.logits);
+    if (!this.aggregation && out.logits !== this.logits && out.logits.length === this.logits.length) this.logits.set(out.logits);
     return this.logits;
   }
 
@@ -147,6 +156,7 @@ export class KvCacheBatch {
    */
   async appendMany(tokens: readonly number[]): Promise<Float32Array> {
     if (tokens.length === 1) return this.append(tokens[0]!);
+    if (this.aggregation) throw new GenerationError('INVALID_GENERATION_INPUT', 'appendMany() of an aggregating batch: verification reads logits');
     const rows = this.rows;
     const n = tokens.length;
     if (this.multiIds.length < rows * n) {
@@ -206,7 +216,18 @@ export class KvCacheBatch {
       for (let j = 0; j < n; j += 1) positions[r * n + j] = BigInt(this.lengths[r]! + j);
       this.lengths[r]! += n;
     }
-    const out = await this.decoder.forward({ rows, newTokens: n, inputIds: ids, attentionMask: mask, positionIds: positions, past: this.past(), keep: n, logits });
+    const out = await this.decoder.forward({
+      rows,
+      newTokens: n,
+      inputIds: ids,
+      attentionMask: mask,
+      positionIds: positions,
+      past: this.past(),
+      keep: n,
+      logits,
+      aggregation: this.aggregation,
+      fetchLogits: !this.aggregation,
+    });
     this.ortMs += out.ortMs;
     this.forwardCalls += 1;
     const cache = out.cache!;
@@ -218,7 +239,7 @@ export class KvCacheBatch {
     }
     this.used += n;
     // A graph without num_logits_to_keep answers in a buffer of its own: keep the caller's buffer current.
-    if (out.logits !== logits) logits.set(out.logits);
+    if (!this.aggregation && out.logits !== logits) logits.set(out.logits);
     return logits;
   }
 

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { type AggregationOutputName, type AggregationParameterName, type AggregationRequest } from '@synthgate/privacy';
 import * as ort from 'onnxruntime-node';
 import { GenerationError } from '../generation.errors';
+import { AGGREGATION_IO } from '../model/aggregation-graph';
 import { inPlaceVariantOf } from '../model/in-place-decoder';
 import { type CacheLayout, DECODER_IO } from '../model/llama-graph.builder';
 import { cudaProviderProblem, cudaUnavailableMessage } from './execution-provider';
@@ -26,6 +28,11 @@ export interface DecoderSessionOptions {
    * see {@link CacheLayout}). Other graphs always run as stored.
    */
   readonly inPlaceCache?: boolean;
+  /**
+   * Build libs/privacy's token aggregation into the in-place variant (default true; see
+   * {@link DecoderSignature.aggregationOutputs}). Benchmarks turn it off to measure without it.
+   */
+  readonly inGraphAggregation?: boolean;
   /** Benchmarks only: ONNX Runtime's profiler writes a JSON trace with this file prefix. */
   readonly profileFilePrefix?: string;
 }
@@ -47,6 +54,25 @@ export interface DecoderSignature {
   readonly hasUseCacheBranch: boolean;
   /** `in-place`: outputs `new_key_values.*` only; `concat`: outputs `present.*` (past and new). */
   readonly cacheLayout: CacheLayout;
+  /**
+   * The outputs of libs/privacy's token aggregation the graph computes (aggregation-graph.ts);
+   * empty for graphs that do not (Optimum exports, `inGraphAggregation: false`).
+   */
+  readonly aggregationOutputs: readonly AggregationOutputName[];
+  /** The scalar parameters the aggregation reads (`aggregation.*` inputs). */
+  readonly aggregationParameters: readonly AggregationParameterName[];
+}
+
+/**
+ * The in-graph aggregation of one call: the rows it sums and where their sums are added.
+ * `into[name]` holds `keep * vocab` doubles; the call adds this call's sums to it (so row chunks
+ * of one step accumulate in float64).
+ */
+export interface ForwardAggregation {
+  readonly request: AggregationRequest;
+  /** Batch rows to aggregate (the private rows). */
+  readonly rows: BigInt64Array;
+  readonly into: Readonly<Partial<Record<AggregationOutputName, Float64Array>>>;
 }
 
 /**
@@ -87,9 +113,16 @@ export interface ForwardInput {
   readonly logits?: Float32Array | null;
   /** Fetch the keys and values (default true); false runs the graph for logits only. */
   readonly fetchCache?: boolean;
+  /**
+   * Aggregate these rows in the graph and add the sums to `into` (graphs with
+   * {@link DecoderSignature.aggregationOutputs} only); null: no rows aggregated.
+   */
+  readonly aggregation?: ForwardAggregation | null;
+  /** Fetch the logits (default true); false leaves `logits` untouched (aggregation only). */
+  readonly fetchLogits?: boolean;
 }
 
-/** Result of one call; `logits` holds `rows * keep * vocab` floats. */
+/** Result of one call; `logits` holds `rows * keep * vocab` floats (none when `fetchLogits` was false). */
 export interface ForwardOutput {
   readonly logits: Float32Array;
   readonly vocabSize: number;
@@ -113,7 +146,8 @@ export class OnnxDecoder {
   private readonly emptyPast: ort.Tensor[] = [];
   private readonly pastShape: number[];
   private readonly cacheOutputs: string[] = [];
-  private readonly logitsOnly = ['logits'];
+  private readonly noRows = new ort.Tensor('int64', new BigInt64Array(0), [0]);
+  private readonly zero = new ort.Tensor('float32', new Float32Array(1), []);
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -136,7 +170,7 @@ export class OnnxDecoder {
    * initializers (see {@link inPlaceVariantOf}).
    */
   static async load(modelPath: string, options: DecoderSessionOptions): Promise<OnnxDecoder> {
-    const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath));
+    const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath), { aggregation: options.inGraphAggregation ?? true });
     const open = async (provider: ExecutionProvider): Promise<ort.InferenceSession> => {
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: options.threads,
@@ -205,18 +239,41 @@ export class OnnxDecoder {
       feeds[DECODER_IO.pastKey(i)] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i]!, kvShape) : this.empty(rows, 2 * i);
       feeds[DECODER_IO.pastValue(i)] = input.past ? new ort.Tensor('float32', input.past.tensors[2 * i + 1]!, kvShape) : this.empty(rows, 2 * i + 1);
     }
-    const fetchCache = input.fetchCache ?? true;
-    const logitsTarget = input.logits && signature.hasNumLogitsToKeep && signature.vocabSize ? input.logits : null;
-    let fetches: Record<string, ort.Tensor | null> | readonly string[];
-    if (logitsTarget) {
-      fetches = { logits: new ort.Tensor('float32', logitsTarget, [rows, input.keep, signature.vocabSize!]) };
-      if (fetchCache) for (const name of this.cacheOutputs) fetches[name] = null;
-    } else {
-      fetches = fetchCache ? ['logits', ...this.cacheOutputs] : this.logitsOnly;
+    const aggregation = input.aggregation ?? null;
+    if (signature.aggregationOutputs.length > 0) {
+      feeds[AGGREGATION_IO.rows] = aggregation ? new ort.Tensor('int64', aggregation.rows, [aggregation.rows.length]) : this.noRows;
+      for (const name of signature.aggregationParameters) {
+        const value = aggregation?.request.parameters[name];
+        feeds[AGGREGATION_IO.parameter(name)] = value === undefined ? this.zero : new ort.Tensor('float32', Float32Array.of(value), []);
+      }
+    } else if (aggregation) {
+      throw new GenerationError('INVALID_GENERATION_INPUT', 'this decoder graph does not aggregate in the graph');
     }
+    const fetchCache = input.fetchCache ?? true;
+    const fetchLogits = input.fetchLogits ?? true;
+    const logitsTarget = fetchLogits && input.logits && signature.hasNumLogitsToKeep && signature.vocabSize ? input.logits : null;
+    const fetches: Record<string, ort.Tensor | null> = {};
+    if (logitsTarget) fetches.logits = new ort.Tensor('float32', logitsTarget, [rows, input.keep, signature.vocabSize!]);
+    else if (fetchLogits) fetches.logits = null;
+    if (fetchCache) for (const name of this.cacheOutputs) fetches[name] = null;
+    if (aggregation) for (const name of aggregation.request.outputs) fetches[AGGREGATION_IO.output(name)] = null;
     const started = performance.now();
     const out = await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
     const ortMs = performance.now() - started;
+    if (aggregation) {
+      for (const name of aggregation.request.outputs) {
+        const target = aggregation.into[name];
+        if (!target) throw new GenerationError('INVALID_GENERATION_INPUT', `no buffer for the aggregate ${name}`);
+        const sums = (out[AGGREGATION_IO.output(name)] as ort.Tensor).data as Float64Array;
+        // Row chunks of one step add up here, in float64 (exact for the clipped sums: token-aggregation.ts).
+        for (let j = 0; j < sums.length; j += 1) target[j] += sums[j]!;
+      }
+    }
+    if (!fetchLogits) {
+      const vocab = signature.vocabSize ?? 0;
+      const cache = fetchCache ? this.cacheBlock(out, rows, signature.cacheLayout === 'in-place' ? newTokens : total) : null;
+      return { logits: input.logits ?? new Float32Array(0), vocabSize: vocab, cache, ortMs };
+    }
     const logitsTensor = out.logits as ort.Tensor;
     const vocabSize = logitsTensor.dims[2]!;
     const positions = logitsTensor.dims[1]!;
@@ -231,9 +288,12 @@ export class OnnxDecoder {
       logits = kept;
     }
     if (!fetchCache) return { logits, vocabSize, cache: null, ortMs };
+    return { logits, vocabSize, cache: this.cacheBlock(out, rows, signature.cacheLayout === 'in-place' ? newTokens : total), ortMs };
+  }
+
+  private cacheBlock(out: ort.InferenceSession.OnnxValueMapType, rows: number, length: number): KvBlock {
     const tensors = this.cacheOutputs.map((name) => (out[name] as ort.Tensor).data as Float32Array);
-    const length = signature.cacheLayout === 'in-place' ? newTokens : total;
-    return { logits, vocabSize, cache: { rows, length, tensors }, ortMs };
+    return { rows, length, tensors };
   }
 
   /** Benchmarks only: ends ONNX Runtime's profiling (the trace is written under the configured prefix). */
@@ -292,7 +352,11 @@ function inspectSignature(path: string, session: ort.InferenceSession): DecoderS
   const logits = outputs.get('logits')!;
   const vocab = logits.isTensor ? logits.shape[2] : undefined;
   for (const name of inputs.keys()) {
-    if (!['input_ids', 'attention_mask', 'position_ids', 'num_logits_to_keep', 'use_cache_branch'].includes(name) && !/^past_key_values\.\d+\.(key|value)$/.test(name)) {
+    if (
+      !['input_ids', 'attention_mask', 'position_ids', 'num_logits_to_keep', 'use_cache_branch', AGGREGATION_IO.rows].includes(name) &&
+      !/^past_key_values\.\d+\.(key|value)$/.test(name) &&
+      !/^aggregation\.\w+$/.test(name)
+    ) {
       violation(path, `unexpected graph input ${name}`);
     }
   }
@@ -305,5 +369,7 @@ function inspectSignature(path: string, session: ort.InferenceSession): DecoderS
     hasNumLogitsToKeep: inputs.has('num_logits_to_keep'),
     hasUseCacheBranch: inputs.has('use_cache_branch'),
     cacheLayout: outputs.has(DECODER_IO.newKey(0)) ? 'in-place' : 'concat',
+    aggregationOutputs: [...outputs.keys()].map((name) => /^aggregate\.(\w+)$/.exec(name)?.[1]).filter((name): name is AggregationOutputName => name !== undefined),
+    aggregationParameters: [...inputs.keys()].map((name) => /^aggregation\.(\w+)$/.exec(name)?.[1]).filter((name): name is AggregationParameterName => name !== undefined),
   };
 }

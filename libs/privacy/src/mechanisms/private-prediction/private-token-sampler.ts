@@ -2,8 +2,9 @@ import { sampleLaplace } from '../../noise';
 import { PrivacyError, requireFinite, requireInteger, requireNonNegative, requirePositive } from '../../privacy.errors';
 import { type Rng } from '../../rng';
 import { checkPublicInput, checkStepInputs, TokenCandidates } from '../../token-candidates';
-import { type LogitBuffer, accumulateClippedRows, argmaxIndex, sampleFromWeights, softmaxWeights, sparseVectorStatistic } from '../../token-mechanism';
-import { type TokenDecision, type TokenSampler } from '../../token-sampler';
+import { type AggregatedStep, type AggregationRequest, aggregationParameters, clipAggregatesInFloat32, TOKEN_AGGREGATION } from '../../token-aggregation';
+import { type LogitBuffer, accumulateClippedRows, argmaxIndex, sampleFromWeights, softmaxWeights, sparseVectorStatistic, sparseVectorStatisticFromSum } from '../../token-mechanism';
+import { type AggregatingTokenSampler, type TokenDecision } from '../../token-sampler';
 
 /** Parameters of one release's token mechanism (DESIGN.md section 5). */
 export interface TokenMechanismParams {
@@ -39,9 +40,14 @@ export interface TokenMechanismParams {
  *   construction and after every private step, its query noise `Lap(2 sigma)` at every step;
  * - the top-k set comes from the public row only; all randomness comes from the injected `Rng`.
  */
-export class PrivateTokenSampler implements TokenSampler {
+export class PrivateTokenSampler implements AggregatingTokenSampler {
   /** The validated parameters (a frozen copy). */
   readonly params: Readonly<TokenMechanismParams>;
+  /**
+   * The in-graph aggregation this sampler reads (token-aggregation.ts): the clipped sum, and the
+   * softmax sum when the drafter is on; null when c is outside the float32 range it is defined on.
+   */
+  readonly aggregation: AggregationRequest | null;
   private readonly aggregate: Float64Array;
   private readonly weights: Float64Array;
   private readonly meanSoftmax: Float64Array | null;
@@ -68,6 +74,9 @@ export class PrivateTokenSampler implements TokenSampler {
     this.softmaxScratch = drafter === null ? null : new Float64Array(vocabSize);
     this.rowMaxima = new Float64Array(Math.ceil(2 * Math.min(this.params.expectedBatchSize, 1 << 16)) + 16);
     if (drafter !== null) this.noisyThreshold = drafter.threshold + sampleLaplace(rng, drafter.sigma);
+    this.aggregation = clipAggregatesInFloat32(this.params.clip)
+      ? Object.freeze({ spec: TOKEN_AGGREGATION, outputs: drafter === null ? ['clippedSum' as const] : ['clippedSum' as const, 'softmaxSum' as const], parameters: aggregationParameters(this.params.clip) })
+      : null;
   }
 
   /**
@@ -120,6 +129,50 @@ export class PrivateTokenSampler implements TokenSampler {
       return true;
     }
     return this.sparseVectorTest(logits, privateRows, publicLogits, false);
+  }
+
+  /**
+   * {@link next} on the private rows' aggregate computed by the engine from {@link aggregation}:
+   * the same decisions and draws, with the clipped sum in place of `sum_i clip_c(z_i)` (each row's
+   * term from c32 in float32: see token-aggregation.ts for why the bounded range stays `2c/(s tau)`)
+   * and the softmax sum in place of the per-row softmaxes.
+   */
+  nextAggregated(step: AggregatedStep, publicLogits: LogitBuffer): TokenDecision {
+    this.checkAggregatedStep(step, publicLogits);
+    this.prepareCandidates(publicLogits);
+    this.statistic = Number.NaN;
+    if (this.params.drafter != null) {
+      if (!this.sparseVectorTestAggregated(step, publicLogits)) return { token: this.drawPublic(publicLogits), private: false };
+      return { token: this.drawPrivateAggregated(step), private: true };
+    }
+    this.privateStepCount += 1;
+    return { token: this.drawPrivateAggregated(step), private: true };
+  }
+
+  /** {@link isPrivateStep} on an aggregated step. */
+  isPrivateStepAggregated(step: AggregatedStep, publicLogits: LogitBuffer): boolean {
+    this.checkAggregatedStep(step, publicLogits);
+    this.statistic = Number.NaN;
+    if (this.params.drafter == null) {
+      this.privateStepCount += 1;
+      return true;
+    }
+    return this.sparseVectorTestAggregated(step, publicLogits);
+  }
+
+  /** {@link samplePrivate} on an aggregated step. */
+  samplePrivateAggregated(step: AggregatedStep, publicLogits: LogitBuffer): number {
+    this.checkAggregatedStep(step, publicLogits);
+    this.prepareCandidates(publicLogits);
+    return this.drawPrivateAggregated(step);
+  }
+
+  /** {@link privateLogProbabilities} on an aggregated step (audits and tests). */
+  privateLogProbabilitiesAggregated(step: AggregatedStep, publicLogits: LogitBuffer, out: Float64Array): void {
+    this.checkAggregatedStep(step, publicLogits);
+    this.prepareCandidates(publicLogits);
+    const total = this.privateWeightsAggregated(step);
+    this.writeLogProbabilities(this.candidateCount, total, out);
   }
 
   /**
@@ -205,6 +258,42 @@ export class PrivateTokenSampler implements TokenSampler {
     this.noisyThreshold = drafter.threshold + sampleLaplace(this.rng, drafter.sigma);
     this.privateStepCount += 1;
     return true;
+  }
+
+  /** The sparse-vector test of {@link sparseVectorTest} on the softmax sum. */
+  private sparseVectorTestAggregated(step: AggregatedStep, publicLogits: LogitBuffer): boolean {
+    const drafter = this.params.drafter!;
+    if (step.softmaxSum === null) throw new PrivacyError('INVALID_LOGITS', 'step.softmaxSum', 'is needed by the sparse-vector drafter');
+    const statistic = sparseVectorStatisticFromSum(step.softmaxSum, this.vocabSize, publicLogits, this.params.expectedBatchSize, this.meanSoftmax!, this.softmaxScratch!);
+    this.statistic = statistic;
+    if (statistic + sampleLaplace(this.rng, 2 * drafter.sigma) < this.noisyThreshold) return false;
+    this.noisyThreshold = drafter.threshold + sampleLaplace(this.rng, drafter.sigma);
+    this.privateStepCount += 1;
+    return true;
+  }
+
+  /**
+   * The exponential mechanism's weights from the clipped sum: indexing the full-vocabulary sum by
+   * candidate is summing the candidates only. Returns their sum.
+   */
+  private privateWeightsAggregated(step: AggregatedStep): number {
+    const { expectedBatchSize, temperature } = this.params;
+    // zbar / tau = sum / (s tau): the divisor is the declared s, never the row count.
+    return softmaxWeights(this.weights, step.clippedSum, 0, this.vocabSize, 1 / (expectedBatchSize * temperature), this.candidates, this.candidateCount);
+  }
+
+  private drawPrivateAggregated(step: AggregatedStep): number {
+    const total = this.privateWeightsAggregated(step);
+    return this.tokenAt(sampleFromWeights(this.weights, this.candidateCount, total, this.rng));
+  }
+
+  private checkAggregatedStep(step: AggregatedStep, publicLogits: LogitBuffer): void {
+    if (this.aggregation === null) throw new PrivacyError('INVALID_LOGITS', 'step', `clip = ${this.params.clip} is not aggregated in float32: use the per-row path`);
+    if (step.clippedSum.length < this.vocabSize) throw new PrivacyError('INVALID_LOGITS', 'step.clippedSum', `must hold vocabSize = ${this.vocabSize} values, got ${step.clippedSum.length}`);
+    if (step.softmaxSum !== null && step.softmaxSum.length < this.vocabSize) {
+      throw new PrivacyError('INVALID_LOGITS', 'step.softmaxSum', `must hold vocabSize = ${this.vocabSize} values, got ${step.softmaxSum.length}`);
+    }
+    this.checkPublicInput(publicLogits);
   }
 
   /** Fills `weights` with the exponential mechanism's weights; returns their sum. */
