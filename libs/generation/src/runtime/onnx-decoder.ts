@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { GenerationError } from '../generation.errors';
 import { inPlaceVariantOf } from '../model/in-place-decoder';
-import { type CacheLayout, DECODER_IO } from '../model/llama-graph.builder';
+import { type CacheLayout, DECODER_IO, type RotaryForm } from '../model/llama-graph.builder';
 
 /** Where ONNX Runtime runs the graph. `cuda` needs onnxruntime-node's CUDA binaries installed. */
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -24,6 +24,11 @@ export interface DecoderSessionOptions {
    * see {@link CacheLayout}). Other graphs always run as stored.
    */
   readonly inPlaceCache?: boolean;
+  /**
+   * Benchmarks only: `folded` runs the in-place graph with the stored RoPE-folded projection
+   * instead of RotaryEmbedding (the form before issue 16 item 3), for before/after rows.
+   */
+  readonly rotary?: RotaryForm;
   /** Benchmarks only: ONNX Runtime's profiler writes a JSON trace with this file prefix. */
   readonly profileFilePrefix?: string;
 }
@@ -134,7 +139,7 @@ export class OnnxDecoder {
    * initializers (see {@link inPlaceVariantOf}).
    */
   static async load(modelPath: string, options: DecoderSessionOptions): Promise<OnnxDecoder> {
-    const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath));
+    const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath), options.rotary ? { rotary: options.rotary } : {});
     const open = async (provider: ExecutionProvider): Promise<ort.InferenceSession> => {
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: options.threads,
