@@ -3,9 +3,10 @@
  * on its own, in the same process as a 1024^3 MatMul through the same runtime, so every figure is a
  * ratio taken under the same machine load.
  *
- * - decodeGflops: FLOPs of a decode step (the graph as executed: the RoPE-folded q/k columns
- *   included, attention over the used context) over the step's wall time (the engine's forward:
- *   feeds, session.run, writing the new slots; not the token mechanism).
+ * - decodeGflops: the model's FLOPs of a decode step (q/k/v, output, MLP and head projections,
+ *   attention over the used context; not the extra rotated q/k columns of the RoPE-folded graph
+ *   form, so every row of a model divides the same count) over the step's wall time (the engine's
+ *   forward: feeds, session.run, writing the new slots; not the token mechanism).
  * - matmulPeakGflops: a [1024, 1024] x [1024, 1024] MatMul through onnxruntime-node, same threads.
  * - bindingCopyShare: the part of session.run's wall time outside ORT's kernels (from ORT's own
  *   profile): the binding's copies of inputs/outputs and the runtime's overhead between kernels.
@@ -25,6 +26,7 @@ import * as ort from 'onnxruntime-node';
 import { type AggregatedStep, PrivateTokenSampler, SeededRng } from '@synthgate/privacy';
 import { KvCacheBatch } from '../libs/generation/src/runtime/kv-cache-batch';
 import { type LlamaArchitecture } from '../libs/generation/src/model/llama-architecture';
+import { type RotaryForm } from '../libs/generation/src/model/llama-graph.builder';
 import { OnnxDecoder } from '../libs/generation/src/runtime/onnx-decoder';
 
 /** What the FLOP count needs of a Llama-family graph. */
@@ -36,6 +38,8 @@ export interface EngineRow {
   layout: 'in-place' | 'concat';
   /** Set for the rows that compare the aggregation paths (production layout, drafter on). */
   aggregation: 'in-graph' | 'per-row' | null;
+  /** How the in-place graph rotates q and k (null for concat, which runs as stored, folded). */
+  rotary: RotaryForm | null;
   threads: number;
   rows: number;
   context: number;
@@ -51,10 +55,10 @@ export interface EngineRow {
   profile: Record<string, number>;
 }
 
-/** FLOPs of one decode step of `rows` rows attending over `context` positions. */
+/** The model's FLOPs of one decode step of `rows` rows attending over `context` positions. */
 export function decodeStepFlops(shape: EngineShape, rows: number, context: number): number {
   const { hiddenSize: d, numHeads: nH, numKvHeads: nKv, headDim: hd, intermediateSize: inter } = shape;
-  const qkv = d * (2 * (nH + nKv) * hd + nKv * hd);
+  const qkv = d * (nH + 2 * nKv) * hd;
   const perLayer = 2 * (qkv + nH * hd * d + d * 2 * inter + inter * d) + 2 * 2 * nH * hd * context;
   return rows * (shape.numLayers * perLayer + 2 * d * shape.vocabSize);
 }
@@ -122,6 +126,7 @@ export async function measureEngine(
     steps: number;
     threads: number;
     inPlace: boolean;
+    rotary?: RotaryForm;
     profileDir: string | null;
     aggregation?: 'in-graph' | 'per-row' | null;
   },
@@ -135,6 +140,7 @@ export async function measureEngine(
       inPlaceCache: options.inPlace,
       // `per-row` runs the graph as before this change, with no aggregation in it.
       inGraphAggregation: aggregation !== 'per-row',
+      ...(options.rotary ? { rotary: options.rotary } : {}),
       ...(profilePrefix ? { profileFilePrefix: profilePrefix } : {}),
     });
     const warm = 3;
@@ -231,6 +237,7 @@ export async function measureEngine(
     model: options.label,
     layout: layout,
     aggregation,
+    rotary: layout === 'in-place' ? (options.rotary ?? 'contrib') : null,
     threads: options.threads,
     rows: options.rows,
     context: Math.round(context),
@@ -322,6 +329,7 @@ export async function measureAggregationPair(
       model: `${options.label} (paired)`,
       layout: p.decoder.signature.cacheLayout,
       aggregation: p.aggregation,
+      rotary: p.decoder.signature.cacheLayout === 'in-place' ? 'contrib' : null,
       threads: options.threads,
       rows: options.rows,
       context: Math.round(context),
@@ -340,4 +348,59 @@ export async function measureAggregationPair(
     await p.decoder.release();
   }
   return rows;
+}
+
+/** One side of {@link compareRotaryForms}: median milliseconds of its prefills and decode steps (a shared machine slows a few calls by several times). */
+export interface FormTiming {
+  rotary: RotaryForm;
+  prefillMs: number;
+  msPerStep: number;
+  decodeGflops: number;
+}
+
+/**
+ * The in-place engine with each {@link RotaryForm}, measured in one process with their calls
+ * interleaved (prefill A, prefill B, then step by step A, B / B, A), so a busy period of a shared
+ * machine hits both: small differences between graph forms are only visible this way.
+ */
+export async function compareRotaryForms(
+  modelPath: string,
+  shape: EngineShape,
+  options: { rows: number; promptTokens: number; steps: number; threads: number; rounds: number },
+): Promise<{ forms: FormTiming[]; matmulPeakGflops: number }> {
+  const prompts = Array.from({ length: options.rows }, (_, r) => Array.from({ length: options.promptTokens }, (_, j) => 3 + ((r * 131 + j * 17) % (shape.vocabSize - 3))));
+  const forms: RotaryForm[] = ['contrib', 'folded'];
+  const decoders = await Promise.all(forms.map((rotary) => OnnxDecoder.load(modelPath, { threads: options.threads, executionProvider: 'cpu', rotary })));
+  const prefill = forms.map(() => [] as number[]);
+  const steps = forms.map(() => [] as number[]);
+  const warm = 2;
+  for (let round = 0; round < options.rounds; round += 1) {
+    const batches = decoders.map((decoder) => new KvCacheBatch(decoder, prompts, { chunkTokens: 4096, padTokenId: 0, vocabSize: shape.vocabSize, maxNewTokens: options.steps + warm }));
+    const order = (step: number): number[] => ((round + step) % 2 === 0 ? [0, 1] : [1, 0]);
+    for (const f of order(0)) {
+      const started = performance.now();
+      await batches[f]!.prefill();
+      prefill[f]!.push(performance.now() - started);
+    }
+    for (let step = 0; step < options.steps + warm; step += 1) {
+      for (const f of order(step)) {
+        const started = performance.now();
+        await batches[f]!.append(3 + (step % 50));
+        if (step >= warm) steps[f]!.push(performance.now() - started);
+      }
+    }
+    for (const batch of batches) batch.dispose();
+  }
+  await Promise.all(decoders.map((decoder) => decoder.release()));
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  const context = options.promptTokens + warm + options.steps / 2;
+  return {
+    forms: forms.map((rotary, f) => ({
+      rotary,
+      prefillMs: median(prefill[f]!),
+      msPerStep: median(steps[f]!),
+      decodeGflops: decodeStepFlops(shape, options.rows, context) / (median(steps[f]!) * 1e6),
+    })),
+    matmulPeakGflops: await matmulPeakGflops(options.threads),
+  };
 }

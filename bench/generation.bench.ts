@@ -1,7 +1,8 @@
 /*
  * `npm run bench:generation [-- --json] [-- --batch-sizes 31,127,255 --modes kv-cache,recompute,resample-per-token
  *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>
- *   --engine-rows 256 --engine-steps 16 --engine-only --no-engine --thread-layouts
+ *   --engine-rows 256 --engine-steps 16 --engine-layouts in-place,folded,concat --engine-rounds 1
+ *   --engine-only --no-engine --thread-layouts --compare-rotary --compare-rounds 3
  *   --aggregation in-graph,per-row --engine-aggregation]`
  *
  * Speed of one synthetic example (s private prompts of ~96 tokens plus the public prompt, 64 new
@@ -25,6 +26,8 @@
  * examples run with each of `--aggregation` (default `in-graph`, what production runs; `per-row`
  * returns every private row's logits to the sampler). `--engine-aggregation` measures only the
  * engine rows that compare the two (model and vocab-32k, production layout, drafter on).
+ * `--compare-rotary` runs the in-place engine with RotaryEmbedding and with the RoPE-folded
+ * projection in one process, their calls interleaved (`--compare-rounds` fresh batches each).
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,9 +35,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DECODING_MODES, type DecodingMode, type GenerationModel, importModel, loadModel } from '@synthgate/generation';
 import { SeededRng } from '@synthgate/privacy';
-import { buildLlamaOnnx } from '../libs/generation/src/model/llama-graph.builder';
+import { buildLlamaOnnx, type RotaryForm } from '../libs/generation/src/model/llama-graph.builder';
 import { tinyArchitecture, tinyWeights } from '../libs/generation/src/testing/tiny-llama';
-import { type EngineRow, type EngineShape, measureAggregationPair, measureEngine } from './generation-engine';
+import { compareRotaryForms, type EngineRow, type EngineShape, measureAggregationPair, measureEngine } from './generation-engine';
 
 interface Options {
   readonly json: boolean;
@@ -46,11 +49,16 @@ interface Options {
   readonly model: string | null;
   readonly engineRows: number;
   readonly engineSteps: number;
+  /** Which engine rows: `in-place` (RotaryEmbedding), `folded` (in-place, RoPE-folded projection), `concat`. */
+  readonly engineLayouts: string[];
+  readonly engineRounds: number;
   readonly examples: boolean;
   readonly engine: boolean;
   readonly threadLayouts: boolean;
   readonly aggregations: ('in-graph' | 'per-row')[];
   readonly engineAggregation: boolean;
+  readonly compareRotary: boolean;
+  readonly compareRounds: number;
 }
 
 /** One measurement: the fields the issue asks for, plus a few that explain them. */
@@ -94,6 +102,8 @@ function parseOptions(argv: string[]): Options {
     model: value('--model') ?? null,
     engineRows: Number(value('--engine-rows') ?? 256),
     engineSteps: Number(value('--engine-steps') ?? 16),
+    engineLayouts: list('--engine-layouts', 'in-place,folded,concat'),
+    engineRounds: Number(value('--engine-rounds') ?? 1),
     examples: !argv.includes('--engine-only'),
     engine: !argv.includes('--no-engine'),
     threadLayouts: argv.includes('--thread-layouts'),
@@ -102,6 +112,8 @@ function parseOptions(argv: string[]): Options {
       return a;
     }),
     engineAggregation: argv.includes('--engine-aggregation'),
+    compareRotary: argv.includes('--compare-rotary'),
+    compareRounds: Number(value('--compare-rounds') ?? 3),
   };
 }
 
@@ -175,6 +187,7 @@ interface EngineJob {
   readonly modelPath: string;
   readonly shape: EngineShape;
   readonly inPlace: boolean;
+  readonly rotary?: RotaryForm;
   readonly threads: number;
   readonly profileDir: string | null;
   readonly aggregation?: 'in-graph' | 'per-row' | null;
@@ -191,6 +204,7 @@ async function engineChild(job: EngineJob, options: Options): Promise<EngineRow[
     steps: options.engineSteps,
     threads: job.threads,
     inPlace: job.inPlace,
+    ...(job.rotary ? { rotary: job.rotary } : {}),
     profileDir: job.profileDir,
     aggregation: job.aggregation ?? null,
   })];
@@ -259,16 +273,21 @@ async function runEngine(modelDir: string, options: Options, argv: string[]): Pr
       profileDir: null,
       paired: true,
     }));
-    const jobs: EngineJob[] = options.engineAggregation ? [...pairedJobs, ...aggregationJobs] : [
+    const base: EngineJob[] = [
       { label: name, modelPath, shape, inPlace: true, threads: options.threads, profileDir: temp },
+      // The in-place graph before issue 16 item 3: RoPE folded into the projection, no RotaryEmbedding.
+      { label: name, modelPath, shape, inPlace: true, rotary: 'folded', threads: options.threads, profileDir: temp },
       { label: name, modelPath, shape, inPlace: false, threads: options.threads, profileDir: temp },
       { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: true, threads: options.threads, profileDir: temp },
       { label: 'random-vocab-32k', modelPath: random.path, shape: random.shape, inPlace: false, threads: options.threads, profileDir: temp },
-      ...pairedJobs,
-      ...aggregationJobs,
     ];
+    const layoutJobs = base.filter((job) => options.engineLayouts.includes(job.inPlace ? (job.rotary ?? 'in-place') : 'concat'));
+    const jobs: EngineJob[] = options.engineAggregation ? [...pairedJobs, ...aggregationJobs] : [...layoutJobs, ...pairedJobs, ...aggregationJobs];
     const rows: EngineRow[] = [];
-    for (const job of jobs) rows.push(...(await forkChild<EngineRow[]>(['--engine-child', JSON.stringify(job)], argv)));
+    // Rounds repeat the jobs in turn (A, B, A, B), so a slower period of a shared machine hits each.
+    for (let round = 0; round < options.engineRounds; round += 1) {
+      for (const job of jobs) rows.push(...(await forkChild<EngineRow[]>(['--engine-child', JSON.stringify(job)], argv)));
+    }
     if (options.threadLayouts) {
       // Two single-thread workers at once against one two-thread worker, same model and batch.
       const single = { label: `${name} 2x1`, modelPath, shape, inPlace: true, threads: 1, profileDir: null };
@@ -285,7 +304,7 @@ function printEngine(rows: EngineRow[]): void {
   const header = ['model', 'layout', 'aggregation', 'thr', 'rows', 'ctx', 'ms/step', 'ORT ms', 'mech ms', 'decode GF/s', 'peak GF/s', 'of peak', 'binding', 'logits MB', 'KV MB'];
   const lines = rows.map((r) => [
     r.model,
-    r.layout,
+    r.rotary === 'folded' ? 'in-place, folded rope' : r.layout,
     r.aggregation ?? '-',
     String(r.threads),
     String(r.rows),
@@ -319,7 +338,7 @@ function printEngine(rows: EngineRow[]): void {
       .slice(0, 8)
       .map(([op, share]) => `${op} ${(100 * share).toFixed(1)}%`)
       .join(', ');
-    console.log(`profile ${r.model} ${r.layout}${r.aggregation ? ` ${r.aggregation}` : ''}: outside kernels ${(100 * r.bindingCopyShare).toFixed(1)}%; ${top}`);
+    console.log(`profile ${r.model} ${r.rotary === 'folded' ? 'in-place, folded rope' : r.layout}${r.aggregation ? ` ${r.aggregation}` : ''}: outside kernels ${(100 * r.bindingCopyShare).toFixed(1)}%; ${top}`);
   }
 }
 
@@ -386,6 +405,19 @@ async function main(): Promise<void> {
     process.send?.(await engineChild(JSON.parse(argv[engineAt + 1]!) as EngineJob, options));
     return;
   }
+  const rotaryAt = argv.indexOf('--rotary-child');
+  if (rotaryAt >= 0) {
+    const dir = argv[rotaryAt + 1]!;
+    const result = await compareRotaryForms(join(dir, 'model.onnx'), shapeOf(dir), {
+      rows: options.engineRows,
+      promptTokens: options.promptTokens,
+      steps: options.engineSteps,
+      threads: options.threads,
+      rounds: options.compareRounds,
+    });
+    process.send?.(result);
+    return;
+  }
   const childAt = argv.indexOf('--child');
   if (childAt >= 0) {
     const [dir, batch, mode, aggregation] = argv.slice(childAt + 1);
@@ -407,10 +439,20 @@ async function main(): Promise<void> {
       }
     }
     const engine = options.engine ? await runEngine(model.dir, options, argv) : [];
-    if (options.json) console.log(JSON.stringify({ examples: rows, engine }));
+    const rotary = options.compareRotary ? await forkChild<Awaited<ReturnType<typeof compareRotaryForms>>>(['--rotary-child', model.dir], argv) : null;
+    if (options.json) console.log(JSON.stringify({ examples: rows, engine, rotary }));
     else {
       if (rows.length > 0) printTable(rows);
       if (engine.length > 0) printEngine(engine);
+      if (rotary) {
+        console.log(`\nrotary forms, in-place engine, one process, calls interleaved (${options.engineRows} rows, MatMul peak ${rotary.matmulPeakGflops.toFixed(1)} GFLOP/s)`);
+        for (const f of rotary.forms) {
+          const share = (100 * f.decodeGflops) / rotary.matmulPeakGflops;
+          console.log(`${f.rotary.padEnd(8)} prefill ${f.prefillMs.toFixed(0)} ms, step ${f.msPerStep.toFixed(2)} ms, ${f.decodeGflops.toFixed(1)} GFLOP/s (${share.toFixed(1)}% of peak)`);
+        }
+        const [a, b] = rotary.forms;
+        console.log(`contrib / folded: prefill ${(a!.prefillMs / b!.prefillMs).toFixed(3)}, step ${(a!.msPerStep / b!.msPerStep).toFixed(3)}`);
+      }
     }
   } finally {
     model.cleanup();

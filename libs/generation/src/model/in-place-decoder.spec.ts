@@ -2,13 +2,16 @@ import { TOKEN_AGGREGATION } from '@synthgate/privacy';
 import { onnx } from 'onnx-proto';
 import { tinyArchitecture, tinyWeights } from '../testing/tiny-llama';
 import { inPlaceVariantOf } from './in-place-decoder';
-import { buildLlamaOnnx, DECODER_IO } from './llama-graph.builder';
+import { buildLlamaOnnx, DECODER_IO, halfRotaryTable, unrotatedColumns } from './llama-graph.builder';
+
+const floats = (bytes: Uint8Array): Float32Array => new Float32Array(Uint8Array.from(bytes).buffer);
+const opTypes = (bytes: Uint8Array): string[] => onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType!);
 
 const arch = tinyArchitecture({ attentionBias: true, rmsNormEps: 3e-6 });
 const weights = tinyWeights(arch, 5);
 
 describe('inPlaceVariantOf', () => {
-  it('rebuilds a stored concat graph in the in-place layout from its own initializers, byte for byte', () => {
+  it('rebuilds a stored concat graph in the in-place layout from its own initializers, byte for byte or as exact column copies', () => {
     const storedBytes = buildLlamaOnnx(arch, weights, { metadata: { 'synthgate.source': 'test' } });
     const variantBytes = inPlaceVariantOf(storedBytes)!;
     const stored = onnx.ModelProto.decode(storedBytes);
@@ -24,8 +27,20 @@ describe('inPlaceVariantOf', () => {
       new Map((m.graph!.initializer ?? []).filter((t) => t.name!.startsWith('model.') || t.name!.startsWith('rotary.')).map((t) => [t.name!, t.rawData!]));
     const before = named(stored);
     const after = named(variant);
-    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
-    for (const [name, bytes] of before) expect(Buffer.from(after.get(name)!).equals(Buffer.from(bytes))).toBe(true);
+    // RotaryEmbedding form: the projection loses its rotated columns, the tables keep one column per pair.
+    const derived = (name: string): string => name.replace('.qkv_rotary.', '.qkv.').replace(/^rotary\.(cos|sin)$/, 'rotary.$1_half');
+    expect([...after.keys()].sort()).toEqual([...before.keys()].map(derived).sort());
+    for (const [name, bytes] of before) {
+      const expected =
+        name === derived(name)
+          ? bytes
+          : name.startsWith('rotary.')
+            ? halfRotaryTable(floats(bytes), arch)
+            : unrotatedColumns(floats(bytes), arch);
+      const actual = after.get(derived(name))!;
+      expect(Buffer.from(actual).equals(Buffer.from(expected instanceof Float32Array ? new Uint8Array(expected.buffer) : expected))).toBe(true);
+    }
+    expect(opTypes(variantBytes)).toContain('RotaryEmbedding');
     const outputs = (variant.graph!.output ?? []).map((o) => o.name);
     expect(outputs).toContain(DECODER_IO.newKey(arch.numLayers - 1));
     expect(outputs).not.toContain(DECODER_IO.presentKey(0));
@@ -41,6 +56,28 @@ describe('inPlaceVariantOf', () => {
     const qwenWeights = tinyWeights(qwen, 9);
     const variantBytes = inPlaceVariantOf(buildLlamaOnnx(qwen, qwenWeights))!;
     expect(Buffer.from(variantBytes).equals(Buffer.from(buildLlamaOnnx(qwen, qwenWeights, { cacheLayout: 'in-place', aggregation: TOKEN_AGGREGATION })))).toBe(true);
+  });
+
+  it('reads the rope layout and partial rotary dimensions back from the stored graph', () => {
+    for (const rope of [{ ropeLayout: 'interleaved' as const }, { ropeLayout: 'rotate-half' as const, rotaryDim: 4 }, { ropeLayout: 'interleaved' as const, rotaryDim: 6 }]) {
+      const a = tinyArchitecture(rope);
+      const w = tinyWeights(a, 3);
+      expect(Buffer.from(inPlaceVariantOf(buildLlamaOnnx(a, w))!).equals(Buffer.from(buildLlamaOnnx(a, w, { cacheLayout: 'in-place', aggregation: TOKEN_AGGREGATION })))).toBe(true);
+    }
+  });
+
+  it('keeps the folded rotation when the stored projection does not show which dimensions pair up', () => {
+    const stored = onnx.ModelProto.decode(buildLlamaOnnx(arch, weights));
+    const projection = stored.graph!.initializer!.find((t) => t.name === 'model.layers.0.self_attn.qkv_rotary.weight')!;
+    const changed = floats(projection.rawData!);
+    changed[arch.numHeads * arch.headDim + arch.numKvHeads * arch.headDim] += 1; // the first rotated q column
+    projection.rawData = new Uint8Array(changed.buffer);
+    const variantBytes = inPlaceVariantOf(onnx.ModelProto.encode(stored).finish())!;
+    expect(opTypes(variantBytes)).not.toContain('RotaryEmbedding');
+    expect(opTypes(variantBytes)).toContain('Gather');
+    const initializers = onnx.ModelProto.decode(variantBytes).graph!.initializer!.map((t) => t.name);
+    expect(initializers).toContain('model.layers.0.self_attn.qkv_rotary.weight');
+    expect(initializers).toContain('rotary.cos');
   });
 
   it('leaves fp16 and int4 weight storage as stored (run on the copying path)', () => {

@@ -54,6 +54,24 @@ export interface LlamaGraphOptions {
   readonly weightStorage?: WeightStorage;
   /** Compute this aggregation of the logits in the graph too (see {@link writeDecoderGraph}); default none. */
   readonly aggregation?: AggregationSpec | null;
+  /** How q and k are rotated; default {@link defaultRotaryForm} of the layout. */
+  readonly rotary?: RotaryForm;
+}
+
+/**
+ * How the graph applies rotary embeddings to q and k.
+ * - `folded` (standard ONNX ops, what model files store): `x cos + (x R) sin`, with the signed
+ *   permutation `R` folded into extra columns of the q/k/v projection (`qkv_rotary.weight`).
+ * - `contrib` (onnxruntime only): the projection computes plain `[q | k | v]` columns
+ *   (`qkv.weight`, the folded matrix without its rotated copies) and one com.microsoft
+ *   RotaryEmbedding node rotates q and k from `[maxPositions, rotaryDim / 2]` tables. Measured
+ *   (docs/benchmarks/engine.md): 4% off a decode step and 11% off prefill on the default model.
+ */
+export type RotaryForm = 'folded' | 'contrib';
+
+/** `contrib` for the in-place graph (run only by this engine, on onnxruntime), `folded` for the stored layout other tools read. */
+export function defaultRotaryForm(layout: CacheLayout): RotaryForm {
+  return layout === 'in-place' ? 'contrib' : 'folded';
 }
 
 /**
@@ -61,7 +79,8 @@ export interface LlamaGraphOptions {
  * {@link LlamaArchitecture}, or read back from a graph this builder wrote).
  */
 export type DecoderShape = DecoderVariant &
-  Pick<LlamaArchitecture, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'maxPositions' | 'rmsNormEps' | 'attentionBias' | 'qkNorm'> & {
+  Pick<LlamaArchitecture, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'maxPositions' | 'rmsNormEps' | 'attentionBias' | 'qkNorm' | 'rotaryDim'> &
+  Partial<Pick<LlamaArchitecture, 'ropeLayout'>> & {
     /** The head reads the embedding (no `lm_head.weight_t` initializer). */
     readonly tiedHead: boolean;
   };
@@ -93,6 +112,8 @@ const MASKED = -1e9;
  *   `x cos + (x R) sin` for a fixed signed permutation `R`, so `R` is folded into extra weight
  *   columns. The same folding handles both pair layouts and partial rotary dimensions, and the
  *   attention scale `1/sqrt(headDim)` is folded into the query weights.
+ *   (The in-place layout defaults to the {@link RotaryForm} `contrib` instead: plain q, k, v from
+ *   one MatMul and one com.microsoft RotaryEmbedding; the stored layout stays in standard ops.)
  * - Grouped-query attention without repeating keys: the queries of each key/value head are
  *   stacked into one `[group * seq, headDim]` matrix per (row, kv head), so attention is two
  *   batched MatMuls over `[batch, kvHeads]`, and the keys' transpose fuses into the first.
@@ -106,14 +127,17 @@ export function buildLlamaOnnx(arch: LlamaArchitecture, weights: LlamaWeights, o
   const g = new OnnxGraphWriter(options.externalData ?? null);
   const shape: DecoderShape = { ...arch, tiedHead: !weights.outputHead };
   const storage = options.weightStorage ?? 'fp32';
+  const cacheLayout = options.cacheLayout ?? 'concat';
+  const rotary = options.rotary ?? defaultRotaryForm(cacheLayout);
   writeDecoderGraph(g, shape, (name, dims, compute) => g.floatTensor(name, dims, compute()), {
     allPositionLogits: options.allPositionLogits ?? false,
-    cacheLayout: options.cacheLayout ?? 'concat',
+    cacheLayout,
     weightStorage: storage,
     weights: { arch, weights },
     aggregation: options.aggregation ?? null,
+    rotary,
   });
-  const opsetImports: Record<string, number> = storage === 'int4' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
+  const opsetImports: Record<string, number> = storage === 'int4' || rotary === 'contrib' ? { '': 17, 'com.microsoft': 1 } : { '': 17 };
   const variant = decoderVariantOf(arch);
   return g.encode({
     graphName: DECODER_GRAPH_NAME,
@@ -157,8 +181,12 @@ export function writeDecoderGraph(
      * `num_logits_to_keep` (ignored with `allPositionLogits`).
      */
     readonly aggregation?: AggregationSpec | null;
+    /** Default `folded`; `contrib` needs the shape's `ropeLayout`. */
+    readonly rotary?: RotaryForm;
   },
 ): void {
+  const contribRotary = options.rotary === 'contrib';
+  if (contribRotary && !shape.ropeLayout) throw new Error('writeDecoderGraph: the contrib rotary form needs the rope layout');
   const arch = shape;
   const source = (): { arch: LlamaArchitecture; weights: LlamaWeights } => {
     if (!options.weights) throw new Error('writeDecoderGraph: an initializer asked for weights that were not given');
@@ -197,18 +225,24 @@ export function writeDecoderGraph(
   let hidden = w.gather(embedding, inputIds);
   // Gemma scales the embedding by sqrt(hidden) (a float32 constant, as transformers rounds it).
   if (arch.embeddingScale) hidden = g.op1('Mul', [hidden, g.floatConstant([arch.embeddingScale])]);
-  initializer('rotary.cos', [arch.maxPositions, hd], () => rotaryTables(source().arch).cos);
-  initializer('rotary.sin', [arch.maxPositions, hd], () => rotaryTables(source().arch).sin);
-  const axis2 = g.int64Tensor([1], [2]);
-  const tableAt = (table: string): string => g.op1('Unsqueeze', [g.op1('Gather', [table, positionIds], { axis: { int: 0 } }), axis2]);
-  const globalRotary = { cos: tableAt('rotary.cos'), sin: tableAt('rotary.sin') };
-  // Gemma 3's sliding layers rotate with their own base and no scaling: a second pair of tables.
+  // The folded form gathers each position's row of the [maxPositions, headDim] tables; the contrib
+  // form reads its own half tables (see rotaryHalfTables) and never these.
+  let globalRotary = { cos: '', sin: '' };
   let localRotary = globalRotary;
-  if (arch.localRopeTheta) {
-    const local = (): { cos: Float32Array; sin: Float32Array } => rotaryTables({ ...source().arch, ropeTheta: arch.localRopeTheta!, ropeScaling: null });
-    initializer('rotary_local.cos', [arch.maxPositions, hd], () => local().cos);
-    initializer('rotary_local.sin', [arch.maxPositions, hd], () => local().sin);
-    localRotary = { cos: tableAt('rotary_local.cos'), sin: tableAt('rotary_local.sin') };
+  if (!contribRotary) {
+    initializer('rotary.cos', [arch.maxPositions, hd], () => rotaryTables(source().arch).cos);
+    initializer('rotary.sin', [arch.maxPositions, hd], () => rotaryTables(source().arch).sin);
+    const axis2 = g.int64Tensor([1], [2]);
+    const tableAt = (table: string): string => g.op1('Unsqueeze', [g.op1('Gather', [table, positionIds], { axis: { int: 0 } }), axis2]);
+    globalRotary = { cos: tableAt('rotary.cos'), sin: tableAt('rotary.sin') };
+    localRotary = globalRotary;
+    // Gemma 3's sliding layers rotate with their own base and no scaling: a second pair of tables.
+    if (arch.localRopeTheta) {
+      const local = (): { cos: Float32Array; sin: Float32Array } => rotaryTables({ ...source().arch, ropeTheta: arch.localRopeTheta!, ropeScaling: null });
+      initializer('rotary_local.cos', [arch.maxPositions, hd], () => local().cos);
+      initializer('rotary_local.sin', [arch.maxPositions, hd], () => local().sin);
+      localRotary = { cos: tableAt('rotary_local.cos'), sin: tableAt('rotary_local.sin') };
+    }
   }
 
   // Attention bias [batch, 1, group * seq, total] (queries are grouped per key/value head, group
@@ -250,7 +284,9 @@ export function writeDecoderGraph(
   const pastAndNew = g.op1('Concat', [past, seq], { axis: { int: 0 } });
 
   const qkWidth = (nH + nKv) * hd;
-  const splitQkv = arch.qkNorm ? g.int64Tensor([4], [qkWidth, qkWidth, nKv * hd, qkWidth]) : g.int64Tensor([3], [qkWidth, qkWidth, nKv * hd]);
+  const splitQkv = contribRotary
+    ? g.int64Tensor([arch.qkNorm ? 3 : 2], arch.qkNorm ? [qkWidth, nKv * hd, qkWidth] : [qkWidth, nKv * hd])
+    : g.int64Tensor([arch.qkNorm ? 4 : 3], arch.qkNorm ? [qkWidth, qkWidth, nKv * hd, qkWidth] : [qkWidth, qkWidth, nKv * hd]);
   const splitHeads = g.int64Tensor([2], [nH, nKv]);
   const splitMlp = g.int64Tensor([2], [inter, inter]);
   const headsShape = g.int64Tensor([4], [0, 0, -1, hd]);
@@ -260,6 +296,8 @@ export function writeDecoderGraph(
   const mergeShape = g.int64Tensor([3], [0, 0, -1]);
   const kvShape = g.int64Tensor([4], [0, 0, nKv, hd]);
 
+  const halfTables = contribRotary ? rotaryHalfTables(shape, initializer, source) : null;
+
   for (let i = 0; i < arch.numLayers; i += 1) {
     const layer = (): LlamaWeights['layers'][number] => source().weights.layers[i]!;
     const prefix = `model.layers.${i}`;
@@ -267,16 +305,35 @@ export function writeDecoderGraph(
     let fusedOnce: ReturnType<typeof fusedAttentionProjection> | null = null;
     const fused = (): ReturnType<typeof fusedAttentionProjection> => (fusedOnce ??= fusedAttentionProjection(source().arch, layer()));
     const qkvWidth = 2 * qkWidth + nKv * hd + (arch.qkNorm ? qkWidth : 0);
-    let qkv = matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, () => fused().weight);
-    if (arch.attentionBias) qkv = g.op1('Add', [qkv, initializer(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], () => fused().bias!)]);
-    const [qk, qkRotated, value, qkRaw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 4 : 3 }) as [string, string, string, string | undefined];
     const sliding = isSlidingLayer(arch, i);
     const rotary = sliding ? localRotary : globalRotary;
     const layerBias = sliding ? slidingBias : bias;
-    let rotated = g.op1('Add', [
-      g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), rotary.cos]),
-      g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), rotary.sin]),
-    ]);
+    let rotated: string;
+    let value: string;
+    let qkRaw: string | undefined;
+    if (halfTables) {
+      // [q | k | v (| raw q | raw k)]: the folded projection without its rotated copies.
+      const plainWidth = qkvWidth - qkWidth;
+      let qkv = matMul(x, `${prefix}.self_attn.qkv.weight`, d, plainWidth, () => unrotatedColumns(fused().weight, shape));
+      if (arch.attentionBias) qkv = g.op1('Add', [qkv, initializer(`${prefix}.self_attn.qkv.bias`, [plainWidth], () => unrotatedColumns(fused().bias!, shape))]);
+      const [qk, v, raw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 3 : 2 }) as [string, string, string | undefined];
+      value = v;
+      qkRaw = raw;
+      // q and k as nH + nKv heads of one [batch, seq, (nH + nKv) headDim] tensor.
+      const tables = sliding && halfTables.local ? halfTables.local : halfTables.global;
+      const attributes = { interleaved: { int: shape.ropeLayout === 'interleaved' ? 1 : 0 }, num_heads: { int: nH + nKv }, rotary_embedding_dim: { int: halfTables.rotaryDim } };
+      rotated = g.op1('Reshape', [g.op1('RotaryEmbedding', [qk, positionIds, tables.cos, tables.sin], attributes, { domain: 'com.microsoft' }), headsShape]);
+    } else {
+      let qkv = matMul(x, `${prefix}.self_attn.qkv_rotary.weight`, d, qkvWidth, () => fused().weight);
+      if (arch.attentionBias) qkv = g.op1('Add', [qkv, initializer(`${prefix}.self_attn.qkv_rotary.bias`, [qkvWidth], () => fused().bias!)]);
+      const [qk, qkRotated, v, raw] = g.op('Split', [qkv, splitQkv], { axis: { int: -1 } }, { outputs: arch.qkNorm ? 4 : 3 }) as [string, string, string, string | undefined];
+      value = v;
+      qkRaw = raw;
+      rotated = g.op1('Add', [
+        g.op1('Mul', [g.op1('Reshape', [qk, headsShape]), rotary.cos]),
+        g.op1('Mul', [g.op1('Reshape', [qkRotated, headsShape]), rotary.sin]),
+      ]);
+    }
     if (qkRaw) {
       // Each head's RMS from the raw q and k: the norm's division, after the (linear) rotation.
       const raw = g.op1('Reshape', [qkRaw, headsShape]);
@@ -357,6 +414,54 @@ export function writeDecoderGraph(
       g.output(DECODER_IO.presentValue(i), 'float32', ['batch_size', nKv, 'total_sequence_length', hd]);
     }
   }
+}
+
+/**
+ * The folded projection `[rows, 2 (nH + nKv) hd + nKv hd (+ (nH + nKv) hd)]` (a matrix, or its
+ * bias with `rows` 1) without the rotated q/k columns: `[q | k | v (| raw q | raw k)]`, the
+ * {@link RotaryForm} `contrib` projection. Exact copies of the folded matrix's columns, so the
+ * in-place rebuild derives it from a stored graph.
+ */
+export function unrotatedColumns(folded: Float32Array, shape: Pick<DecoderShape, 'numHeads' | 'numKvHeads' | 'headDim' | 'qkNorm'>): Float32Array {
+  const qk = (shape.numHeads + shape.numKvHeads) * shape.headDim;
+  const width = 2 * qk + shape.numKvHeads * shape.headDim + (shape.qkNorm ? qk : 0);
+  const rows = folded.length / width;
+  const kept = width - qk;
+  const out = new Float32Array(rows * kept);
+  for (let r = 0; r < rows; r += 1) {
+    out.set(folded.subarray(r * width, r * width + qk), r * kept);
+    out.set(folded.subarray(r * width + 2 * qk, (r + 1) * width), r * kept + qk);
+  }
+  return out;
+}
+
+/**
+ * A `[maxPositions, headDim]` rotary table (both members of a pair hold the pair's value) as the
+ * `[maxPositions, rotaryDim / 2]` cache com.microsoft RotaryEmbedding reads: one column per pair.
+ */
+export function halfRotaryTable(table: Float32Array, shape: Pick<LlamaArchitecture, 'maxPositions' | 'headDim' | 'ropeLayout' | 'rotaryDim'>): Float32Array {
+  const pairs = ropePairs(shape);
+  const out = new Float32Array(shape.maxPositions * pairs.length);
+  for (let p = 0; p < shape.maxPositions; p += 1) pairs.forEach((pair, i) => (out[p * pairs.length + i] = table[p * shape.headDim + pair.first]!));
+  return out;
+}
+
+/** The half tables of {@link RotaryForm} `contrib` (sliding layers of Gemma 3 get their own). */
+function rotaryHalfTables(
+  shape: DecoderShape,
+  initializer: InitializerSource,
+  source: () => { arch: LlamaArchitecture; weights: LlamaWeights },
+): { global: { cos: string; sin: string }; local: { cos: string; sin: string } | null; rotaryDim: number } {
+  const rope = { ...shape, ropeLayout: shape.ropeLayout! };
+  const dims = [shape.maxPositions, ropePairs(rope).length];
+  const half = (table: Float32Array): Float32Array => halfRotaryTable(table, rope);
+  const global = { cos: initializer('rotary.cos_half', dims, () => half(rotaryTables(source().arch).cos)), sin: initializer('rotary.sin_half', dims, () => half(rotaryTables(source().arch).sin)) };
+  let local: { cos: string; sin: string } | null = null;
+  if (shape.localRopeTheta) {
+    const tables = (): { cos: Float32Array; sin: Float32Array } => rotaryTables({ ...source().arch, ropeTheta: shape.localRopeTheta!, ropeScaling: null });
+    local = { cos: initializer('rotary_local.cos_half', dims, () => half(tables().cos)), sin: initializer('rotary_local.sin_half', dims, () => half(tables().sin)) };
+  }
+  return { global, local, rotaryDim: 2 * dims[1]! };
 }
 
 /** RMSNorm in basic ops, written as the Pow-ReduceMean-Add-Sqrt-Div-Mul pattern ORT fuses into one SimplifiedLayerNormalization. */

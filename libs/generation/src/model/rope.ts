@@ -34,7 +34,7 @@ export function inverseFrequencies(arch: LlamaArchitecture): Float64Array {
 }
 
 /** The dimension pairs that rotate together in one head, for the architecture's layout. */
-export function ropePairs(arch: LlamaArchitecture): RopePair[] {
+export function ropePairs(arch: Pick<LlamaArchitecture, 'headDim' | 'rotaryDim' | 'ropeLayout'>): RopePair[] {
   const rotaryDim = arch.rotaryDim ?? arch.headDim;
   const half = rotaryDim / 2;
   const pairs: RopePair[] = [];

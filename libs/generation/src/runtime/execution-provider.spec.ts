@@ -41,9 +41,17 @@ const withoutCuda = cudaProviderProblem(thisRuntimeHost()) !== null;
 const itWithoutCuda = withoutCuda ? it : (console.log('skipped: the CUDA provider is installed'), it.skip);
 
 function child(script: string): { stdout: string; stderr: string } {
-  // The child compiles this library's TypeScript with @swc/core, as the build does.
+  // The child compiles this library's TypeScript with @swc/core, as the build does, and resolves the
+  // workspace aliases (tsconfig.json's paths) the way jest's moduleNameMapper does.
   const register = `const swc = require('@swc/core');
-require.extensions['.ts'] = (m, f) => m._compile(swc.transformFileSync(f, { jsc: { parser: { syntax: 'typescript', decorators: true }, target: 'es2022' }, module: { type: 'commonjs' } }).code, f);`;
+require.extensions['.ts'] = (m, f) => m._compile(swc.transformFileSync(f, { jsc: { parser: { syntax: 'typescript', decorators: true }, target: 'es2022' }, module: { type: 'commonjs' } }).code, f);
+const Module = require('node:module');
+const paths = require(${JSON.stringify(join(ROOT, 'tsconfig.json'))}).compilerOptions.paths;
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  const target = paths[request];
+  return resolveFilename.call(this, target ? require('node:path').join(${JSON.stringify(ROOT)}, target[0]) : request, ...rest);
+};`;
   const run = spawnSync(process.execPath, ['-e', `${register}\n${script}`], { cwd: ROOT, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`child failed: ${run.stderr}`);
   return { stdout: run.stdout, stderr: run.stderr };

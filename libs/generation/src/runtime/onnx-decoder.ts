@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { GenerationError } from '../generation.errors';
 import { AGGREGATION_IO } from '../model/aggregation-graph';
 import { inPlaceVariantOf } from '../model/in-place-decoder';
-import { type CacheLayout, DECODER_IO } from '../model/llama-graph.builder';
+import { type CacheLayout, DECODER_IO, type RotaryForm } from '../model/llama-graph.builder';
 import { cudaProviderProblem, cudaUnavailableMessage } from './execution-provider';
 
 /** Where ONNX Runtime runs the graph. `cuda` needs onnxruntime-node's CUDA binaries installed. */
@@ -33,6 +33,11 @@ export interface DecoderSessionOptions {
    * {@link DecoderSignature.aggregationOutputs}). Benchmarks turn it off to measure without it.
    */
   readonly inGraphAggregation?: boolean;
+  /**
+   * Benchmarks only: `folded` runs the in-place graph with the stored RoPE-folded projection
+   * instead of RotaryEmbedding (the form before issue 16 item 3), for before/after rows.
+   */
+  readonly rotary?: RotaryForm;
   /** Benchmarks only: ONNX Runtime's profiler writes a JSON trace with this file prefix. */
   readonly profileFilePrefix?: string;
 }
@@ -170,7 +175,10 @@ export class OnnxDecoder {
    * initializers (see {@link inPlaceVariantOf}).
    */
   static async load(modelPath: string, options: DecoderSessionOptions): Promise<OnnxDecoder> {
-    const variant = options.inPlaceCache === false ? null : inPlaceVariantOf(readFileSync(modelPath), { aggregation: options.inGraphAggregation ?? true });
+    const variant =
+      options.inPlaceCache === false
+        ? null
+        : inPlaceVariantOf(readFileSync(modelPath), { aggregation: options.inGraphAggregation ?? true, ...(options.rotary ? { rotary: options.rotary } : {}) });
     const open = async (provider: ExecutionProvider): Promise<ort.InferenceSession> => {
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: options.threads,
