@@ -72,8 +72,8 @@ interface Row {
   loadedRssBytes: number;
   /** `planMemory(...).peakBytesEstimate` for this batch (kv-cache mode). */
   plannedPeakBytes: number;
-  /** kv-cache: tokens/s of the worker's first example (the warm-up, same shape); NaN for the other modes. */
-  firstExampleTokensPerSecond: number;
+  /** kv-cache: tokens/s of the worker's first example (the warm-up, same shape); null for the other modes. */
+  firstExampleTokensPerSecond: number | null;
 }
 
 const REPO = resolve(__dirname, '..', '..');
@@ -169,7 +169,7 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, ch
     prefillChunkTokens: chunk,
     loadedRssBytes,
     plannedPeakBytes: mode === 'kv-cache' ? model.planMemory(batchSize + 1, promptTokens, options.newTokens).peakBytesEstimate : 0,
-    firstExampleTokensPerSecond: mode === 'kv-cache' ? warm.tokenIds.length / (warm.stepTimings.totalMs / 1e3) : Number.NaN,
+    firstExampleTokensPerSecond: mode === 'kv-cache' ? warm.tokenIds.length / (warm.stepTimings.totalMs / 1e3) : null,
   };
   await model.release();
   return row;
@@ -316,7 +316,7 @@ function printTable(rows: Row[]): void {
     String(r.promptTokens),
     String(r.newTokens),
     r.tokensPerSecond.toFixed(2),
-    Number.isNaN(r.firstExampleTokensPerSecond) ? '-' : r.firstExampleTokensPerSecond.toFixed(2),
+    r.firstExampleTokensPerSecond === null ? '-' : r.firstExampleTokensPerSecond.toFixed(2),
     r.msPerStep.toFixed(2),
     r.prefillMs.toFixed(0),
     `${(100 * r.outsideOrtShare).toFixed(1)}%`,
@@ -395,6 +395,8 @@ async function main(): Promise<void> {
         for (const mode of options.modes) {
           const row = await runChild(model.dir, batchSize, mode, chunk, argv);
           rows.push(row);
+          // Each row as it comes, so a long run's figures survive a failure further on.
+          console.error(JSON.stringify(row));
           if (!options.json) console.error(`measured ${mode} at batch ${batchSize}${chunk ? ` (prefill chunks of ${chunk})` : ''}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
         }
       }
