@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { type AggregatedStep, PrivateTokenSampler, SeededRng } from '@synthgate/privacy';
+import { prefillChunkRows, prefillRows } from '../libs/generation/src/runtime/batch-prefill';
 import { KvCacheBatch } from '../libs/generation/src/runtime/kv-cache-batch';
 import { type LlamaArchitecture } from '../libs/generation/src/model/llama-architecture';
 import { type RotaryForm } from '../libs/generation/src/model/llama-graph.builder';
@@ -403,4 +404,58 @@ export async function compareRotaryForms(
     })),
     matmulPeakGflops: await matmulPeakGflops(options.threads),
   };
+}
+
+/** The prefill at one chunk size (`prefillChunkTokens`), from {@link measurePrefillChunks}. */
+export interface PrefillChunkRow {
+  chunkTokens: number;
+  rowsPerCall: number;
+  rows: number;
+  promptTokens: number;
+  rounds: number;
+  /** Median wall time of a kv-cache prefill (`KvCacheBatch.prefill`: the graph plus the cache writes). */
+  kvCacheMs: number;
+  /** Median wall time of a prefill for logits only (what recompute and resample-per-token run each step). */
+  logitsOnlyMs: number;
+}
+
+/**
+ * Prefill speed by chunk size, every size timed in the same process and interleaved round by
+ * round (the first round warms up and is not counted), so the ratios share the machine's load.
+ */
+export async function measurePrefillChunks(
+  modelPath: string,
+  vocabSize: number,
+  options: { chunks: readonly number[]; rows: number; promptTokens: number; threads: number; rounds: number },
+): Promise<PrefillChunkRow[]> {
+  const decoder = await OnnxDecoder.load(modelPath, { threads: options.threads, executionProvider: 'cpu' });
+  const prompts = Array.from({ length: options.rows }, (_, r) => Array.from({ length: options.promptTokens }, (_, j) => 3 + ((r * 131 + j * 17) % (vocabSize - 3))));
+  const kv: number[][] = options.chunks.map(() => []);
+  const logitsOnly: number[][] = options.chunks.map(() => []);
+  for (let round = 0; round <= options.rounds; round += 1) {
+    for (const [i, chunkTokens] of options.chunks.entries()) {
+      let started = performance.now();
+      const batch = new KvCacheBatch(decoder, prompts, { chunkTokens, padTokenId: 0, vocabSize, maxNewTokens: 64 });
+      await batch.prefill();
+      batch.dispose();
+      const kvMs = performance.now() - started;
+      started = performance.now();
+      await prefillRows(decoder, prompts, vocabSize, { chunkTokens, padTokenId: 0 });
+      if (round > 0) {
+        kv[i]!.push(kvMs);
+        logitsOnly[i]!.push(performance.now() - started);
+      }
+    }
+  }
+  await decoder.release();
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  return options.chunks.map((chunkTokens, i) => ({
+    chunkTokens,
+    rowsPerCall: prefillChunkRows(decoder.signature, options.promptTokens, vocabSize, chunkTokens),
+    rows: options.rows,
+    promptTokens: options.promptTokens,
+    rounds: options.rounds,
+    kvCacheMs: median(kv[i]!),
+    logitsOnlyMs: median(logitsOnly[i]!),
+  }));
 }

@@ -3,7 +3,7 @@
  *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>
  *   --engine-rows 256 --engine-steps 16 --engine-layouts in-place,folded,concat --engine-rounds 1
  *   --engine-only --no-engine --thread-layouts --compare-rotary --compare-rounds 3
- *   --aggregation in-graph,per-row --engine-aggregation]`
+ *   --aggregation in-graph,per-row --engine-aggregation --prefill-chunks 1024,4096]`
  *
  * Speed of one synthetic example (s private prompts of ~96 tokens plus the public prompt, 64 new
  * tokens) in each decoding mode of libs/generation, with the production mechanism of libs/privacy
@@ -28,6 +28,9 @@
  * engine rows that compare the two (model and vocab-32k, production layout, drafter on).
  * `--compare-rotary` runs the in-place engine with RotaryEmbedding and with the RoPE-folded
  * projection in one process, their calls interleaved (`--compare-rounds` fresh batches each).
+ * `--prefill-chunks` runs the examples once per prefill chunk size (tokens per prefill call,
+ * `prefillChunkTokens`), each in its own process for its peak RSS, and times the prefill of every
+ * chunk size in one process, interleaved, so their speed ratios share the machine's load.
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +40,7 @@ import { DECODING_MODES, type DecodingMode, type GenerationModel, importModel, l
 import { SeededRng } from '@synthgate/privacy';
 import { buildLlamaOnnx, type RotaryForm } from '../libs/generation/src/model/llama-graph.builder';
 import { tinyArchitecture, tinyWeights } from '../libs/generation/src/testing/tiny-llama';
-import { compareRotaryForms, type EngineRow, type EngineShape, measureAggregationPair, measureEngine } from './generation-engine';
+import { compareRotaryForms, type EngineRow, type EngineShape, measureAggregationPair, measureEngine, measurePrefillChunks, type PrefillChunkRow } from './generation-engine';
 
 interface Options {
   readonly json: boolean;
@@ -59,6 +62,8 @@ interface Options {
   readonly engineAggregation: boolean;
   readonly compareRotary: boolean;
   readonly compareRounds: number;
+  /** Prefill chunk sizes to compare; empty: the model's default only. */
+  readonly prefillChunks: number[];
 }
 
 /** One measurement: the fields the issue asks for, plus a few that explain them. */
@@ -79,6 +84,14 @@ interface Row {
   prefillMs: number;
   mechanismShare: number;
   privateSteps: number;
+  /** Tokens per prefill call; null: the model's default. */
+  prefillChunkTokens: number | null;
+  /** RSS right after the model is loaded, before any example. */
+  loadedRssBytes: number;
+  /** `planMemory(...).peakBytesEstimate` for this batch (kv-cache mode). */
+  plannedPeakBytes: number;
+  /** kv-cache: tokens/s of the worker's first example (the warm-up, same shape); null for the other modes. */
+  firstExampleTokensPerSecond: number | null;
 }
 
 const REPO = resolve(__dirname, '..', '..');
@@ -114,6 +127,7 @@ function parseOptions(argv: string[]): Options {
     engineAggregation: argv.includes('--engine-aggregation'),
     compareRotary: argv.includes('--compare-rotary'),
     compareRounds: Number(value('--compare-rounds') ?? 3),
+    prefillChunks: value('--prefill-chunks') ? list('--prefill-chunks', '').map(Number) : [],
   };
 }
 
@@ -138,8 +152,9 @@ function promptFor(model: GenerationModel, row: number, tokens: number): string 
   return words.join(' ');
 }
 
-async function child(modelDir: string, batchSize: number, mode: DecodingMode, aggregation: 'in-graph' | 'per-row' | null, options: Options): Promise<Row> {
-  const model = await loadModel(modelDir, { threads: options.threads, verifyHashes: false, kvCacheLimitBytes: 64 * 1024 ** 3 });
+async function child(modelDir: string, batchSize: number, mode: DecodingMode, aggregation: 'in-graph' | 'per-row' | null, chunk: number | null, options: Options): Promise<Row> {
+  const model = await loadModel(modelDir, { threads: options.threads, verifyHashes: false, kvCacheLimitBytes: 64 * 1024 ** 3, ...(chunk ? { prefillChunkTokens: chunk } : {}) });
+  const loadedRssBytes = process.memoryUsage().rss;
   const prompts = Array.from({ length: batchSize }, (_, i) => promptFor(model, i, options.promptTokens));
   const publicPrompt = promptFor(model, batchSize, options.promptTokens);
   const pool = Array.from({ length: 4 * batchSize }, (_, i) => promptFor(model, i, options.promptTokens));
@@ -154,7 +169,11 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, ag
   };
   const request = { privatePrompts: prompts, publicPrompt, mode, resamplePool: pool, ignoreEndOfSequence: true, inGraphAggregation: aggregation === 'in-graph' };
   // Warm-up, as in a long-running worker: JIT-compiled mechanism, ONNX Runtime's kernels and arena.
-  await model.generateExample({ ...request, params: { ...params, maxNewTokens: Math.min(16, options.newTokens) }, rng: new SeededRng('warm') });
+  // kv-cache's is an example of the same shape (the worker's previous batch of the release: its
+  // cache memory is then resident and reused, KvCacheMemory), reported as the first example; the
+  // other modes keep nothing between examples, and their warm-up is cut to 16 tokens (minutes otherwise).
+  const warmTokens = mode === 'kv-cache' ? options.newTokens : Math.min(16, options.newTokens);
+  const warm = await model.generateExample({ ...request, params: { ...params, maxNewTokens: warmTokens }, rng: new SeededRng('warm') });
   const result = await model.generateExample({ ...request, params: { ...params, maxNewTokens: options.newTokens }, rng: new SeededRng('bench') });
   const timings = result.stepTimings;
   const promptTokens = Math.max(...[...prompts, publicPrompt].map((p) => model.tokenizer.encode(p).length));
@@ -176,6 +195,10 @@ async function child(modelDir: string, batchSize: number, mode: DecodingMode, ag
     prefillMs: timings.prefillMs,
     mechanismShare: timings.mechanismMs / timings.totalMs,
     privateSteps: result.privateSteps,
+    prefillChunkTokens: chunk,
+    loadedRssBytes,
+    plannedPeakBytes: mode === 'kv-cache' ? model.planMemory(batchSize + 1, promptTokens, options.newTokens).peakBytesEstimate : 0,
+    firstExampleTokensPerSecond: mode === 'kv-cache' ? warm.tokenIds.length / (warm.stepTimings.totalMs / 1e3) : null,
   };
   await model.release();
   return row;
@@ -342,8 +365,8 @@ function printEngine(rows: EngineRow[]): void {
   }
 }
 
-function runChild(modelDir: string, batchSize: number, mode: DecodingMode, aggregation: 'in-graph' | 'per-row' | null, argv: string[]): Promise<Row> {
-  return forkChild<Row>(['--child', modelDir, String(batchSize), mode, aggregation ?? 'none'], argv);
+function runChild(modelDir: string, batchSize: number, mode: DecodingMode, aggregation: 'in-graph' | 'per-row' | null, chunk: number | null, argv: string[]): Promise<Row> {
+  return forkChild<Row>(['--child', modelDir, String(batchSize), mode, aggregation ?? 'none', String(chunk ?? 0)], argv);
 }
 
 async function resolveModel(options: Options): Promise<{ dir: string; cleanup: () => void }> {
@@ -359,18 +382,22 @@ async function resolveModel(options: Options): Promise<{ dir: string; cleanup: (
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['batch', 'mode', 'prompt', 'new', 'tok/s', 'ms/step', 'prefill ms', 'outside ORT', 'mechanism', 'peak RSS MB', 'KV cache MB', 'logits MB'];
+  const header = ['batch', 'mode', 'chunk', 'prompt', 'new', 'tok/s', 'first tok/s', 'ms/step', 'prefill ms', 'outside ORT', 'mechanism', 'peak RSS MB', 'loaded MB', 'planned MB', 'KV cache MB', 'logits MB'];
   const lines = rows.map((r) => [
     String(r.batchSize),
     r.aggregation ? `${r.mode} (${r.aggregation})` : r.mode,
+    r.prefillChunkTokens === null ? 'default' : String(r.prefillChunkTokens),
     String(r.promptTokens),
     String(r.newTokens),
     r.tokensPerSecond.toFixed(2),
+    r.firstExampleTokensPerSecond === null ? '-' : r.firstExampleTokensPerSecond.toFixed(2),
     r.msPerStep.toFixed(2),
     r.prefillMs.toFixed(0),
     `${(100 * r.outsideOrtShare).toFixed(1)}%`,
     `${(100 * r.mechanismShare).toFixed(1)}%`,
     (r.peakRssBytes / 2 ** 20).toFixed(0),
+    (r.loadedRssBytes / 2 ** 20).toFixed(0),
+    r.plannedPeakBytes ? (r.plannedPeakBytes / 2 ** 20).toFixed(0) : '-',
     (r.kvCacheBytes / 2 ** 20).toFixed(1),
     (r.logitsBytesPerStep / 2 ** 20).toFixed(2),
   ]);
@@ -379,9 +406,9 @@ function printTable(rows: Row[]): void {
   console.log(`model ${rows[0]?.model ?? '?'}, Node ${process.version}`);
   console.log(format(header));
   for (const line of lines) console.log(format(line));
-  const batches = [...new Set(rows.map((r) => r.batchSize))];
-  for (const batch of batches) {
-    const of = (mode: DecodingMode): Row | undefined => rows.find((r) => r.batchSize === batch && r.mode === mode);
+  const settings = [...new Map(rows.map((r) => [`${r.batchSize}/${r.prefillChunkTokens}`, r])).values()];
+  for (const { batchSize: batch, prefillChunkTokens: chunk } of settings) {
+    const of = (mode: DecodingMode): Row | undefined => rows.find((r) => r.batchSize === batch && r.prefillChunkTokens === chunk && r.mode === mode);
     const kv = of('kv-cache');
     if (!kv) continue;
     const inGraph = rows.find((r) => r.batchSize === batch && r.aggregation === 'in-graph');
@@ -393,7 +420,25 @@ function printTable(rows: Row[]): void {
         return other ? `kv-cache/${mode} ${(kv.tokensPerSecond / other.tokensPerSecond).toFixed(1)}x` : null;
       })
       .filter(Boolean);
-    if (parts.length) console.log(`batch ${batch}: ${parts.join(', ')}`);
+    if (parts.length) console.log(`batch ${batch}${chunk === null ? '' : `, prefill chunks of ${chunk} tokens`}: ${parts.join(', ')}`);
+  }
+}
+
+function printPrefillChunks(rows: PrefillChunkRow[]): void {
+  const base = rows[rows.length - 1]!;
+  console.log(`\nprefill of ${base.rows} rows x ${base.promptTokens} tokens by chunk size (one process, interleaved, median of ${base.rounds} rounds; ratios to ${base.chunkTokens})`);
+  console.log('chunk tokens  rows/call  kv-cache prefill ms  ratio  logits-only prefill ms  ratio');
+  for (const r of rows) {
+    console.log(
+      [
+        String(r.chunkTokens).padStart(12),
+        String(r.rowsPerCall).padStart(9),
+        r.kvCacheMs.toFixed(0).padStart(19),
+        (r.kvCacheMs / base.kvCacheMs).toFixed(2).padStart(5),
+        r.logitsOnlyMs.toFixed(0).padStart(22),
+        (r.logitsOnlyMs / base.logitsOnlyMs).toFixed(2).padStart(5),
+      ].join('  '),
+    );
   }
 }
 
@@ -420,29 +465,46 @@ async function main(): Promise<void> {
   }
   const childAt = argv.indexOf('--child');
   if (childAt >= 0) {
-    const [dir, batch, mode, aggregation] = argv.slice(childAt + 1);
-    const row = await child(dir!, Number(batch), mode as DecodingMode, aggregation === 'none' ? null : (aggregation as 'in-graph' | 'per-row'), options);
+    const [dir, batch, mode, aggregation, chunk] = argv.slice(childAt + 1);
+    const row = await child(dir!, Number(batch), mode as DecodingMode, aggregation === 'none' ? null : (aggregation as 'in-graph' | 'per-row'), Number(chunk) || null, options);
     process.send?.(row);
+    return;
+  }
+  const prefillAt = argv.indexOf('--prefill-child');
+  if (prefillAt >= 0) {
+    const dir = argv[prefillAt + 1]!;
+    const rows = Math.max(...options.batchSizes) + 1;
+    process.send?.(await measurePrefillChunks(join(dir, 'model.onnx'), shapeOf(dir).vocabSize, { chunks: options.prefillChunks, rows, promptTokens: options.promptTokens, threads: options.threads, rounds: 5 }));
     return;
   }
   const model = await resolveModel(options);
   try {
     const rows: Row[] = [];
-    for (const batchSize of options.examples ? options.batchSizes : []) {
-      for (const mode of options.modes) {
-        // Only kv-cache aggregates in the graph; the recompute modes return logits.
-        for (const aggregation of mode === 'kv-cache' ? options.aggregations : [null]) {
-          const row = await runChild(model.dir, batchSize, mode, aggregation, argv);
-          rows.push(row);
-          if (!options.json) console.error(`measured ${mode}${aggregation ? ` (${aggregation})` : ''} at batch ${batchSize}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
+    const chunks = options.prefillChunks.length > 0 ? options.prefillChunks : [null];
+    for (const chunk of options.examples ? chunks : []) {
+      for (const batchSize of options.batchSizes) {
+        for (const mode of options.modes) {
+          // Only kv-cache aggregates in the graph; the recompute modes return logits.
+          for (const aggregation of mode === 'kv-cache' ? options.aggregations : [null]) {
+            const row = await runChild(model.dir, batchSize, mode, aggregation, chunk, argv);
+            rows.push(row);
+            // Each row as it comes, so a long run's figures survive a failure further on.
+            console.error(JSON.stringify(row));
+            if (!options.json) {
+              const setting = [aggregation, chunk ? `prefill chunks of ${chunk}` : null].filter(Boolean).join(', ');
+              console.error(`measured ${mode}${setting ? ` (${setting})` : ''} at batch ${batchSize}: ${row.tokensPerSecond.toFixed(2)} tokens/s`);
+            }
+          }
         }
       }
     }
+    const prefill = options.prefillChunks.length > 0 ? await forkChild<PrefillChunkRow[]>(['--prefill-child', model.dir], argv) : [];
     const engine = options.engine ? await runEngine(model.dir, options, argv) : [];
     const rotary = options.compareRotary ? await forkChild<Awaited<ReturnType<typeof compareRotaryForms>>>(['--rotary-child', model.dir], argv) : null;
-    if (options.json) console.log(JSON.stringify({ examples: rows, engine, rotary }));
+    if (options.json) console.log(JSON.stringify({ examples: rows, prefill, engine, rotary }));
     else {
       if (rows.length > 0) printTable(rows);
+      if (prefill.length > 0) printPrefillChunks(prefill);
       if (engine.length > 0) printEngine(engine);
       if (rotary) {
         console.log(`\nrotary forms, in-place engine, one process, calls interleaved (${options.engineRows} rows, MatMul peak ${rotary.matmulPeakGflops.toFixed(1)} GFLOP/s)`);

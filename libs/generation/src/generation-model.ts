@@ -40,7 +40,10 @@ export interface LoadModelOptions {
   readonly verifyHashes?: boolean;
   /** Largest KV cache a batch may allocate (default 4 GiB); larger requests are refused up front. */
   readonly kvCacheLimitBytes?: number;
-  /** Tokens per prefill call (rows x padded width), bounding prefill memory (default 4096). */
+  /**
+   * Tokens per prefill call (rows x padded width), bounding prefill memory (default 1024: at 4,096
+   * ONNX Runtime's arena kept ~160 MiB more resident, for no faster prefill; docs/benchmarks/engine.md).
+   */
   readonly prefillChunkTokens?: number;
   /**
    * Run graphs this project built with the in-place KV cache (default true). false runs the
@@ -201,12 +204,15 @@ export interface MemoryPlan {
    * it returns). The limit applies here.
    */
   readonly kvBufferBytes: number;
-  /** Rough peak of the batch: the cache buffers plus one prefill chunk's activations. */
+  /** Rough peak of the batch: the cache buffers plus one prefill call's resident activations (see {@link GenerationModel.planMemory}). */
   readonly peakBytesEstimate: number;
   readonly limitBytes: number;
   /** `kvBufferBytes <= limitBytes`. */
   readonly fits: boolean;
 }
+
+/** Tokens per prefill call unless configured (see {@link LoadModelOptions.prefillChunkTokens}). */
+const DEFAULT_PREFILL_CHUNK_TOKENS = 1024;
 
 function requirePositiveInteger(field: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) throw new GenerationError('INVALID_GENERATION_INPUT', `${field} must be a positive integer, got ${value}`);
@@ -274,7 +280,7 @@ export class GenerationModel {
       tokenizer,
       info,
       decoder,
-      { kvCacheLimitBytes: options.kvCacheLimitBytes ?? 4 * 1024 ** 3, prefillChunkTokens: options.prefillChunkTokens ?? 4096 },
+      { kvCacheLimitBytes: options.kvCacheLimitBytes ?? 4 * 1024 ** 3, prefillChunkTokens: options.prefillChunkTokens ?? DEFAULT_PREFILL_CHUNK_TOKENS },
       config,
     );
   }
@@ -336,9 +342,15 @@ export class GenerationModel {
     const hidden = this.config.hidden_size ?? this.info.numKvHeads * this.info.headDim;
     const heads = this.config.num_attention_heads ?? this.info.numKvHeads;
     const intermediate = this.config.intermediate_size ?? 4 * hidden;
-    // Per prefill row: ~8 hidden-sized and 2 intermediate-sized activations per position, the
-    // attention scores, and the last position's logits.
-    const activations = chunkRows * 4 * (promptTokens * (8 * hidden + 2 * intermediate + heads * promptTokens) + this.info.vocabSize);
+    // Per prefill position: a layer's live activations (~8 hidden-sized and 4 intermediate-sized
+    // rows, 5 rows of attention scores: scores, bias, joined, softmax, split), twice for ONNX
+    // Runtime's arena, which grows in powers of two; plus every layer's new keys and values (outputs,
+    // held to the end of the call). Per row, the last position's logits. Measured on the default
+    // model (bench:generation --prefill-chunks, 512 to 4,096 tokens per call): the resident
+    // high-water of a prefill is 0.7 to 1.2 times this.
+    const { numLayers, numKvHeads, headDim } = this.info;
+    const perPosition = 2 * (8 * hidden + 4 * intermediate + 5 * heads * promptTokens) + 2 * numLayers * numKvHeads * headDim;
+    const activations = chunkRows * 4 * (promptTokens * perPosition + this.info.vocabSize);
     const buffers = kvCacheBuffers(this.decoder.signature.cacheLayout) * kv;
     return {
       kvCacheBytes: kv,
@@ -462,14 +474,17 @@ export class GenerationModel {
         throw new GenerationError('KV_CACHE_LIMIT_EXCEEDED', `speculative verification needs all ${privateRows.length} private rows cached; the limit holds ${Math.max(0, cachedPrivateRows)}`);
       }
       const batchOptions = { chunkTokens: this.options.prefillChunkTokens, padTokenId: this.info.padTokenId, vocabSize: this.info.vocabSize, maxNewTokens: params.maxNewTokens };
-      const outcome = await runSpeculativeDecoding({
-        // The public row runs apart from the private rows, in its own batch.
-        batch: privateRows.length > 0 ? new KvCacheBatch(this.decoder, privateRows, batchOptions) : null,
-        publicBatch: new KvCacheBatch(this.decoder, [publicRow], batchOptions),
-        ...settings,
-        maxDraftTokens: draft,
-      });
-      return this.example(publicRow, outcome, recordMask);
+      // The public row runs apart from the private rows, in its own batch.
+      const batch = privateRows.length > 0 ? new KvCacheBatch(this.decoder, privateRows, batchOptions) : null;
+      const publicBatch = new KvCacheBatch(this.decoder, [publicRow], batchOptions);
+      try {
+        const outcome = await runSpeculativeDecoding({ batch, publicBatch, ...settings, maxDraftTokens: draft });
+        return this.example(publicRow, outcome, recordMask);
+      } finally {
+        // Their cache memory goes back to the decoder for the next batch.
+        batch?.dispose();
+        publicBatch.dispose();
+      }
     }
     const source = createLogitsSource(mode, {
       decoder: this.decoder,

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KV_CAPACITY_STEP, KvCacheBatch, kvCacheBytes } from './kv-cache-batch';
+import { KvCacheMemory, kvCacheMemoryOf } from './kv-cache-memory';
 import { OnnxDecoder } from './onnx-decoder';
 
 const arch = tinyArchitecture();
@@ -43,7 +44,7 @@ describe('KvCacheBatch', () => {
     expect(kvCacheBytes(arch, 256, 160)).toBe(2 * 2 * 256 * 2 * 160 * 8 * 4);
   });
 
-  it('runs a graph this project built with the in-place cache: one buffer per tensor for the whole sequence', () => {
+  it('runs a graph this project built with the in-place cache: one tensor per layer and kind for the whole sequence', () => {
     expect(decoder.signature.cacheLayout).toBe('in-place');
     expect(stored.signature.cacheLayout).toBe('concat');
     const batch = new KvCacheBatch(decoder, ROWS, { chunkTokens: 4, padTokenId: 0, vocabSize: arch.vocabSize, maxNewTokens: 6 });
@@ -87,5 +88,45 @@ describe('KvCacheBatch', () => {
     expectRowsMatch(await batch.append(51), [11, 50, 51]);
     expect(() => batch.truncate(base - 1)).toThrow(/cannot truncate/);
     await expect(batch.appendMany([1, 2, 3, 4])).rejects.toThrow(/more steps than maxNewTokens/);
+  });
+
+  it('reuses the cache memory of the decoder\'s previous batch, zeroed, with the same logits', async () => {
+    const options = { chunkTokens: 4, padTokenId: 0, vocabSize: arch.vocabSize, maxNewTokens: 6 };
+    const memory = kvCacheMemoryOf(decoder);
+    memory.clear();
+    const decode = async (): Promise<Float32Array[]> => {
+      const batch = new KvCacheBatch(decoder, ROWS, options);
+      const out = [(await batch.prefill()).slice()];
+      for (const token of [11, 12, 13]) out.push((await batch.append(token)).slice());
+      batch.dispose();
+      return out;
+    };
+    const first = await decode();
+    const bytes = memory.spareBytes;
+    expect(bytes).toBe(kvCacheBytes(arch, ROWS.length, 5 + 6));
+    // A smaller batch takes the spare (a larger one would allocate anew); the larger buffer stays the spare.
+    const small = new KvCacheBatch(decoder, [[1, 2]], options);
+    expect(memory.spareBytes).toBe(0);
+    small.dispose();
+    expect(memory.spareBytes).toBe(bytes);
+    const second = await decode();
+    second.forEach((logits, step) => expect(logits).toEqual(first[step]));
+    expectRowsMatch(second[3]!, [11, 12, 13]);
+  });
+
+  it('hands out the spare only when it is large enough, and zeroed', () => {
+    const memory = new KvCacheMemory();
+    const buffer = memory.take(64);
+    new Float32Array(buffer).fill(7);
+    memory.give(buffer);
+    expect(memory.take(128).byteLength).toBe(128);
+    expect(memory.spareBytes).toBe(0);
+    memory.give(buffer);
+    const again = memory.take(32);
+    expect(again).toBe(buffer);
+    expect(Array.from(new Float32Array(again, 0, 8))).toEqual(new Array(8).fill(0));
+    memory.give(new ArrayBuffer(16));
+    memory.give(again);
+    expect(memory.spareBytes).toBe(64);
   });
 });

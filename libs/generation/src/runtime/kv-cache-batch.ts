@@ -1,5 +1,6 @@
 import { GenerationError } from '../generation.errors';
 import { allRows, prefillRows } from './batch-prefill';
+import { type KvCacheMemory, kvCacheMemoryOf } from './kv-cache-memory';
 import { type ForwardAggregation, type KvBlock, type OnnxDecoder } from './onnx-decoder';
 
 /** Bytes of a float32 KV cache holding `sequence` positions for `rows` rows. */
@@ -24,9 +25,10 @@ export const KV_CAPACITY_STEP = 32;
  * public one) is prefilled once, then each step feeds one new token per row with the past keys
  * and values; the cache stays with the batch for the whole sequence.
  *
- * In-place layout (graphs this project builds): one buffer per layer and kind, allocated once for
- * the whole sequence, `[rows, kvHeads, capacity, headDim]` in its first part. ONNX Runtime reads it
- * as the past without a copy (onnxruntime-node passes input arrays through); only the new
+ * In-place layout (graphs this project builds): one tensor per layer and kind, allocated once for
+ * the whole sequence, `[rows, kvHeads, capacity, headDim]` in its first part; all of them views of
+ * one buffer, reused from the decoder's previous batch (see {@link KvCacheMemory}). ONNX Runtime
+ * reads them as the past without a copy (onnxruntime-node passes input arrays through); only the new
  * positions' keys and values come back, and they are written into their slots here. The capacity
  * (the past length the graph attends over, empty slots masked) grows by {@link KV_CAPACITY_STEP}
  * positions, rearranging the buffer in place, so attention cost follows the used length.
@@ -48,8 +50,13 @@ export class KvCacheBatch {
   private readonly logits: Float32Array;
   private readonly aggregation: ForwardAggregation | null;
   private maskBuffer: BigInt64Array;
+  /** The layout `maskBuffer` holds (past slots, new positions, used slots); past -1: to be rebuilt. */
+  private maskLayout = { past: -1, n: 0, used: 0 };
   /** In-place: the cache buffers. Concat: the current past (the prefill's joined block, then ORT's present). */
   private tensors: Float32Array[];
+  /** The decoder's cache memory, and the buffer taken from it (every tensor's view lies in it) until dispose(). */
+  private readonly memory: KvCacheMemory;
+  private buffer: ArrayBuffer | null;
   /** Used positions; 0 before the prefill. */
   private used = 0;
   /** In-place: slots per (row, kv head) in the buffers' current arrangement. Concat: `used`. */
@@ -98,7 +105,11 @@ export class KvCacheBatch {
     this.logits = options.logits ?? new Float32Array(this.aggregation ? 0 : rows * options.vocabSize);
     const { numLayers, numKvHeads, headDim } = decoder.signature;
     const floats = rows * numKvHeads * (this.inPlace ? this.maxLength : this.width) * headDim;
-    this.tensors = Array.from({ length: 2 * numLayers }, () => new Float32Array(floats));
+    // One buffer for every layer's keys and values, reused from the decoder's previous batch when large enough.
+    this.memory = kvCacheMemoryOf(decoder);
+    const buffer = this.memory.take(2 * numLayers * floats * 4);
+    this.buffer = buffer;
+    this.tensors = Array.from({ length: 2 * numLayers }, (_, t) => new Float32Array(buffer, t * floats * 4, floats));
   }
 
   get rows(): number {
@@ -110,7 +121,7 @@ export class KvCacheBatch {
     return this.used;
   }
 
-  /** Bytes of every cache buffer this batch holds now (the in-place buffers are allocated for the whole sequence). */
+  /** Bytes of every cache tensor this batch holds now (the in-place ones are allocated for the whole sequence). */
   get cacheBytes(): number {
     return this.tensors.reduce((sum, t) => sum + t.byteLength, 0);
   }
@@ -203,19 +214,29 @@ export class KvCacheBatch {
     const rows = this.rows;
     const past = this.capacity;
     const total = past + n;
-    if (this.maskBuffer.length < rows * total) this.maskBuffer = new BigInt64Array(rows * total);
+    if (this.maskBuffer.length < rows * total) {
+      this.maskBuffer = new BigInt64Array(rows * total);
+      this.maskLayout.past = -1;
+    }
     const mask = this.maskBuffer.subarray(0, rows * total);
+    const layout = this.maskLayout;
+    // Same capacity and step width as the previous call: only the slots filled since then change.
+    const incremental = layout.past === past && layout.n === n && layout.used <= this.used;
     for (let r = 0; r < rows; r += 1) {
       const base = r * total;
-      // Padding and (in place) the empty slots past the used length are masked.
-      mask.fill(0n, base, base + this.pads[r]!);
-      mask.fill(1n, base + this.pads[r]!, base + this.used);
-      mask.fill(0n, base + this.used, base + past);
-      mask.fill(1n, base + past, base + total);
+      if (incremental) mask.fill(1n, base + layout.used, base + this.used);
+      else {
+        // Padding and (in place) the empty slots past the used length are masked.
+        mask.fill(0n, base, base + this.pads[r]!);
+        mask.fill(1n, base + this.pads[r]!, base + this.used);
+        mask.fill(0n, base + this.used, base + past);
+        mask.fill(1n, base + past, base + total);
+      }
       // New tokens' positions continue the row's real length (positions start at 0).
       for (let j = 0; j < n; j += 1) positions[r * n + j] = BigInt(this.lengths[r]! + j);
       this.lengths[r]! += n;
     }
+    this.maskLayout = { past, n, used: this.used };
     const out = await this.decoder.forward({
       rows,
       newTokens: n,
@@ -285,8 +306,10 @@ export class KvCacheBatch {
     this.pastView = null;
   }
 
-  /** Drops the cache buffers (they can be hundreds of megabytes). */
+  /** Gives the cache buffer back to the decoder's cache memory for its next batch (it can be hundreds of megabytes). */
   dispose(): void {
+    if (this.buffer) this.memory.give(this.buffer);
+    this.buffer = null;
     this.tensors = [];
     this.pastView = null;
     this.used = 0;
