@@ -24,7 +24,7 @@
  * `--device cpu` runs everything with the CPU standing in for CUDA: it tests this script on a
  * machine without a GPU; its figures are CPU figures.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +32,7 @@ import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { buildLlamaOnnx, cudaProviderProblem, cudaUnavailableMessage, decodeStepHostTraffic, type LlamaArchitecture, probeExecutionProvider } from '@synthgate/generation';
 import { PrivateTokenSampler, SeededRng } from '@synthgate/privacy';
+import { openExternalDataFile } from '../libs/generation/src/import/llama-model.writer';
 import { KvCacheBatch } from '../libs/generation/src/runtime/kv-cache-batch';
 import { OnnxDecoder } from '../libs/generation/src/runtime/onnx-decoder';
 import { tinyArchitecture, tinyWeights } from '../libs/generation/src/testing/tiny-llama';
@@ -108,20 +109,7 @@ function parameterCount(a: LlamaArchitecture): number {
 
 /** Writes the model as model.onnx plus model.onnx.data (external data: a 0.5B fp32 graph is at protobuf's 2 GiB limit). */
 function writeRandomModel(dir: string, arch: LlamaArchitecture, weights: Options['weights']): string {
-  const fd = openSync(join(dir, 'model.onnx.data'), 'w');
-  let offset = 0;
-  const sink = {
-    location: 'model.onnx.data',
-    append(bytes: Uint8Array): number {
-      const padding = (64 - (offset % 64)) % 64;
-      if (padding) writeSync(fd, new Uint8Array(padding));
-      offset += padding;
-      const at = offset;
-      writeSync(fd, bytes);
-      offset += bytes.byteLength;
-      return at;
-    },
-  };
+  const sink = openExternalDataFile(join(dir, 'model.onnx.data'), 'model.onnx.data');
   try {
     // fp32 graphs run in the in-place cache layout (what the engine runs them in); int4 graphs in
     // the concat layout, as the engine runs them today (docs/benchmarks/engine.md).
@@ -133,7 +121,7 @@ function writeRandomModel(dir: string, arch: LlamaArchitecture, weights: Options
     });
     writeFileSync(join(dir, 'model.onnx'), bytes);
   } finally {
-    closeSync(fd);
+    sink.close();
   }
   return join(dir, 'model.onnx');
 }

@@ -128,22 +128,7 @@ export function writeLlamaModelFolder(
     const files: ModelFileContent[] = [];
     let sink: (ExternalDataSink & { close(): void }) | null = null;
     if (weightBytes(parts.weights, storage) > EXTERNAL_DATA_THRESHOLD_BYTES) {
-      const fd = openSync(writer.stagedPath(EXTERNAL_DATA_FILE), 'w');
-      let offset = 0;
-      sink = {
-        location: EXTERNAL_DATA_FILE,
-        append(bytes: Uint8Array): number {
-          // Keep each tensor 64-byte aligned, as ONNX external data writers do.
-          const padding = (64 - (offset % 64)) % 64;
-          if (padding) writeSync(fd, new Uint8Array(padding));
-          offset += padding;
-          const at = offset;
-          writeSync(fd, bytes);
-          offset += bytes.byteLength;
-          return at;
-        },
-        close: () => closeSync(fd),
-      };
+      sink = openExternalDataFile(writer.stagedPath(EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE);
     }
     const onnxBytes = buildLlamaOnnx(parts.arch, parts.weights, {
       externalData: sink,
@@ -164,4 +149,26 @@ export function writeLlamaModelFolder(
     writer.abort();
     throw error;
   }
+}
+
+/**
+ * An ONNX external-data file opened for writing at `path`, named `location` in the graph: each
+ * tensor appended 64-byte aligned, as ONNX external data writers do. The caller closes it.
+ */
+export function openExternalDataFile(path: string, location: string): ExternalDataSink & { close(): void } {
+  const fd = openSync(path, 'w');
+  let offset = 0;
+  return {
+    location,
+    append(bytes: Uint8Array): number {
+      const padding = (64 - (offset % 64)) % 64;
+      if (padding) writeSync(fd, new Uint8Array(padding));
+      offset += padding;
+      const at = offset;
+      writeSync(fd, bytes);
+      offset += bytes.byteLength;
+      return at;
+    },
+    close: () => closeSync(fd),
+  };
 }
