@@ -1,6 +1,6 @@
 /*
  * `npm run bench:generation [-- --json] [-- --batch-sizes 31,127,255 --modes kv-cache,recompute,resample-per-token
- *   --prompt-tokens 96 --new-tokens 64 --threads 2 --model <folder>
+ *   --prompt-tokens 96 --new-tokens 64 --threads 1 --model <folder>
  *   --engine-rows 256 --engine-steps 16 --engine-layouts in-place,folded,concat --engine-rounds 1
  *   --engine-only --no-engine --thread-layouts --compare-rotary --compare-rounds 3
  *   --aggregation in-graph,per-row --engine-aggregation --prefill-chunks 1024,4096]`
@@ -111,7 +111,7 @@ function parseOptions(argv: string[]): Options {
     modes,
     promptTokens: Number(value('--prompt-tokens') ?? 96),
     newTokens: Number(value('--new-tokens') ?? 64),
-    threads: Number(value('--threads') ?? 2),
+    threads: Number(value('--threads') ?? 1),
     model: value('--model') ?? null,
     engineRows: Number(value('--engine-rows') ?? 256),
     engineSteps: Number(value('--engine-steps') ?? 16),
