@@ -1,5 +1,5 @@
 import { type Conversion, type TokenCostParameters, epsilonFromRho, rhoForEpsilon, rhoPerPrivateToken } from './accountant';
-import { type MechanismReleaseCost, mechanismReleaseCostFromJson, type TokenCapCost } from './mechanisms/mechanism-cost';
+import { type MechanismReleaseCost, mechanismReleaseCostFromJson, type TokenCapCost, tokenCapCost } from './mechanisms/mechanism-cost';
 import { PrivacyError, requireDelta, requireEpsilon, requireInteger, requireNonNegative, requirePositive } from './privacy.errors';
 
 /*
@@ -72,18 +72,11 @@ export function releaseCost(
 ): ReleaseCost {
   requireInteger('privateTokenCap', privateTokenCap, 0);
   requireDelta('delta', delta);
-  const perToken = rhoPerPrivateToken(parameters);
-  const rho = privateTokenCap * perToken;
   return Object.freeze({
     version: 1,
     mechanism: 'private-prediction',
     parameters: costEvidence(parameters),
-    privateTokenCap,
-    rhoPerPrivateToken: perToken,
-    rho,
-    epsilon: epsilonFromRho(rho, delta, conversion),
-    delta,
-    conversion,
+    ...tokenCapCost(privateTokenCap, rhoPerPrivateToken(parameters), delta, conversion),
   });
 }
 

@@ -48,18 +48,16 @@ export function mechanismReleaseCost(
   if (!entry.charged || !Number.isFinite(perToken)) {
     throw new PrivacyError('INVALID_PRIVACY_PARAMETER', 'mechanism', `'${entry.name}' is not charged: it has no privacy cost to state`);
   }
-  const rho = privateTokenCap * perToken;
-  return Object.freeze({
-    version: 2,
-    mechanism: entry.name,
-    parameters: checked,
-    privateTokenCap,
-    rhoPerPrivateToken: perToken,
-    rho,
-    epsilon: epsilonFromRho(rho, delta, conversion),
-    delta,
-    conversion,
-  });
+  return Object.freeze({ version: 2, mechanism: entry.name, parameters: checked, ...tokenCapCost(privateTokenCap, perToken, delta, conversion) });
+}
+
+/**
+ * The fields every stored cost format shares, in their stored order (a cost's JSON stays byte for
+ * byte what it was): `r` private tokens at `rhoPerPrivateToken` each, and the epsilon of their rho.
+ */
+export function tokenCapCost(privateTokenCap: number, rhoPerPrivateToken: number, delta: number, conversion: Conversion): TokenCapCost {
+  const rho = privateTokenCap * rhoPerPrivateToken;
+  return { privateTokenCap, rhoPerPrivateToken, rho, epsilon: epsilonFromRho(rho, delta, conversion), delta, conversion };
 }
 
 function agrees(stored: unknown, recomputed: number): boolean {

@@ -76,6 +76,22 @@ export function randomRows(rng: Rng, rows: number, vocabSize: number): Float32Ar
 }
 
 /**
+ * The two neighbours of a batch of `rows` rows in `logits` that the privacy-loss specs compare it
+ * with: one row added (the buffer's next row, so `logits` must hold `rows + 1` rows) and, when
+ * there is a row to remove, one removed (a random row replaced by the last of the first `rows`).
+ */
+export function neighbourBatches(rng: Rng, logits: Float32Array, rows: number, vocabSize: number): { rows: number; logits: Float32Array }[] {
+  const neighbours = [{ rows: rows + 1, logits }];
+  if (rows > 0) {
+    const i = randomInt(rng, 0, rows - 1);
+    const removed = Float32Array.from(logits);
+    removed.copyWithin(i * vocabSize, (rows - 1) * vocabSize, rows * vocabSize);
+    neighbours.push({ rows: rows - 1, logits: removed });
+  }
+  return neighbours;
+}
+
+/**
  * The largest relative error `|ours - reference| / (1 + |reference|)` of a distribution's
  * log-probabilities against a reference, after checking that both exclude exactly the same tokens
  * (-Infinity); throws naming the first token where they differ.

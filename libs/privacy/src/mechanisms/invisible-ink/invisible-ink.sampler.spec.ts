@@ -1,6 +1,6 @@
 import { type InvisibleInkParams, InvisibleInkSampler, invisibleInkRhoPerToken, publicTopKPlus } from './invisible-ink.sampler';
 import { type Rng, SeededRng } from '../../rng';
-import { randomInt, randomRows, worstLogProbabilityError } from '../../testing/logit-cases';
+import { neighbourBatches, randomInt, randomRows, worstLogProbabilityError } from '../../testing/logit-cases';
 import { chiSquareTest } from '../../testing/statistical-tests';
 
 function logProbabilities(sampler: InvisibleInkSampler, logits: Float32Array, rows: number, pub: Float32Array): Float64Array {
@@ -105,13 +105,8 @@ describe('InvisibleInk step: exact privacy loss (bounded range 2C / (s tau))', (
       const sampler = new InvisibleInkSampler(c.vocab, c.params, rng);
       const eta = (2 * c.params.clip) / (c.params.expectedBatchSize * c.params.temperature);
       const base = logProbabilities(sampler, c.logits, c.rows, c.pub);
-      const neighbours = [logProbabilities(sampler, c.logits, c.rows + 1, c.pub)];
-      if (c.rows > 0) {
-        const i = randomInt(rng, 0, c.rows - 1);
-        const removed = Float32Array.from(c.logits);
-        removed.copyWithin(i * c.vocab, (c.rows - 1) * c.vocab, c.rows * c.vocab);
-        neighbours.push(logProbabilities(sampler, removed, c.rows - 1, c.pub));
-      }
+      // One row added, and one removed (a random row replaced by the last).
+      const neighbours = neighbourBatches(rng, c.logits, c.rows, c.vocab).map((n) => logProbabilities(sampler, n.logits, n.rows, c.pub));
       for (const neighbour of neighbours) {
         const { width, supportMismatch } = lossRange(base, neighbour);
         if (supportMismatch || !(width <= eta * (1 + 1e-9) + 1e-12)) failures.push(`case ${t}: width ${width}, eta ${eta}, support mismatch ${supportMismatch}`);

@@ -2,7 +2,7 @@ import { NonPrivateReferenceSampler } from '../non-private-reference/non-private
 import { type TokenMechanismParams, PrivateTokenSampler } from './private-token-sampler';
 import { PrivacyError } from '../../privacy.errors';
 import { type Rng, SeededRng } from '../../rng';
-import { randomInt, randomRows, worstLogProbabilityError } from '../../testing/logit-cases';
+import { neighbourBatches, randomInt, randomRows, worstLogProbabilityError } from '../../testing/logit-cases';
 import { CountingRng, chiSquareTest } from '../../testing/statistical-tests';
 import { sparseVectorStatistic } from '../../token-mechanism';
 
@@ -117,14 +117,8 @@ describe('private step: exact privacy loss (bounded range 2c / (s tau))', () => 
       const eta = (2 * c.params.clip) / (c.params.expectedBatchSize * c.params.temperature);
       const tolerance = 1e-9 * (1 + eta);
       const base = logProbabilities(sampler, c.logits, c.rows, c.pub);
-      const neighbours = [logProbabilities(sampler, c.logits, c.rows + 1, c.pub)]; // one row added
-      if (c.rows > 0) {
-        // One row removed: row i is replaced by the last of the first `rows` rows.
-        const i = randomInt(rng, 0, c.rows - 1);
-        const removed = Float32Array.from(c.logits);
-        removed.copyWithin(i * c.vocab, (c.rows - 1) * c.vocab, c.rows * c.vocab);
-        neighbours.push(logProbabilities(sampler, removed, c.rows - 1, c.pub));
-      }
+      // One row added, and one removed (a random row replaced by the last).
+      const neighbours = neighbourBatches(rng, c.logits, c.rows, c.vocab).map((n) => logProbabilities(sampler, n.logits, n.rows, c.pub));
       for (const neighbour of neighbours) {
         const { width, largest, supportMismatch } = lossRange(base, neighbour);
         if (supportMismatch || !(width <= eta + tolerance) || !(largest <= eta + tolerance)) {
