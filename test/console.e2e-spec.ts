@@ -10,7 +10,7 @@ import { readParquet } from 'parquet-wasm';
 import { Client } from 'pg';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { ALL_OPERATIONS } from '../console/src/api/operations';
-import { createDataset, createOrganization, importRecords, type TestOrganization, type TestUser } from './setup/factories';
+import { createDataset, createOrganization, createStructuredDataset, importRecords, type TestOrganization, type TestUser, ticketSchema } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { createTestModelsDir } from './setup/models';
 import { startTestWorker, waitForRelease } from './setup/worker';
@@ -459,21 +459,7 @@ describeInBrowser('web console in Chromium: each role sees what it may, and no m
 
   it('data owner: a structured dataset shows its record schema, and its release one column per field', async () => {
     const owner = acme.users.DATA_OWNER;
-    const { createDataset: created } = await gateway.data<{ createDataset: { id: string } }>(owner.token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }', {
-      input: {
-        name: `tickets-${Date.now().toString(36)}`,
-        budget: { epsilon: 8, delta: 1e-6 },
-        schema: {
-          fields: [
-            { name: 'message', kind: 'TEXT', maxTokens: 16 },
-            { name: 'product', kind: 'CATEGORY', values: ['router', 'modem'] },
-            { name: 'priority', kind: 'INTEGER', min: 1, max: 5 },
-            { name: 'urgent', kind: 'BOOLEAN', optional: true },
-          ],
-          conditionField: 'product',
-        },
-      },
-    });
+    const created = await createStructuredDataset(gateway, owner, ticketSchema({ messageTokens: 16, score: false }), { name: `tickets-${Date.now().toString(36)}` });
     const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ message: `no signal ${i}`, product: i % 2 ? 'router' : 'modem', priority: (i % 5) + 1 }));
     expect((await importRecords(gateway, owner.token, created.id, lines.join('\n'), 'application/x-ndjson')).body.imported).toBe(20);
     const { createRelease } = await gateway.data<{ createRelease: { id: string } }>(owner.token, 'mutation($input: ReleaseInput!) { createRelease(input: $input) { id } }', {

@@ -1,4 +1,4 @@
-import { createDataset, createOrganization, importRecords, type TestOrganization } from './setup/factories';
+import { createDataset, createOrganization, createStructuredDataset, importRecords, type TestOrganization, ticketSchema } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 
 /** Structured datasets (issue 18): a declared schema at creation, typed imports, typed records. */
@@ -16,25 +16,11 @@ describe('structured datasets', () => {
 
   const owner = () => acme.users.DATA_OWNER;
 
-  const ticketSchema = {
-    fields: [
-      { name: 'message', kind: 'TEXT', maxTokens: 64, maxChars: 40 },
-      { name: 'product', kind: 'CATEGORY', values: ['router', 'modem'] },
-      { name: 'priority', kind: 'INTEGER', min: 1, max: 5 },
-      { name: 'score', kind: 'NUMBER', min: -1, max: 1, decimals: 2, optional: true },
-      { name: 'urgent', kind: 'BOOLEAN', optional: true },
-    ],
-    conditionField: 'product',
-  };
+  const tickets = ticketSchema({ messageTokens: 64, messageChars: 40 });
   const SCHEMA_FIELDS = 'recordSchema { conditionField fields { name kind optional maxTokens maxChars values min max decimals } }';
 
   async function createTickets(name = `tickets-${Math.random().toString(36).slice(2)}`): Promise<string> {
-    const { createDataset: created } = await gateway.data<{ createDataset: { id: string } }>(
-      owner().token,
-      'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
-      { input: { name, schema: ticketSchema, budget: { delta: 1e-9 } } },
-    );
-    return created.id;
+    return (await createStructuredDataset(gateway, owner(), tickets, { name, budget: { delta: 1e-9 } })).id;
   }
 
   async function records(datasetId: string): Promise<{ text: string; label: string | null; values: Record<string, unknown> | null }[]> {
@@ -94,16 +80,16 @@ describe('structured datasets', () => {
     ['a category without values', { schema: { fields: [{ name: 'a', kind: 'CATEGORY' }] } }, 'input.schema.fields[0].type.values', 'SCHEMA_BAD_VALUES'],
     ['a bound of another kind', { schema: { fields: [{ name: 'a', kind: 'BOOLEAN', min: 1 }] } }, 'input.schema.fields[0].type.min', 'SCHEMA_UNKNOWN_PROPERTY'],
     ['a condition on an integer', { schema: { fields: [{ name: 'a', kind: 'INTEGER', min: 0, max: 1 }], conditionField: 'a' } }, 'input.schema.conditionField', 'SCHEMA_BAD_CONDITION'],
-    ['a schema with the labels shorthand', { schema: ticketSchema, labels: ['x'] }, 'input.labels', ''],
+    ['a schema with the labels shorthand', { schema: tickets, labels: ['x'] }, 'input.labels', ''],
     [
       'a field named label beside another condition field',
       { schema: { fields: [{ name: 'label', kind: 'BOOLEAN' }, { name: 'kind', kind: 'CATEGORY', values: ['a'] }], conditionField: 'kind' } },
       'input.schema.fields[0].name',
       'SCHEMA_BAD_FIELD_NAME',
     ],
-    ['a record field in the public prompt', { schema: ticketSchema, promptTemplate: 'Ticket: {text}\n\nAnother ticket of priority {priority}:' }, 'input.promptTemplate', ''],
-    ['a record field in a public chat turn', { schema: ticketSchema, promptChat: [{ role: 'system', content: 'Tickets of priority {priority}.' }, { role: 'user', content: 'Ticket: {text} Another:' }] }, 'input.promptChat', ''],
-    ['an undeclared placeholder', { schema: ticketSchema, promptTemplate: 'Ticket {channel}: {text}\n\nAnother:' }, 'input.promptTemplate', ''],
+    ['a record field in the public prompt', { schema: tickets, promptTemplate: 'Ticket: {text}\n\nAnother ticket of priority {priority}:' }, 'input.promptTemplate', ''],
+    ['a record field in a public chat turn', { schema: tickets, promptChat: [{ role: 'system', content: 'Tickets of priority {priority}.' }, { role: 'user', content: 'Ticket: {text} Another:' }] }, 'input.promptChat', ''],
+    ['an undeclared placeholder', { schema: tickets, promptTemplate: 'Ticket {channel}: {text}\n\nAnother:' }, 'input.promptTemplate', ''],
   ])('refuses %s as BAD_USER_INPUT naming the field and a stable code', async (_what, extra, field, problemCode) => {
     const response = await gateway.gql(owner().token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }', {
       input: { name: `bad-${Math.random()}`, ...extra },
@@ -116,7 +102,7 @@ describe('structured datasets', () => {
 
   it('lets a template place any field before {text}, and the condition field anywhere', async () => {
     const response = await gateway.gql<{ createDataset: { promptTemplate: string } }>(owner().token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { promptTemplate } }', {
-      input: { name: `templated-${Math.random()}`, schema: ticketSchema, promptTemplate: 'A {product} ticket of priority {priority}: {text}\n\nAnother {product} ticket ({label}):' },
+      input: { name: `templated-${Math.random()}`, schema: tickets, promptTemplate: 'A {product} ticket of priority {priority}: {text}\n\nAnother {product} ticket ({label}):' },
     });
     expect(response.errors).toBeUndefined();
   });

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { recordTokenBound } from '@synthgate/generation/catalog';
 import { type RecordSchema, validateRecord } from '@synthgate/records';
 import { schemaInput } from '../apps/cli/src/dataset.command';
-import { createOrganization, importRecords, type TestOrganization } from './setup/factories';
+import { createOrganization, createStructuredDataset, importRecords, type TestOrganization, ticketSchema } from './setup/factories';
 import { startTestGateway, type TestGateway } from './setup/gateway';
 import { startTestWorker, waitForRelease } from './setup/worker';
 
@@ -37,27 +37,7 @@ describe('structured releases end to end', () => {
     gateway = await startTestGateway({ MODELS_DIR: join(__dirname, '..', 'models'), DEFAULT_MODEL: 'default' });
     worker = await startTestWorker(gateway);
     acme = await createOrganization(gateway);
-    const { createDataset } = await gateway.data<{ createDataset: { id: string } }>(
-      acme.users.DATA_OWNER.token,
-      'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
-      {
-        input: {
-          name: 'tickets',
-          schema: {
-            fields: [
-              { name: 'message', kind: 'TEXT', maxTokens: 12 },
-              { name: 'product', kind: 'CATEGORY', values: ['router', 'modem'] },
-              { name: 'priority', kind: 'INTEGER', min: 1, max: 5 },
-              { name: 'score', kind: 'NUMBER', min: -1, max: 1, decimals: 2, optional: true },
-              { name: 'urgent', kind: 'BOOLEAN', optional: true },
-            ],
-            conditionField: 'product',
-          },
-          budget: { epsilon: 8, delta: 1e-6 },
-        },
-      },
-    );
-    datasetId = createDataset.id;
+    datasetId = (await createStructuredDataset(gateway, acme.users.DATA_OWNER, ticketSchema({ messageTokens: 12 }), { name: 'tickets' })).id;
     const lines = Array.from({ length: 40 }, (_, i) =>
       JSON.stringify({ message: `the ${i % 2 ? 'router' : 'modem'} drops the line every ${i % 5 + 1} hours`, product: i % 2 ? 'router' : 'modem', priority: (i % 5) + 1, score: i % 3 ? [0.5, -0.25, 0.75][i % 3] : null, urgent: i % 4 === 0 }),
     );
@@ -115,13 +95,9 @@ describe('structured releases end to end', () => {
 
   it('imports the structured demo dataset whole (demo/support-tickets.schema.json, as the CLI reads it)', async () => {
     const demo = join(__dirname, '..', 'demo');
-    const { createDataset } = await gateway.data<{ createDataset: { id: string } }>(
-      acme.users.DATA_OWNER.token,
-      'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }',
-      { input: { name: 'structured demo', schema: schemaInput(join(demo, 'support-tickets.schema.json')), budget: { epsilon: 3, delta: 1e-6 } } },
-    );
+    const dataset = await createStructuredDataset(gateway, acme.users.DATA_OWNER, schemaInput(join(demo, 'support-tickets.schema.json')), { name: 'structured demo', budget: { epsilon: 3, delta: 1e-6 } });
     const body = readFileSync(join(demo, 'support-tickets-structured.jsonl'), 'utf8');
-    const imported = await importRecords(gateway, acme.users.DATA_OWNER.token, createDataset.id, body, 'application/x-ndjson');
+    const imported = await importRecords(gateway, acme.users.DATA_OWNER.token, dataset.id, body, 'application/x-ndjson');
     expect([imported.status, imported.body]).toMatchObject([201, { imported: 320 }]);
   });
 });

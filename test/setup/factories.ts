@@ -74,6 +74,44 @@ export async function createDataset(gateway: ApiClient, owner: TestUser, options
   return dataset;
 }
 
+/** Options of {@link ticketSchema}: the message's token bound (and character bound), and whether the optional `score` field exists. */
+export interface TicketSchemaOptions {
+  readonly messageTokens: number;
+  readonly messageChars?: number;
+  readonly score?: boolean;
+}
+
+/**
+ * The support-ticket record schema the structured suites share, as `CreateDatasetInput.schema`
+ * takes it: a text message, a product category (the condition field), an integer priority, an
+ * optional number score and an optional boolean.
+ */
+export function ticketSchema(options: TicketSchemaOptions): Record<string, unknown> {
+  return {
+    fields: [
+      { name: 'message', kind: 'TEXT', maxTokens: options.messageTokens, ...(options.messageChars ? { maxChars: options.messageChars } : {}) },
+      { name: 'product', kind: 'CATEGORY', values: ['router', 'modem'] },
+      { name: 'priority', kind: 'INTEGER', min: 1, max: 5 },
+      ...(options.score === false ? [] : [{ name: 'score', kind: 'NUMBER', min: -1, max: 1, decimals: 2, optional: true }]),
+      { name: 'urgent', kind: 'BOOLEAN', optional: true },
+    ],
+    conditionField: 'product',
+  };
+}
+
+/** Creates a structured dataset with `schema` (e.g. {@link ticketSchema}); budget epsilon 8, delta 1e-6 unless given. */
+export async function createStructuredDataset(
+  gateway: ApiClient,
+  owner: TestUser,
+  schema: unknown,
+  options: { readonly name?: string; readonly budget?: { readonly epsilon?: number; readonly delta?: number } } = {},
+): Promise<{ id: string }> {
+  const { createDataset: dataset } = await gateway.data<{ createDataset: { id: string } }>(owner.token, 'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id } }', {
+    input: { name: options.name ?? unique('tickets'), schema, budget: options.budget ?? { epsilon: 8, delta: 1e-6 } },
+  });
+  return dataset;
+}
+
 export interface ImportResponse {
   status: number;
   body: {
