@@ -35,6 +35,8 @@ class ToySampler implements TokenSampler {
   readonly lastStatistic = Number.NaN;
   private readonly candidates: TokenCandidates;
   private steps = 0;
+  /** Steps decided without private rows (a batch the keyed hash left empty decodes from the public prompt alone). */
+  publicSteps = 0;
 
   constructor(readonly vocabSize: number) {
     this.candidates = new TokenCandidates(vocabSize, 0);
@@ -45,7 +47,10 @@ class ToySampler implements TokenSampler {
   }
 
   next(logits: LogitBuffer, privateRows: number, publicLogits: LogitBuffer): TokenDecision {
-    if (privateRows === 0) return { token: this.samplePublic(publicLogits), private: false };
+    if (privateRows === 0) {
+      this.publicSteps += 1;
+      return { token: this.samplePublic(publicLogits), private: false };
+    }
     this.steps += 1;
     return { token: this.samplePrivate(logits, privateRows, publicLogits), private: true };
   }
@@ -82,7 +87,7 @@ function positiveInteger(field: string, value: unknown): number {
   return value;
 }
 
-const samplersCreated: number[] = [];
+const samplersCreated: ToySampler[] = [];
 const toy = defineMechanism<ToyParameters>({
   name: 'toy-greedy-mean',
   charged: true,
@@ -94,8 +99,9 @@ const toy = defineMechanism<ToyParameters>({
   }),
   rhoPerPrivateToken: () => 0.001,
   createSampler: (_parameters, vocabSize) => {
-    samplersCreated.push(vocabSize);
-    return new ToySampler(vocabSize);
+    const sampler = new ToySampler(vocabSize);
+    samplersCreated.push(sampler);
+    return sampler;
   },
 });
 
@@ -155,9 +161,17 @@ describe('a mechanism registered by a test runs through the worker', () => {
     );
     expect(done.parameters).toEqual({ mechanism: 'toy-greedy-mean', expectedBatchSize: 5, privateTokenCap: 3 });
     expect(done.records.nodes.map((r) => r.ordinal)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    // Every step of the toy is private, so no example is longer than r = 3 tokens.
+    // Every step of the toy that reads records is private, so an example stops after r = 3 of them.
+    // The keyed hash can leave a batch without records (40 records, 8 batches: a few percent of
+    // runs); its example reads none, is all public and runs to maxTokens (6).
+    expect(samplersCreated.every((sampler) => sampler.privateSteps <= 3)).toBe(true);
+    expect(samplersCreated.every((sampler) => sampler.privateSteps === 0 || sampler.publicSteps === 0)).toBe(true);
+    const withRecords = samplersCreated.filter((sampler) => sampler.privateSteps > 0).length;
+    expect(withRecords).toBeGreaterThan(0);
     const tokens = await admin.query<{ tokens: number }>('SELECT tokens FROM release_batch WHERE release_id = $1', [release.id]);
-    expect(tokens.rows.every((row) => row.tokens >= 1 && row.tokens <= 3)).toBe(true);
+    expect(tokens.rows).toHaveLength(8);
+    expect(tokens.rows.every((row) => row.tokens <= 6)).toBe(true);
+    expect(tokens.rows.filter((row) => row.tokens <= 3).length).toBeGreaterThanOrEqual(withRecords);
   });
 
   it('a worker without the toy fails its release before reading a record, and the release is refunded by the one settlement rule', async () => {
